@@ -1,0 +1,49 @@
+#ifndef KNBENCH_COMMON_SHUTDOWN_H_
+#define KNBENCH_COMMON_SHUTDOWN_H_
+
+#include <atomic>
+#include <thread>
+
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+
+namespace knbench {
+
+// Turns SIGTERM and SIGINT into an event the program waits on.
+//
+// Construct it first thing in main, before any thread starts: it blocks both
+// signals so every later thread inherits the mask, and one thread receives
+// them with sigwait. A second signal while shutting down exits at once with
+// 128 + signal, for a user whose graceful stop takes too long.
+class ShutdownSignal {
+ public:
+  ShutdownSignal();
+  ~ShutdownSignal();
+  ShutdownSignal(const ShutdownSignal&) = delete;
+  ShutdownSignal& operator=(const ShutdownSignal&) = delete;
+
+  // True once a signal arrived or Request() was called.
+  bool requested() const { return notified_.HasBeenNotified(); }
+  // Blocks until requested.
+  void Wait() const { notified_.WaitForNotification(); }
+  // Blocks until requested or `timeout` passed; true if requested.
+  bool WaitFor(absl::Duration timeout) const {
+    return notified_.WaitForNotificationWithTimeout(timeout);
+  }
+  // The signal that triggered shutdown, or 0 for Request().
+  int signal_number() const { return signal_.load(); }
+  // Triggers shutdown from the program itself (end of run, tests).
+  void Request();
+
+ private:
+  void Loop();
+
+  absl::Notification notified_;
+  std::atomic<int> signal_{0};
+  std::atomic<bool> stop_thread_{false};
+  std::thread thread_;
+};
+
+}  // namespace knbench
+
+#endif  // KNBENCH_COMMON_SHUTDOWN_H_
