@@ -29,8 +29,8 @@ absl::StatusOr<int> ParsePort(absl::string_view text, absl::string_view what);
 // Makes the first set variable of `names` the default of a port flag. Call it
 // before absl::ParseCommandLine so that a flag given explicitly still wins.
 // An unparsable value is an error naming the variable.
-absl::Status SetPortFlagDefaultFromEnv(absl::Flag<int32_t>* flag,
-                                       std::initializer_list<const char*> names);
+absl::Status SetPortFlagDefaultFromEnv(
+    absl::Flag<int32_t>* flag, std::initializer_list<const char*> names);
 
 // The serving instance's name: env POD_NAME, else the hostname.
 std::string InstanceName();

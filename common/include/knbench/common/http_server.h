@@ -2,6 +2,7 @@
 #define KNBENCH_COMMON_HTTP_SERVER_H_
 
 #include <atomic>
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -50,10 +51,11 @@ class HttpServer {
 
   std::mutex mu_;
   std::map<std::string, Handler> handlers_;
+  int active_connections_ = 0;  // Guarded by mu_.
+  std::condition_variable connections_done_;
   int listen_fd_ = -1;
   int port_ = 0;
   std::atomic<bool> stopping_{false};
-  std::atomic<int> active_connections_{0};
   std::thread accept_thread_;
 };
 
