@@ -1,0 +1,295 @@
+# shellcheck shell=bash
+# Cluster backend for run_experiments.sh --mode cluster: one driver Job per
+# (rps, spin) run on a Knative cluster, results fetched through the API
+# server's pod proxy while the driver lingers (no exec, no shell in the image).
+#
+# Interface (see run_experiments.sh): backend_setup, backend_run,
+# backend_teardown, BACKEND_COLLECT_MODE. Sourcing this file starts nothing.
+#
+# Settings (environment):
+#   KUBECTL                 kubectl command (default kubectl)
+#   CLUSTER_NAMESPACE       namespace of the worker and driver Jobs (default
+#                           default; the manifests and monitors assume default)
+#   CLUSTER_SERVICE         Knative Service of the worker (default worker)
+#   CLUSTER_DRIVER_PODS     driver pods per run (default 1). Above 1 a run is an
+#                           Indexed Job (deploy/sweep-parallel), each pod at
+#                           rps/N; their CSVs and summaries are merged.
+#   CLUSTER_LINGER          how long a finished driver serves its results
+#                           (default 30m; the Job is deleted as soon as they
+#                           are fetched)
+#   CLUSTER_START_TIMEOUT   seconds allowed beyond the run's duration for pod
+#                           scheduling, image pull and draining (default 600)
+#   PROM_URL                Prometheus base URL; if empty, backend_setup
+#                           port-forwards the kube-prometheus-stack Prometheus
+#                           (PROM_NAMESPACE, default monitoring; PROM_SERVICE,
+#                           default: found by label, else
+#                           monitoring-kube-prometheus-prometheus)
+
+# shellcheck source=scripts/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+# shellcheck disable=SC2034  # read by the caller
+BACKEND_COLLECT_MODE=cluster
+
+_CLUSTER_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+_CLUSTER_TMP=""
+_CLUSTER_JOBS=()      # Jobs this backend created and has not deleted yet
+_CLUSTER_PF_PID=""    # the Prometheus port-forward backend_setup started
+_CLUSTER_PROM_PORT=""
+
+_kc() { ${KUBECTL:-kubectl} "$@"; }
+_cluster_ns() { echo "${CLUSTER_NAMESPACE:-default}"; }
+
+# cluster_fill_placeholders KEY=VALUE... < TEMPLATE > RENDERED
+# Replaces {{KEY}} with VALUE. A whole quoted value ("{{KEY}}" or '{{KEY}}')
+# becomes a bare YAML integer when VALUE is an integer, so integer fields
+# (e.g. completions) can hold placeholders in a file that is valid YAML.
+# Values are restricted to [A-Za-z0-9._-] (names, numbers, durations).
+cluster_fill_placeholders() {
+  local -a expr=()
+  local kv key value
+  for kv in "$@"; do
+    key="${kv%%=*}"
+    value="${kv#*=}"
+    [[ "$kv" == *=* && "$key" =~ ^[A-Z_]+$ ]] || {
+      echo "cluster_fill_placeholders: bad argument '${kv}' (want KEY=VALUE)" >&2
+      return 2
+    }
+    [[ "$value" =~ ^[A-Za-z0-9._-]+$ ]] || {
+      echo "cluster_fill_placeholders: value of ${key} must match [A-Za-z0-9._-]+, got '${value}'" >&2
+      return 2
+    }
+    if [[ "$value" =~ ^[0-9]+$ ]]; then
+      expr+=(-e "s/\"{{${key}}}\"/${value}/g" -e "s/'{{${key}}}'/${value}/g")
+    fi
+    expr+=(-e "s/{{${key}}}/${value}/g")
+  done
+  sed "${expr[@]}"
+}
+
+# cluster_render KUSTOMIZE_DIR OUT_FILE KEY=VALUE...: kustomize (image names
+# and tags from deploy/components/images), fill the placeholders, and refuse
+# to leave any {{...}} behind.
+cluster_render() {
+  local dir="$1" out="$2" rendered
+  shift 2
+  rendered="$(_kc kustomize "$dir")" || {
+    echo "cluster_render: kubectl kustomize ${dir} failed" >&2
+    return 1
+  }
+  cluster_fill_placeholders "$@" <<<"$rendered" >"$out" || return 1
+  if grep -n '{{[A-Z_]*}}' "$out" >&2; then
+    echo "cluster_render: placeholders left unfilled in ${out} (above)" >&2
+    return 1
+  fi
+}
+
+_cluster_need_cluster() {
+  command -v "${KUBECTL:-kubectl}" >/dev/null 2>&1 ||
+    die "kubectl not found (set KUBECTL or install kubectl); cluster mode needs a Kubernetes cluster with Knative Serving"
+  _kc version --request-timeout=10s >/dev/null 2>&1 ||
+    die "cannot reach a Kubernetes cluster with '${KUBECTL:-kubectl}' (check KUBECONFIG / the current context: $(_kc config current-context 2>&1 | head -n 1))"
+}
+
+_cluster_start_prom_forward() {
+  local pns="${PROM_NAMESPACE:-monitoring}" svc="${PROM_SERVICE:-}" log
+  if [[ -z "$svc" ]]; then
+    svc="$(_kc get svc -n "$pns" -l app=kube-prometheus-stack-prometheus \
+      -o jsonpath='{.items[0].metadata.name}' 2>/dev/null || true)"
+    svc="${svc:-monitoring-kube-prometheus-prometheus}"
+  fi
+  _kc get svc -n "$pns" "$svc" >/dev/null 2>&1 ||
+    die "Prometheus service ${pns}/${svc} not found; install kube-prometheus-stack (docs/deploy.md) or set PROM_URL / PROM_SERVICE"
+  free_port _CLUSTER_PROM_PORT || return 1
+  log="${_CLUSTER_TMP}/port-forward-prometheus.log"
+  _kc port-forward -n "$pns" "svc/${svc}" "${_CLUSTER_PROM_PORT}:9090" --address 127.0.0.1 >"$log" 2>&1 &
+  _CLUSTER_PF_PID=$!
+  PROM_URL="http://127.0.0.1:${_CLUSTER_PROM_PORT}"
+  if ! wait_for 30 "port-forward to ${pns}/${svc}" http_ok "${PROM_URL}/-/ready"; then
+    tail -n 5 "$log" >&2 || true
+    return 1
+  fi
+  log "Prometheus ${pns}/${svc} forwarded to ${PROM_URL} (pid ${_CLUSTER_PF_PID})"
+}
+
+backend_setup() {
+  local ns pods
+  ns="$(_cluster_ns)"
+  pods="${CLUSTER_DRIVER_PODS:-1}"
+  is_posint "$pods" || die "CLUSTER_DRIVER_PODS must be a positive integer, got '${pods}'"
+  command -v curl >/dev/null || die "curl not found on PATH"
+  _cluster_need_cluster
+  _kc get crd services.serving.knative.dev >/dev/null 2>&1 ||
+    die "Knative Serving is not installed (CRD services.serving.knative.dev missing)"
+  _kc get ksvc -n "$ns" "${CLUSTER_SERVICE:-worker}" >/dev/null 2>&1 ||
+    die "Knative Service ${ns}/${CLUSTER_SERVICE:-worker} not found; run scripts/deploy_all.sh first"
+  _CLUSTER_TMP="$(mktemp -d "${TMPDIR:-/tmp}/knbench-cluster.XXXXXX")"
+  # Render once up front so a broken template fails before the first run.
+  if ((pods > 1)); then
+    cluster_render "${_CLUSTER_ROOT}/deploy/sweep-parallel" "${_CLUSTER_TMP}/check.yaml" NAME=check \
+      PODS="$pods" RPS_PER_POD=1 SPIN=1 DURATION=1s WARMUP=0s LINGER=1s || die "cannot render deploy/sweep-parallel"
+  else
+    cluster_render "${_CLUSTER_ROOT}/deploy/sweep" "${_CLUSTER_TMP}/check.yaml" NAME=check \
+      RPS=1 SPIN=1 DURATION=1s WARMUP=0s LINGER=1s || die "cannot render deploy/sweep"
+  fi
+  if [[ -z "${PROM_URL:-}" ]]; then
+    _cluster_start_prom_forward || die "cannot reach Prometheus; set PROM_URL"
+  else
+    http_ok "${PROM_URL}/-/ready" || die "Prometheus at PROM_URL=${PROM_URL} is not ready"
+  fi
+  log "cluster backend ready: ${ns}/${CLUSTER_SERVICE:-worker}, ${pods} driver pod(s) per run, Prometheus ${PROM_URL}"
+}
+
+# _cluster_pods JOB -> pod names of the Job, one per line
+_cluster_pods() {
+  _kc get pods -n "$(_cluster_ns)" -l "job-name=$1" \
+    -o jsonpath='{range .items[*]}{.metadata.name}{"\n"}{end}'
+}
+
+# _cluster_job_failed JOB: the Job has a Failed condition.
+_cluster_job_failed() {
+  [[ "$(_kc get job -n "$(_cluster_ns)" "$1" \
+    -o jsonpath='{.status.conditions[?(@.type=="Failed")].status}' 2>/dev/null)" == True ]]
+}
+
+# _cluster_wait_results JOB PODS TIMEOUT: wait until PODS pods of JOB are
+# Ready — the driver's readiness probe passes once /summary.json is served,
+# i.e. the run is over and its results can be fetched. Fails early if the Job
+# failed (the driver exited before lingering).
+_cluster_wait_results() {
+  local job="$1" want="$2" timeout="$3" deadline ready
+  deadline=$((SECONDS + timeout))
+  while ((SECONDS < deadline)); do
+    if _cluster_job_failed "$job"; then
+      log "Job ${job} failed; last driver log lines:"
+      _kc logs -n "$(_cluster_ns)" "job/${job}" --tail=20 >&2 || true
+      return 1
+    fi
+    ready="$(_kc get pods -n "$(_cluster_ns)" -l "job-name=${job}" \
+      -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' |
+      grep -c '^True$' || true)"
+    if ((ready >= want)); then
+      return 0
+    fi
+    # Block on the pods' readiness for a while, bounded; no pods yet is fine.
+    _kc wait --for=condition=Ready pod -n "$(_cluster_ns)" -l "job-name=${job}" \
+      --timeout=15s >/dev/null 2>&1 || sleep 2
+  done
+  log "timed out after ${timeout}s waiting for ${job} to finish its run"
+  _kc get pods -n "$(_cluster_ns)" -l "job-name=${job}" >&2 || true
+  return 1
+}
+
+# _cluster_fetch POD FILE OUT: GET the driver's /FILE through the API server's
+# pod proxy (port 2113) into OUT, atomically.
+_cluster_fetch() {
+  local pod="$1" file="$2" out="$3"
+  _kc get --raw "/api/v1/namespaces/$(_cluster_ns)/pods/${pod}:2113/proxy/${file}" >"${out}.part" &&
+    [[ -s "${out}.part" ]] && mv -f "${out}.part" "$out" || {
+    rm -f "${out}.part"
+    log "cannot fetch ${file} from pod ${pod}"
+    return 1
+  }
+}
+
+# _cluster_scraped_final POD SCHEDULED END: Prometheus has a sample of the
+# pod's final scheduled count taken after END.
+_cluster_scraped_final() {
+  local body
+  body="$(prom_instant "$PROM_URL" \
+    "timestamp(load_driver_scheduled_total{job=\"load_driver\",pod=\"$1\"} == $2)")" || return 1
+  "$PY" -c 'import json,sys
+r = json.load(sys.stdin)["data"]["result"]
+sys.exit(0 if r and float(r[0]["value"][1]) >= float(sys.argv[1]) else 1)' "$3" <<<"$body"
+}
+
+_cluster_delete_job() {
+  _kc delete job -n "$(_cluster_ns)" "$1" --ignore-not-found --cascade=foreground \
+    --wait=true --timeout=120s >/dev/null || log "could not delete Job $1 (delete it by hand)"
+}
+
+_cluster_forget_job() {
+  local -a keep=()
+  local j
+  for j in "${_CLUSTER_JOBS[@]}"; do
+    [[ "$j" == "$1" ]] || keep+=("$j")
+  done
+  _CLUSTER_JOBS=("${keep[@]}")
+}
+
+backend_run() {
+  local rps="$1" spin="$2" duration="$3" warmup="$4" csv_out="$5" summary_out="$6"
+  local pods="${CLUSTER_DRIVER_PODS:-1}" linger="${CLUSTER_LINGER:-30m}"
+  local name job file end sched pod i rc=0
+  local -a pod_names=() outs=() sums=()
+  [[ -n "$_CLUSTER_TMP" ]] || die "backend_run called before backend_setup"
+  name="${rps}rps-${spin}ms-$(date -u +%H%M%S)"
+  file="${_CLUSTER_TMP}/job-${name}.yaml"
+  if ((pods > 1)); then
+    job="load-driver-par-${name}"
+    cluster_render "${_CLUSTER_ROOT}/deploy/sweep-parallel" "$file" NAME="$name" PODS="$pods" \
+      RPS_PER_POD="$(awk -v r="$rps" -v n="$pods" 'BEGIN { printf "%.6g", r / n }')" \
+      SPIN="$spin" DURATION="${duration}s" WARMUP="${warmup}s" LINGER="$linger" || return 1
+  else
+    job="load-driver-${name}"
+    cluster_render "${_CLUSTER_ROOT}/deploy/sweep" "$file" NAME="$name" RPS="$rps" SPIN="$spin" \
+      DURATION="${duration}s" WARMUP="${warmup}s" LINGER="$linger" || return 1
+  fi
+  _kc create -f "$file" >/dev/null || {
+    log "kubectl create failed for ${file}"
+    return 1
+  }
+  _CLUSTER_JOBS+=("$job")
+  log "Job ${job} created (${pods} pod(s))"
+
+  if ! _cluster_wait_results "$job" "$pods" $((duration + ${CLUSTER_START_TIMEOUT:-600})); then
+    _cluster_delete_job "$job"
+    _cluster_forget_job "$job"
+    return 1
+  fi
+  end="$(date +%s.%N)"
+  mapfile -t pod_names < <(_cluster_pods "$job")
+  for ((i = 0; i < ${#pod_names[@]}; i++)); do
+    pod="${pod_names[$i]}"
+    if ((pods == 1)); then
+      outs+=("$csv_out")
+      sums+=("$summary_out")
+    else
+      outs+=("${_CLUSTER_TMP}/${pod}.csv")
+      sums+=("${_CLUSTER_TMP}/${pod}.json")
+    fi
+    _cluster_fetch "$pod" results.csv "${outs[$i]}" || rc=1
+    _cluster_fetch "$pod" summary.json "${sums[$i]}" || rc=1
+    # Prometheus (scrape interval 15 s) should hold the final count before
+    # the run's window is collected.
+    if [[ -s "${sums[$i]}" ]] && sched="$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["scheduled"])' "${sums[$i]}")"; then
+      wait_for 60 "Prometheus to scrape ${pod}'s final count" _cluster_scraped_final "$pod" "$sched" "$end" ||
+        warn "the run's last seconds may be missing from prometheus-*.json"
+    fi
+  done
+  _cluster_delete_job "$job"
+  _cluster_forget_job "$job"
+  ((rc == 0)) || return 1
+  if ((pods > 1)); then
+    "$PY" "${_CLUSTER_ROOT}/scripts/lib/merge_runs.py" --rps "$rps" --out "$csv_out" \
+      --summary "$summary_out" --inputs "${outs[@]}" --summaries "${sums[@]}" || return 1
+  fi
+  return 0
+}
+
+backend_teardown() {
+  local j
+  for j in "${_CLUSTER_JOBS[@]}"; do
+    log "deleting Job ${j} left by an interrupted run"
+    _cluster_delete_job "$j"
+  done
+  _CLUSTER_JOBS=()
+  if [[ -n "$_CLUSTER_PF_PID" ]]; then
+    stop_pid "$_CLUSTER_PF_PID" "kubectl port-forward (Prometheus)" 5
+    _CLUSTER_PF_PID=""
+  fi
+  if [[ -n "$_CLUSTER_TMP" && -d "$_CLUSTER_TMP" && "$_CLUSTER_TMP" == */knbench-cluster.* ]]; then
+    rm -rf -- "$_CLUSTER_TMP"
+  fi
+  _CLUSTER_TMP=""
+}
