@@ -1,0 +1,42 @@
+#ifndef KNBENCH_WORKER_WORKER_SERVER_H_
+#define KNBENCH_WORKER_WORKER_SERVER_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "grpcpp/server.h"
+#include "knbench/worker/worker_service.h"
+#include "prometheus/registry.h"
+
+namespace knbench::worker {
+
+// The worker's gRPC server: LoadWorker, grpc.health.v1 and reflection on one
+// port. Shared by main() and the in-process tests.
+class WorkerServer {
+ public:
+  WorkerServer(WorkerOptions options,
+               std::shared_ptr<prometheus::Registry> registry);
+  ~WorkerServer();
+
+  // Listens on `address`:`port`; port 0 picks a free one (see port()).
+  absl::Status Start(const std::string& address, int port);
+  int port() const { return port_; }
+
+  // Health turns NOT_SERVING, new calls are refused, and calls in flight get
+  // until `grace` to finish before they are cancelled. Returns once the
+  // server has stopped.
+  void Shutdown(absl::Duration grace);
+
+  WorkerService& service() { return service_; }
+
+ private:
+  WorkerService service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+};
+
+}  // namespace knbench::worker
+
+#endif  // KNBENCH_WORKER_WORKER_SERVER_H_

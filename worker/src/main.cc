@@ -1,0 +1,150 @@
+// The worker: a gRPC server that busy-spins for the time each request asks,
+// deployed as a Knative Service. See --help.
+#include <cstdlib>
+#include <iostream>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "knbench/common/env.h"
+#include "knbench/common/log.h"
+#include "knbench/common/metrics_endpoint.h"
+#include "knbench/common/shutdown.h"
+#include "knbench/worker/worker_server.h"
+
+ABSL_FLAG(int32_t, grpc_port, 50051,
+          "gRPC port. Default from env PORT (Knative injects it), then "
+          "GRPC_PORT; a flag given explicitly wins. 0 picks a free port.");
+ABSL_FLAG(int32_t, metrics_port, 2112,
+          "Port serving /metrics and /healthz. Default from env METRICS_PORT.");
+ABSL_FLAG(std::string, spin_clock, "wall",
+          "What duration_ms measures: 'wall' (wall time, as the original; "
+          "concurrent spins share the CPU and each ends on time) or 'cpu' "
+          "(the thread's CPU time: fixed work, latency grows under "
+          "contention).");
+ABSL_FLAG(int32_t, max_inflight, 1000,
+          "Calls served at once; beyond it a call gets RESOURCE_EXHAUSTED.");
+ABSL_FLAG(int64_t, max_duration_ms, 600000,
+          "Largest duration_ms accepted; larger or negative gets "
+          "INVALID_ARGUMENT.");
+ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(30),
+          "On SIGTERM/SIGINT, how long calls in flight may take to finish "
+          "before they are cancelled.");
+ABSL_FLAG(bool, check_config, false,
+          "Resolve flags and environment, print the configuration, exit.");
+
+namespace {
+
+constexpr char kUsage[] = R"(worker: burns CPU for the time each gRPC call asks.
+
+Serves load_worker.LoadWorker/InvokeWorker (WorkRequest.duration_ms), the
+grpc.health.v1 health service and server reflection on --grpc-port, and
+Prometheus metrics on --metrics-port (/metrics, /healthz).
+
+Environment:
+  PORT          gRPC port (Knative sets it); wins over GRPC_PORT
+  GRPC_PORT     gRPC port
+  METRICS_PORT  metrics port
+  POD_NAME      instance name returned in every response (else the hostname)
+Flags given on the command line win over the environment.
+
+Exit status: 0 after a clean shutdown, 1 if a port cannot be bound,
+2 on bad flags or environment.
+
+Usage: worker [flags])";
+
+[[noreturn]] void UsageError(absl::string_view message) {
+  std::cerr << "worker: " << message << "\n";
+  std::exit(2);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  knbench::ShutdownSignal shutdown;  // First: blocks signals for all threads.
+  knbench::SetLogProgramName("worker");
+  absl::SetProgramUsageMessage(kUsage);
+  for (const auto& [flag, envs] :
+       {std::pair{&FLAGS_grpc_port,
+                  std::initializer_list<const char*>{"PORT", "GRPC_PORT"}},
+        std::pair{&FLAGS_metrics_port,
+                  std::initializer_list<const char*>{"METRICS_PORT"}}}) {
+    absl::Status status = knbench::SetPortFlagDefaultFromEnv(flag, envs);
+    if (!status.ok()) UsageError(status.message());
+  }
+  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+  if (positional.size() > 1) {
+    UsageError(
+        absl::StrCat("unexpected argument '", positional[1], "' (see --help)"));
+  }
+
+  absl::StatusOr<knbench::worker::SpinClock> clock =
+      knbench::worker::ParseSpinClock(absl::GetFlag(FLAGS_spin_clock));
+  if (!clock.ok()) UsageError(clock.status().message());
+  const int grpc_port = absl::GetFlag(FLAGS_grpc_port);
+  const int metrics_port = absl::GetFlag(FLAGS_metrics_port);
+  for (const auto& [name, port] : {std::pair{"--grpc-port", grpc_port},
+                                   std::pair{"--metrics-port", metrics_port}}) {
+    if (port < 0 || port > 65535) {
+      UsageError(
+          absl::StrCat(name, "=", port, " is not a TCP port (0..65535)"));
+    }
+  }
+  if (absl::GetFlag(FLAGS_max_inflight) < 1) {
+    UsageError("--max-inflight must be at least 1");
+  }
+  if (absl::GetFlag(FLAGS_max_duration_ms) < 0) {
+    UsageError("--max-duration-ms must not be negative");
+  }
+  if (absl::GetFlag(FLAGS_shutdown_grace) < absl::ZeroDuration()) {
+    UsageError("--shutdown-grace must not be negative");
+  }
+
+  knbench::worker::WorkerOptions options;
+  options.spin_clock = *clock;
+  options.max_inflight = absl::GetFlag(FLAGS_max_inflight);
+  options.max_duration_ms = absl::GetFlag(FLAGS_max_duration_ms);
+  options.instance_name = knbench::InstanceName();
+
+  if (absl::GetFlag(FLAGS_check_config)) {
+    std::cout << "grpc_port=" << grpc_port << "\nmetrics_port=" << metrics_port
+              << "\nspin_clock=" << knbench::worker::SpinClockName(*clock)
+              << "\nmax_inflight=" << options.max_inflight
+              << "\nmax_duration_ms=" << options.max_duration_ms
+              << "\nshutdown_grace="
+              << absl::FormatDuration(absl::GetFlag(FLAGS_shutdown_grace))
+              << "\ninstance=" << options.instance_name << "\n";
+    return 0;
+  }
+
+  auto registry = std::make_shared<prometheus::Registry>();
+  knbench::MetricsEndpoint metrics(registry);
+  if (absl::Status status = metrics.Start(metrics_port); !status.ok()) {
+    knbench::Logf("error: metrics: %s", status.message());
+    return 1;
+  }
+  knbench::worker::WorkerServer server(options, registry);
+  if (absl::Status status = server.Start("0.0.0.0", grpc_port); !status.ok()) {
+    knbench::Logf("error: %s", status.message());
+    return 1;
+  }
+  knbench::Logf(
+      "serving gRPC on 0.0.0.0:%d and metrics on 0.0.0.0:%d (instance %s, "
+      "spin clock %s, max in flight %d)",
+      server.port(), metrics.port(), options.instance_name,
+      knbench::worker::SpinClockName(*clock), options.max_inflight);
+
+  shutdown.Wait();
+  const absl::Duration grace = absl::GetFlag(FLAGS_shutdown_grace);
+  knbench::Logf("signal %d: draining %d calls in flight (grace %s)",
+                shutdown.signal_number(), server.service().inflight(),
+                absl::FormatDuration(grace));
+  server.Shutdown(grace);
+  metrics.Stop();
+  knbench::Logf("stopped");
+  return 0;
+}

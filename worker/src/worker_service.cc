@@ -1,0 +1,144 @@
+#include "knbench/worker/worker_service.h"
+
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+#include "knbench/common/buckets.h"
+
+namespace knbench::worker {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+prometheus::Family<prometheus::Counter>& RequestsFamily(
+    prometheus::Registry& registry) {
+  return prometheus::BuildCounter()
+      .Name("worker_requests_total")
+      .Help("Requests the worker answered, by outcome.")
+      .Register(registry);
+}
+
+double MillisecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start)
+      .count();
+}
+
+// The client's deadline on the steady clock (max when it set none).
+Clock::time_point SteadyDeadline(const grpc::CallbackServerContext& context) {
+  const auto deadline = context.deadline();
+  if (deadline == std::chrono::system_clock::time_point::max()) {
+    return Clock::time_point::max();
+  }
+  return Clock::now() + (deadline - std::chrono::system_clock::now());
+}
+
+}  // namespace
+
+WorkerMetrics::WorkerMetrics(prometheus::Registry& registry)
+    : success(RequestsFamily(registry).Add({{"status", "success"}})),
+      invalid(RequestsFamily(registry).Add({{"status", "invalid"}})),
+      rejected(RequestsFamily(registry).Add({{"status", "rejected"}})),
+      cancelled(RequestsFamily(registry).Add({{"status", "cancelled"}})),
+      latency_ms(prometheus::BuildHistogram()
+                     .Name("worker_request_latency_ms")
+                     .Help("Time from receiving a successful request to "
+                           "answering it, in milliseconds.")
+                     .Register(registry)
+                     .Add({}, LatencyBucketsMs())),
+      inflight(prometheus::BuildGauge()
+                   .Name("worker_inflight_requests")
+                   .Help("Requests being served now.")
+                   .Register(registry)
+                   .Add({})) {}
+
+// One call: validates, spins on a pool thread, answers. Deletes itself once
+// gRPC says the call is done; OnCancel may run concurrently with the spin.
+class WorkerService::SpinReactor final : public grpc::ServerUnaryReactor {
+ public:
+  SpinReactor(WorkerService* service, grpc::CallbackServerContext* context,
+              const load_worker::WorkRequest* request,
+              load_worker::WorkResponse* response)
+      : service_(service), response_(response), start_(Clock::now()) {
+    const int64_t duration_ms = request->duration_ms();
+    const WorkerOptions& options = service_->options_;
+    if (duration_ms < 0 || duration_ms > options.max_duration_ms) {
+      service_->metrics_.invalid.Increment();
+      Finish(grpc::Status(
+          grpc::StatusCode::INVALID_ARGUMENT,
+          absl::StrCat("duration_ms must be between 0 and ",
+                       options.max_duration_ms, " (--max-duration-ms); got ",
+                       duration_ms)));
+      return;
+    }
+    if (service_->inflight_.fetch_add(1) >= options.max_inflight) {
+      service_->inflight_.fetch_sub(1);
+      service_->metrics_.rejected.Increment();
+      Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                          absl::StrCat("worker is at --max-inflight=",
+                                       options.max_inflight, " requests")));
+      return;
+    }
+    counted_inflight_ = true;
+    service_->metrics_.inflight.Increment();
+    if (duration_ms == 0) {
+      // Nothing to spin: answer here rather than pay a thread hand-off.
+      Complete(duration_ms, SpinResult{});
+      return;
+    }
+    const auto deadline = SteadyDeadline(*context);
+    service_->pool_.Run([this, duration_ms, deadline] {
+      Complete(duration_ms,
+               Spin(std::chrono::milliseconds(duration_ms),
+                    service_->options_.spin_clock, cancelled_, deadline));
+    });
+  }
+
+  void OnCancel() override { cancelled_.store(true); }
+
+  void OnDone() override {
+    if (counted_inflight_) {
+      service_->inflight_.fetch_sub(1);
+      service_->metrics_.inflight.Decrement();
+    }
+    delete this;
+  }
+
+ private:
+  // Last use of this reactor's state: after Finish, OnDone may delete it.
+  void Complete(int64_t duration_ms, const SpinResult& spin) {
+    if (spin.interrupted) {
+      service_->metrics_.cancelled.Increment();
+      Finish(grpc::Status(grpc::StatusCode::CANCELLED,
+                          "call cancelled or past its deadline"));
+      return;
+    }
+    response_->set_message(absl::StrCat("processed in ", duration_ms,
+                                        " ms by Worker \xE2\x9C\x85"));
+    response_->set_pod(service_->options_.instance_name);
+    response_->set_spin_us(
+        std::chrono::duration_cast<std::chrono::microseconds>(spin.spun)
+            .count());
+    service_->metrics_.success.Increment();
+    service_->metrics_.latency_ms.Observe(MillisecondsSince(start_));
+    Finish(grpc::Status::OK);
+  }
+
+  WorkerService* const service_;
+  load_worker::WorkResponse* const response_;
+  const Clock::time_point start_;
+  std::atomic<bool> cancelled_{false};
+  bool counted_inflight_ = false;
+};
+
+WorkerService::WorkerService(WorkerOptions options,
+                             prometheus::Registry& registry)
+    : options_(std::move(options)), metrics_(registry) {}
+
+grpc::ServerUnaryReactor* WorkerService::InvokeWorker(
+    grpc::CallbackServerContext* context,
+    const load_worker::WorkRequest* request,
+    load_worker::WorkResponse* response) {
+  return new SpinReactor(this, context, request, response);
+}
+
+}  // namespace knbench::worker
