@@ -1,0 +1,298 @@
+#!/usr/bin/env bash
+# RPS x spin-ms sweep: one load_driver run per grid point, the run's CSV and
+# summary, the Prometheus series of its time window, then the analysis report.
+#
+# Backends: --mode MODE sources scripts/lib/MODE_mode.sh, which defines
+#   backend_setup        start/check what the mode needs; sets PROM_URL if empty
+#   backend_run RPS SPIN DURATION_S WARMUP_S CSV_OUT SUMMARY_OUT
+#                        one driver run to completion, writes both files;
+#                        returns 0 even if requests failed, non-zero if the run
+#                        itself could not be done. Returns only once Prometheus
+#                        holds the run's final numbers.
+#   backend_teardown     stop only what backend_setup/backend_run started;
+#                        idempotent (this script's trap calls it on exit)
+#   BACKEND_COLLECT_MODE local|cluster, passed to collect_prometheus.sh --mode
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+KNBENCH_LOG_NAME=run_experiments
+# shellcheck source=scripts/lib/common.sh
+source "${ROOT}/scripts/lib/common.sh"
+
+usage() {
+  cat <<'EOF'
+Usage: scripts/run_experiments.sh [--mode local|cluster] [options]
+
+Runs the RPS x spin-ms grid (spin in the outer loop, RPS in the inner one),
+one load_driver run per point, and writes OUTDIR/<sweep-id>/:
+  results-<rps>rps-<spin>ms.csv      the driver's per-request CSV
+  summary-<rps>rps-<spin>ms.json     the driver's summary
+  prometheus-<rps>rps-<spin>ms.json  collect_prometheus.sh over the run's window
+  logs/                              process logs (local mode)
+  plots, summary.csv, report.html    tools/analyze_plot.py (unless --no-analyze)
+The sweep stops after a run whose (failure+dropped)/scheduled exceeds
+FAIL_THRESHOLD.
+
+Options (flag, environment variable, default local | cluster):
+  --mode MODE            local | cluster                           [local]
+  --rps-start N          RPS_START        20   | 10
+  --rps-step N           RPS_STEP         90   | 40
+  --rps-max N            RPS_MAX          200  | 150
+  --spin-start MS        SPIN_START       10   | 100
+  --spin-step MS         SPIN_STEP        45   | 300
+  --spin-max MS          SPIN_MAX         100  | 1000
+  --duration D           RUN_DURATION     15s  | 12m   per run, warm-up included
+                         (whole seconds: 90, 90s, 12m, 1m30s)
+  --warmup S             WARMUP_SECONDS   5    | 120   first seconds of each
+                         run, marked warm-up by the driver (seconds or 2m form)
+  --fail-threshold R     FAIL_THRESHOLD   0.10
+  --prom-url URL         PROM_URL         local: its own Prometheus;
+                                          cluster: see docs/experiments.md
+  --outdir DIR           OUTDIR           results
+  --sweep-id ID          SWEEP_ID         UTC time, e.g. 20260101T120000Z
+  --build-dir DIR        BUILD_DIR        <repo>/build (binaries DIR/worker/worker,
+                                                   DIR/load_driver/load_driver)
+                         WORKER_BIN, DRIVER_BIN override the binaries' paths
+  --workers N            LOCAL_WORKERS    1    local mode: worker processes;
+                         N drivers run at RPS/N each, one per worker, and their
+                         CSVs are merged
+                         WORKER_ARGS, DRIVER_ARGS: extra arguments for every
+                         worker / driver (local mode), split on whitespace
+  --no-analyze                            skip tools/analyze_plot.py
+  --dry-run                               print the resolved settings and
+                                          the grid, start nothing
+  -h, --help                              this help
+A flag wins over its environment variable, which wins over the default.
+EOF
+}
+
+# --- arguments ---------------------------------------------------------------
+MODE="local"
+ANALYZE=1
+DRY_RUN=0
+declare -A FLAG=()
+
+need_value() { [[ $# -ge 2 ]] || die "$1 needs a value (see --help)"; }
+
+while [[ $# -gt 0 ]]; do
+  arg="$1"
+  if [[ "$arg" == --*=* ]]; then
+    set -- "${arg%%=*}" "${arg#*=}" "${@:2}"
+    arg="$1"
+  fi
+  case "$arg" in
+    -h | --help)
+      usage
+      exit 0
+      ;;
+    --mode) need_value "$@"; MODE="$2"; shift 2 ;;
+    --rps-start) need_value "$@"; FLAG[RPS_START]="$2"; shift 2 ;;
+    --rps-step) need_value "$@"; FLAG[RPS_STEP]="$2"; shift 2 ;;
+    --rps-max) need_value "$@"; FLAG[RPS_MAX]="$2"; shift 2 ;;
+    --spin-start) need_value "$@"; FLAG[SPIN_START]="$2"; shift 2 ;;
+    --spin-step) need_value "$@"; FLAG[SPIN_STEP]="$2"; shift 2 ;;
+    --spin-max) need_value "$@"; FLAG[SPIN_MAX]="$2"; shift 2 ;;
+    --duration) need_value "$@"; FLAG[RUN_DURATION]="$2"; shift 2 ;;
+    --warmup) need_value "$@"; FLAG[WARMUP_SECONDS]="$2"; shift 2 ;;
+    --fail-threshold) need_value "$@"; FLAG[FAIL_THRESHOLD]="$2"; shift 2 ;;
+    --prom-url) need_value "$@"; FLAG[PROM_URL]="$2"; shift 2 ;;
+    --outdir) need_value "$@"; FLAG[OUTDIR]="$2"; shift 2 ;;
+    --sweep-id) need_value "$@"; FLAG[SWEEP_ID]="$2"; shift 2 ;;
+    --build-dir) need_value "$@"; FLAG[BUILD_DIR]="$2"; shift 2 ;;
+    --workers) need_value "$@"; FLAG[LOCAL_WORKERS]="$2"; shift 2 ;;
+    --no-analyze) ANALYZE=0; shift ;;
+    --dry-run) DRY_RUN=1; shift ;;
+    *) die "unknown argument '$arg' (see --help)" ;;
+  esac
+done
+
+case "$MODE" in
+  local)
+    declare -A DEFAULT=([RPS_START]=20 [RPS_STEP]=90 [RPS_MAX]=200 [SPIN_START]=10
+      [SPIN_STEP]=45 [SPIN_MAX]=100 [RUN_DURATION]=15s [WARMUP_SECONDS]=5)
+    ;;
+  cluster)
+    # The original project's sweep.
+    declare -A DEFAULT=([RPS_START]=10 [RPS_STEP]=40 [RPS_MAX]=150 [SPIN_START]=100
+      [SPIN_STEP]=300 [SPIN_MAX]=1000 [RUN_DURATION]=12m [WARMUP_SECONDS]=120)
+    ;;
+  *) die "--mode must be local or cluster, got '${MODE}'" ;;
+esac
+DEFAULT[FAIL_THRESHOLD]=0.10
+DEFAULT[PROM_URL]=""
+DEFAULT[OUTDIR]=results
+DEFAULT[SWEEP_ID]="$(date -u +%Y%m%dT%H%M%SZ)"
+DEFAULT[BUILD_DIR]="${ROOT}/build"
+DEFAULT[LOCAL_WORKERS]=1
+
+# flag > environment > default
+for name in "${!DEFAULT[@]}"; do
+  if [[ -n "${FLAG[$name]+set}" ]]; then
+    printf -v "$name" '%s' "${FLAG[$name]}"
+  elif [[ -n "${!name:-}" ]]; then
+    : # keep the environment's value
+  else
+    printf -v "$name" '%s' "${DEFAULT[$name]}"
+  fi
+done
+
+for name in RPS_START RPS_STEP RPS_MAX SPIN_START SPIN_STEP SPIN_MAX LOCAL_WORKERS; do
+  is_posint "${!name}" || die "${name} must be a positive integer, got '${!name}'"
+done
+((RPS_START <= RPS_MAX)) || die "RPS_START (${RPS_START}) is above RPS_MAX (${RPS_MAX})"
+((SPIN_START <= SPIN_MAX)) || die "SPIN_START (${SPIN_START}) is above SPIN_MAX (${SPIN_MAX})"
+# shellcheck disable=SC2015  # die exits
+DURATION_S="$(duration_seconds "$RUN_DURATION")" && ((DURATION_S > 0)) ||
+  die "RUN_DURATION must be a positive whole-second duration (90, 90s, 12m, 1m30s), got '${RUN_DURATION}'"
+WARMUP_S="$(duration_seconds "$WARMUP_SECONDS")" ||
+  die "WARMUP_SECONDS must be whole seconds (120 or 2m), got '${WARMUP_SECONDS}'"
+((WARMUP_S < DURATION_S)) ||
+  die "the warm-up (${WARMUP_S}s) must be shorter than the run (${DURATION_S}s)"
+# shellcheck disable=SC2015  # die exits
+is_number "$FAIL_THRESHOLD" && awk -v t="$FAIL_THRESHOLD" 'BEGIN { exit !(t <= 1) }' ||
+  die "FAIL_THRESHOLD must be a ratio between 0 and 1, got '${FAIL_THRESHOLD}'"
+# shellcheck disable=SC2153  # set by the flag/env/default loop
+[[ "$SWEEP_ID" =~ ^[A-Za-z0-9._-]+$ ]] ||
+  die "SWEEP_ID may hold only letters, digits, '.', '_' and '-', got '${SWEEP_ID}'"
+
+WORKER_BIN="${WORKER_BIN:-${BUILD_DIR}/worker/worker}"
+DRIVER_BIN="${DRIVER_BIN:-${BUILD_DIR}/load_driver/load_driver}"
+SWEEP_DIR="${OUTDIR}/${SWEEP_ID}"
+SPINS=()
+while IFS= read -r v; do SPINS+=("$v"); done < <(seq "$SPIN_START" "$SPIN_STEP" "$SPIN_MAX")
+RPSS=()
+while IFS= read -r v; do RPSS+=("$v"); done < <(seq "$RPS_START" "$RPS_STEP" "$RPS_MAX")
+TOTAL=$((${#SPINS[@]} * ${#RPSS[@]}))
+
+settings() {
+  echo "mode=${MODE}"
+  echo "rps=${RPSS[*]}"
+  echo "spin_ms=${SPINS[*]}"
+  echo "runs=${TOTAL}"
+  echo "run_duration_s=${DURATION_S}"
+  echo "warmup_s=${WARMUP_S}"
+  echo "fail_threshold=${FAIL_THRESHOLD}"
+  echo "sweep_dir=${SWEEP_DIR}"
+  if [[ "$MODE" == local ]]; then
+    echo "workers=${LOCAL_WORKERS}"
+    echo "worker_bin=${WORKER_BIN}"
+    echo "driver_bin=${DRIVER_BIN}"
+  fi
+  echo "prom_url=${PROM_URL}"
+}
+
+if ((DRY_RUN)); then
+  settings
+  exit 0
+fi
+
+BACKEND="${ROOT}/scripts/lib/${MODE}_mode.sh"
+[[ -f "$BACKEND" ]] || die "${MODE} mode is not available: ${BACKEND} is missing"
+COLLECT="${ROOT}/scripts/collect_prometheus.sh"
+[[ -x "$COLLECT" ]] || die "${COLLECT} is missing or not executable"
+if ((ANALYZE)); then
+  [[ -f "${ROOT}/tools/analyze_plot.py" ]] ||
+    die "tools/analyze_plot.py is missing (or pass --no-analyze)"
+fi
+if [[ -d "$SWEEP_DIR" ]] && [[ -n "$(ls -A "$SWEEP_DIR")" ]]; then
+  die "${SWEEP_DIR} already holds results; choose another --sweep-id or --outdir"
+fi
+mkdir -p "${SWEEP_DIR}/logs"
+SWEEP_DIR="$(cd "$SWEEP_DIR" && pwd)"
+
+export LOCAL_WORKERS WORKER_BIN DRIVER_BIN
+LOCAL_LOG_DIR="${SWEEP_DIR}/logs"
+# shellcheck source=scripts/lib/local_mode.sh
+source "$BACKEND"
+for fn in backend_setup backend_run backend_teardown; do
+  declare -F "$fn" >/dev/null || die "${BACKEND} does not define ${fn}"
+done
+[[ -n "${BACKEND_COLLECT_MODE:-}" ]] || die "${BACKEND} does not set BACKEND_COLLECT_MODE"
+
+TORN_DOWN=0
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  if ((!TORN_DOWN)); then
+    TORN_DOWN=1
+    backend_teardown || log "teardown reported an error"
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'log "interrupted; stopping what this sweep started"; exit 130' INT
+trap 'log "terminated; stopping what this sweep started"; exit 143' TERM
+
+settings >"${SWEEP_DIR}/sweep.conf"
+log "sweep ${SWEEP_ID}: ${TOTAL} runs (${MODE} mode) -> ${SWEEP_DIR}"
+backend_setup
+echo "prom_url=${PROM_URL}" >>"${SWEEP_DIR}/sweep.conf"
+
+# run_stats SUMMARY THRESHOLD -> "ok failed scheduled p95 ratio exceeded"
+run_stats() {
+  "$PY" - "$1" "$2" <<'EOF'
+import json, sys
+s = json.load(open(sys.argv[1]))
+sched = int(s["scheduled"])
+failed = int(s["failure"]) + int(s["dropped"])
+ratio = failed / sched if sched else 1.0
+p95 = (s.get("latency_ms") or {}).get("p95")
+p95 = "n/a" if p95 is None else "%.1f" % float(p95)
+print(int(s["success"]), failed, sched, p95, "%.4f" % ratio,
+      1 if ratio > float(sys.argv[2]) else 0)
+EOF
+}
+
+i=0
+COLLECT_FAILURES=0
+STOPPED=""
+for spin in "${SPINS[@]}"; do
+  for rps in "${RPSS[@]}"; do
+    i=$((i + 1))
+    name="${rps}rps-${spin}ms"
+    csv="${SWEEP_DIR}/results-${name}.csv"
+    summary="${SWEEP_DIR}/summary-${name}.json"
+    prom="${SWEEP_DIR}/prometheus-${name}.json"
+    log "run ${i}/${TOTAL}: rps=${rps} spin=${spin}ms for ${DURATION_S}s (${WARMUP_S}s warm-up)"
+    start="$(date +%s)"
+    backend_run "$rps" "$spin" "$DURATION_S" "$WARMUP_S" "$csv" "$summary" ||
+      die "run ${i}/${TOTAL} (${name}) could not be completed; see ${SWEEP_DIR}/logs"
+    end="$(date +%s)"
+    if ! "$COLLECT" "$PROM_URL" "$start" "$end" "$prom" --mode "$BACKEND_COLLECT_MODE" \
+      >"${SWEEP_DIR}/logs/collect-${name}.log" 2>&1; then
+      COLLECT_FAILURES=$((COLLECT_FAILURES + 1))
+      warn "collect_prometheus.sh failed for ${name}: $(tail -n 1 "${SWEEP_DIR}/logs/collect-${name}.log")"
+    fi
+    read -r ok failed sched p95 ratio exceeded < <(run_stats "$summary" "$FAIL_THRESHOLD") ||
+      die "cannot read ${summary}"
+    echo "run ${i}/${TOTAL} rps=${rps} spin=${spin}ms ok=${ok} failed=${failed} p95=${p95}ms"
+    if ((exceeded)); then
+      STOPPED="run ${i}/${TOTAL} (${name}) failed ${failed} of ${sched} requests (ratio ${ratio} > FAIL_THRESHOLD ${FAIL_THRESHOLD})"
+      log "stopping the sweep: ${STOPPED}"
+      break 2
+    fi
+  done
+done
+
+# Nothing left to measure: stop the processes before the analysis.
+TORN_DOWN=1
+backend_teardown
+
+if [[ -n "$STOPPED" ]]; then
+  echo "sweep stopped early at the failure threshold: ${STOPPED}"
+  echo "stopped_at=${i}" >>"${SWEEP_DIR}/sweep.conf"
+fi
+if ((ANALYZE)); then
+  log "analysing ${SWEEP_DIR}"
+  "$PY" "${ROOT}/tools/analyze_plot.py" "$SWEEP_DIR" >"${SWEEP_DIR}/logs/analyze.log" 2>&1 || {
+    tail -n 20 "${SWEEP_DIR}/logs/analyze.log" >&2
+    die "tools/analyze_plot.py failed; see ${SWEEP_DIR}/logs/analyze.log"
+  }
+fi
+echo "results: ${SWEEP_DIR} (${i} of ${TOTAL} runs)"
+if ((ANALYZE)); then
+  echo "report: ${SWEEP_DIR}/report.html"
+fi
+if ((COLLECT_FAILURES)); then
+  die "${COLLECT_FAILURES} run(s) have no Prometheus series; see ${SWEEP_DIR}/logs/collect-*.log"
+fi
