@@ -5,12 +5,10 @@
 #include <string>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
-#include "absl/flags/usage_config.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "knbench/common/env.h"
+#include "knbench/common/flags.h"
 #include "knbench/common/log.h"
 #include "knbench/common/metrics_endpoint.h"
 #include "knbench/common/shutdown.h"
@@ -67,19 +65,22 @@ Usage: worker [flags])";
 int main(int argc, char** argv) {
   knbench::ShutdownSignal shutdown;  // First: blocks signals for all threads.
   knbench::SetLogProgramName("worker");
-  absl::SetProgramUsageMessage(kUsage);
-  for (const auto& [flag, envs] :
-       {std::pair{&FLAGS_grpc_port,
-                  std::initializer_list<const char*>{"PORT", "GRPC_PORT"}},
-        std::pair{&FLAGS_metrics_port,
-                  std::initializer_list<const char*>{"METRICS_PORT"}}}) {
-    absl::Status status = knbench::SetPortFlagDefaultFromEnv(flag, envs);
-    if (!status.ok()) UsageError(status.message());
+  // Env first, so that flags given explicitly override it.
+  if (absl::Status status = knbench::SetPortFlagDefaultFromEnv(
+          &FLAGS_grpc_port, {"PORT", "GRPC_PORT"});
+      !status.ok()) {
+    UsageError(status.message());
   }
-  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
-  if (positional.size() > 1) {
+  if (absl::Status status = knbench::SetPortFlagDefaultFromEnv(
+          &FLAGS_metrics_port, {"METRICS_PORT"});
+      !status.ok()) {
+    UsageError(status.message());
+  }
+  std::vector<std::string> positional =
+      knbench::ParseFlagsOrExit(argc, argv, "worker", kUsage);
+  if (!positional.empty()) {
     UsageError(
-        absl::StrCat("unexpected argument '", positional[1], "' (see --help)"));
+        absl::StrCat("unexpected argument '", positional[0], "' (see --help)"));
   }
 
   absl::StatusOr<knbench::worker::SpinClock> clock =
