@@ -1,0 +1,156 @@
+#!/usr/bin/python3
+"""Checks a finished local sweep directory against what was asked for.
+
+Used by local_sweep_test.sh; every check prints what it found when it fails.
+"""
+import argparse
+import csv
+import json
+import os
+import re
+import sys
+
+HEADER = ("timestamp_ms,rps,spin_ms,seq,latency_ms,status,latency_us,"
+          "intended_latency_us,lag_us,grpc_code,pod,server_spin_us,phase,warmup")
+# collect_prometheus.sh series that apply in local mode (the preamble's list).
+LOCAL_SERIES = (
+    "worker_rps worker_p50_ms worker_p95_ms worker_p99_ms driver_rps "
+    "driver_target_rps driver_achieved_rps driver_p50_ms driver_p95_ms "
+    "driver_p99_ms driver_intended_p99_ms worker_requests_by_status "
+    "driver_requests_by_status worker_inflight driver_inflight "
+    "process_cpu_cores process_rss_bytes pods").split()
+
+errors = []
+
+
+def check(cond, msg):
+    if not cond:
+        errors.append(msg)
+    return cond
+
+
+def values(series):
+    return [float(v[1]) for s in series for v in s.get("values", [])
+            if v[1] not in ("NaN", "+Inf", "-Inf")]
+
+
+def check_run(d, rps, spin, a):
+    name = f"{rps}rps-{spin}ms"
+    csv_path = os.path.join(d, f"results-{name}.csv")
+    sum_path = os.path.join(d, f"summary-{name}.json")
+    prom_path = os.path.join(d, f"prometheus-{name}.json")
+    for p in (csv_path, sum_path, prom_path):
+        if not check(os.path.isfile(p), f"{p} missing"):
+            return
+    with open(csv_path, newline="") as f:
+        lines = f.read().splitlines()
+    check(lines[0] == HEADER, f"{name}: CSV header is {lines[0]!r}")
+    rows = list(csv.DictReader(lines))
+    with open(sum_path) as f:
+        s = json.load(f)
+    expected = rps * a.duration
+    check(len(rows) == s["scheduled"],
+          f"{name}: CSV has {len(rows)} rows, summary scheduled={s['scheduled']}")
+    check(abs(s["scheduled"] - expected) <= 1,
+          f"{name}: scheduled={s['scheduled']}, expected rps*duration={expected} (+-1)")
+    check(s["success"] + s["failure"] + s["dropped"] == s["scheduled"],
+          f"{name}: success+failure+dropped != scheduled in {s}")
+    ok = sum(r["status"] == "success" for r in rows)
+    check(ok == s["success"], f"{name}: {ok} success rows, summary says {s['success']}")
+    # Loopback, a few tens of requests/s of a few ms: nothing may fail.
+    check(s["failure"] == 0 and s["dropped"] == 0,
+          f"{name}: failures={s['failure']} dropped={s['dropped']} errors={s.get('errors')}")
+    check({r["spin_ms"] for r in rows} == {str(spin)}, f"{name}: spin_ms column differs")
+    seqs = sorted(int(r["seq"]) for r in rows)
+    check(seqs == list(range(1, len(rows) + 1)), f"{name}: seq is not 1..{len(rows)}")
+    pods = {r["pod"] for r in rows if r["status"] == "success"}
+    want_pods = {f"worker-{i}" for i in range(1, a.workers + 1)}
+    check(pods == want_pods, f"{name}: pods in CSV {sorted(pods)}, expected {sorted(want_pods)}")
+    warm = sum(r["warmup"] == "1" for r in rows)
+    check(abs(warm - rps * a.warmup) <= 1 + a.workers,
+          f"{name}: {warm} warm-up rows, expected about {rps * a.warmup}")
+    p95 = s["latency_ms"]["p95"]
+    check(p95 is not None and p95 >= spin,
+          f"{name}: p95 {p95} ms is below the {spin} ms spin")
+    m = re.search(rf"^run \d+/\d+ rps={rps} spin={spin}ms ok=(\d+) failed=(\d+) p95=([0-9.]+)ms$",
+                  a.log_text, re.M)
+    if check(m, f"{name}: no progress line in the sweep output"):
+        check(int(m.group(1)) == s["success"] and int(m.group(2)) == 0,
+              f"{name}: progress line {m.group(0)!r} disagrees with the summary")
+
+    with open(prom_path) as f:
+        prom = json.load(f)
+    by_name = {e["name"]: e["result"] for e in prom}
+    for series in LOCAL_SERIES:
+        res = by_name.get(series)
+        if not check(res is not None, f"{name}: series {series} missing from {prom_path}"):
+            continue
+        check(res.get("status") == "success", f"{name}: {series} status {res.get('status')}")
+        vals = values(res.get("data", {}).get("result", []))
+        check(vals, f"{name}: series {series} is empty")
+    # A few values that must be right, not just present.
+    for series, want in (("driver_target_rps", rps), ("pods", a.workers)):
+        vals = values(by_name.get(series, {}).get("data", {}).get("result", []))
+        if series == "driver_target_rps":
+            # one series per driver process; their sum is the run's rate
+            per_ts = {}
+            for s_ in by_name[series]["data"]["result"]:
+                for t, v in s_["values"]:
+                    per_ts[t] = per_ts.get(t, 0.0) + float(v)
+            vals = list(per_ts.values())
+        check(vals and max(vals) == want, f"{name}: max of {series} is "
+              f"{max(vals) if vals else None}, expected {want}")
+    for series in ("worker_rps", "driver_rps"):
+        vals = values(by_name.get(series, {}).get("data", {}).get("result", []))
+        check(vals and 0.5 * rps <= max(vals) <= 1.5 * rps,
+              f"{name}: peak {series} {max(vals) if vals else None} not within 50% of {rps}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("sweep_dir")
+    ap.add_argument("--rps", type=int, nargs="+", required=True)
+    ap.add_argument("--spin", type=int, nargs="+", required=True)
+    ap.add_argument("--duration", type=int, required=True)
+    ap.add_argument("--warmup", type=int, required=True)
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--log", required=True, help="the sweep's stdout+stderr")
+    ap.add_argument("--no-analysis", action="store_true")
+    a = ap.parse_args()
+    with open(a.log) as f:
+        a.log_text = f.read()
+    d = a.sweep_dir
+    for spin in a.spin:
+        for rps in a.rps:
+            check_run(d, rps, spin, a)
+    if not a.no_analysis:
+        report = os.path.join(d, "report.html")
+        if check(os.path.isfile(report), "report.html missing"):
+            html = open(report).read()
+            imgs = re.findall(r'<img[^>]+src="([^"]+)"', html)
+            check(imgs, "report.html shows no image")
+            for img in imgs:
+                p = os.path.join(d, img)
+                check(os.path.isfile(p) and os.path.getsize(p) > 1000,
+                      f"report.html shows {img}, which is missing or empty")
+        for spin in a.spin:
+            check(os.path.isfile(os.path.join(d, f"latency_vs_rps_{spin}ms.png")),
+                  f"latency_vs_rps_{spin}ms.png missing")
+        check(os.path.isfile(os.path.join(d, "overhead_heatmap.png")),
+              "overhead_heatmap.png missing")
+        summary_csv = os.path.join(d, "summary.csv")
+        if check(os.path.isfile(summary_csv), "summary.csv missing"):
+            with open(summary_csv, newline="") as f:
+                n = len(list(csv.DictReader(f)))
+            check(n == len(a.rps) * len(a.spin), f"summary.csv has {n} rows")
+        check(f"report: {os.path.realpath(report)}" in a.log_text,
+              "the sweep did not print where report.html is")
+    if errors:
+        for e in errors:
+            print("FAIL:", e, file=sys.stderr)
+        sys.exit(1)
+    print(f"ok: {len(a.rps) * len(a.spin)} runs checked in {d}")
+
+
+if __name__ == "__main__":
+    main()

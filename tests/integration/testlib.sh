@@ -1,0 +1,32 @@
+# shellcheck shell=bash
+# Helpers for the integration tests of scripts/run_experiments.sh.
+# shellcheck disable=SC2034  # used by the tests that source this file
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+# shellcheck disable=SC2034
+PY=/usr/bin/python3
+
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+# need_binaries WORKER DRIVER: both are executables (the ctest registration
+# passes $<TARGET_FILE:...>).
+need_binaries() {
+  [[ -x "${1:-}" ]] || fail "worker binary '${1:-}' is not executable"
+  [[ -x "${2:-}" ]] || fail "load_driver binary '${2:-}' is not executable"
+}
+
+# assert_torn_down LOGFILE: every process the sweep logged as started
+# ("... (pid N) ...") is gone, and so is the temp dir it logged.
+assert_torn_down() {
+  local logfile="$1" dir pid
+  dir="$(grep -o '/[^ ]*/knbench-local\.[A-Za-z0-9]*' "$logfile" | head -n 1 || true)"
+  [[ -n "$dir" ]] || fail "the sweep log does not name its temp dir"
+  [[ ! -e "$dir" ]] || fail "teardown left ${dir} behind"
+  for pid in $(grep -o '(pid [0-9]*)' "$logfile" | tr -dc '0-9\n'); do
+    if [[ -r "/proc/${pid}/cmdline" && "$(ps -o stat= -p "$pid" 2>/dev/null)" != Z* ]]; then
+      fail "process ${pid} started by the sweep is still running: $(tr '\0' ' ' <"/proc/${pid}/cmdline")"
+    fi
+  done
+}
