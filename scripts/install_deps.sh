@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Installs every Debian package the build, the tests, local mode and the plots
+# need. Idempotent: installs only what is missing. Run as root or with sudo.
+set -euo pipefail
+
+usage() {
+  cat <<'USAGE'
+Usage: scripts/install_deps.sh [--help] [--print]
+
+Installs (apt-get) what building, testing and running the kit needs on
+Debian bookworm, and the npm packages the manifest validation uses.
+  --print   only list the packages, install nothing
+USAGE
+}
+
+# Build: compilers, CMake, gRPC/protobuf/abseil/prometheus-cpp, GoogleTest.
+BUILD_PACKAGES=(
+  g++ make cmake pkg-config
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  libabsl-dev prometheus-cpp-dev libgtest-dev libgmock-dev
+)
+# Local mode, tests, plots: a real Prometheus, curl and jq for its API, Debian's
+# Python stack (pandas, matplotlib, pytest, grpcio for a foreign client),
+# yamllint and kubectl-free manifest checks, nodejs/npm for schema validation,
+# h2load as the benchmark peer, clang + its runtime for fuzzing/sanitizers.
+RUNTIME_PACKAGES=(
+  prometheus curl jq iproute2 procps
+  python3 python3-pandas python3-matplotlib python3-pytest python3-grpcio
+  python3-protobuf python3-yaml
+  yamllint nodejs npm
+  nghttp2-client
+  clang libclang-rt-14-dev
+)
+
+print_only=0
+for arg in "$@"; do
+  case "$arg" in
+    --help|-h) usage; exit 0 ;;
+    --print) print_only=1 ;;
+    *) echo "install_deps.sh: unknown argument '$arg' (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+all=("${BUILD_PACKAGES[@]}" "${RUNTIME_PACKAGES[@]}")
+if [[ "$print_only" == 1 ]]; then
+  printf '%s\n' "${all[@]}"
+  exit 0
+fi
+
+missing=()
+for pkg in "${all[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$pkg")
+  fi
+done
+
+if ((${#missing[@]})); then
+  sudo=()
+  if [[ "$(id -u)" != 0 ]]; then
+    command -v sudo >/dev/null || { echo "install_deps.sh: run as root or install sudo" >&2; exit 1; }
+    sudo=(sudo)
+  fi
+  echo "install_deps.sh: installing ${missing[*]}" >&2
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "install_deps.sh: all ${#all[@]} Debian packages present" >&2
+fi
+
+# npm packages for manifest schema validation, pinned by the lockfile.
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+if [[ -x "$here/deploy/tests/setup.sh" ]]; then
+  "$here/deploy/tests/setup.sh"
+fi
