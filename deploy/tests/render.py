@@ -1,0 +1,171 @@
+#!/usr/bin/python3
+"""Render every kustomization in deploy/ with `kubectl kustomize`, fill the
+sweep templates with the same function cluster mode uses
+(scripts/lib/cluster_mode.sh: cluster_render), write the results to OUTDIR
+(input of the schema and --check-config tests) and check what was rendered:
+
+- each kustomization renders and holds exactly the expected objects;
+- every image of ours is rewritten by deploy/components/images (name:tag),
+  and that component is the only place with an `images:` list;
+- the HPA overlay switches the class/metric and keeps everything else;
+- the dashboard ConfigMap carries the dashboard JSON byte for byte;
+- no {{PLACEHOLDER}} survives in a filled template, and the placeholder
+  filler refuses bad values.
+
+Usage: render.py OUTDIR [--kubectl kubectl]
+"""
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+
+import yaml
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DEPLOY = os.path.dirname(HERE)
+ROOT = os.path.dirname(DEPLOY)
+CLUSTER_MODE = os.path.join(ROOT, "scripts", "lib", "cluster_mode.sh")
+
+SAMPLE = ["NAME=10rps-100ms-120000", "SPIN=100", "DURATION=720s", "WARMUP=120s", "LINGER=30m"]
+TARGETS = {
+    # output name: (kustomization dir, placeholders, expected (kind, namespace/name))
+    "base": (".", None, {("ConfigMap", "monitoring/knbench-dashboard"), ("Service", "default/worker"),
+                         ("Service", "default/worker-metrics"), ("PodMonitor", "monitoring/load-driver"),
+                         ("ServiceMonitor", "monitoring/worker"),
+                         ("ServiceMonitor", "monitoring/knative-autoscaler")}),
+    "hpa": ("overlays/hpa", None, None),  # same objects as base
+    "driver": ("driver", None, {("Job", "default/load-driver")}),
+    "sweep": ("sweep", SAMPLE + ["RPS=10"], {("Job", "default/load-driver-10rps-100ms-120000")}),
+    "sweep-parallel": ("sweep-parallel", SAMPLE + ["PODS=4", "RPS_PER_POD=2.5"],
+                       {("Job", "default/load-driver-par-10rps-100ms-120000")}),
+}
+
+
+def sh_render(kdir, out, placeholders, kubectl):
+    script = 'source "$1"; shift; cluster_render "$@"'
+    env = dict(os.environ, KUBECTL=kubectl)
+    return subprocess.run(["bash", "-c", f"set -euo pipefail; {script}", "render", CLUSTER_MODE,
+                           kdir, out] + placeholders, env=env, capture_output=True, text=True,
+                          timeout=120)
+
+
+def images_component():
+    with open(os.path.join(DEPLOY, "components", "images", "kustomization.yaml")) as f:
+        comp = yaml.safe_load(f)
+    return {i["name"]: f"{i.get('newName', i['name'])}:{i.get('newTag', 'latest')}"
+            for i in comp["images"]}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("outdir")
+    ap.add_argument("--kubectl", default="kubectl")
+    a = ap.parse_args()
+    os.makedirs(a.outdir, exist_ok=True)
+    problems = []
+    rendered = {}
+    for name, (kdir, placeholders, expected) in TARGETS.items():
+        out = os.path.join(a.outdir, f"{name}.yaml")
+        path = os.path.join(DEPLOY, kdir)
+        if placeholders is None:
+            r = subprocess.run([a.kubectl, "kustomize", path], capture_output=True, text=True,
+                               timeout=120)
+            if r.returncode == 0:
+                with open(out, "w") as f:
+                    f.write(r.stdout)
+        else:
+            r = sh_render(path, out, placeholders, a.kubectl)
+        if r.returncode != 0:
+            problems.append(f"{kdir}: render failed: {r.stderr.strip()}")
+            continue
+        with open(out) as f:
+            text = f.read()
+        left = re.findall(r"\{\{[A-Z_]+\}\}", text)  # ours are upper case; {{pod}} is Grafana's
+        if left:
+            problems.append(f"{kdir}: placeholders left: {sorted(set(left))}")
+        docs = [d for d in yaml.safe_load_all(text) if d]
+        rendered[name] = docs
+        got = {(d["kind"], f"{d['metadata'].get('namespace')}/{d['metadata']['name']}") for d in docs}
+        if expected is not None and got != expected:
+            problems.append(f"{kdir}: objects {sorted(got)} != expected {sorted(expected)}")
+        print(f"rendered {kdir} -> {out}: {len(docs)} objects")
+
+    # Images: every container of ours uses the component's name:tag.
+    want_images = images_component()
+    for name, docs in rendered.items():
+        for d in docs:
+            spec = d.get("spec", {}).get("template", {}).get("spec", {})
+            for c in spec.get("containers", []):
+                if c["image"] not in want_images.values():
+                    problems.append(f"{name}: container {c['name']} image {c['image']} is not one of "
+                                    f"{sorted(want_images.values())} (components/images)")
+    for dirpath, dirnames, files in os.walk(DEPLOY):
+        dirnames[:] = [x for x in dirnames if x != "node_modules"]
+        if "kustomization.yaml" in files and os.path.relpath(dirpath, DEPLOY) != "components/images":
+            with open(os.path.join(dirpath, "kustomization.yaml")) as f:
+                if "images" in (yaml.safe_load(f) or {}):
+                    problems.append(f"{dirpath}/kustomization.yaml sets images: (only components/images may)")
+
+    # HPA overlay: only the autoscaling annotations differ from the base.
+    def ksvc(docs):
+        return next(d for d in docs if d["kind"] == "Service" and "serving" in d["apiVersion"])
+
+    if "base" in rendered and "hpa" in rendered:
+        kb, kh = ksvc(rendered["base"]), ksvc(rendered["hpa"])
+        ab = kb["spec"]["template"]["metadata"]["annotations"]
+        ah = kh["spec"]["template"]["metadata"]["annotations"]
+        if ab.get("autoscaling.knative.dev/class") != "kpa.autoscaling.knative.dev":
+            problems.append("base worker is not KPA")
+        if ah.get("autoscaling.knative.dev/class") != "hpa.autoscaling.knative.dev" or \
+                ah.get("autoscaling.knative.dev/metric") != "cpu":
+            problems.append(f"overlays/hpa does not switch to class hpa, metric cpu: {ah}")
+        strip = lambda k: {**k, "spec": {**k["spec"], "template": {**k["spec"]["template"],  # noqa: E731
+                           "metadata": {**k["spec"]["template"]["metadata"], "annotations": None}}}}
+        if strip(kb) != strip(kh):
+            problems.append("overlays/hpa changes more than the autoscaling annotations")
+        others = lambda docs: [d for d in docs if d is not None and not (  # noqa: E731
+            d["kind"] == "Service" and "serving" in d["apiVersion"])]
+        if others(rendered["base"]) != others(rendered["hpa"]):
+            problems.append("overlays/hpa differs from the base outside the worker Service")
+
+    # Dashboard: one source.
+    if "base" in rendered:
+        cm = next(d for d in rendered["base"] if d["kind"] == "ConfigMap")
+        with open(os.path.join(DEPLOY, "base", "monitoring", "dashboards", "knbench.json")) as f:
+            src = f.read()
+        if cm["data"].get("knbench.json") != src:
+            problems.append("dashboard ConfigMap does not hold knbench.json verbatim")
+        if cm["metadata"].get("labels", {}).get("grafana_dashboard") != "1":
+            problems.append("dashboard ConfigMap lacks label grafana_dashboard: \"1\"")
+        json.loads(cm["data"]["knbench.json"])
+
+    # Parallel template: integer placeholders became integers.
+    if "sweep-parallel" in rendered:
+        job = rendered["sweep-parallel"][0]
+        if job["spec"].get("completions") != 4 or job["spec"].get("parallelism") != 4:
+            problems.append(f"sweep-parallel: completions/parallelism not 4: {job['spec']}")
+
+    # The filler must refuse values that could break the YAML or sed.
+    for bad in ("NAME=a b", "NAME=a/b", "RPS=1;2", "lower=1"):
+        r = sh_render(os.path.join(DEPLOY, "sweep"), os.path.join(a.outdir, "bad.yaml"),
+                      SAMPLE + ["RPS=1", bad], a.kubectl)
+        if r.returncode == 0:
+            problems.append(f"cluster_render accepted bad placeholder value {bad!r}")
+    r = sh_render(os.path.join(DEPLOY, "sweep"), os.path.join(a.outdir, "bad.yaml"),
+                  ["NAME=x", "RPS=1"], a.kubectl)
+    if r.returncode == 0 or "placeholders left unfilled" not in r.stderr:
+        problems.append("cluster_render accepted a template with unfilled placeholders")
+    if os.path.exists(os.path.join(a.outdir, "bad.yaml")):
+        os.unlink(os.path.join(a.outdir, "bad.yaml"))
+
+    for p in problems:
+        print(f"FAIL {p}", file=sys.stderr)
+    print(f"{len(rendered)} kustomizations rendered, {len(problems)} problems")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
