@@ -184,12 +184,14 @@ _cluster_wait_results() {
 # pod proxy (port 2113) into OUT, atomically.
 _cluster_fetch() {
   local pod="$1" file="$2" out="$3"
-  _kc get --raw "/api/v1/namespaces/$(_cluster_ns)/pods/${pod}:2113/proxy/${file}" >"${out}.part" &&
-    [[ -s "${out}.part" ]] && mv -f "${out}.part" "$out" || {
-    rm -f "${out}.part"
-    log "cannot fetch ${file} from pod ${pod}"
-    return 1
-  }
+  if _kc get --raw "/api/v1/namespaces/$(_cluster_ns)/pods/${pod}:2113/proxy/${file}" >"${out}.part" &&
+    [[ -s "${out}.part" ]]; then
+    mv -f "${out}.part" "$out"
+    return 0
+  fi
+  rm -f "${out}.part"
+  log "cannot fetch ${file} from pod ${pod}"
+  return 1
 }
 
 # _cluster_scraped_final POD SCHEDULED END: Prometheus has a sample of the
