@@ -260,6 +260,11 @@ def run_model(run: Run, model: str, model_args: List[str], out_dir: str) -> None
     if not {"time_s", "desired_pods"} <= set(model_df.columns):
         run.notes.append(f"KPA model output {out_csv} lacks time_s/desired_pods columns")
         return
+    # The model counts time_s from the input's first whole second; re-base on the run start
+    # (the first intended send) that every other plot uses.
+    if not math.isnan(run.start_ms):
+        start_s = run.start_ms / 1000.0
+        model_df["time_s"] = model_df["time_s"] - (start_s - math.floor(start_s))
     run.model = model_df
 
 
@@ -552,7 +557,7 @@ def summary_table(runs: List[Run]) -> pd.DataFrame:
 def write_summary_csv(table: pd.DataFrame, path: str) -> None:
     out = table[SUMMARY_COLUMNS].copy()
     tmp = path + ".tmp"
-    out.to_csv(tmp, index=False, float_format="%.6g", na_rep="")
+    out.to_csv(tmp, index=False, float_format="%.10g", na_rep="")
     os.replace(tmp, path)
 
 

@@ -1,0 +1,134 @@
+"""Synthetic driver CSVs, Prometheus JSON and model output with hand-computed statistics."""
+
+import csv
+import json
+import os
+
+NEW_HEADER = ("timestamp_ms,rps,spin_ms,seq,latency_ms,status,latency_us,intended_latency_us,"
+              "lag_us,grpc_code,pod,server_spin_us,phase,warmup").split(",")
+OLD_HEADER = ["timestamp_ms", "rps", "spin_ms", "seq", "latency_ms", "status"]
+T0_MS = 1_700_000_000_000  # run start (first intended send), epoch ms
+LAG_US = 2000  # every sent request went out 2 ms late
+
+
+def write_new_csv(path, rps=10, spin=100):
+    """30 s-ish run at 10 rps: rows j=0..264 at T0 + 100 ms * j.
+
+    j < 50 (first 5 s): warmup=1, successes of 5000 ms (must be discarded).
+    Measured (j >= 50): 200 successes with intended latency 100.5 + k ms (k = 1..200),
+    10 failures (30000 ms) and 5 dropped, interleaved.
+    Linear-interpolated percentiles of the 200 successes (intended basis):
+      p5 = 111.45, p50 = 201.0, p95 = 290.55, p99 = 298.51 ; overhead = 1.01.
+    Send basis (latency_us = intended - lag 2 ms): p50 = 199.0.
+    """
+    rows = []
+    step_ms = 1000 // rps
+    kinds = ["warmup"] * 50
+    measured = ["success"] * 200 + ["failure"] * 10 + ["dropped"] * 5
+    # interleave failures/dropped deterministically: every 14th row is a failure or drop
+    others = [k for k in measured if k != "success"]
+    succ = ["success"] * 200
+    mixed = []
+    while succ or others:
+        mixed.extend(succ[:13])
+        del succ[:13]
+        if others:
+            mixed.append(others.pop(0))
+    kinds += mixed
+    k_success = 0
+    for j, kind in enumerate(kinds):
+        t = T0_MS + j * step_ms
+        row = {"timestamp_ms": t, "rps": rps, "spin_ms": spin, "seq": j + 1, "phase": 0,
+               "warmup": 1 if kind == "warmup" else 0, "pod": "worker-a",
+               "server_spin_us": spin * 1000}
+        if kind == "dropped":
+            row.update(status="dropped", latency_ms="", latency_us="", intended_latency_us="",
+                       lag_us="", grpc_code="", pod="", server_spin_us="")
+        else:
+            if kind == "warmup":
+                intended_us = 5_000_000
+                status, code = "success", "OK"
+            elif kind == "failure":
+                intended_us = 30_000_000
+                status, code = "failure", "DEADLINE_EXCEEDED"
+            else:
+                k_success += 1
+                intended_us = int((100.5 + k_success) * 1000)
+                status, code = "success", "OK"
+            lat_us = intended_us - LAG_US
+            row.update(status=status, latency_ms=lat_us // 1000, latency_us=lat_us,
+                       intended_latency_us=intended_us, lag_us=LAG_US, grpc_code=code)
+        rows.append(row)
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=NEW_HEADER)
+        w.writeheader()
+        w.writerows(rows)
+    return rows
+
+
+def write_old_csv(path, rps=5, spin=50, garbage=True):
+    """The original's six columns, 130 s at 5 rps (rows every 200 ms, j = 0..649).
+
+    Rows before 120 s (j < 600) are 1000 ms; the 50 rows after are 51..100 ms:
+    p50 = 75.5, overhead = 0.51 with the default 120 s warm-up.
+    Two interleaved (corrupt) lines as the original's unlocked writer produced.
+    """
+    lines = [",".join(OLD_HEADER)]
+    for j in range(650):
+        t = T0_MS + j * 200
+        lat = 1000 if j < 600 else 51 + (j - 600)
+        lines.append(f"{t},{rps},{spin},{j + 1},{lat},success")
+        if garbage and j == 300:
+            lines.append(f"{t},{rps},{spin},9999,{t},{rps},{spin},10000,12,success")
+            lines.append(f"{t},5,5success")
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def prom_response(series):
+    """A query_range response: series = list of (labels, [(t_s, value), ...])."""
+    return {"status": "success", "data": {"resultType": "matrix", "result": [
+        {"metric": labels, "values": [[t, str(v)] for t, v in values]}
+        for labels, values in series]}}
+
+
+def write_prom_json(path, extra=None):
+    """pods: 1 for t < T0+10 s, 3 from T0+10 s, one sample per second T0-5 .. T0+30.
+
+    Over the measured window of write_new_csv (T0+5 .. T0+26.4 s): samples at 5..26
+    -> five 1s and seventeen 3s: mean = 56/22.
+    """
+    t0 = T0_MS // 1000
+    pods = [(t0 + s, 1 if s < 10 else 3) for s in range(-5, 31)]
+    entries = [{"name": "pods", "result": prom_response([({}, pods)])},
+               {"name": "worker_inflight", "result": prom_response(
+                   [({}, [(t0 + s, 2) for s in range(0, 31)])])},
+               {"name": "driver_achieved_rps", "result": prom_response(
+                   [({}, [(t0 + s, 9.5) for s in range(0, 31)])])}]
+    for name, series in (extra or {}).items():
+        entries.append({"name": name, "result": prom_response(series)})
+    with open(path, "w") as f:
+        json.dump(entries, f)
+
+
+FAKE_MODEL = r'''#!/usr/bin/python3
+# Stand-in for the C++ KPA model CLI: records its argv, writes the documented columns.
+import sys, os
+args = sys.argv[1:]
+with open(os.environ["FAKE_MODEL_LOG"], "a") as f:
+    f.write(" ".join(args) + "\n")
+out = args[args.index("--output") + 1]
+assert os.path.isfile(args[args.index("--input") + 1])
+with open(out, "w") as f:
+    f.write("time_s,desired_pods,ready_pods,panic_mode,stable_value,panic_value,"
+            "excess_burst_capacity,activator_in_path\n")
+    for t in range(0, 32, 2):
+        d = 2 if t < 10 else 4
+        f.write(f"{t},{d},{d},0,1.0,1.0,-5,1\n")
+'''
+
+
+def write_fake_model(path):
+    with open(path, "w") as f:
+        f.write(FAKE_MODEL)
+    os.chmod(path, 0o755)

@@ -1,0 +1,291 @@
+"""tools/analyze_plot.py on synthetic runs whose statistics are known by construction."""
+
+import csv
+import os
+import re
+import subprocess
+import sys
+
+import matplotlib.image as mpimg
+import numpy as np
+import pandas as pd
+import pytest
+
+import synth
+
+TOOLS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SCRIPT = os.path.join(TOOLS, "analyze_plot.py")
+sys.path.insert(0, TOOLS)
+import analyze_plot  # noqa: E402
+
+PY = "/usr/bin/python3"
+
+
+def run_tool(*args, env=None):
+    return subprocess.run([PY, SCRIPT, *map(str, args)], capture_output=True, text=True,
+                          timeout=300, env=env)
+
+
+def read_summary(out_dir):
+    df = pd.read_csv(os.path.join(out_dir, "summary.csv"))
+    return {(int(r.rps), int(r.spin_ms)): r for r in df.itertuples()}
+
+
+def make_sweep(d):
+    """A results dir: a driver-format run with Prometheus data and an original-format run."""
+    d.mkdir()
+    synth.write_new_csv(d / "results-10rps-100ms.csv", rps=10, spin=100)
+    synth.write_prom_json(d / "prometheus-10rps-100ms.json")
+    synth.write_old_csv(d / "results-5rps-50ms.csv", rps=5, spin=50)
+    (d / "summary-10rps-100ms.json").write_text(
+        '{"scheduled": 265, "sent": 260, "achieved_rps": 9.8, "write_error": null}')
+    return d
+
+
+@pytest.fixture
+def sweep(tmp_path):
+    return make_sweep(tmp_path / "sweep")
+
+
+@pytest.fixture(scope="module")
+def analyzed(tmp_path_factory):
+    """The sweep analysed once with default flags (shared, read-only)."""
+    d = make_sweep(tmp_path_factory.mktemp("analyzed") / "sweep")
+    res = run_tool(d)
+    assert res.returncode == 0, res.stderr
+    return d, res
+
+
+def test_summary_values_driver_and_original_csv(analyzed):
+    sweep, res = analyzed
+    assert res.stdout.strip().splitlines()[-1] == str(sweep / "report.html")
+    with open(sweep / "summary.csv") as f:
+        header = next(csv.reader(f))
+    for col in ("rps", "spin_ms", "count", "failures", "p50_ms", "p95_ms", "p99_ms", "overhead",
+                "mean_pods"):
+        assert col in header
+    s = read_summary(sweep)
+    new = s[(10, 100)]
+    # Warm-up column: 50 rows discarded; 215 measured = 200 successes + 10 failures + 5 dropped.
+    assert (new.count, new.successes, new.failures, new.dropped, new.warmup_rows) == (
+        215, 200, 10, 5, 50)
+    assert new.warmup_rule == "warmup column"
+    # Sub-ms intended latency: p50 201.0 (whole-ms latency_ms would give 199.0).
+    assert new.latency_source == "intended_latency_us"
+    assert new.p5_ms == pytest.approx(111.45)
+    assert new.p50_ms == pytest.approx(201.0)
+    assert new.p95_ms == pytest.approx(290.55)
+    assert new.p99_ms == pytest.approx(298.51)
+    assert new.overhead == pytest.approx(1.01)
+    # Pods averaged over the measured window only (all samples would give a different mean).
+    assert new.mean_pods == pytest.approx(56 / 22)
+
+    old = s[(5, 50)]
+    # Original six columns: no warm-up column, so the original's 120 s rule; 2 corrupt lines.
+    assert old.warmup_rule == "first 120 s"
+    assert (old.count, old.successes, old.failures, old.warmup_rows, old.malformed) == (
+        50, 50, 0, 600, 2)
+    assert old.latency_source == "latency_ms"
+    assert old.p50_ms == pytest.approx(75.5)
+    assert old.overhead == pytest.approx(0.51)
+    assert np.isnan(old.mean_pods)
+
+
+def test_latency_basis_send_uses_latency_us(sweep):
+    res = run_tool(sweep, "--latency-basis", "send", "--no-run-plots")
+    assert res.returncode == 0, res.stderr
+    new = read_summary(sweep)[(10, 100)]
+    assert new.latency_source == "latency_us"
+    assert new.p50_ms == pytest.approx(199.0)  # intended minus the 2 ms schedule lag
+
+
+def test_warmup_seconds_flag_overrides_column_and_default(sweep):
+    res = run_tool(sweep, "--warmup-seconds", "0", "--no-run-plots")
+    assert res.returncode == 0, res.stderr
+    s = read_summary(sweep)
+    new, old = s[(10, 100)], s[(5, 50)]
+    assert (new.count, new.warmup_rows, new.successes) == (265, 0, 250)
+    assert new.p99_ms == pytest.approx(5000.0)  # the 50 warm-up rows of 5000 ms now count
+    assert (old.count, old.warmup_rows) == (650, 0)
+
+    res = run_tool(sweep, "--warmup-seconds", "10", "--no-run-plots")
+    assert res.returncode == 0, res.stderr
+    s = read_summary(sweep)
+    new = s[(10, 100)]
+    assert new.warmup_rule == "first 10 s"
+    assert (new.count, new.warmup_rows) == (165, 100)  # rows j >= 100 (t >= 10 s)
+    # pods window now starts at T0+10 s: samples 10..26 are all 3.
+    assert new.mean_pods == pytest.approx(3.0)
+    assert s[(5, 50)].count == 650 - 50  # old CSV: 10 s at 5 rps discarded
+
+
+def test_all_rows_in_warmup_is_reported_not_fatal(tmp_path):
+    synth.write_old_csv(tmp_path / "results-5rps-50ms.csv", garbage=False)
+    res = run_tool(tmp_path, "--warmup-seconds", "1000", "--no-run-plots")
+    assert res.returncode == 0, res.stderr
+    row = read_summary(tmp_path)[(5, 50)]
+    assert row.count == 0 and row.warmup_rows == 650 and np.isnan(row.p50_ms)
+    assert "nothing measured" in res.stderr
+
+
+def test_error_bars_are_distances_from_the_median():
+    p5, p50, p95 = np.array([111.45, 10.0]), np.array([201.0, 12.0]), np.array([290.55, 30.0])
+    yerr = analyze_plot.error_bars(p5, p50, p95)
+    assert yerr.shape == (2, 2)
+    np.testing.assert_allclose(yerr[0], [201.0 - 111.45, 2.0])  # lower: median - p5
+    np.testing.assert_allclose(yerr[1], [290.55 - 201.0, 18.0])  # upper: p95 - median
+    assert (yerr >= 0).all()
+
+
+def test_latency_plot_draws_bars_from_p5_to_p95(sweep, monkeypatch):
+    """The bars matplotlib receives end exactly at p5 and p95 (the original drew p95 below)."""
+    table = pd.DataFrame({"spin": [100.0, 100.0], "rps_f": [20.0, 10.0], "p5_ms": [150.0, 110.0],
+                          "p50_ms": [200.0, 120.0], "p95_ms": [400.0, 180.0]})
+    seen = {}
+    real = analyze_plot.plt.Axes.errorbar
+
+    def spy(self, x, y, yerr=None, **kw):
+        seen.update(x=np.asarray(x), y=np.asarray(y), yerr=np.asarray(yerr))
+        return real(self, x, y, yerr=yerr, **kw)
+
+    monkeypatch.setattr(analyze_plot.plt.Axes, "errorbar", spy)
+    name = analyze_plot.plot_latency_vs_rps(table, 100.0, str(sweep))
+    assert name == "latency_vs_rps_100ms.png"
+    np.testing.assert_allclose(seen["x"], [10, 20])  # sorted by rate
+    np.testing.assert_allclose(seen["y"] - seen["yerr"][0], [110, 150])  # bottoms at p5
+    np.testing.assert_allclose(seen["y"] + seen["yerr"][1], [180, 400])  # tops at p95
+
+
+def test_in_flight_counts_sent_not_answered():
+    # 10 requests/s from t=0, each answered 250 ms after its send.
+    t = synth.T0_MS + np.arange(20) * 100.0
+    df = pd.DataFrame({"t_ms": t, "send_ms": t, "status": "success", "lat_ms": 250.0,
+                       "done_ms": t + 250.0})
+    got = analyze_plot.in_flight(df, np.array([0.0, 0.05, 1.05, 5.0]), synth.T0_MS)
+    # t=0: one sent, none done; t=1.05: sends 0..1.0 (11), done <= 1.05 (9); t=5: all done.
+    assert list(got) == [1, 1, 2, 0]
+
+
+def png_ok(path):
+    with open(path, "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n", path
+    assert os.path.getsize(path) > 5000, path
+    img = mpimg.imread(path)
+    assert img.shape[0] > 200 and img.shape[1] > 300
+    # Not a blank canvas: many distinct colours.
+    flat = img[..., :3].reshape(-1, 3)
+    assert len(np.unique((flat * 255).astype(np.uint8), axis=0)) > 20, path
+
+
+def test_plots_exist_are_real_and_report_links_every_one(analyzed):
+    sweep, _ = analyzed
+    expected = {"latency_vs_rps_100ms.png", "latency_vs_rps_50ms.png", "overhead_heatmap.png",
+                "latency_cdf_100ms.png", "latency_cdf_50ms.png", "pods_10rps-100ms.png",
+                "timeline_10rps-100ms.png", "timeline_5rps-50ms.png"}
+    pngs = {f for f in os.listdir(sweep) if f.endswith(".png")}
+    assert expected <= pngs
+    # No Prometheus data and no model for the old run: no pods plot for it.
+    assert "pods_5rps-50ms.png" not in pngs
+    for p in pngs:
+        png_ok(sweep / p)
+    html = (sweep / "report.html").read_text()
+    srcs = set(re.findall(r'<img src="([^"]+)"', html))
+    assert srcs == pngs  # every plot shown, nothing that does not exist
+    assert 'href="summary.csv"' in html.replace("'", '"')
+    assert "201" in html and "1.01" in html  # the table is there
+    assert "9.8" in html  # driver summary achieved_rps
+
+
+def test_kpa_model_is_run_per_run_and_its_pods_summarised(sweep, tmp_path):
+    model = tmp_path / "fake_model"
+    synth.write_fake_model(model)
+    log = tmp_path / "model.log"
+    env = dict(os.environ, FAKE_MODEL_LOG=str(log))
+    res = run_tool(sweep, "--kpa-model", model, "--kpa-args", "--target 10 --window '60s'",
+                   env=env)
+    assert res.returncode == 0, res.stderr
+    calls = sorted(log.read_text().splitlines())
+    assert calls == sorted(
+        f"--input {sweep}/results-{tag}.csv --output {sweep}/model-{tag}.csv --target 10 "
+        f"--window 60s" for tag in ("10rps-100ms", "5rps-50ms"))
+    s = read_summary(sweep)
+    # Ticks 6, 8 (desired 2) and 10..26 (desired 4) fall in the measured window 5..26.4 s.
+    assert s[(10, 100)].model_mean_desired_pods == pytest.approx(40 / 11)
+    # Old run measured from 120 s: the model's output (0..30 s) has no tick there.
+    assert np.isnan(s[(5, 50)].model_mean_desired_pods)
+    assert os.path.isfile(sweep / "pods_5rps-50ms.png")  # model curve alone makes a pods plot
+
+
+def test_missing_kpa_model_is_skipped_with_a_note(sweep, tmp_path):
+    res = run_tool(sweep, "--kpa-model", tmp_path / "no-such-model", "--no-run-plots")
+    assert res.returncode == 0, res.stderr
+    assert "not found or not executable" in res.stderr
+    assert "not found or not executable" in (sweep / "report.html").read_text()
+
+
+def test_failing_kpa_model_is_noted(sweep, tmp_path):
+    model = tmp_path / "bad_model"
+    model.write_text("#!/bin/sh\necho 'bad --target' >&2\nexit 3\n")
+    model.chmod(0o755)
+    res = run_tool(sweep, "--kpa-model", model, "--no-run-plots")
+    assert res.returncode == 0, res.stderr
+    assert "KPA model failed (exit 3): bad --target" in res.stderr
+
+
+@pytest.mark.skipif(not os.path.isfile(os.environ.get("KNBENCH_KPA_MODEL", "")),
+                    reason="KNBENCH_KPA_MODEL (the built kpa_model CLI) not set or not built")
+def test_real_kpa_model_output_is_plotted(sweep):
+    model = os.environ["KNBENCH_KPA_MODEL"]
+    res = run_tool(sweep, "--kpa-model", model)
+    assert res.returncode == 0, res.stderr
+    out = pd.read_csv(sweep / "model-10rps-100ms.csv")
+    assert list(out.columns[:3]) == ["time_s", "desired_pods", "ready_pods"]
+    assert np.allclose(np.diff(out["time_s"]), 2.0)  # one row per 2 s tick
+    assert (out["desired_pods"] >= 0).all()
+    assert not np.isnan(read_summary(sweep)[(10, 100)].model_mean_desired_pods)
+
+
+def test_missing_or_empty_dir_is_one_clear_error(tmp_path):
+    res = run_tool(tmp_path / "nope")
+    assert res.returncode == 2
+    assert res.stderr.strip().splitlines() == [
+        f"analyze_plot.py: error: results directory {tmp_path / 'nope'} does not exist"]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    res = run_tool(empty)
+    assert res.returncode == 2
+    assert "no results-<rps>rps-<spin>ms.csv files" in res.stderr
+    assert not (empty / "report.html").exists()
+
+
+def test_parent_results_dir_hints_at_sweeps(tmp_path):
+    sweep = tmp_path / "20260101-000000"
+    sweep.mkdir()
+    synth.write_old_csv(sweep / "results-5rps-50ms.csv")
+    res = run_tool(tmp_path)
+    assert res.returncode == 2
+    assert "20260101-000000" in res.stderr
+
+
+def test_not_a_driver_csv_is_rejected(tmp_path):
+    (tmp_path / "results-5rps-50ms.csv").write_text("a,b\n1,2\n")
+    res = run_tool(tmp_path)
+    assert res.returncode == 2
+    assert "missing column(s) timestamp_ms, status" in res.stderr
+
+
+def test_help():
+    res = run_tool("--help")
+    assert res.returncode == 0
+    for flag in ("--warmup-seconds", "--kpa-model", "--kpa-args", "--out-dir", "--latency-basis"):
+        assert flag in res.stdout
+
+
+def test_out_dir_and_bad_flag(sweep, tmp_path):
+    out = tmp_path / "out"
+    res = run_tool(sweep, "--out-dir", out, "--no-run-plots")
+    assert res.returncode == 0, res.stderr
+    assert (out / "report.html").is_file() and (out / "summary.csv").is_file()
+    assert not list(out.glob("timeline_*.png"))
+    res = run_tool(sweep, "--warmup-seconds", "-1")
+    assert res.returncode == 2 and "--warmup-seconds" in res.stderr

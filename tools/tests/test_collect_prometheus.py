@@ -1,0 +1,322 @@
+"""scripts/collect_prometheus.sh against a real Prometheus server (Debian's prometheus).
+
+The server's TSDB is backfilled with promtool from synthetic OpenMetrics whose rates,
+quantiles and gauges are known by construction, so every series can be checked by value.
+"""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SCRIPT = os.path.join(REPO, "scripts", "collect_prometheus.sh")
+PROMETHEUS = shutil.which("prometheus")
+PROMTOOL = shutil.which("promtool")
+READY_TIMEOUT_S = 60
+
+pytestmark = pytest.mark.skipif(not (PROMETHEUS and PROMTOOL),
+                                reason="Debian prometheus/promtool not installed")
+
+LOCAL_NAMES = ["worker_rps", "worker_p50_ms", "worker_p95_ms", "worker_p99_ms", "driver_rps",
+               "driver_target_rps", "driver_achieved_rps", "driver_p50_ms", "driver_p95_ms",
+               "driver_p99_ms", "driver_intended_p99_ms", "worker_requests_by_status",
+               "driver_requests_by_status", "worker_inflight", "driver_inflight",
+               "process_cpu_cores", "process_rss_bytes", "pods"]
+CLUSTER_EXTRA = ["actual_pods", "desired_pods", "requested_pods", "panic_mode",
+                 "stable_concurrency", "panic_concurrency", "excess_burst_capacity"]
+
+# Timeline (seconds after T0): workers, driver, process metrics on 0..120 s, one sample/s.
+# Worker b goes down at 60 s. Knative <=1.18 names on 0..59 s, >=1.19 names on 400..460 s
+# (more than the 5 min lookback later, so the old series are stale by then).
+DATA_END = 120
+OLD_KN_END = 60
+NEW_KN = (400, 461)
+
+OLD_KN = {"actual_pods": 2, "desired_pods": 3, "requested_pods": 4, "panic_mode": 1,
+          "stable_request_concurrency": 12.5, "panic_request_concurrency": 20.25,
+          "excess_burst_capacity": -7}
+NEW_KN_VALUES = {"pods_count": 5, "pods_desired": 6, "pods_requested": 7, "panic_mode": 0,
+                 "concurrency_stable": 3.5, "concurrency_panic": 4.75, "capacity_excess": 11}
+
+
+def lbl(**kv):
+    return "{" + ",".join(f'{k}="{v}"' for k, v in kv.items()) + "}"
+
+
+def openmetrics(t0):
+    lines = []
+
+    def series(name, labels, fn, times):
+        for s in times:
+            v = fn(s)
+            if v is not None:
+                lines.append(f"{name}{labels} {v} {t0 + s}")
+
+    span = range(0, DATA_END + 1)
+    for inst in ("a", "b"):
+        w = dict(job="worker", instance=inst)
+        series("up", lbl(**w), (lambda s: 1) if inst == "a" else (lambda s: 1 if s < 60 else 0),
+               span)
+        rate = 10 if inst == "a" else 5
+        series("worker_requests_total", lbl(**w, status="success"), lambda s, r=rate: r * s, span)
+        # Every observation falls in (64, 128]: p50 = 96, p95 = 124.8, p99 = 127.36.
+        series("worker_request_latency_ms_bucket", lbl(**w, le="64"), lambda s: 0, span)
+        series("worker_request_latency_ms_bucket", lbl(**w, le="128"), lambda s, r=rate: r * s,
+               span)
+        series("worker_request_latency_ms_bucket", lbl(**w, le="+Inf"), lambda s, r=rate: r * s,
+               span)
+        series("worker_inflight_requests", lbl(**w), lambda s, i=inst: 3 if i == "a" else 4, span)
+        series("process_cpu_seconds_total", lbl(**w), lambda s, i=inst: (0.5 if i == "a" else 0.25)
+               * s, span)
+        series("process_resident_memory_bytes", lbl(**w), lambda s: 1_000_000, span)
+    series("worker_requests_total", lbl(job="worker", instance="a", status="rejected"),
+           lambda s: 1 * s, span)
+    d = dict(job="load_driver", instance="driver")
+    for status, rate in (("success", 14), ("failure", 1), ("dropped", 0.5)):
+        series("load_driver_requests_total", lbl(**d, status=status), lambda s, r=rate: r * s, span)
+    series("load_driver_target_rps", lbl(**d), lambda s: 16, span)
+    # Driver latency in (128, 256]: p50 = 192, p95 = 249.6, p99 = 254.72.
+    for le, rate in (("128", 0), ("256", 15), ("+Inf", 15)):
+        series("load_driver_request_latency_ms_bucket", lbl(**d, le=le), lambda s, r=rate: r * s,
+               span)
+    # Intended latency in (256, 512]: p99 = 509.44.
+    for le, rate in (("256", 0), ("512", 15), ("+Inf", 15)):
+        series("load_driver_intended_latency_ms_bucket", lbl(**d, le=le),
+               lambda s, r=rate: r * s, span)
+    series("load_driver_inflight_requests", lbl(**d), lambda s: 7, span)
+    series("process_cpu_seconds_total", lbl(**d), lambda s: 2 * s, span)
+    series("process_resident_memory_bytes", lbl(**d), lambda s: 3_000_000, span)
+    # Prometheus's own process metrics must not be reported.
+    series("process_resident_memory_bytes", lbl(job="prometheus", instance="self"),
+           lambda s: 9e9, span)
+
+    old = dict(namespace_name="default", configuration_name="worker",
+               revision_name="worker-00001", service_name="worker")
+    other = dict(old, service_name="other", configuration_name="other",
+                 revision_name="other-00001")
+    for name, value in OLD_KN.items():
+        series(f"autoscaler_{name}", lbl(**old), lambda s, v=value: v, range(0, OLD_KN_END))
+        series(f"autoscaler_{name}", lbl(**other), lambda s: 100, range(0, OLD_KN_END))
+    new = dict(k8s_namespace_name="default", kn_service_name="worker",
+               kn_configuration_name="worker", kn_revision_name="worker-00002")
+    for name, value in NEW_KN_VALUES.items():
+        series(f"kn_revision_{name}", lbl(**new), lambda s, v=value: v, range(*NEW_KN))
+        series(f"kn_revision_{name}", lbl(**dict(new, k8s_namespace_name="other")),
+               lambda s: 100, range(*NEW_KN))
+    # OpenMetrics wants each series' samples together and in time order: sort by series.
+    lines.sort(key=lambda line: (line.rsplit(" ", 2)[0], float(line.rsplit(" ", 1)[1])))
+    return "\n".join(lines) + "\n# EOF\n"
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_ready(url, proc, timeout_s):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        try:
+            with urllib.request.urlopen(url + "/-/ready", timeout=2) as r:
+                if r.status == 200:
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.1)
+    return False
+
+
+@pytest.fixture(scope="module")
+def prom(tmp_path_factory):
+    """A Prometheus 2.x on a free loopback port serving the backfilled synthetic TSDB."""
+    base = tmp_path_factory.mktemp("prom")
+    t0 = int(time.time()) - 3 * 3600  # recent enough for the default 15 d retention
+    (base / "in.om").write_text(openmetrics(t0))
+    data = base / "data"
+    res = subprocess.run([PROMTOOL, "tsdb", "create-blocks-from", "openmetrics",
+                          str(base / "in.om"), str(data)], capture_output=True, text=True,
+                         timeout=120)
+    assert res.returncode == 0, res.stderr + res.stdout
+    (base / "prometheus.yml").write_text("global:\n  scrape_interval: 15s\n")
+    proc = None
+    for _ in range(3):  # the free port can be taken between the check and the bind
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        log = open(base / "prometheus.log", "w")
+        proc = subprocess.Popen(
+            [PROMETHEUS, f"--config.file={base / 'prometheus.yml'}",
+             f"--storage.tsdb.path={data}", f"--web.listen-address=127.0.0.1:{port}"],
+            stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        if wait_ready(url, proc, READY_TIMEOUT_S):
+            break
+        proc.terminate()
+        proc.wait(timeout=30)
+        proc = None
+    assert proc is not None, (base / "prometheus.log").read_text()[-2000:]
+    yield {"url": url, "t0": t0, "base": base}
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+def collect(*args, timeout=120):
+    return subprocess.run([SCRIPT, *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def by_name(path):
+    with open(path) as f:
+        doc = json.load(f)
+    assert isinstance(doc, list)
+    return [e["name"] for e in doc], {e["name"]: e["result"] for e in doc}
+
+
+def values_at(result, labels=None):
+    """{t_offset_s: value} of the single series (or the one matching labels)."""
+    assert result["status"] == "success"
+    assert result["data"]["resultType"] == "matrix"
+    series = result["data"]["result"]
+    if labels is not None:
+        series = [s for s in series if all(s["metric"].get(k) == v for k, v in labels.items())]
+    assert len(series) == 1, series
+    return {int(t): float(v) for t, v in series[0]["values"]}
+
+
+def test_local_mode_series_values(prom, tmp_path):
+    t0 = prom["t0"]
+    out = tmp_path / "prometheus-20rps-10ms.json"
+    res = collect(prom["url"], t0 + 10, t0 + 110, out, "--mode", "local")
+    assert res.returncode == 0, res.stderr
+    names, r = by_name(out)
+    assert names == LOCAL_NAMES
+    ts = range(t0 + 10, t0 + 111)  # step 1 s by default in local mode
+
+    def check(name, expected, labels=None, at=ts):
+        got = values_at(r[name], labels)
+        for t in at:
+            assert got[t] == pytest.approx(expected, rel=1e-6), (name, labels, t - t0)
+
+    check("worker_rps", 10 + 5 + 1)
+    check("worker_p50_ms", 96)
+    check("worker_p95_ms", 124.8)
+    check("worker_p99_ms", 127.36)
+    check("driver_rps", 15.5)
+    check("driver_target_rps", 16)
+    check("driver_achieved_rps", 15)
+    check("driver_p50_ms", 192)
+    check("driver_p95_ms", 249.6)
+    check("driver_p99_ms", 254.72)
+    check("driver_intended_p99_ms", 509.44)
+    check("worker_requests_by_status", 15, {"status": "success"})
+    check("worker_requests_by_status", 1, {"status": "rejected"})
+    check("driver_requests_by_status", 0.5, {"status": "dropped"})
+    check("worker_inflight", 7)
+    check("driver_inflight", 7)
+    check("process_cpu_cores", 0.5, {"job": "worker", "instance": "a"})
+    check("process_cpu_cores", 0.25, {"job": "worker", "instance": "b"})
+    check("process_cpu_cores", 2, {"job": "load_driver", "instance": "driver"})
+    check("process_rss_bytes", 3e6, {"job": "load_driver", "instance": "driver"})
+    assert len(r["process_rss_bytes"]["data"]["result"]) == 3  # not Prometheus's own
+    check("pods", 2, at=range(t0 + 10, t0 + 60))
+    check("pods", 1, at=range(t0 + 60, t0 + 111))
+
+
+def test_cluster_mode_old_and_new_knative_names(prom, tmp_path):
+    t0 = prom["t0"]
+    out = tmp_path / "p.json"
+    res = collect(prom["url"], t0, t0 + 460, out, "--mode", "cluster", "--step", "10s")
+    assert res.returncode == 0, res.stderr
+    names, r = by_name(out)
+    assert names == LOCAL_NAMES + CLUSTER_EXTRA
+    old_at, new_at = range(t0 + 10, t0 + 60, 10), range(t0 + 400, t0 + 461, 10)
+    expect = {  # name: (Knative <=1.18 value, >=1.19 value)
+        "pods": (2, 5), "actual_pods": (2, 5), "desired_pods": (3, 6), "requested_pods": (4, 7),
+        "panic_mode": (1, 0), "stable_concurrency": (12.5, 3.5),
+        "panic_concurrency": (20.25, 4.75), "excess_burst_capacity": (-7, 11)}
+    for name, (old, new) in expect.items():
+        got = values_at(r[name])
+        for t in old_at:
+            assert got[t] == pytest.approx(old), (name, t - t0)
+        for t in new_at:
+            assert got[t] == pytest.approx(new), (name, t - t0)
+    # Cluster defaults: 1 m rate window still sees the 0..120 s worker data.
+    assert values_at(r["worker_rps"])[t0 + 100] == pytest.approx(16)
+
+
+def test_cluster_service_filter(prom, tmp_path):
+    t0 = prom["t0"]
+    out = tmp_path / "p.json"
+    res = collect(prom["url"], t0 + 10, t0 + 50, out, "--service", "other", "--step", "10s")
+    assert res.returncode == 0, res.stderr
+    _, r = by_name(out)
+    assert set(values_at(r["desired_pods"]).values()) == {100}
+
+
+def test_unreachable_prometheus_fails_without_output(tmp_path):
+    out = tmp_path / "out.json"
+    res = collect(f"http://127.0.0.1:{free_port()}", 1000, 2000, out, "--mode", "local",
+                  timeout=60)
+    assert res.returncode == 1
+    assert "cannot reach Prometheus" in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
+    assert os.listdir(tmp_path) == []  # no output, no temp file left
+
+
+def test_error_response_fails_and_keeps_old_output(prom, tmp_path):
+    out = tmp_path / "out.json"
+    out.write_text("previous\n")
+    res = collect(prom["url"], prom["t0"], prom["t0"] + 100, out, "--mode", "local",
+                  "--rate-window", "bogus")
+    assert res.returncode == 1
+    assert "status 'error'" in res.stderr and "bad_data" in res.stderr
+    assert out.read_text() == "previous\n"
+    assert sorted(os.listdir(tmp_path)) == ["out.json"]
+    # Too many points per series is an error answer too.
+    res = collect(prom["url"], prom["t0"], prom["t0"] + 100000, out, "--step", "1s")
+    assert res.returncode == 1 and "11,000 points" in res.stderr
+
+
+def test_non_prometheus_answer_is_an_error(prom, tmp_path):
+    # The server's UI path answers 200 with HTML, not an API response.
+    out = tmp_path / "out.json"
+    res = collect(prom["url"] + "/graph", prom["t0"], prom["t0"] + 100, out)
+    assert res.returncode == 1
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("args,message", [
+    ([], "expected PROM_URL START_EPOCH END_EPOCH OUT_JSON"),
+    (["http://x", "10", "5", "o.json"], "must be after START_EPOCH"),
+    (["http://x", "abc", "5", "o.json"], "START_EPOCH must be Unix seconds"),
+    (["x", "1", "5", "o.json"], "PROM_URL must start with http"),
+    (["http://x", "1", "5", "o.json", "--mode", "k8s"], "--mode must be local or cluster"),
+    (["http://x", "1", "5", "o.json", "--bogus"], "unknown option --bogus"),
+    (["http://x", "1", "5", "o.json", "--service", 'a"b'], "--service has unexpected"),
+])
+def test_bad_arguments(args, message, tmp_path):
+    res = subprocess.run([SCRIPT, *args], capture_output=True, text=True, timeout=30,
+                         cwd=tmp_path)
+    assert res.returncode == 2
+    assert message in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
+    assert os.listdir(tmp_path) == []
+
+
+def test_help():
+    res = subprocess.run([SCRIPT, "--help"], capture_output=True, text=True, timeout=30)
+    assert res.returncode == 0
+    for word in ("PROM_URL", "--mode", "--step", "--rate-window", *LOCAL_NAMES, *CLUSTER_EXTRA):
+        assert word in res.stdout
