@@ -1,0 +1,39 @@
+// Reads the autoscaling settings of a Knative Service manifest: the
+// autoscaling.knative.dev/* annotations on spec.template.metadata and
+// spec.template.spec.containerConcurrency. A small indentation-based reader
+// for the block-style YAML manifests are written in, not a YAML parser.
+#ifndef KNBENCH_AUTOSCALER_MODEL_MANIFEST_H_
+#define KNBENCH_AUTOSCALER_MODEL_MANIFEST_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "knbench/autoscaler_model/config.h"
+
+namespace knbench::autoscaler_model {
+
+struct ManifestSettings {
+  std::string service_name;
+  // Revision-template annotations, full keys ("autoscaling.knative.dev/...").
+  std::map<std::string, std::string> annotations;
+  std::optional<int64_t> container_concurrency;
+};
+
+// Uses the first document of kind Service with apiVersion
+// serving.knative.dev/*; an error if there is none.
+absl::StatusOr<ManifestSettings> ParseManifest(absl::string_view yaml);
+
+// Applies the settings to `config`. Bad values are errors naming the
+// annotation; keys the model does not use are appended to `ignored`.
+absl::Status ApplyManifest(const ManifestSettings& settings, KpaConfig* config,
+                           std::vector<std::string>* ignored);
+
+}  // namespace knbench::autoscaler_model
+
+#endif  // KNBENCH_AUTOSCALER_MODEL_MANIFEST_H_

@@ -1,0 +1,266 @@
+#include "knbench/autoscaler_model/input.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+
+namespace knbench::autoscaler_model {
+namespace {
+
+constexpr int64_t kMicrosPerSecond = 1'000'000;
+// Guards against a corrupt row asking for an absurd series length.
+constexpr int64_t kMaxSeconds = 7 * 24 * 3600;
+
+std::vector<std::string> SplitFields(const std::string& line) {
+  std::string trimmed = line;
+  if (!trimmed.empty() && trimmed.back() == '\r') trimmed.pop_back();
+  std::vector<std::string> fields = absl::StrSplit(trimmed, ',');
+  for (auto& f : fields) f = std::string(absl::StripAsciiWhitespace(f));
+  return fields;
+}
+
+std::optional<size_t> Column(const std::vector<std::string>& header,
+                             const char* name) {
+  auto it = std::find(header.begin(), header.end(), name);
+  if (it == header.end()) return std::nullopt;
+  return static_cast<size_t>(it - header.begin());
+}
+
+absl::Status BadField(int64_t line_no, const char* name,
+                      const std::string& value) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("line ", line_no, ": bad ", name, " \"", value, "\""));
+}
+
+int64_t FloorDiv(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
+  return q;
+}
+
+absl::StatusOr<InputSeries> ReadDriverCsv(
+    std::istream& in, const std::vector<std::string>& header) {
+  const auto c_ts = Column(header, "timestamp_ms");
+  const auto c_status = Column(header, "status");
+  const auto c_lat_us = Column(header, "latency_us");
+  const auto c_lat_ms = Column(header, "latency_ms");
+  const auto c_lag = Column(header, "lag_us");
+  if (!c_ts || !c_status || (!c_lat_us && !c_lat_ms)) {
+    return absl::InvalidArgumentError(
+        "driver CSV needs timestamp_ms, status and latency_us (or latency_ms)");
+  }
+  // Older CSVs (the original Go driver) have only whole-ms latency and no lag.
+  const size_t c_lat = c_lat_us ? *c_lat_us : *c_lat_ms;
+  const int64_t lat_scale = c_lat_us ? 1 : 1000;
+
+  InputSeries out;
+  out.kind = InputSeries::Kind::kDriverCsv;
+  std::vector<std::pair<int64_t, int64_t>> spans;  // [send, done) epoch us
+  int64_t origin_us = std::numeric_limits<int64_t>::max();
+  std::string line;
+  int64_t line_no = 1;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (absl::StripAsciiWhitespace(line).empty()) continue;
+    const std::vector<std::string> f = SplitFields(line);
+    if (f.size() != header.size()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("line ", line_no, ": ", f.size(), " fields, header has ",
+                       header.size()));
+    }
+    ++out.rows;
+    int64_t ts_ms = 0;
+    if (!absl::SimpleAtoi(f[*c_ts], &ts_ms)) {
+      return BadField(line_no, "timestamp_ms", f[*c_ts]);
+    }
+    const std::string& status = f[*c_status];
+    if (status == "dropped") {
+      // Never sent, so never in flight; it still fixes the time origin.
+      origin_us = std::min(origin_us, ts_ms * 1000);
+      continue;
+    }
+    if (status != "success" && status != "failure") {
+      return BadField(line_no, "status", status);
+    }
+    int64_t lag_us = 0;
+    if (c_lag && !f[*c_lag].empty() && !absl::SimpleAtoi(f[*c_lag], &lag_us)) {
+      return BadField(line_no, "lag_us", f[*c_lag]);
+    }
+    int64_t latency = 0;
+    if (!absl::SimpleAtoi(f[c_lat], &latency) || latency < 0) {
+      return BadField(line_no, c_lat_us ? "latency_us" : "latency_ms",
+                      f[c_lat]);
+    }
+    const int64_t send_us = ts_ms * 1000 + lag_us;
+    origin_us = std::min({origin_us, ts_ms * 1000, send_us});
+    spans.emplace_back(send_us, send_us + latency * lat_scale);
+  }
+  if (out.rows == 0) {
+    return absl::InvalidArgumentError("input has a header but no rows");
+  }
+  const int64_t origin = FloorDiv(origin_us, kMicrosPerSecond) *
+                         kMicrosPerSecond;  // the input's first second
+  // Up to the second in which the last request was sent or completed.
+  int64_t seconds = 1;
+  for (const auto& [a, b] : spans) {
+    const int64_t sent = (a - origin) / kMicrosPerSecond + 1;
+    const int64_t done = (b - origin + kMicrosPerSecond - 1) / kMicrosPerSecond;
+    seconds = std::max({seconds, sent, done});
+  }
+  if (seconds > kMaxSeconds) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("input spans ", seconds, " s; more than a week"));
+  }
+  out.concurrency.assign(static_cast<size_t>(seconds), 0.0);
+  out.rps.assign(static_cast<size_t>(seconds), 0.0);
+  for (const auto& [abs_a, abs_b] : spans) {
+    const int64_t a = abs_a - origin;
+    const int64_t b = abs_b - origin;
+    out.rps[static_cast<size_t>(a / kMicrosPerSecond)] += 1;
+    // Time-average of in-flight requests: each second gets the fraction of
+    // it this request was in flight.
+    for (int64_t s = a / kMicrosPerSecond; s * kMicrosPerSecond < b; ++s) {
+      const int64_t lo = std::max(a, s * kMicrosPerSecond);
+      const int64_t hi = std::min(b, (s + 1) * kMicrosPerSecond);
+      out.concurrency[static_cast<size_t>(s)] +=
+          static_cast<double>(hi - lo) / kMicrosPerSecond;
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<InputSeries> ReadPlainCsv(
+    std::istream& in, const std::vector<std::string>& header) {
+  const size_t c_time = *Column(header, "time_s");
+  const size_t c_value = *Column(header, "value");
+  const auto c_ready = Column(header, "ready_pods");
+
+  struct Row {
+    double time;
+    double value;
+    std::optional<int32_t> ready;
+  };
+  std::vector<Row> rows;
+  std::string line;
+  int64_t line_no = 1;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (absl::StripAsciiWhitespace(line).empty()) continue;
+    const std::vector<std::string> f = SplitFields(line);
+    if (f.size() != header.size()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("line ", line_no, ": ", f.size(), " fields, header has ",
+                       header.size()));
+    }
+    Row r{};
+    if (!absl::SimpleAtod(f[c_time], &r.time) || !std::isfinite(r.time)) {
+      return BadField(line_no, "time_s", f[c_time]);
+    }
+    if (!absl::SimpleAtod(f[c_value], &r.value) || !std::isfinite(r.value) ||
+        r.value < 0) {
+      return BadField(line_no, "value", f[c_value]);
+    }
+    if (c_ready && !f[*c_ready].empty()) {
+      int32_t ready = 0;
+      if (!absl::SimpleAtoi(f[*c_ready], &ready) || ready < 0) {
+        return BadField(line_no, "ready_pods", f[*c_ready]);
+      }
+      r.ready = ready;
+    }
+    rows.push_back(r);
+  }
+  if (rows.empty()) {
+    return absl::InvalidArgumentError("input has a header but no rows");
+  }
+  double first = rows[0].time;
+  double last = rows[0].time;
+  for (const Row& r : rows) {
+    first = std::min(first, r.time);
+    last = std::max(last, r.time);
+  }
+  const double origin = std::floor(first);
+  const int64_t seconds = static_cast<int64_t>(std::floor(last - origin)) + 1;
+  if (seconds > kMaxSeconds) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("input spans ", seconds, " s; more than a week"));
+  }
+  InputSeries out;
+  out.kind = InputSeries::Kind::kPlainCsv;
+  out.rows = static_cast<int64_t>(rows.size());
+  out.values.assign(static_cast<size_t>(seconds), 0.0);
+  std::vector<int> counts(static_cast<size_t>(seconds), 0);
+  std::vector<std::optional<int32_t>> ready(static_cast<size_t>(seconds));
+  bool any_ready = false;
+  for (const Row& r : rows) {
+    const auto s = static_cast<size_t>(std::floor(r.time - origin));
+    out.values[s] += r.value;
+    ++counts[s];
+    if (r.ready) {
+      ready[s] = r.ready;
+      any_ready = true;
+    }
+  }
+  // Several samples in one second are averaged; missing seconds stay 0.
+  for (size_t s = 0; s < out.values.size(); ++s) {
+    if (counts[s] > 1) out.values[s] /= counts[s];
+  }
+  if (any_ready) {
+    // A pod count holds until the next sample says otherwise.
+    int32_t carry = 0;
+    for (const auto& r : ready) {
+      if (r) {
+        carry = *r;
+        break;
+      }
+    }
+    out.ready_pods.resize(ready.size());
+    for (size_t s = 0; s < ready.size(); ++s) {
+      if (ready[s]) carry = *ready[s];
+      out.ready_pods[s] = carry;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<InputSeries> ReadInput(std::istream& in) {
+  std::string line;
+  if (!std::getline(in, line)) {
+    return absl::InvalidArgumentError("input is empty");
+  }
+  if (line.size() >= 3 && line.compare(0, 3, "\xEF\xBB\xBF") == 0) {
+    line.erase(0, 3);  // UTF-8 BOM from spreadsheet exports
+  }
+  const std::vector<std::string> header = SplitFields(line);
+  if (Column(header, "timestamp_ms") && Column(header, "status")) {
+    return ReadDriverCsv(in, header);
+  }
+  if (Column(header, "time_s") && Column(header, "value")) {
+    return ReadPlainCsv(in, header);
+  }
+  return absl::InvalidArgumentError(
+      "unrecognised header: expected the load driver's CSV "
+      "(timestamp_ms,...,status,...) or time_s,value[,ready_pods]");
+}
+
+MetricSeries SeriesFor(const InputSeries& input, Metric metric) {
+  MetricSeries series;
+  if (input.kind == InputSeries::Kind::kPlainCsv) {
+    series.values = input.values;
+    series.ready_pods = input.ready_pods;
+  } else {
+    series.values = metric == Metric::kRps ? input.rps : input.concurrency;
+  }
+  return series;
+}
+
+}  // namespace knbench::autoscaler_model

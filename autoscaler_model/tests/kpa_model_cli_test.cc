@@ -1,0 +1,191 @@
+// Runs the real kpa_model binary on small fixtures.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_split.h"
+#include "gtest/gtest.h"
+
+namespace {
+
+struct CliResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string Quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) {
+    if (c == '\'') {
+      q += "'\\''";
+    } else {
+      q += c;
+    }
+  }
+  return q + "'";
+}
+
+// ctest runs tests as parallel processes: give each its own scratch files.
+std::string Scratch(const std::string& name) {
+  return testing::TempDir() + "/kpa_" + std::to_string(getpid()) + "_" +
+         testing::UnitTest::GetInstance()->current_test_info()->name() + "_" +
+         name;
+}
+
+CliResult RunModel(const std::vector<std::string>& args) {
+  const std::string out = Scratch("stdout.txt");
+  const std::string err = Scratch("stderr.txt");
+  std::string cmd = Quote(KPA_MODEL_BIN);
+  for (const auto& a : args) cmd += " " + Quote(a);
+  cmd += " >" + Quote(out) + " 2>" + Quote(err);
+  const int status = std::system(cmd.c_str());
+  CliResult r;
+  if (status != -1 && WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
+  r.out = Slurp(out);
+  r.err = Slurp(err);
+  std::remove(out.c_str());
+  std::remove(err.c_str());
+  return r;
+}
+
+std::vector<std::string> Lines(const std::string& text) {
+  return absl::StrSplit(text, '\n', absl::SkipEmpty());
+}
+
+constexpr char kHeader[] =
+    "time_s,desired_pods,ready_pods,panic_mode,stable_value,panic_value,"
+    "excess_burst_capacity,activator_in_path";
+
+std::string WritePlain(const std::string& name, int seconds, double value) {
+  const std::string path = Scratch(name);
+  std::ofstream f(path);
+  f << "time_s,value\n";
+  for (int s = 0; s < seconds; ++s) f << s << "," << value << "\n";
+  return path;
+}
+
+TEST(KpaModelCli, DriverCsvConcurrency) {
+  // driver-small.csv rebuilds concurrency {1.3, 1.5, 0.6} over 3 s, so one
+  // tick at t=2: stable = panic = (1.3+1.5)/2 = 1.4. Target 1 at 100 %:
+  // ceil(1.4) = 2 pods; 1 ready -> 2/1 >= 2: panic. EBC = floor(1*1 - 211 -
+  // 1.4) = -212 -> activator in the path.
+  const CliResult r =
+      RunModel({"--input", KPA_FIXTURES_DIR "/driver-small.csv", "--target",
+                "1", "--target-utilization-percentage=100"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Lines(r.out),
+            (std::vector<std::string>{kHeader, "2,2,1,1,1.400,1.400,-212,1"}));
+}
+
+TEST(KpaModelCli, DriverCsvRpsToFile) {
+  // rps {2, 0, 1}: t=2 sees (2+0)/2 = 1 -> 1 pod, no panic; EBC =
+  // floor(1 - 211 - 1) = -211.
+  const std::string out = Scratch("model.csv");
+  const CliResult r = RunModel({"--input", KPA_FIXTURES_DIR "/driver-small.csv",
+                                "--output", out, "--metric", "rps", "--target",
+                                "1", "--target-utilization-percentage", "100"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(Lines(Slurp(out)),
+            (std::vector<std::string>{kHeader, "2,1,1,0,1.000,1.000,-211,1"}));
+}
+
+TEST(KpaModelCli, ManifestSettingsAndFlagOverride) {
+  // Fixture manifest: target 10 at 100 %, window 6s, min 1, max 3, TBC 0.
+  // 50 in flight: 5 pods wanted (panic, 5/1 >= 2), capped to max-scale 3.
+  const std::string input = WritePlain("fifty.csv", 6, 50);
+  const std::string manifest = KPA_FIXTURES_DIR "/worker-service.yaml";
+  CliResult r = RunModel({"--input", input, "--from-manifest", manifest});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::vector<std::string> lines = Lines(r.out);
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_EQ(lines[1], "2,3,1,1,50.000,50.000,0,0");
+  // An explicit flag beats the manifest: max-scale 4.
+  r = RunModel(
+      {"--from-manifest", manifest, "--max-scale", "4", "--input", input});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  lines = Lines(r.out);
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_EQ(lines[1], "2,4,1,1,50.000,50.000,0,0");
+}
+
+TEST(KpaModelCli, ExtendShowsScaleToZero) {
+  // Defaults, no traffic: 1 pod active from t=2; idle a stable window
+  // (60 s) -> inactive at t=62; grace 30 s -> 0 at t=92.
+  const std::string input = WritePlain("idle.csv", 2, 0);
+  const CliResult r = RunModel({"--input", input, "--extend", "100s"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::vector<std::string> lines = Lines(r.out);
+  ASSERT_EQ(lines.size(), 52u);  // header + ticks 2..102
+  EXPECT_EQ(lines[30], "60,1,1,0,0.000,0.000,-111,1");
+  EXPECT_EQ(lines[45], "90,1,1,0,0.000,0.000,-111,1");
+  EXPECT_EQ(lines[46], "92,0,1,0,0.000,0.000,-111,1");
+  EXPECT_EQ(lines[47], "94,0,0,0,0.000,0.000,-211,1");
+}
+
+TEST(KpaModelCli, BadFlagsAndInputExitTwoWithOneLine) {
+  const std::string input = WritePlain("ok.csv", 4, 1);
+  const std::vector<std::vector<std::string>> bad = {
+      {"--input", input, "--no-such-flag=1"},
+      {"--input", input, "--target", "abc"},
+      {"--input", input, "--metric", "cpu"},
+      {"--input", input, "--window", "5s"},
+      {"--input", input, "--max-scale-down-rate", "1"},
+      {"--input", "/nonexistent/run.csv"},
+      {"--input", KPA_FIXTURES_DIR "/worker-service.yaml"},
+      {"--input", input, "--from-manifest", "/nonexistent.yaml"},
+      {"--input", input, "--from-manifest",
+       KPA_FIXTURES_DIR "/driver-small.csv"},
+      {},
+  };
+  for (const auto& args : bad) {
+    const CliResult r = RunModel(args);
+    std::string joined;
+    for (const auto& a : args) joined += a + " ";
+    EXPECT_EQ(r.exit_code, 2) << joined;
+    EXPECT_EQ(r.out, "") << joined;
+    EXPECT_EQ(Lines(r.err).size(), 1u) << joined << ": " << r.err;
+    EXPECT_EQ(r.err.rfind("kpa_model: error: ", 0), 0u) << r.err;
+  }
+}
+
+TEST(KpaModelCli, HelpDocumentsEverySetting) {
+  const CliResult r = RunModel({"--help"});
+  ASSERT_EQ(r.exit_code, 0);
+  for (const char* flag :
+       {"--input", "--output", "--from-manifest", "--metric", "--target ",
+        "--target-utilization-percentage", "--window",
+        "--panic-window-percentage", "--panic-threshold-percentage",
+        "--max-scale-up-rate", "--max-scale-down-rate",
+        "--target-burst-capacity", "--min-scale", "--max-scale",
+        "--initial-scale", "--scale-down-delay", "--scale-to-zero-grace-period",
+        "--container-concurrency", "--pod-start-delay"}) {
+    EXPECT_NE(r.out.find(flag), std::string::npos) << flag;
+  }
+}
+
+TEST(KpaModelCli, ReadsTheRealWorkerManifestIfPresent) {
+  const std::string path =
+      std::string(KNBENCH_SOURCE_DIR) + "/deploy/base/worker-service.yaml";
+  if (!std::ifstream(path).good()) GTEST_SKIP() << path << " not written yet";
+  const std::string input = WritePlain("real.csv", 4, 5);
+  const CliResult r = RunModel({"--input", input, "--from-manifest", path});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Lines(r.out).size(), 3u);
+}
+
+}  // namespace

@@ -1,0 +1,89 @@
+#include "knbench/autoscaler_model/manifest.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "gtest/gtest.h"
+
+namespace knbench::autoscaler_model {
+namespace {
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+TEST(ParseManifest, ReadsTemplateAnnotationsOfTheKnativeService) {
+  auto m = ParseManifest(ReadFile(KPA_FIXTURES_DIR "/worker-service.yaml"));
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_EQ(m->service_name, "worker");
+  // The metrics Service's and the Service-level annotations are not used.
+  EXPECT_EQ(m->annotations.at("autoscaling.knative.dev/target"), "10");
+  EXPECT_EQ(m->annotations.at("autoscaling.knative.dev/max-scale"), "3");
+  EXPECT_EQ(m->annotations.at(
+                "autoscaling.knative.dev/target-utilization-percentage"),
+            "100");
+  EXPECT_EQ(m->annotations.count("app"), 0u);  // a label, not an annotation
+  ASSERT_TRUE(m->container_concurrency.has_value());
+  EXPECT_EQ(*m->container_concurrency, 0);
+
+  KpaConfig c;
+  std::vector<std::string> ignored;
+  ASSERT_TRUE(ApplyManifest(*m, &c, &ignored).ok());
+  EXPECT_EQ(c.metric, Metric::kConcurrency);
+  ASSERT_TRUE(c.target.has_value());
+  EXPECT_DOUBLE_EQ(*c.target, 10);
+  EXPECT_DOUBLE_EQ(c.target_utilization_percentage, 100);
+  EXPECT_EQ(c.stable_window, absl::Seconds(6));
+  EXPECT_EQ(c.min_scale, 1);  // legacy minScale spelling
+  EXPECT_EQ(c.max_scale, 3);
+  EXPECT_DOUBLE_EQ(c.target_burst_capacity, 0);
+  // Unmodelled autoscaling keys are reported; other annotations are not ours.
+  EXPECT_EQ(ignored,
+            std::vector<std::string>{
+                "autoscaling.knative.dev/scale-to-zero-pod-retention-period"});
+  EXPECT_TRUE(ValidateConfig(c).ok());
+}
+
+TEST(ParseManifest, FlowListsAndInlineContainers) {
+  auto m = ParseManifest(
+      "apiVersion: serving.knative.dev/v1\n"
+      "kind: Service\n"
+      "metadata: {name: w}\n"
+      "spec:\n"
+      "  template:\n"
+      "    metadata:\n"
+      "      annotations:\n"
+      "        \"autoscaling.knative.dev/metric\": \"rps\"\n"
+      "    spec:\n"
+      "      containers:\n"
+      "      - image: x\n"
+      "        name: w\n"
+      "      containerConcurrency: 8\n");
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_EQ(m->annotations.at("autoscaling.knative.dev/metric"), "rps");
+  EXPECT_EQ(m->container_concurrency, 8);
+}
+
+TEST(ParseManifest, Errors) {
+  EXPECT_FALSE(ParseManifest("apiVersion: v1\nkind: Service\n").ok());
+  ManifestSettings s;
+  KpaConfig c;
+  s.annotations["autoscaling.knative.dev/class"] =
+      "hpa.autoscaling.knative.dev";
+  EXPECT_FALSE(ApplyManifest(s, &c, nullptr).ok());
+  s.annotations.clear();
+  s.annotations["autoscaling.knative.dev/window"] = "sixty";
+  const absl::Status st = ApplyManifest(s, &c, nullptr);
+  EXPECT_EQ(st.message(),
+            "manifest annotation autoscaling.knative.dev/window=\"sixty\": "
+            "not a duration such as 60s");
+  s.annotations.clear();
+  s.annotations["autoscaling.knative.dev/metric"] = "cpu";
+  EXPECT_FALSE(ApplyManifest(s, &c, nullptr).ok());
+}
+
+}  // namespace
+}  // namespace knbench::autoscaler_model
