@@ -1,0 +1,231 @@
+#!/usr/bin/env bash
+# Tests of the cluster scripts without a cluster: shellcheck, --help, clear
+# errors when kubectl or the cluster is missing, build_and_push's image edit,
+# port_forward's own-PIDs-only stop, and cluster_mode's backend flow against
+# deploy/tests/fake_kubectl.sh (records calls, serves results like the pod
+# proxy) and a fake Prometheus on loopback.
+# The backend code passed to `bash -c` is single-quoted on purpose.
+# shellcheck disable=SC2016
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "${HERE}/../.." && pwd)"
+SCRIPTS=(scripts/build_and_push.sh scripts/deploy_all.sh scripts/port_forward.sh)
+PY=/usr/bin/python3
+
+if [[ "${1:-}" == -h || "${1:-}" == --help ]]; then
+  echo "Usage: deploy/tests/check_scripts.sh   (run by ctest as deploy.scripts)"
+  exit 0
+fi
+
+TMP="$(mktemp -d "${TMPDIR:-/tmp}/knbench-check-scripts.XXXXXX")"
+PIDS=()
+cleanup() {
+  local pid
+  for pid in "${PIDS[@]}"; do
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  # Whatever port_forward.sh may still track (only its own file).
+  if [[ -f "${TMP}/pf.pids" ]]; then
+    PID_FILE="${TMP}/pf.pids" "${ROOT}/scripts/port_forward.sh" stop >/dev/null 2>&1 || true
+  fi
+  rm -rf -- "$TMP"
+}
+trap cleanup EXIT
+
+FAILS=0
+ok() { echo "ok   $*"; }
+fail() {
+  echo "FAIL $*" >&2
+  FAILS=$((FAILS + 1))
+}
+# expect_fail DESC PATTERN CMD...: CMD exits non-zero and its stderr matches PATTERN.
+expect_fail() {
+  local desc="$1" pattern="$2" rc=0
+  shift 2
+  "$@" >"${TMP}/out" 2>"${TMP}/err" || rc=$?
+  if ((rc != 0)) && grep -Eq "$pattern" "${TMP}/err"; then
+    ok "$desc: $(head -n 1 "${TMP}/err")"
+  else
+    fail "$desc: rc=${rc}, stderr: $(head -n 3 "${TMP}/err")"
+  fi
+}
+free_port() {
+  "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+# alive PID: running, not a zombie waiting to be reaped.
+alive() { [[ -r "/proc/$1/stat" ]] && [[ "$(awk '{print $3}' "/proc/$1/stat")" != Z ]]; }
+wait_http() { # URL: bounded wait for any HTTP answer
+  local deadline=$((SECONDS + 20))
+  until curl -s -o /dev/null --max-time 1 "$1"; do
+    ((SECONDS < deadline)) || return 1
+    sleep 0.1
+  done
+}
+
+cd "$ROOT"
+# --- static -----------------------------------------------------------------
+if shellcheck -x "${SCRIPTS[@]}" scripts/lib/cluster_mode.sh deploy/tests/setup.sh \
+  deploy/tests/check_scripts.sh deploy/tests/fake_kubectl.sh; then
+  ok "shellcheck"
+else
+  fail "shellcheck"
+fi
+for s in "${SCRIPTS[@]}" deploy/tests/setup.sh; do
+  if "$s" --help >"${TMP}/out" 2>&1 && grep -q '^Usage:' "${TMP}/out"; then ok "$s --help"; else fail "$s --help"; fi
+  expect_fail "$s rejects an unknown flag" "unknown argument" "$s" --no-such-flag
+  grep -q '^set -euo pipefail' "$s" || fail "$s lacks set -euo pipefail"
+done
+grep -q '^source .*common.sh' scripts/lib/cluster_mode.sh || fail "cluster_mode.sh does not use common.sh"
+
+# --- kubectl / cluster missing ----------------------------------------------
+export FAKE_KUBECTL_LOG="${TMP}/kubectl.log" FAKE_KUBECTL_STATE="${TMP}/state"
+FAKE="${HERE}/fake_kubectl.sh"
+expect_fail "deploy_all.sh without kubectl" "kubectl not found" env KUBECTL=/nonexistent/kubectl scripts/deploy_all.sh
+expect_fail "port_forward.sh without kubectl" "kubectl not found" \
+  env KUBECTL=/nonexistent/kubectl PID_FILE="${TMP}/pf.pids" scripts/port_forward.sh
+expect_fail "deploy_all.sh without a cluster" "cannot reach a Kubernetes cluster" \
+  env KUBECTL="$FAKE" FAKE_KUBECTL_CLUSTER=down scripts/deploy_all.sh
+expect_fail "port_forward.sh without a cluster" "cannot reach a Kubernetes cluster" \
+  env KUBECTL="$FAKE" FAKE_KUBECTL_CLUSTER=down PID_FILE="${TMP}/pf.pids" scripts/port_forward.sh
+expect_fail "cluster backend without kubectl" "kubectl not found" \
+  env KUBECTL=/nonexistent/kubectl bash -c 'source scripts/lib/cluster_mode.sh; backend_setup'
+expect_fail "cluster backend without a cluster" "cannot reach a Kubernetes cluster" \
+  env KUBECTL="$FAKE" FAKE_KUBECTL_CLUSTER=down bash -c 'source scripts/lib/cluster_mode.sh; backend_setup'
+
+# --- build_and_push.sh --------------------------------------------------------
+expect_fail "build_and_push.sh without REGISTRY" "REGISTRY is not set" env -u REGISTRY scripts/build_and_push.sh --tag x
+expect_fail "build_and_push.sh without a builder" "not found" \
+  scripts/build_and_push.sh --registry r.example/me --tag t --builder /nonexistent/docker
+mkdir -p "${TMP}/deploy"
+cp -r deploy/base deploy/components deploy/sweep deploy/driver "${TMP}/deploy/"
+cp deploy/kustomization.yaml "${TMP}/deploy/"
+if scripts/build_and_push.sh --registry registry.example:5000/team --tag v1.2 --set-images-only \
+  --images-file "${TMP}/deploy/components/images/kustomization.yaml" >/dev/null; then
+  imgs="$(for d in "${TMP}/deploy" "${TMP}/deploy/sweep" "${TMP}/deploy/driver"; do kubectl kustomize "$d"; done |
+    sed -n 's/^ *image: //p' | sort -u | tr '\n' ' ')"
+  if [[ "$imgs" == "registry.example:5000/team/knbench-load-driver:v1.2 registry.example:5000/team/knbench-worker:v1.2 " ]]; then
+    ok "build_and_push.sh --set-images-only rewrites every rendered image: ${imgs}"
+  else
+    fail "build_and_push.sh --set-images-only: rendered images are '${imgs}'"
+  fi
+  grep -q '^# The single place' "${TMP}/deploy/components/images/kustomization.yaml" ||
+    fail "build_and_push.sh dropped the comments of the images file"
+else
+  fail "build_and_push.sh --set-images-only failed"
+fi
+sed -i 's|name: knbench/load-driver|name: other/image|' "${TMP}/deploy/components/images/kustomization.yaml"
+expect_fail "build_and_push.sh with the entry missing" "no images entry" scripts/build_and_push.sh \
+  --registry r.example/me --tag t --set-images-only --images-file "${TMP}/deploy/components/images/kustomization.yaml"
+
+# --- port_forward.sh: stops only its own port-forwards -------------------------
+GP="$(free_port)"
+PP="$(free_port)"
+# A decoy port-forward this script started itself, not via port_forward.sh.
+DP="$(free_port)"
+KUBECTL="$FAKE" "$FAKE" port-forward -n x svc/decoy "${DP}:1" --address 127.0.0.1 &
+DECOY=$!
+PIDS+=("$DECOY")
+sleep 300 &
+SLEEPER=$!
+PIDS+=("$SLEEPER")
+if env KUBECTL="$FAKE" PID_FILE="${TMP}/pf.pids" KNBENCH_STATE_DIR="$TMP" scripts/port_forward.sh \
+  --grafana-port "$GP" --prom-port "$PP" >"${TMP}/pf.out" 2>&1; then
+  if grep -q "http://127.0.0.1:${GP}" "${TMP}/pf.out" && grep -q "admin-password" "${TMP}/pf.out"; then
+    ok "port_forward.sh start prints the URLs and the credential commands"
+  else
+    fail "port_forward.sh output: $(cat "${TMP}/pf.out")"
+  fi
+  tracked="$(awk '{print $1}' "${TMP}/pf.pids" | tr '\n' ' ')"
+  [[ "$(wc -l <"${TMP}/pf.pids")" -eq 2 ]] || fail "pid file should list 2 port-forwards: $(cat "${TMP}/pf.pids")"
+  expect_fail "port_forward.sh refuses a second start" "already running" \
+    env KUBECTL="$FAKE" PID_FILE="${TMP}/pf.pids" scripts/port_forward.sh --grafana-port "$GP" --prom-port "$PP"
+  # A stale entry naming an unrelated process must not be killed.
+  echo "${SLEEPER} stale-entry" >>"${TMP}/pf.pids"
+  PID_FILE="${TMP}/pf.pids" scripts/port_forward.sh stop >"${TMP}/stop.out"
+  for pid in $tracked; do
+    if alive "$pid"; then fail "tracked port-forward ${pid} survived stop"; fi
+  done
+  if alive "$DECOY" && alive "$SLEEPER"; then
+    ok "port_forward.sh stop killed its 2 port-forwards and left the decoy port-forward and the stale PID alone"
+  else
+    fail "port_forward.sh stop killed a process it did not start"
+  fi
+  [[ ! -f "${TMP}/pf.pids" ]] || fail "pid file not removed by stop"
+  if PID_FILE="${TMP}/pf.pids" scripts/port_forward.sh status >/dev/null; then fail "status after stop should fail"; fi
+else
+  fail "port_forward.sh start with the fake kubectl: $(cat "${TMP}/pf.out")"
+fi
+
+# --- cluster_mode.sh against the fake kubectl and a fake Prometheus ---------
+PROMP="$(free_port)"
+cat >"${TMP}/fake_prom.py" <<'EOF'
+import http.server, json, sys, time
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        if self.path.startswith("/-/ready"):
+            body = b"ready"
+        else:  # any instant query: one sample, "scraped" in the future
+            body = json.dumps({"status": "success", "data": {"resultType": "vector",
+                "result": [{"metric": {}, "value": [time.time(), str(time.time() + 60)]}]}}).encode()
+        self.send_response(200); self.end_headers(); self.wfile.write(body)
+    def log_message(self, *a): pass
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+EOF
+"$PY" "${TMP}/fake_prom.py" "$PROMP" &
+PIDS+=("$!")
+wait_http "http://127.0.0.1:${PROMP}/-/ready" || fail "fake Prometheus did not start"
+: >"$FAKE_KUBECTL_LOG"
+if env KUBECTL="$FAKE" PROM_URL="http://127.0.0.1:${PROMP}" bash -c '
+    set -euo pipefail
+    source scripts/lib/cluster_mode.sh
+    backend_setup
+    backend_run 10 100 60 10 "$1/r.csv" "$1/s.json"
+    backend_teardown' run "$TMP" >"${TMP}/cm.out" 2>&1; then
+  job="$(sed -n 's/^create .*job-\(.*\)\.yaml$/load-driver-\1/p' "$FAKE_KUBECTL_LOG" | head -n 1)"
+  if [[ "$(head -n 1 "${TMP}/r.csv")" == timestamp_ms,rps,spin_ms,seq,* ]] && grep -q '"scheduled"' "${TMP}/s.json"; then
+    ok "cluster backend wrote the run's CSV and summary"
+  else
+    fail "cluster backend output files are wrong"
+  fi
+  if grep -q "get --raw /api/v1/namespaces/default/pods/${job}-abcde:2113/proxy/results.csv" "$FAKE_KUBECTL_LOG" &&
+    grep -q "get --raw /api/v1/namespaces/default/pods/${job}-abcde:2113/proxy/summary.json" "$FAKE_KUBECTL_LOG"; then
+    ok "results fetched through the API server pod proxy on port 2113"
+  else
+    fail "no pod-proxy fetch in: $(grep -- --raw "$FAKE_KUBECTL_LOG")"
+  fi
+  if grep -q -- "--rps=10" "${FAKE_KUBECTL_STATE}/${job}.yaml" && grep -q -- "--duration=60s" "${FAKE_KUBECTL_STATE}/${job}.yaml" &&
+    grep -q -- "--warmup=10s" "${FAKE_KUBECTL_STATE}/${job}.yaml" && grep -q -- "--spin-ms=100" "${FAKE_KUBECTL_STATE}/${job}.yaml"; then
+    ok "the created Job carries the run's rps, spin, duration and warm-up"
+  else
+    fail "created Job args wrong: $(grep -- '- --' "${FAKE_KUBECTL_STATE}/${job}.yaml")"
+  fi
+  if grep -qx "$job" "${FAKE_KUBECTL_STATE}/deleted" && [[ ! -s "${FAKE_KUBECTL_STATE}/jobs" ]]; then
+    ok "the Job was deleted after the fetch"
+  else
+    fail "Job ${job} not deleted"
+  fi
+  if grep -q "exec" "$FAKE_KUBECTL_LOG"; then fail "cluster backend used kubectl exec"; fi
+else
+  fail "cluster backend run: $(tail -n 5 "${TMP}/cm.out")"
+fi
+# A failed driver Job: the run fails and its Job is still deleted.
+rm -rf "$FAKE_KUBECTL_STATE"
+if env KUBECTL="$FAKE" FAKE_KUBECTL_JOB=fail PROM_URL="http://127.0.0.1:${PROMP}" bash -c '
+    set -euo pipefail
+    source scripts/lib/cluster_mode.sh
+    backend_setup
+    rc=0; backend_run 10 100 60 10 "$1/r2.csv" "$1/s2.json" || rc=$?
+    backend_teardown; exit "$rc"' run "$TMP" >"${TMP}/cm2.out" 2>&1; then
+  fail "cluster backend returned 0 for a failed driver Job"
+else
+  if grep -q "failed" "${TMP}/cm2.out" && [[ -s "${FAKE_KUBECTL_STATE}/deleted" ]] && [[ ! -e "${TMP}/r2.csv" ]]; then
+    ok "a failed driver Job fails the run, is deleted, and leaves no CSV"
+  else
+    fail "failed-Job handling: $(tail -n 5 "${TMP}/cm2.out")"
+  fi
+fi
+
+echo "${FAILS} failure(s)"
+((FAILS == 0))

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# A stand-in for kubectl used by check_scripts.sh: it answers the calls our
+# cluster scripts make, records every call in $FAKE_KUBECTL_LOG, and keeps
+# simulated cluster state in $FAKE_KUBECTL_STATE. Never used against a cluster.
+#   FAKE_KUBECTL_CLUSTER=down   every call that needs a cluster fails
+#   FAKE_KUBECTL_JOB=fail       created Jobs report a Failed condition
+set -euo pipefail
+: "${FAKE_KUBECTL_LOG:?}" "${FAKE_KUBECTL_STATE:?}"
+printf '%s\n' "$*" >>"$FAKE_KUBECTL_LOG"
+mkdir -p "$FAKE_KUBECTL_STATE"
+
+if [[ "${1:-}" == kustomize ]]; then
+  exec kubectl "$@"  # the real one renders locally, no cluster involved
+fi
+if [[ "${FAKE_KUBECTL_CLUSTER:-up}" == down ]]; then
+  echo "The connection to the server localhost:8080 was refused" >&2
+  exit 1
+fi
+
+jobs_file="${FAKE_KUBECTL_STATE}/jobs"
+touch "$jobs_file"
+case "${1:-}" in
+  version | config) echo "fake"; exit 0 ;;
+  port-forward)
+    # port-forward -n NS svc/NAME LOCAL:REMOTE --address ADDR: serve HTTP on
+    # LOCAL; argv[0] keeps "port-forward" visible in /proc/PID/cmdline.
+    ports=""
+    addr=127.0.0.1
+    while [[ $# -gt 0 ]]; do
+      case "$1" in
+        *:*) [[ "$1" =~ ^[0-9]+:[0-9]+$ ]] && ports="$1" ;;
+        --address) addr="$2"; shift ;;
+      esac
+      shift
+    done
+    exec -a "fake-kubectl-port-forward" /usr/bin/python3 -m http.server "${ports%%:*}" --bind "$addr" >/dev/null 2>&1
+    ;;
+  create)
+    file="${*: -1}"
+    name="$(awk '/^kind: Job/{j=1} j && /^  name:/{print $2; exit}' "$file")"
+    echo "$name" >>"$jobs_file"
+    cp "$file" "${FAKE_KUBECTL_STATE}/${name}.yaml"
+    echo "job.batch/${name} created"
+    ;;
+  delete)
+    # delete job -n NS NAME ...
+    name="$5"
+    grep -vx "$name" "$jobs_file" >"${jobs_file}.new" || true
+    mv "${jobs_file}.new" "$jobs_file"
+    echo "$name" >>"${FAKE_KUBECTL_STATE}/deleted"
+    ;;
+  wait) exit 0 ;;
+  logs) echo "fake driver log" ;;
+  get)
+    args="$*"
+    case "$args" in
+      *--raw*/proxy/results.csv*)
+        echo "timestamp_ms,rps,spin_ms,seq,latency_ms,status,latency_us,intended_latency_us,lag_us,grpc_code,pod,server_spin_us,phase,warmup"
+        echo "1700000000000,10,100,1,101,success,101000,101200,200,OK,worker-1,100000,0,0"
+        ;;
+      *--raw*/proxy/summary.json*) echo '{"scheduled": 1, "sent": 1, "success": 1, "failure": 0, "dropped": 0}' ;;
+      *"crd "* | *"ksvc "* | *"svc "* | *"configmap "*) echo "found" ;;
+      *"get job"*Failed*)
+        [[ "${FAKE_KUBECTL_JOB:-ok}" == fail ]] && echo True
+        ;;
+      *"get pods"*Ready*)
+        job="${args##*job-name=}"
+        job="${job%% *}"
+        grep -qx "$job" "$jobs_file" && echo True
+        ;;
+      *"get pods"*metadata.name*)
+        job="${args##*job-name=}"
+        job="${job%% *}"
+        grep -qx "$job" "$jobs_file" && echo "${job}-abcde"
+        ;;
+      *) echo "fake kubectl: unhandled: $args" >&2; exit 1 ;;
+    esac
+    ;;
+  *) echo "fake kubectl: unhandled: $*" >&2; exit 1 ;;
+esac
