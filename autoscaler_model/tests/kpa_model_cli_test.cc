@@ -178,14 +178,22 @@ TEST(KpaModelCli, HelpDocumentsEverySetting) {
   }
 }
 
-TEST(KpaModelCli, ReadsTheRealWorkerManifestIfPresent) {
-  const std::string path =
-      std::string(KNBENCH_SOURCE_DIR) + "/deploy/base/worker-service.yaml";
-  if (!std::ifstream(path).good()) GTEST_SKIP() << path << " not written yet";
-  const std::string input = WritePlain("real.csv", 4, 5);
+TEST(KpaModelCli, ReadsTheRealWorkerManifest) {
+  // deploy/base/worker/knative-service.yaml: KPA, concurrency, target 10,
+  // min-scale 0, max-scale 3, other settings default (utilisation 70 %,
+  // TBC 211). 25 in flight: ceil(25 / 7) = 4 pods, panic (4/1 >= 2), capped
+  // at 3; EBC = floor(1*10 - 211 - 25) = -226. t=4: 3 ready, still panic
+  // (4/3 < 2 but within a window of t=2), 4 -> 3; EBC = floor(30-211-25) =
+  // -206.
+  const std::string path = std::string(KNBENCH_SOURCE_DIR) +
+                           "/deploy/base/worker/knative-service.yaml";
+  ASSERT_TRUE(std::ifstream(path).good()) << path;
+  const std::string input = WritePlain("real.csv", 4, 25);
   const CliResult r = RunModel({"--input", input, "--from-manifest", path});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(Lines(r.out).size(), 3u);
+  EXPECT_EQ(Lines(r.out),
+            (std::vector<std::string>{kHeader, "2,3,1,1,25.000,25.000,-226,1",
+                                      "4,3,3,1,25.000,25.000,-206,1"}));
 }
 
 }  // namespace
