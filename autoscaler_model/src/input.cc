@@ -18,6 +18,9 @@ namespace {
 constexpr int64_t kMicrosPerSecond = 1'000'000;
 // Guards against a corrupt row asking for an absurd series length.
 constexpr int64_t kMaxSeconds = 7 * 24 * 3600;
+constexpr int64_t kMaxSpanUs = kMaxSeconds * kMicrosPerSecond;
+// Year 2286: keeps ts_ms * 1000 far from overflow.
+constexpr int64_t kMaxEpochMs = 10'000'000'000'000;
 
 std::vector<std::string> SplitFields(const std::string& line) {
   std::string trimmed = line;
@@ -78,7 +81,8 @@ absl::StatusOr<InputSeries> ReadDriverCsv(
     }
     ++out.rows;
     int64_t ts_ms = 0;
-    if (!absl::SimpleAtoi(f[*c_ts], &ts_ms)) {
+    if (!absl::SimpleAtoi(f[*c_ts], &ts_ms) || ts_ms < 0 ||
+        ts_ms > kMaxEpochMs) {
       return BadField(line_no, "timestamp_ms", f[*c_ts]);
     }
     const std::string& status = f[*c_status];
@@ -91,11 +95,14 @@ absl::StatusOr<InputSeries> ReadDriverCsv(
       return BadField(line_no, "status", status);
     }
     int64_t lag_us = 0;
-    if (c_lag && !f[*c_lag].empty() && !absl::SimpleAtoi(f[*c_lag], &lag_us)) {
+    if (c_lag && !f[*c_lag].empty() &&
+        (!absl::SimpleAtoi(f[*c_lag], &lag_us) || lag_us < -kMaxSpanUs ||
+         lag_us > kMaxSpanUs)) {
       return BadField(line_no, "lag_us", f[*c_lag]);
     }
     int64_t latency = 0;
-    if (!absl::SimpleAtoi(f[c_lat], &latency) || latency < 0) {
+    if (!absl::SimpleAtoi(f[c_lat], &latency) || latency < 0 ||
+        latency * lat_scale > kMaxSpanUs) {
       return BadField(line_no, c_lat_us ? "latency_us" : "latency_ms",
                       f[c_lat]);
     }
@@ -121,18 +128,34 @@ absl::StatusOr<InputSeries> ReadDriverCsv(
   }
   out.concurrency.assign(static_cast<size_t>(seconds), 0.0);
   out.rps.assign(static_cast<size_t>(seconds), 0.0);
+  // Time-average of in-flight requests: each second gets the fraction of it
+  // a request was in flight. Whole seconds go through a difference array so
+  // long requests cost O(1).
+  std::vector<double> whole(static_cast<size_t>(seconds) + 1, 0.0);
   for (const auto& [abs_a, abs_b] : spans) {
     const int64_t a = abs_a - origin;
     const int64_t b = abs_b - origin;
-    out.rps[static_cast<size_t>(a / kMicrosPerSecond)] += 1;
-    // Time-average of in-flight requests: each second gets the fraction of
-    // it this request was in flight.
-    for (int64_t s = a / kMicrosPerSecond; s * kMicrosPerSecond < b; ++s) {
-      const int64_t lo = std::max(a, s * kMicrosPerSecond);
-      const int64_t hi = std::min(b, (s + 1) * kMicrosPerSecond);
-      out.concurrency[static_cast<size_t>(s)] +=
-          static_cast<double>(hi - lo) / kMicrosPerSecond;
+    const int64_t sa = a / kMicrosPerSecond;
+    const int64_t sb = b / kMicrosPerSecond;
+    out.rps[static_cast<size_t>(sa)] += 1;
+    if (sa == sb) {
+      out.concurrency[static_cast<size_t>(sa)] +=
+          static_cast<double>(b - a) / kMicrosPerSecond;
+      continue;
     }
+    out.concurrency[static_cast<size_t>(sa)] +=
+        static_cast<double>((sa + 1) * kMicrosPerSecond - a) / kMicrosPerSecond;
+    if (b > sb * kMicrosPerSecond) {
+      out.concurrency[static_cast<size_t>(sb)] +=
+          static_cast<double>(b - sb * kMicrosPerSecond) / kMicrosPerSecond;
+    }
+    whole[static_cast<size_t>(sa + 1)] += 1;
+    whole[static_cast<size_t>(sb)] -= 1;
+  }
+  double running = 0;
+  for (size_t s = 0; s < out.concurrency.size(); ++s) {
+    running += whole[s];
+    out.concurrency[s] += running;
   }
   return out;
 }
@@ -187,11 +210,11 @@ absl::StatusOr<InputSeries> ReadPlainCsv(
     last = std::max(last, r.time);
   }
   const double origin = std::floor(first);
-  const int64_t seconds = static_cast<int64_t>(std::floor(last - origin)) + 1;
-  if (seconds > kMaxSeconds) {
+  if (!(last - origin < static_cast<double>(kMaxSeconds))) {
     return absl::InvalidArgumentError(
-        absl::StrCat("input spans ", seconds, " s; more than a week"));
+        absl::StrCat("input spans ", last - origin, " s; more than a week"));
   }
+  const int64_t seconds = static_cast<int64_t>(std::floor(last - origin)) + 1;
   InputSeries out;
   out.kind = InputSeries::Kind::kPlainCsv;
   out.rows = static_cast<int64_t>(rows.size());

@@ -52,6 +52,31 @@ TEST(ReadInput, AcceptsTheOriginalGoDriverCsv) {
   ExpectSeries(series->rps, {1, 0});
 }
 
+TEST(ReadInput, LongRequestFillsWholeSeconds) {
+  // Sent at 1000.5 s, in flight 3.5 s -> 1000.5..1004.0:
+  // s0 = 0.5, s1 = s2 = s3 = 1; ends on a second boundary, so no s4.
+  // A second request 1001.25..1001.5 adds 0.25 to s1.
+  auto series = Read(
+      "timestamp_ms,status,latency_us\n"
+      "1000500,success,3500000\n"
+      "1001250,failure,250000\n");
+  ASSERT_TRUE(series.ok()) << series.status();
+  ExpectSeries(series->concurrency, {0.5, 1.25, 1, 1});
+  ExpectSeries(series->rps, {1, 1, 0, 0});
+}
+
+TEST(ReadInput, RejectsAbsurdTimes) {
+  EXPECT_EQ(Read("timestamp_ms,status,latency_us\n"
+                 "99999999999999999,success,1\n")
+                .status()
+                .message(),
+            "line 2: bad timestamp_ms \"99999999999999999\"");
+  EXPECT_FALSE(Read("timestamp_ms,status,latency_us\n"
+                    "1000,success,9000000000000000000\n")
+                   .ok());
+  EXPECT_FALSE(Read("time_s,value\n0,1\n1e300,1\n").ok());
+}
+
 TEST(ReadInput, PlainSeriesWithReadyPods) {
   // Origin floor(10.5) = 10. Seconds 10 and 10.5 average to 3; 11 missing
   // -> 0; 12 -> 6. ready_pods carries forward: 1, 1, 4.
