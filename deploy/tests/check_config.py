@@ -75,16 +75,20 @@ def expand(arg, env):
                   lambda m: "$" if m.group(0) == "$$" else env.get(m.group(1), m.group(0)), arg)
 
 
-def expectations(which, flavor, container, args):
+def expectations(which, flavor, container, args, pod_name):
     """Strings the resolved config must contain."""
     want = []
     if which == "worker":
+        # The port Knative routes to (the container port, also injected as
+        # PORT) must be the port the worker listens on.
         port = container["ports"][0]["containerPort"] if container.get("ports") else None
         if port:
-            want.append(str(port))
+            want.append(f"grpc_port={port}")
         env = {e["name"]: e.get("value") for e in container.get("env", [])}
         if env.get("METRICS_PORT"):
-            want.append(env["METRICS_PORT"])
+            want.append(f"metrics_port={env['METRICS_PORT']}")
+        if "POD_NAME" in env:
+            want.append(f"instance={pod_name}")
     else:
         for a in args:
             m = re.match(r"--(target|rps|spin-ms|metrics-port|out)=(.+)$", a)
@@ -135,7 +139,7 @@ def main():
                     failures.append(f"{where}: exit {r.returncode} for {shown}\n{r.stderr.strip()}")
                     continue
                 out = r.stdout + r.stderr
-                missing = [w for w in expectations(which, flavor, c, args) if w not in out]
+                missing = [w for w in expectations(which, flavor, c, args, pod_name) if w not in out]
                 if missing:
                     failures.append(f"{where}: resolved config lacks {missing}:\n{out.strip()}")
                     continue

@@ -114,20 +114,35 @@ def apt_closure(pkgs):
 
 
 def lib_packages(binary):
+    """Shared library path -> Debian package (None if no package owns it)."""
     r = subprocess.run(["ldd", binary], capture_output=True, text=True, timeout=30)
-    pkgs = {}
-    for m in re.finditer(r"=>\s+(\S+)", r.stdout):
-        lib = m.group(1)
-        cands = [lib, os.path.realpath(lib)]
-        cands += [c[4:] for c in cands if c.startswith("/usr/")]
-        pkg = None
-        for c in cands:
-            q = subprocess.run(["dpkg", "-S", c], capture_output=True, text=True)
-            if q.returncode == 0:
-                pkg = q.stdout.split(":")[0].strip()
-                break
-        pkgs[lib] = pkg
-    return pkgs
+    libs = re.findall(r"=>\s+(\S+)", r.stdout)
+    cands = {}
+    for lib in libs:
+        c = [lib, os.path.realpath(lib)]
+        c += [x[4:] for x in c if x.startswith("/usr/")]  # dpkg knows /lib/... on merged-/usr
+        cands[lib] = c
+    # One dpkg call for all candidate paths (it is slow per call).
+    q = subprocess.run(["dpkg", "-S"] + sorted({x for c in cands.values() for x in c}),
+                       capture_output=True, text=True, timeout=120)
+    owner = {}
+    for line in q.stdout.splitlines():
+        pkg, _, path = line.partition(": ")
+        owner[path.strip()] = pkg.split(":")[0].split(",")[0].strip()
+    return {lib: next((owner[x] for x in c if x in owner), None) for lib, c in cands.items()}
+
+
+def apt_known(pkgs):
+    """Packages apt has a candidate for (one apt-cache call)."""
+    r = subprocess.run(["apt-cache", "policy"] + list(pkgs), capture_output=True, text=True,
+                       timeout=120)
+    known, cur = set(), None
+    for line in r.stdout.splitlines():
+        if not line.startswith(" ") and line.endswith(":"):
+            cur = line[:-1]
+        elif cur and line.strip().startswith("Candidate:") and "(none)" not in line:
+            known.add(cur)
+    return known
 
 
 def dockerignore_patterns():
@@ -206,10 +221,11 @@ def main():
                     problems.append(f".dockerignore pattern {pat} excludes {d}, which {name} copies")
 
         rpkgs = apt_packages(runtime)
+        known = apt_known(rpkgs)
         for p in rpkgs:
             if p.endswith("-dev"):
                 problems.append(f"{name}: runtime stage installs a -dev package {p}")
-            if subprocess.run(["apt-cache", "show", p], capture_output=True).returncode != 0:
+            if p not in known:
                 problems.append(f"{name}: runtime package {p} is unknown to apt (bookworm)")
         users = [r for i, r in runtime["lines"] if i == "USER"]
         if not users or not re.fullmatch(r"[1-9]\d*(:\d+)?", users[-1]):
