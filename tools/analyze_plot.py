@@ -388,14 +388,20 @@ def plot_latency_vs_rps(table: pd.DataFrame, spin: float, out_dir: str) -> str:
 
 
 def plot_overhead_heatmap(table: pd.DataFrame, out_dir: str) -> str:
-    grid = table.pivot_table(index="spin", columns="rps_f", values="overhead", aggfunc="mean")
+    grid = table.pivot_table(index="spin", columns="rps_f", values="overhead", aggfunc="mean",
+                             dropna=False)
     grid = grid.sort_index().sort_index(axis=1)
     fig, ax = plt.subplots(figsize=(1.2 * max(4, grid.shape[1]) + 2, 0.8 * max(3, grid.shape[0]) + 1.5))
     values = grid.to_numpy(dtype=float)
     finite = values[np.isfinite(values)]
     vmax = float(np.max(np.abs(finite))) if finite.size else 1.0
-    im = ax.imshow(np.ma.masked_invalid(values), cmap="viridis", aspect="auto", origin="lower",
-                   vmin=min(0.0, float(finite.min()) if finite.size else 0.0), vmax=max(vmax, 1e-9))
+    if finite.size:
+        im = ax.imshow(np.ma.masked_invalid(values), cmap="viridis", aspect="auto",
+                       origin="lower", vmin=min(0.0, float(finite.min())), vmax=max(vmax, 1e-9))
+        fig.colorbar(im, ax=ax, label="overhead")
+    else:  # no run has a median: an empty grid, labelled
+        ax.set_xlim(-0.5, grid.shape[1] - 0.5)
+        ax.set_ylim(-0.5, grid.shape[0] - 0.5)
     ax.set_xticks(range(grid.shape[1]), [fmt_num(c) for c in grid.columns])
     ax.set_yticks(range(grid.shape[0]), [fmt_num(i) for i in grid.index])
     for (i, j), v in np.ndenumerate(values):
@@ -404,7 +410,6 @@ def plot_overhead_heatmap(table: pd.DataFrame, out_dir: str) -> str:
     ax.set_xlabel("target rate (requests/s)")
     ax.set_ylabel("spin (ms)")
     ax.set_title("Overhead (median latency - spin) / spin")
-    fig.colorbar(im, ax=ax, label="overhead")
     return save(fig, out_dir, "overhead_heatmap.png")
 
 
