@@ -41,9 +41,9 @@ Options (flag, environment variable, default local | cluster):
   --spin-start MS        SPIN_START       10   | 100
   --spin-step MS         SPIN_STEP        45   | 300
   --spin-max MS          SPIN_MAX         100  | 1000
-  --duration D           RUN_DURATION     15s  | 12m   per run, warm-up included
+  --duration D           RUN_DURATION     12s  | 12m   per run, warm-up included
                          (whole seconds: 90, 90s, 12m, 1m30s)
-  --warmup S             WARMUP_SECONDS   5    | 120   first seconds of each
+  --warmup S             WARMUP_SECONDS   4    | 120   first seconds of each
                          run, marked warm-up by the driver (seconds or 2m form)
   --fail-threshold R     FAIL_THRESHOLD   0.10
   --prom-url URL         PROM_URL         local: its own Prometheus;
@@ -109,7 +109,7 @@ done
 case "$MODE" in
   local)
     declare -A DEFAULT=([RPS_START]=20 [RPS_STEP]=90 [RPS_MAX]=200 [SPIN_START]=10
-      [SPIN_STEP]=45 [SPIN_MAX]=100 [RUN_DURATION]=15s [WARMUP_SECONDS]=5)
+      [SPIN_STEP]=45 [SPIN_MAX]=100 [RUN_DURATION]=12s [WARMUP_SECONDS]=4)
     ;;
   cluster)
     # The original project's sweep.
@@ -237,7 +237,7 @@ sched = int(s["scheduled"])
 failed = int(s["failure"]) + int(s["dropped"])
 ratio = failed / sched if sched else 1.0
 p95 = (s.get("latency_ms") or {}).get("p95")
-p95 = "n/a" if p95 is None else "%.1f" % float(p95)
+p95 = "n/a" if p95 is None else "%.1fms" % float(p95)
 print(int(s["success"]), failed, sched, p95, "%.4f" % ratio,
       1 if ratio > float(sys.argv[2]) else 0)
 EOF
@@ -265,7 +265,7 @@ for spin in "${SPINS[@]}"; do
     fi
     read -r ok failed sched p95 ratio exceeded < <(run_stats "$summary" "$FAIL_THRESHOLD") ||
       die "cannot read ${summary}"
-    echo "run ${i}/${TOTAL} rps=${rps} spin=${spin}ms ok=${ok} failed=${failed} p95=${p95}ms"
+    echo "run ${i}/${TOTAL} rps=${rps} spin=${spin}ms ok=${ok} failed=${failed} p95=${p95}"
     if ((exceeded)); then
       STOPPED="run ${i}/${TOTAL} (${name}) failed ${failed} of ${sched} requests (ratio ${ratio} > FAIL_THRESHOLD ${FAIL_THRESHOLD})"
       log "stopping the sweep: ${STOPPED}"

@@ -29,8 +29,8 @@ expect "$out" "mode=local"
 expect "$out" "rps=20 110 200"
 expect "$out" "spin_ms=10 55 100"
 expect "$out" "runs=9"
-expect "$out" "run_duration_s=15"
-expect "$out" "warmup_s=5"
+expect "$out" "run_duration_s=12"
+expect "$out" "warmup_s=4"
 expect "$out" "fail_threshold=0.10"
 expect "$out" "worker_bin=${ROOT}/build/worker/worker"
 
@@ -69,7 +69,7 @@ reject "SPIN_START must be a positive integer, got '-5'" --spin-start -5
 reject "RPS_START (300) is above RPS_MAX (200)" --rps-start 300
 reject "RUN_DURATION must be a positive whole-second duration" --duration 5x
 reject "RUN_DURATION must be a positive whole-second duration" --duration 1.5s
-reject "the warm-up (20s) must be shorter than the run (15s)" --warmup 20
+reject "the warm-up (20s) must be shorter than the run (12s)" --warmup 20
 reject "FAIL_THRESHOLD must be a ratio between 0 and 1, got '2'" --fail-threshold 2
 reject "LOCAL_WORKERS must be a positive integer, got 'two'" --workers two
 reject "SWEEP_ID may hold only" --sweep-id "../x"
