@@ -90,10 +90,18 @@ def expectations(which, flavor, container, args, pod_name):
         if "POD_NAME" in env:
             want.append(f"instance={pod_name}")
     else:
+        # load_driver prints "key<spaces>value" lines; --rps shows in the schedule.
+        keys = {"target": "target", "spin-ms": "spin_ms", "metrics-port": "metrics_port",
+                "out": "out", "linger": None, "warmup": None}
         for a in args:
-            m = re.match(r"--(target|rps|spin-ms|metrics-port|out)=(.+)$", a)
-            if m:
-                want.append(m.group(2))
+            m = re.match(r"--([a-z-]+)=(.+)$", a)
+            if not m:
+                continue
+            flag, value = m.groups()
+            if flag == "rps":
+                want.append(re.compile(rf"^schedule\s+{re.escape(value)}@", re.M))
+            elif keys.get(flag):
+                want.append(re.compile(rf"^{keys[flag]}\s+{re.escape(value)}$", re.M))
     return want
 
 
@@ -139,7 +147,9 @@ def main():
                     failures.append(f"{where}: exit {r.returncode} for {shown}\n{r.stderr.strip()}")
                     continue
                 out = r.stdout + r.stderr
-                missing = [w for w in expectations(which, flavor, c, args, pod_name) if w not in out]
+                missing = [getattr(w, "pattern", w)
+                           for w in expectations(which, flavor, c, args, pod_name)
+                           if not (w.search(out) if hasattr(w, "search") else w in out)]
                 if missing:
                     failures.append(f"{where}: resolved config lacks {missing}:\n{out.strip()}")
                     continue

@@ -192,6 +192,13 @@ if env KUBECTL="$FAKE" PROM_URL="http://127.0.0.1:${PROMP}" bash -c '
   if grep -q "get --raw /api/v1/namespaces/default/pods/${job}-abcde:2113/proxy/results.csv" "$FAKE_KUBECTL_LOG" &&
     grep -q "get --raw /api/v1/namespaces/default/pods/${job}-abcde:2113/proxy/summary.json" "$FAKE_KUBECTL_LOG"; then
     ok "results fetched through the API server pod proxy on port 2113"
+    # The driver exits once both files were fetched: the summary (and the
+    # final Prometheus scrape) must come before results.csv.
+    if [[ "$(grep -n -- '--raw' "$FAKE_KUBECTL_LOG" | head -n 1)" == *summary.json* ]]; then
+      ok "summary.json fetched before results.csv"
+    else
+      fail "results.csv fetched before summary.json"
+    fi
   else
     fail "no pod-proxy fetch in: $(grep -- --raw "$FAKE_KUBECTL_LOG")"
   fi

@@ -14,9 +14,9 @@
 #   CLUSTER_DRIVER_PODS     driver pods per run (default 1). Above 1 a run is an
 #                           Indexed Job (deploy/sweep-parallel), each pod at
 #                           rps/N; their CSVs and summaries are merged.
-#   CLUSTER_LINGER          how long a finished driver serves its results
-#                           (default 30m; the Job is deleted as soon as they
-#                           are fetched)
+#   CLUSTER_LINGER          how long a finished driver serves its results at
+#                           most (default 30m; it exits once both files were
+#                           fetched, and the Job is deleted right after)
 #   CLUSTER_START_TIMEOUT   seconds allowed beyond the run's duration for pod
 #                           scheduling, image pull and draining (default 600)
 #   PROM_URL                Prometheus base URL; if empty, backend_setup
@@ -260,14 +260,15 @@ backend_run() {
       outs+=("${_CLUSTER_TMP}/${pod}.csv")
       sums+=("${_CLUSTER_TMP}/${pod}.json")
     fi
-    _cluster_fetch "$pod" results.csv "${outs[$i]}" || rc=1
+    # Summary first: the driver exits once both files were fetched, and
+    # Prometheus (scrape interval 15 s) must scrape its final count before
+    # that, so the run's window holds its last seconds.
     _cluster_fetch "$pod" summary.json "${sums[$i]}" || rc=1
-    # Prometheus (scrape interval 15 s) should hold the final count before
-    # the run's window is collected.
     if [[ -s "${sums[$i]}" ]] && sched="$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["scheduled"])' "${sums[$i]}")"; then
       wait_for 60 "Prometheus to scrape ${pod}'s final count" _cluster_scraped_final "$pod" "$sched" "$end" ||
         warn "the run's last seconds may be missing from prometheus-*.json"
     fi
+    _cluster_fetch "$pod" results.csv "${outs[$i]}" || rc=1
   done
   _cluster_delete_job "$job"
   _cluster_forget_job "$job"
