@@ -153,6 +153,23 @@ def main():
             if t.get("datasource", {}).get("uid") != "${datasource}":
                 problems.append(f"panel '{p.get('title')}' target does not use the $datasource variable")
 
+    # dashboard_exprs.py --local-only (used by the local integration test):
+    # only worker_/load_driver_/process_ metrics, and the process_* fallback
+    # branches of the cAdvisor CPU/memory queries are among them.
+    here = os.path.dirname(os.path.abspath(__file__))
+    r = subprocess.run([sys.executable, os.path.join(here, "dashboard_exprs.py"), "--local-only",
+                        "--dashboard", args.dashboard], capture_output=True, text=True, timeout=60)
+    local = r.stdout.splitlines()
+    if r.returncode != 0 or len(local) < 15:
+        problems.append(f"dashboard_exprs.py --local-only gave {len(local)} lines (rc {r.returncode})")
+    for e in local:
+        bad = [n for n in de.metric_names(e) if not n.startswith(de.LOCAL_PREFIXES)]
+        if bad or "$" in e:
+            problems.append(f"--local-only kept a non-local or unsubstituted expression: {e}")
+    for want in ("process_cpu_seconds_total", "process_resident_memory_bytes"):
+        if not any(want in e for e in local):
+            problems.append(f"--local-only lost the {want} fallback")
+
     for p in problems:
         print(f"FAIL {p}", file=sys.stderr)
     print(f"{len(panels)} panels, {len(exprs)} expressions, {len(problems)} problems")
