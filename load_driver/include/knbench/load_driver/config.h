@@ -1,0 +1,56 @@
+#ifndef KNBENCH_LOAD_DRIVER_CONFIG_H_
+#define KNBENCH_LOAD_DRIVER_CONFIG_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "knbench/load_driver/schedule.h"
+
+namespace knbench::load_driver {
+
+// Everything a run needs, as given by the flags and then resolved.
+struct Config {
+  std::string target = "worker.default.svc.cluster.local:80";
+  double rps = 5;
+  int64_t spin_ms = 100;
+  absl::Duration duration = absl::Minutes(12);
+  std::string out = "/out/results.csv";
+  int64_t metrics_port = 2113;
+  std::string schedule_spec;  // empty: one constant phase of rps/duration
+  std::string arrivals_name = "uniform";
+  uint64_t seed = 1;
+  absl::Duration warmup;
+  int64_t connections = 1;
+  absl::Duration timeout = absl::Seconds(30);
+  int64_t max_inflight = 10000;
+  std::string summary;  // empty: summary.json beside out
+  absl::Duration progress_interval = absl::Seconds(5);
+  absl::Duration linger;
+  std::string drain_timeout_text;  // empty: same as timeout
+  bool fail_fast = false;
+
+  // Filled by Resolve.
+  std::optional<Schedule> schedule;
+  Arrivals arrivals = Arrivals::kUniform;
+  absl::Duration drain_timeout;
+  std::string summary_path;
+};
+
+// Validates and resolves `c` (schedule, summary path, drain timeout). Does
+// not touch the network: see CheckTargetResolves.
+absl::Status ResolveConfig(Config* c);
+
+// host:port syntax of --target (also dns:///host:port, ipv4:, ipv6:, unix:).
+absl::Status CheckTargetSyntax(const std::string& target);
+// Resolves a host:port or dns:/// target's host with getaddrinfo.
+absl::Status CheckTargetResolves(const std::string& target);
+
+// The resolved configuration and schedule, for --check-config and the log.
+std::string DescribeConfig(const Config& c);
+
+}  // namespace knbench::load_driver
+
+#endif  // KNBENCH_LOAD_DRIVER_CONFIG_H_

@@ -1,0 +1,188 @@
+#include "knbench/load_driver/config.h"
+
+#include <netdb.h>
+#include <sys/socket.h>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
+
+namespace knbench::load_driver {
+namespace {
+
+struct HostPort {
+  std::string host;
+  std::string port;
+};
+
+// Splits "host:port" or "[v6]:port"; nullopt-like error if malformed.
+absl::StatusOr<HostPort> SplitHostPort(absl::string_view t,
+                                       const std::string& target) {
+  HostPort hp;
+  size_t colon;
+  if (absl::StartsWith(t, "[")) {
+    const size_t close = t.find(']');
+    if (close == t.npos || close + 1 >= t.size() || t[close + 1] != ':') {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--target \"", target, "\" must be host:port"));
+    }
+    hp.host = std::string(t.substr(1, close - 1));
+    colon = close + 1;
+  } else {
+    colon = t.rfind(':');
+    if (colon == t.npos || colon == 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--target \"", target, "\" must be host:port"));
+    }
+    hp.host = std::string(t.substr(0, colon));
+  }
+  hp.port = std::string(t.substr(colon + 1));
+  int port = 0;
+  if (!absl::SimpleAtoi(hp.port, &port) || port < 1 || port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--target \"", target, "\" has a bad port (want 1..65535)"));
+  }
+  return hp;
+}
+
+}  // namespace
+
+absl::Status CheckTargetSyntax(const std::string& target) {
+  absl::string_view t = target;
+  if (t.empty()) return absl::InvalidArgumentError("--target is empty");
+  if (absl::StartsWith(t, "unix:") || absl::StartsWith(t, "ipv4:") ||
+      absl::StartsWith(t, "ipv6:")) {
+    return absl::OkStatus();  // gRPC validates these itself
+  }
+  absl::ConsumePrefix(&t, "dns:///");
+  return SplitHostPort(t, target).status();
+}
+
+absl::Status CheckTargetResolves(const std::string& target) {
+  absl::string_view t = target;
+  if (absl::StartsWith(t, "unix:") || absl::StartsWith(t, "ipv4:") ||
+      absl::StartsWith(t, "ipv6:")) {
+    return absl::OkStatus();
+  }
+  absl::ConsumePrefix(&t, "dns:///");
+  auto hp = SplitHostPort(t, target);
+  if (!hp.ok()) return hp.status();
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  const int rc = getaddrinfo(hp->host.c_str(), hp->port.c_str(), &hints, &res);
+  if (rc != 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "cannot resolve --target host \"", hp->host, "\": ", gai_strerror(rc)));
+  }
+  freeaddrinfo(res);
+  return absl::OkStatus();
+}
+
+absl::Status ResolveConfig(Config* c) {
+  if (absl::Status st = CheckTargetSyntax(c->target); !st.ok()) return st;
+  if (c->spin_ms < 0 || c->spin_ms > 600000) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--spin-ms must be in [0, 600000], got ", c->spin_ms));
+  }
+  if (c->out.empty()) return absl::InvalidArgumentError("--out is empty");
+  if (c->metrics_port < 0 || c->metrics_port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--metrics-port must be in [0, 65535], got ", c->metrics_port));
+  }
+  if (c->connections < 1 || c->connections > 1024) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--connections must be in [1, 1024], got ", c->connections));
+  }
+  if (c->timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--timeout must be > 0, got ", absl::FormatDuration(c->timeout)));
+  }
+  if (c->max_inflight < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--max-inflight must be >= 1, got ", c->max_inflight));
+  }
+  if (c->progress_interval < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "--progress-interval must be >= 0 (0: off)");
+  }
+  if (c->linger < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--linger must be >= 0, got ", absl::FormatDuration(c->linger)));
+  }
+  if (c->warmup < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--warmup must be >= 0, got ", absl::FormatDuration(c->warmup)));
+  }
+  if (c->drain_timeout_text.empty()) {
+    c->drain_timeout = c->timeout;
+  } else if (!absl::ParseDuration(c->drain_timeout_text, &c->drain_timeout) ||
+             c->drain_timeout < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--drain-timeout \"", c->drain_timeout_text,
+                     "\" is not a duration >= 0 (e.g. 30s)"));
+  }
+  auto arrivals = ParseArrivals(c->arrivals_name);
+  if (!arrivals.ok()) return arrivals.status();
+  c->arrivals = *arrivals;
+
+  absl::StatusOr<Schedule> s = c->schedule_spec.empty()
+                                   ? Schedule::Constant(c->rps, c->duration)
+                                   : Schedule::Parse(c->schedule_spec);
+  if (!s.ok()) return s.status();
+  c->schedule.emplace(std::move(*s));
+  if (c->warmup >= c->schedule->length()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--warmup ", absl::FormatDuration(c->warmup),
+                     " covers the whole schedule (",
+                     absl::FormatDuration(c->schedule->length()),
+                     "): nothing would be measured"));
+  }
+  if (!c->summary.empty()) {
+    c->summary_path = c->summary;
+  } else {
+    const size_t slash = c->out.rfind('/');
+    c->summary_path = slash == std::string::npos
+                          ? "summary.json"
+                          : c->out.substr(0, slash + 1) + "summary.json";
+  }
+  return absl::OkStatus();
+}
+
+std::string DescribeConfig(const Config& c) {
+  std::string out;
+  absl::StrAppendFormat(&out, "target            %s\n", c.target);
+  absl::StrAppendFormat(&out, "spin_ms           %d\n", c.spin_ms);
+  absl::StrAppendFormat(&out, "schedule          %s\n",
+                        c.schedule ? c.schedule->spec() : c.schedule_spec);
+  absl::StrAppendFormat(&out, "arrivals          %s (seed %d)\n",
+                        ArrivalsName(c.arrivals), c.seed);
+  absl::StrAppendFormat(&out, "warmup            %s\n",
+                        absl::FormatDuration(c.warmup));
+  absl::StrAppendFormat(&out, "out               %s\n", c.out);
+  absl::StrAppendFormat(&out, "summary           %s\n", c.summary_path);
+  absl::StrAppendFormat(&out, "metrics_port      %d\n", c.metrics_port);
+  absl::StrAppendFormat(&out, "connections       %d\n", c.connections);
+  absl::StrAppendFormat(&out, "timeout           %s\n",
+                        absl::FormatDuration(c.timeout));
+  absl::StrAppendFormat(&out, "drain_timeout     %s\n",
+                        absl::FormatDuration(c.drain_timeout));
+  absl::StrAppendFormat(&out, "max_inflight      %d\n", c.max_inflight);
+  absl::StrAppendFormat(&out, "progress_interval %s\n",
+                        absl::FormatDuration(c.progress_interval));
+  absl::StrAppendFormat(&out, "linger            %s\n",
+                        absl::FormatDuration(c.linger));
+  absl::StrAppendFormat(&out, "fail_fast         %s\n",
+                        c.fail_fast ? "true" : "false");
+  if (c.schedule) {
+    absl::StrAppend(&out, c.schedule->Describe());
+    absl::StrAppendFormat(&out, "requests          %d (uniform arrivals)\n",
+                          c.schedule->UniformCount());
+  }
+  return out;
+}
+
+}  // namespace knbench::load_driver

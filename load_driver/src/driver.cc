@@ -1,0 +1,295 @@
+#include "knbench/load_driver/driver.h"
+
+#include <atomic>
+#include <cerrno>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "knbench/common/log.h"
+#include "knbench/common/metrics_endpoint.h"
+#include "knbench/load_driver/clock.h"
+#include "knbench/load_driver/metrics.h"
+#include "knbench/load_driver/pacer.h"
+#include "knbench/load_driver/progress.h"
+#include "knbench/load_driver/recorder.h"
+#include "knbench/load_driver/summary.h"
+#include "knbench/load_driver/transport.h"
+
+namespace knbench::load_driver {
+namespace {
+
+// After the run, serves /results.csv and /summary.json and remembers which
+// were fetched, for --linger.
+class ResultFiles {
+ public:
+  void Install(HttpServer& http, const std::string& csv_path) {
+    http.Handle("/results.csv", [this, csv_path] {
+      HttpResponse r;
+      if (!finished_.load()) return NotYet();
+      std::ifstream in(csv_path, std::ios::binary);
+      if (!in) {
+        r.status = 500;
+        r.body = absl::StrCat("cannot read ", csv_path, "\n");
+        return r;
+      }
+      std::ostringstream body;
+      body << in.rdbuf();
+      r.content_type = "text/csv; charset=utf-8";
+      r.body = body.str();
+      Fetched(&csv_fetched_);
+      return r;
+    });
+    http.Handle("/summary.json", [this] {
+      if (!finished_.load()) return NotYet();
+      HttpResponse r;
+      r.content_type = "application/json";
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        r.body = summary_json_;
+      }
+      Fetched(&summary_fetched_);
+      return r;
+    });
+  }
+
+  void Finish(std::string summary_json) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      summary_json_ = std::move(summary_json);
+    }
+    finished_.store(true);
+  }
+
+  // Waits until both files were fetched, `deadline`, or `stop()`.
+  bool WaitBothFetched(absl::Time deadline, const std::function<bool()>& stop) {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!(csv_fetched_ && summary_fetched_)) {
+      if (stop() || absl::Now() >= deadline) return false;
+      // Short waits so a signal (which has no hook into this cv) is seen.
+      cv_.wait_until(
+          lock, absl::ToChronoTime(
+                    std::min(deadline, absl::Now() + absl::Milliseconds(100))));
+    }
+    return true;
+  }
+
+ private:
+  static HttpResponse NotYet() {
+    HttpResponse r;
+    r.status = 503;
+    r.body = "run in progress: results are served once it ends\n";
+    return r;
+  }
+  void Fetched(bool* flag) {
+    std::lock_guard<std::mutex> lock(mu_);
+    *flag = true;
+    cv_.notify_all();
+  }
+
+  std::atomic<bool> finished_{false};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::string summary_json_;
+  bool csv_fetched_ = false;
+  bool summary_fetched_ = false;
+};
+
+// Prints a progress line every interval until stopped.
+class ProgressLoop {
+ public:
+  ProgressLoop(absl::Duration interval, std::function<void()> tick)
+      : interval_(interval), tick_(std::move(tick)) {
+    if (interval_ > absl::ZeroDuration())
+      thread_ = std::thread([this] { Loop(); });
+  }
+  ~ProgressLoop() { Stop(); }
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void Loop() {
+    absl::Time next = absl::Now() + interval_;
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      if (cv_.wait_until(lock, absl::ToChronoTime(next),
+                         [this] { return stop_; })) {
+        return;
+      }
+      lock.unlock();
+      tick_();
+      lock.lock();
+      next += interval_;
+    }
+  }
+  absl::Duration interval_;
+  std::function<void()> tick_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+absl::Status WriteFile(const std::string& path, const std::string& text) {
+  FILE* f = std::fopen(path.c_str(), "w");
+  if (f == nullptr) {
+    return absl::InternalError(absl::StrCat("cannot create --summary ", path,
+                                            ": ", std::strerror(errno)));
+  }
+  const bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+  const int err = errno;
+  if (std::fclose(f) != 0 || !ok) {
+    return absl::InternalError(absl::StrCat("writing --summary ", path, ": ",
+                                            std::strerror(ok ? errno : err)));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+int RunDriver(const Config& c, ShutdownSignal& shutdown) {
+  RealClock clock;
+  auto registry = std::make_shared<prometheus::Registry>();
+  DriverMetrics metrics(*registry);
+  MetricsEndpoint endpoint(registry);
+  ResultFiles results;
+  results.Install(endpoint.http(), c.out);
+  if (absl::Status st = endpoint.Start(static_cast<int>(c.metrics_port));
+      !st.ok()) {
+    Logf("error: cannot serve metrics on port %d: %s", c.metrics_port,
+         st.message());
+    return kExitRunError;
+  }
+
+  auto writer = CsvWriter::Open(c.out);
+  if (!writer.ok()) {
+    Logf("error: %s", writer.status().message());
+    return kExitUsage;
+  }
+  SummaryAccumulator summary_acc(*c.schedule);
+  ProgressTracker progress;
+  Recorder recorder(std::move(*writer), {&summary_acc, &progress});
+  recorder.Start();
+
+  std::atomic<bool> aborted{false};
+  GrpcTransport transport(
+      TransportOptions{c.target, static_cast<int>(c.connections), c.timeout,
+                       static_cast<int32_t>(c.spin_ms)},
+      &clock, &recorder, &metrics);
+  if (c.fail_fast) {
+    transport.set_on_failure([&aborted] { aborted.store(true); });
+  }
+
+  ArrivalGenerator arrivals(*c.schedule, c.arrivals, c.seed, c.warmup);
+  PacerOptions popts;
+  popts.max_inflight = c.max_inflight;
+  popts.spin_ms = static_cast<int32_t>(c.spin_ms);
+  Pacer pacer(&clock, &arrivals, &transport, &recorder, &metrics, popts);
+
+  Logf(
+      "sending to %s: %s, %s arrivals, spin %d ms, %d connection(s); "
+      "metrics on port %d; CSV %s",
+      c.target, c.schedule->spec(), ArrivalsName(c.arrivals), c.spin_ms,
+      c.connections, endpoint.port(), c.out);
+
+  const absl::Time start = clock.Now();
+  bool write_error_logged = false;
+  ProgressLoop progress_loop(c.progress_interval, [&] {
+    ProgressSnapshot s = progress.TakeSnapshot();
+    s.elapsed = clock.Now() - start;
+    s.target_rps = pacer.current_rps();
+    s.inflight = transport.inflight();
+    LogLine(FormatProgress(s, c.progress_interval));
+    absl::Status ws = recorder.write_status();
+    if (!ws.ok() && !write_error_logged) {
+      write_error_logged = true;
+      Logf(
+          "error: %s; the run goes on, counts still reach the summary and "
+          "metrics",
+          ws.message());
+    }
+  });
+
+  UsePreciseTimerSlack();
+  const PacerResult pr =
+      pacer.Run(start, [&] { return shutdown.requested() || aborted.load(); });
+
+  const bool by_signal = pr.stopped && shutdown.requested();
+  const bool by_abort = pr.stopped && aborted.load();
+  if (by_signal) {
+    Logf(
+        "signal received: stopped scheduling after %d requests; draining "
+        "%d in flight for up to %s",
+        pr.scheduled, transport.inflight(),
+        absl::FormatDuration(c.drain_timeout));
+  } else if (by_abort) {
+    Logf("--fail-fast: a request failed; stopping after %d requests",
+         pr.scheduled);
+  }
+  // A normal end waits for answers (each call has its --timeout deadline);
+  // a signal waits --drain-timeout; then whatever is left is cancelled and
+  // recorded as failure by its own callback.
+  const absl::Duration wait = by_abort    ? absl::ZeroDuration()
+                              : by_signal ? c.drain_timeout
+                                          : c.timeout + absl::Seconds(5);
+  if (!transport.WaitIdle(clock.Now() + wait)) {
+    Logf("cancelling %d requests still in flight (recorded as failure)",
+         transport.inflight());
+    transport.CancelAll();
+    if (!transport.WaitIdle(clock.Now() + absl::Seconds(10))) {
+      Logf("error: %d requests never completed; their rows are missing",
+           transport.inflight());
+    }
+  }
+  progress_loop.Stop();
+
+  const absl::Status write_status = recorder.Close();
+  RunInfo info;
+  info.target = c.target;
+  info.arrivals = ArrivalsName(c.arrivals);
+  info.duration_s =
+      absl::ToDoubleSeconds(pr.stopped ? pr.end - start : c.schedule->length());
+  if (!write_status.ok())
+    info.write_error = std::string(write_status.message());
+  const Summary summary = summary_acc.Build(info);
+  const std::string json = FormatSummaryJson(summary);
+  std::fputs(FormatSummaryText(summary).c_str(), stdout);
+  std::fflush(stdout);
+
+  int code = kExitOk;
+  if (!write_status.ok()) {
+    Logf("error: %s: the CSV is incomplete (%d rows recorded in the summary)",
+         write_status.message(), summary.scheduled);
+    code = kExitRunError;
+  }
+  if (absl::Status st = WriteFile(c.summary_path, json); !st.ok()) {
+    Logf("error: %s", st.message());
+    code = kExitRunError;
+  }
+  if (by_abort || (c.fail_fast && summary.failure > 0)) code = kExitRunError;
+  results.Finish(json);
+
+  if (c.linger > absl::ZeroDuration() && !shutdown.requested()) {
+    Logf("serving /results.csv and /summary.json on port %d for up to %s",
+         endpoint.port(), absl::FormatDuration(c.linger));
+    if (results.WaitBothFetched(absl::Now() + c.linger,
+                                [&] { return shutdown.requested(); })) {
+      Logf("both result files fetched; exiting");
+    }
+  }
+  endpoint.Stop();
+  return code;
+}
+
+}  // namespace knbench::load_driver

@@ -1,0 +1,229 @@
+// load_driver: open-loop gRPC load generator for the worker. See --help and
+// docs/load_driver.md.
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "absl/time/time.h"
+#include "knbench/common/log.h"
+#include "knbench/common/shutdown.h"
+#include "knbench/load_driver/config.h"
+#include "knbench/load_driver/driver.h"
+
+ABSL_FLAG(std::string, target, "worker.default.svc.cluster.local:80",
+          "Worker address host:port (also dns:///host:port).");
+ABSL_FLAG(double, rps, 5,
+          "Constant request rate (requests/s) with --duration.");
+ABSL_FLAG(int64_t, spin_ms, 100,
+          "Busy-spin each request asks the worker for, ms.");
+ABSL_FLAG(absl::Duration, duration, absl::Minutes(12),
+          "Length of the --rps run (Go syntax: 90s, 12m, 1h30m).");
+ABSL_FLAG(std::string, out, "/out/results.csv",
+          "CSV file, one row per request.");
+ABSL_FLAG(int64_t, metrics_port, 2113,
+          "Port of /metrics, /healthz and, after the run, /results.csv and "
+          "/summary.json (0 picks a free port).");
+ABSL_FLAG(std::string, schedule, "",
+          "Phases, replacing --rps/--duration: RATE@DUR, FROM..TO@DUR, "
+          "step:START:STEP:END@HOLD, trace:PATH[@HOLD], comma-separated.");
+ABSL_FLAG(std::string, arrivals, "uniform",
+          "uniform (evenly spaced, as the original) or poisson.");
+ABSL_FLAG(uint64_t, seed, 1, "Random seed of --arrivals=poisson.");
+ABSL_FLAG(absl::Duration, warmup, absl::ZeroDuration(),
+          "First part of the run marked warm-up (column warmup=1; counted, "
+          "excluded from latency statistics).");
+ABSL_FLAG(int64_t, connections, 1,
+          "gRPC channels (TCP connections), round-robin.");
+ABSL_FLAG(absl::Duration, timeout, absl::Seconds(30), "Deadline of each call.");
+ABSL_FLAG(int64_t, max_inflight, 10000,
+          "Calls in flight at most; a request due beyond it is recorded as "
+          "dropped and not sent.");
+ABSL_FLAG(std::string, summary, "",
+          "Summary JSON path (default: summary.json beside --out).");
+ABSL_FLAG(absl::Duration, progress_interval, absl::Seconds(5),
+          "Progress line on stderr every interval (0: off).");
+ABSL_FLAG(absl::Duration, linger, absl::ZeroDuration(),
+          "After the run keep serving /results.csv and /summary.json for at "
+          "most this long; exit early once both were fetched.");
+ABSL_FLAG(std::string, drain_timeout, "",
+          "On SIGTERM/SIGINT, how long to wait for calls in flight before "
+          "recording them as failure (default: --timeout).");
+ABSL_FLAG(bool, fail_fast, false,
+          "Stop at the first failed request and exit 1.");
+ABSL_FLAG(
+    bool, check_config, false,
+    "Parse flags and schedule, print the resolved configuration, exit 0.");
+
+namespace {
+
+constexpr char kUsage[] =
+    R"(load_driver: open-loop gRPC load generator for the worker.
+
+Sends InvokeWorker(duration_ms=--spin-ms) at intended times computed from the
+schedule, never waiting for answers, and records exactly one CSV row per
+scheduled request.
+
+Usage: load_driver --target=HOST:PORT [--rps=N --duration=D | --schedule=S] [flags]
+
+Schedule grammar (--schedule, phases run in order, separated by commas):
+  RATE@DUR                   constant RATE requests/s for DUR
+  FROM..TO@DUR               linear ramp from FROM to TO requests/s over DUR
+  step:START:STEP:END@HOLD   staircase START, START+STEP, ... END (downwards
+                             if END < START), each rate held for HOLD
+  trace:PATH[@HOLD]          one rate (requests/s) per line of PATH, each held
+                             HOLD (default 1s; @1m for per-minute traces); in
+                             CSV lines the last field is the rate; blank, '#'
+                             and header lines are skipped
+  Durations use Go syntax (90s, 12m, 1h30m). Rates may be fractional or 0.
+  Example, a staircase 100, 200, ... 500 rps, 2 minutes each, after a
+  1-minute ramp:   --schedule=0..100@1m,step:100:100:500@2m
+
+CSV columns:
+  timestamp_ms,rps,spin_ms,seq,latency_ms,status,latency_us,
+  intended_latency_us,lag_us,grpc_code,pod,server_spin_us,phase,warmup
+
+Exit codes:
+  0  run completed (requests that failed are recorded, not an error);
+     also after SIGTERM/SIGINT once the results are written
+  1  run error: the CSV or summary could not be written, --fail-fast saw a
+     failure, or the metrics port could not be bound
+  2  usage: unknown flag, unparsable value or schedule, rps <= 0, negative
+     duration, unresolvable target, unwritable --out; nothing was sent
+
+Flags (also accepted with underscores or a single dash):
+)";
+
+bool IsOurFlag(const absl::CommandLineFlag& f) {
+  return absl::StrContains(f.Filename(), "load_driver");
+}
+
+void PrintHelp() {
+  std::string out = kUsage;
+  std::vector<const absl::CommandLineFlag*> flags;
+  for (const auto& [name, flag] : absl::GetAllFlags()) {
+    if (IsOurFlag(*flag)) flags.push_back(flag);
+  }
+  std::sort(flags.begin(), flags.end(),
+            [](auto* a, auto* b) { return a->Name() < b->Name(); });
+  for (const auto* f : flags) {
+    absl::StrAppend(&out, "  --", absl::StrReplaceAll(f->Name(), {{"_", "-"}}),
+                    " (default: \"", f->DefaultValue(), "\")\n      ",
+                    f->Help(), "\n");
+  }
+  std::fputs(out.c_str(), stdout);
+}
+
+[[noreturn]] void UsageError(const std::string& message) {
+  std::fprintf(stderr, "load_driver: %s (see --help)\n", message.c_str());
+  std::exit(knbench::load_driver::kExitUsage);
+}
+
+// absl's parser exits 1 on a bad flag and knows only underscore names; the
+// original (Go) driver took --spin-ms style names. This pass normalises names,
+// validates every flag and value itself (exit 2 with one line), and leaves
+// absl a command line it will accept.
+std::vector<std::string> NormaliseArgs(int argc, char** argv) {
+  std::vector<std::string> out = {argv[0]};
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--") {
+      if (i + 1 < argc)
+        UsageError(absl::StrCat("unexpected argument \"", argv[i + 1], "\""));
+      break;
+    }
+    if (arg.size() < 2 || arg[0] != '-') {
+      UsageError(absl::StrCat("unexpected argument \"", arg, "\""));
+    }
+    std::string body = arg.substr(arg[1] == '-' ? 2 : 1);
+    const size_t eq = body.find('=');
+    std::string name = body.substr(0, eq);
+    absl::StrReplaceAll({{"-", "_"}}, &name);
+    if (name == "help" || name == "h" || name == "helpfull") {
+      PrintHelp();
+      std::exit(0);
+    }
+    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
+    bool negated = false;
+    if (flag == nullptr && absl::StartsWith(name, "no")) {
+      flag = absl::FindCommandLineFlag(name.substr(2));
+      negated = flag != nullptr && flag->IsOfType<bool>();
+      if (!negated) flag = nullptr;
+    }
+    if (flag == nullptr || !IsOurFlag(*flag)) {
+      UsageError(absl::StrCat("unknown flag --", body.substr(0, eq)));
+    }
+    std::string value;
+    if (eq != std::string::npos) {
+      if (negated)
+        UsageError(absl::StrCat("--no", name.substr(2), " takes no value"));
+      value = body.substr(eq + 1);
+    } else if (flag->IsOfType<bool>()) {
+      value = negated ? "false" : "true";
+    } else {
+      if (i + 1 >= argc)
+        UsageError(absl::StrCat("flag --", body, " needs a value"));
+      value = argv[++i];
+    }
+    std::string error;
+    if (!flag->ParseFrom(value, &error)) {
+      UsageError(absl::StrCat("bad value \"", value, "\" for --",
+                              absl::StrReplaceAll(flag->Name(), {{"_", "-"}}),
+                              ": ", error));
+    }
+    out.push_back(absl::StrCat("--", flag->Name(), "=", value));
+  }
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // First, before any thread: blocks SIGTERM/SIGINT for all later threads.
+  knbench::ShutdownSignal shutdown;
+  knbench::SetLogProgramName("load_driver");
+
+  std::vector<std::string> args = NormaliseArgs(argc, argv);
+  std::vector<char*> cargs;
+  for (std::string& a : args) cargs.push_back(a.data());
+  absl::ParseCommandLine(static_cast<int>(cargs.size()), cargs.data());
+
+  knbench::load_driver::Config c;
+  c.target = absl::GetFlag(FLAGS_target);
+  c.rps = absl::GetFlag(FLAGS_rps);
+  c.spin_ms = absl::GetFlag(FLAGS_spin_ms);
+  c.duration = absl::GetFlag(FLAGS_duration);
+  c.out = absl::GetFlag(FLAGS_out);
+  c.metrics_port = absl::GetFlag(FLAGS_metrics_port);
+  c.schedule_spec = absl::GetFlag(FLAGS_schedule);
+  c.arrivals_name = absl::GetFlag(FLAGS_arrivals);
+  c.seed = absl::GetFlag(FLAGS_seed);
+  c.warmup = absl::GetFlag(FLAGS_warmup);
+  c.connections = absl::GetFlag(FLAGS_connections);
+  c.timeout = absl::GetFlag(FLAGS_timeout);
+  c.max_inflight = absl::GetFlag(FLAGS_max_inflight);
+  c.summary = absl::GetFlag(FLAGS_summary);
+  c.progress_interval = absl::GetFlag(FLAGS_progress_interval);
+  c.linger = absl::GetFlag(FLAGS_linger);
+  c.drain_timeout_text = absl::GetFlag(FLAGS_drain_timeout);
+  c.fail_fast = absl::GetFlag(FLAGS_fail_fast);
+
+  if (absl::Status st = knbench::load_driver::ResolveConfig(&c); !st.ok()) {
+    UsageError(std::string(st.message()));
+  }
+  if (absl::GetFlag(FLAGS_check_config)) {
+    std::fputs(knbench::load_driver::DescribeConfig(c).c_str(), stdout);
+    return 0;
+  }
+  if (absl::Status st = knbench::load_driver::CheckTargetResolves(c.target);
+      !st.ok()) {
+    UsageError(std::string(st.message()));
+  }
+  return knbench::load_driver::RunDriver(c, shutdown);
+}

@@ -1,0 +1,152 @@
+#include "knbench/load_driver/transport.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+
+namespace knbench::load_driver {
+
+class GrpcTransport::Call : public grpc::ClientUnaryReactor {
+ public:
+  explicit Call(GrpcTransport* owner) : owner_(owner) {}
+
+  void OnDone(const grpc::Status& status) override {
+    status_ = status;
+    owner_->Done(this);  // records the row, unlinks, deletes this
+  }
+
+  GrpcTransport* owner_;
+  grpc::ClientContext context;
+  load_worker::WorkRequest request;
+  load_worker::WorkResponse response;
+  grpc::Status status_;
+  Arrival arrival;
+  absl::Time intended;
+  absl::Time sent;
+  Call* prev = nullptr;
+  Call* next = nullptr;
+  // Owners: the call itself until OnDone, plus CancelAll while it cancels.
+  std::atomic<int> refs{1};
+
+  void Unref() {
+    if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  }
+};
+
+GrpcTransport::GrpcTransport(TransportOptions options, Clock* clock,
+                             RowSink* sink, DriverMetrics* metrics)
+    : options_(std::move(options)),
+      clock_(clock),
+      sink_(sink),
+      metrics_(metrics) {
+  const int n = std::max(1, options_.connections);
+  for (int i = 0; i < n; ++i) {
+    grpc::ChannelArguments args;
+    // Distinct args plus a local pool: channels never share a connection.
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    args.SetInt("knbench.channel_index", i);
+    // Reconnect quickly when a worker comes back (default backoff is 1s..120s).
+    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+    auto channel = grpc::CreateCustomChannel(
+        options_.target, grpc::InsecureChannelCredentials(), args);
+    stubs_.push_back(load_worker::LoadWorker::NewStub(channel));
+    channels_.push_back(std::move(channel));
+  }
+}
+
+GrpcTransport::~GrpcTransport() {
+  CancelAll();
+  WaitIdle(absl::Now() + absl::Seconds(10));
+}
+
+void GrpcTransport::Send(const Arrival& a, absl::Time intended,
+                         absl::Time actual) {
+  Call* call = new Call(this);
+  call->arrival = a;
+  call->intended = intended;
+  call->sent = actual;
+  call->request.set_duration_ms(options_.spin_ms);
+  call->context.set_deadline(absl::ToChronoTime(actual + options_.timeout));
+  inflight_.fetch_add(1, std::memory_order_relaxed);
+  if (metrics_) metrics_->SetInflight(static_cast<double>(inflight()));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    call->next = head_;
+    if (head_) head_->prev = call;
+    head_ = call;
+  }
+  auto& stub = stubs_[next_stub_];
+  next_stub_ = next_stub_ + 1 == stubs_.size() ? 0 : next_stub_ + 1;
+  stub->async()->InvokeWorker(&call->context, &call->request, &call->response,
+                              call);
+  call->StartCall();
+}
+
+void GrpcTransport::Done(Call* call) {
+  const absl::Time now = clock_->Now();
+  Row row;
+  row.seq = call->arrival.seq;
+  row.intended_unix_ns = absl::ToUnixNanos(call->intended);
+  row.rps = call->arrival.rps;
+  row.spin_ms = options_.spin_ms;
+  const bool ok = call->status_.ok();
+  row.status = ok ? RowStatus::kSuccess : RowStatus::kFailure;
+  row.latency_us = absl::ToInt64Microseconds(now - call->sent);
+  row.intended_latency_us = absl::ToInt64Microseconds(now - call->intended);
+  row.lag_us = absl::ToInt64Microseconds(call->sent - call->intended);
+  row.grpc_code = static_cast<int>(call->status_.error_code());
+  if (ok) {
+    row.pod = std::move(*call->response.mutable_pod());
+    row.server_spin_us = call->response.spin_us();
+  }
+  row.phase = call->arrival.phase;
+  row.warmup = call->arrival.warmup;
+  if (metrics_)
+    metrics_->OnCompleted(ok, row.latency_us, row.intended_latency_us);
+  sink_->Record(std::move(row));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (call->prev) call->prev->next = call->next;
+    if (call->next) call->next->prev = call->prev;
+    if (head_ == call) head_ = call->next;
+  }
+  call->Unref();
+  // The row is recorded before the count drops, so "idle" means "all rows in".
+  const int64_t left = inflight_.fetch_sub(1, std::memory_order_acq_rel) - 1;
+  if (metrics_) metrics_->SetInflight(static_cast<double>(left));
+  if (!ok && on_failure_) on_failure_();
+  if (left == 0) {
+    std::lock_guard<std::mutex> lock(mu_);
+    idle_cv_.notify_all();
+  }
+}
+
+bool GrpcTransport::WaitIdle(absl::Time deadline) {
+  std::unique_lock<std::mutex> lock(mu_);
+  return idle_cv_.wait_until(lock, absl::ToChronoTime(deadline), [this] {
+    return inflight_.load(std::memory_order_acquire) == 0;
+  });
+}
+
+void GrpcTransport::CancelAll() {
+  // TryCancel may run OnDone inline, which takes mu_: cancel outside the lock,
+  // holding a reference so no call is freed under us.
+  std::vector<Call*> calls;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (Call* c = head_; c != nullptr; c = c->next) {
+      c->refs.fetch_add(1, std::memory_order_relaxed);
+      calls.push_back(c);
+    }
+  }
+  for (Call* c : calls) {
+    c->context.TryCancel();
+    c->Unref();
+  }
+}
+
+}  // namespace knbench::load_driver

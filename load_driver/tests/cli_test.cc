@@ -1,0 +1,97 @@
+// The load_driver binary's command line: usage errors exit 2 before any load,
+// --check-config and --help exit 0.
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "subprocess.h"
+#include "test_files.h"
+
+namespace knbench::load_driver {
+namespace {
+
+using ::testing::HasSubstr;
+
+struct Result {
+  int code = -1;
+  std::string out, err;
+};
+
+Result RunDriverCli(std::vector<std::string> args) {
+  static int n = 0;
+  static const std::string dir = MakeTempDir();
+  args.insert(args.begin(), KNBENCH_DRIVER_BIN);
+  Subprocess p(args, dir + "/run" + std::to_string(n++));
+  EXPECT_TRUE(p.started());
+  Result r;
+  r.code = p.Wait(absl::Seconds(20)).value_or(-1);
+  r.out = p.Stdout();
+  r.err = p.Stderr();
+  return r;
+}
+
+TEST(CliTest, UsageErrorsExitTwoWithOneLine) {
+  const std::string out = "--out=" + MakeTempDir() + "/r.csv";
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--rps=0", "--target=127.0.0.1:1", out}, "--rps must be > 0"},
+      {{"--rps=abc", "--target=127.0.0.1:1", out},
+       "bad value \"abc\" for --rps"},
+      {{"--duration=-5s", "--target=127.0.0.1:1", out},
+       "--duration must be > 0"},
+      {{"--duration=5x", "--target=127.0.0.1:1", out}, "for --duration"},
+      {{"--schedule=100@", "--target=127.0.0.1:1", out}, "bad duration"},
+      {{"--schedule=fast", "--target=127.0.0.1:1", out}, "needs @DURATION"},
+      {{"--target=no-such-host.invalid:80", out}, "cannot resolve"},
+      {{"--no-such-flag=1", out}, "unknown flag --no-such-flag"},
+      {{"--target=127.0.0.1:1", "stray", out}, "unexpected argument"},
+      {{"--target=127.0.0.1:1", "--out=/nonexistent-dir/r.csv",
+        "--metrics-port=0", "--duration=1s"},
+       "cannot create --out"},
+  };
+  for (const auto& [args, message] : cases) {
+    const Result r = RunDriverCli(args);
+    EXPECT_EQ(r.code, 2) << args[0] << "\n" << r.err;
+    EXPECT_THAT(r.err, HasSubstr(message)) << args[0];
+    if (message != "cannot create --out") {
+      EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    }
+  }
+}
+
+TEST(CliTest, CheckConfigPrintsTheResolvedScheduleWithoutNetwork) {
+  // The Job's own target: not resolvable here, and not needed to check.
+  const Result r =
+      RunDriverCli({"--check-config", "--spin-ms=250", "--out=/out/results.csv",
+                    "--schedule=0..100@1m,step:100:100:300@2m", "--warmup=30s",
+                    "-arrivals=poisson", "--seed=9"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(
+      r.out,
+      HasSubstr("target            worker.default.svc.cluster.local:80\n"));
+  EXPECT_THAT(r.out, HasSubstr("spin_ms           250\n"));
+  EXPECT_THAT(r.out, HasSubstr("summary           /out/summary.json\n"));
+  EXPECT_THAT(r.out, HasSubstr("arrivals          poisson (seed 9)\n"));
+  EXPECT_THAT(r.out,
+              HasSubstr("phase 1: staircase 100..300 rps from 1m for 6m"));
+  EXPECT_THAT(r.out, HasSubstr("total: 7m, 75000 requests\n"));
+  // Original defaults: 5 rps for 12 m.
+  const Result d = RunDriverCli({"--check-config"});
+  EXPECT_EQ(d.code, 0);
+  EXPECT_THAT(d.out, HasSubstr("requests          3600 (uniform arrivals)\n"));
+  EXPECT_THAT(d.out, HasSubstr("metrics_port      2113\n"));
+}
+
+TEST(CliTest, HelpDocumentsGrammarFlagsAndExitCodes) {
+  const Result r = RunDriverCli({"--help"});
+  EXPECT_EQ(r.code, 0);
+  EXPECT_THAT(r.out, HasSubstr("step:START:STEP:END@HOLD"));
+  EXPECT_THAT(r.out, HasSubstr("--spin-ms (default: \"100\")"));
+  EXPECT_THAT(r.out, HasSubstr("--drain-timeout"));
+  EXPECT_THAT(r.out, HasSubstr("Exit codes:"));
+  EXPECT_THAT(r.out,
+              HasSubstr("timestamp_ms,rps,spin_ms,seq,latency_ms,status"));
+}
+
+}  // namespace
+}  // namespace knbench::load_driver

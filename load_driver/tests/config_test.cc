@@ -1,0 +1,104 @@
+#include "knbench/load_driver/config.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace knbench::load_driver {
+namespace {
+
+using ::testing::HasSubstr;
+
+Config Valid() {
+  Config c;
+  c.target = "127.0.0.1:50051";
+  c.rps = 100;
+  c.duration = absl::Seconds(10);
+  c.out = "/tmp/x/results.csv";
+  return c;
+}
+
+std::string ErrorOf(Config c) {
+  absl::Status st = ResolveConfig(&c);
+  return st.ok() ? "" : std::string(st.message());
+}
+
+TEST(ConfigTest, DefaultsResolve) {
+  Config c = Valid();
+  ASSERT_TRUE(ResolveConfig(&c).ok());
+  EXPECT_EQ(c.summary_path, "/tmp/x/summary.json");
+  EXPECT_EQ(c.drain_timeout, absl::Seconds(30));
+  EXPECT_EQ(c.schedule->UniformCount(), 1000);
+  EXPECT_EQ(c.schedule->spec(), "100@10s");
+  c = Valid();
+  c.out = "results.csv";
+  c.drain_timeout_text = "5s";
+  c.schedule_spec = "step:10:10:30@1m";
+  ASSERT_TRUE(ResolveConfig(&c).ok());
+  EXPECT_EQ(c.summary_path, "summary.json");
+  EXPECT_EQ(c.drain_timeout, absl::Seconds(5));
+  EXPECT_EQ(c.schedule->length(), absl::Minutes(3));
+  // The original Job's target is valid syntax (resolution is checked later).
+  Config d;
+  ASSERT_TRUE(ResolveConfig(&d).ok());
+  EXPECT_EQ(d.schedule->UniformCount(), 3600);
+}
+
+TEST(ConfigTest, BadInputIsOneClearMessage) {
+  Config c = Valid();
+  c.rps = 0;
+  EXPECT_THAT(ErrorOf(c), HasSubstr("--rps must be > 0"));
+  c = Valid();
+  c.duration = -absl::Seconds(5);
+  EXPECT_THAT(ErrorOf(c), HasSubstr("--duration must be > 0"));
+  c = Valid();
+  c.schedule_spec = "100@";
+  EXPECT_THAT(ErrorOf(c), HasSubstr("bad duration"));
+  c = Valid();
+  c.warmup = absl::Seconds(10);
+  EXPECT_THAT(ErrorOf(c), HasSubstr("covers the whole schedule"));
+  c = Valid();
+  c.warmup = -absl::Seconds(1);
+  EXPECT_THAT(ErrorOf(c), HasSubstr("--warmup"));
+  c = Valid();
+  c.target = "no-port";
+  EXPECT_THAT(ErrorOf(c), HasSubstr("host:port"));
+  c = Valid();
+  c.target = "host:99999";
+  EXPECT_THAT(ErrorOf(c), HasSubstr("bad port"));
+  c = Valid();
+  c.arrivals_name = "bursty";
+  EXPECT_THAT(ErrorOf(c), HasSubstr("--arrivals"));
+  c = Valid();
+  c.connections = 0;
+  EXPECT_THAT(ErrorOf(c), HasSubstr("--connections"));
+  c = Valid();
+  c.drain_timeout_text = "soon";
+  EXPECT_THAT(ErrorOf(c), HasSubstr("--drain-timeout"));
+  c = Valid();
+  c.timeout = absl::ZeroDuration();
+  EXPECT_THAT(ErrorOf(c), HasSubstr("--timeout"));
+}
+
+TEST(ConfigTest, TargetResolution) {
+  EXPECT_TRUE(CheckTargetResolves("127.0.0.1:1").ok());
+  EXPECT_TRUE(CheckTargetResolves("localhost:50051").ok());
+  EXPECT_TRUE(CheckTargetResolves("[::1]:50051").ok());
+  EXPECT_TRUE(CheckTargetResolves("dns:///localhost:50051").ok());
+  const absl::Status st = CheckTargetResolves("no-such-host.invalid:80");
+  ASSERT_FALSE(st.ok());
+  EXPECT_THAT(std::string(st.message()), HasSubstr("cannot resolve"));
+}
+
+TEST(ConfigTest, DescribeShowsScheduleAndCount) {
+  Config c = Valid();
+  c.schedule_spec = "10@1m";
+  ASSERT_TRUE(ResolveConfig(&c).ok());
+  const std::string d = DescribeConfig(c);
+  EXPECT_THAT(d, HasSubstr("target            127.0.0.1:50051\n"));
+  EXPECT_THAT(
+      d, HasSubstr("phase 0: constant 10 rps from 0 for 1m, 600 requests"));
+  EXPECT_THAT(d, HasSubstr("requests          600 (uniform arrivals)\n"));
+}
+
+}  // namespace
+}  // namespace knbench::load_driver

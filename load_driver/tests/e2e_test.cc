@@ -1,0 +1,254 @@
+// End to end: the load_driver binary against a real worker over loopback.
+#include <grpcpp/grpcpp.h>
+#include <signal.h>
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "knbench/testing/http_client.h"
+#include "subprocess.h"
+#include "test_files.h"
+
+namespace knbench::load_driver {
+namespace {
+
+using knbench::testing::HttpGet;
+using knbench::testing::PickFreePort;
+using ::testing::HasSubstr;
+
+class DriverE2eTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new std::string(MakeTempDir());
+    grpc_port_ = PickFreePort();
+    const int metrics_port = PickFreePort();
+    worker_ = new Subprocess(
+        {KNBENCH_WORKER_BIN, absl::StrCat("--grpc-port=", grpc_port_),
+         absl::StrCat("--metrics-port=", metrics_port)},
+        *dir_ + "/worker");
+    ASSERT_TRUE(worker_->started());
+    // Ready once it accepts gRPC connections (bounded wait).
+    auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", grpc_port_),
+                                       grpc::InsecureChannelCredentials());
+    ASSERT_TRUE(channel->WaitForConnected(
+        absl::ToChronoTime(absl::Now() + absl::Seconds(15))))
+        << "worker did not come up: " << worker_->Stderr();
+  }
+  static void TearDownTestSuite() {
+    worker_->Signal(SIGTERM);
+    worker_->Wait(absl::Seconds(35));
+    delete worker_;
+    delete dir_;
+  }
+
+  std::string Target() const { return absl::StrCat("127.0.0.1:", grpc_port_); }
+
+  std::unique_ptr<Subprocess> StartDriver(std::vector<std::string> args,
+                                          const std::string& name) {
+    args.insert(args.begin(), KNBENCH_DRIVER_BIN);
+    auto p = std::make_unique<Subprocess>(args, *dir_ + "/" + name);
+    EXPECT_TRUE(p->started());
+    return p;
+  }
+
+  static std::string* dir_;
+  static int grpc_port_;
+  static Subprocess* worker_;
+};
+
+std::string* DriverE2eTest::dir_ = nullptr;
+int DriverE2eTest::grpc_port_ = 0;
+Subprocess* DriverE2eTest::worker_ = nullptr;
+
+// Every row has 14 fields, seqs are exactly 1..N, and the summary's counts
+// equal the CSV's. Returns rows by status.
+std::map<std::string, int64_t> CheckConsistent(const std::string& csv_path,
+                                               const std::string& json) {
+  const Csv csv = ReadCsv(csv_path);
+  EXPECT_EQ(csv.header,
+            "timestamp_ms,rps,spin_ms,seq,latency_ms,status,latency_us,"
+            "intended_latency_us,lag_us,grpc_code,pod,server_spin_us,phase,"
+            "warmup");
+  EXPECT_TRUE(csv.last_line_complete);
+  std::map<std::string, int64_t> by_status;
+  std::set<int64_t> seqs;
+  for (const auto& row : csv.rows) {
+    EXPECT_EQ(row.size(), 14u);
+    if (row.size() != 14u) continue;
+    ++by_status[row[5]];
+    int64_t seq = 0;
+    EXPECT_TRUE(absl::SimpleAtoi(row[3], &seq));
+    seqs.insert(seq);
+  }
+  EXPECT_EQ(seqs.size(), csv.rows.size()) << "duplicate seq";
+  if (!seqs.empty()) {
+    EXPECT_EQ(*seqs.begin(), 1);
+    EXPECT_EQ(*seqs.rbegin(), static_cast<int64_t>(csv.rows.size()));
+  }
+  EXPECT_EQ(JsonInt(json, "scheduled"), static_cast<int64_t>(csv.rows.size()));
+  EXPECT_EQ(JsonInt(json, "success"), by_status["success"]);
+  EXPECT_EQ(JsonInt(json, "failure"), by_status["failure"]);
+  EXPECT_EQ(JsonInt(json, "dropped"), by_status["dropped"]);
+  return by_status;
+}
+
+TEST_F(DriverE2eTest,
+       ThousandRpsForFiveSecondsGivesExactlyFiveThousandSuccesses) {
+  const std::string csv = *dir_ + "/k.csv";
+  auto d = StartDriver(
+      {"--target=" + Target(), "--rps=1000", "--duration=5s", "--spin-ms=0",
+       "--out=" + csv, "--metrics-port=0", "--progress-interval=1s"},
+      "k");
+  ASSERT_EQ(d->Wait(absl::Seconds(60)), 0) << d->Stderr();
+  const std::string json = Subprocess::Read(*dir_ + "/summary.json");
+  auto by_status = CheckConsistent(csv, json);
+  EXPECT_EQ(by_status["success"], 5000);
+  EXPECT_EQ(JsonInt(json, "scheduled"), 5000);
+  EXPECT_EQ(JsonInt(json, "sent"), 5000);
+  const Csv rows = ReadCsv(csv);
+  for (const auto& r : rows.rows) {
+    ASSERT_EQ(r[9], "OK");
+    ASSERT_EQ(r[2], "0");
+    ASSERT_EQ(r[1], "1000");
+    ASSERT_FALSE(r[10].empty());  // pod
+  }
+  // Intended send times are 1 ms apart, exactly.
+  int64_t t0 = 0, t4999 = 0;
+  for (const auto& r : rows.rows) {
+    if (r[3] == "1") {
+      ASSERT_TRUE(absl::SimpleAtoi(r[0], &t0));
+    }
+    if (r[3] == "5000") {
+      ASSERT_TRUE(absl::SimpleAtoi(r[0], &t4999));
+    }
+  }
+  EXPECT_EQ(t4999 - t0, 4999);
+  EXPECT_THAT(d->Stdout(),
+              HasSubstr("scheduled 5000  sent 5000  success 5000"));
+  EXPECT_THAT(d->Stderr(), HasSubstr("elapsed "));  // progress lines
+}
+
+TEST_F(DriverE2eTest, DeadTargetGivesFailureRowsAndExitZero) {
+  const std::string dead = absl::StrCat("127.0.0.1:", PickFreePort());
+  const std::string csv = *dir_ + "/dead.csv";
+  auto d = StartDriver(
+      {"--target=" + dead, "--rps=100", "--duration=2s", "--out=" + csv,
+       "--metrics-port=0", "--summary=" + *dir_ + "/dead.json"},
+      "dead");
+  ASSERT_EQ(d->Wait(absl::Seconds(60)), 0) << d->Stderr();
+  const std::string json = Subprocess::Read(*dir_ + "/dead.json");
+  auto by_status = CheckConsistent(csv, json);
+  EXPECT_EQ(by_status["failure"], 200);
+  EXPECT_THAT(json, HasSubstr("\"errors\": {\"UNAVAILABLE\": 200}"));
+
+  // --fail-fast: stops at the first failure, exit 1, still consistent files.
+  const std::string ff = *dir_ + "/ff.csv";
+  auto f = StartDriver(
+      {"--target=" + dead, "--rps=100", "--duration=30s", "--out=" + ff,
+       "--metrics-port=0", "--fail-fast", "--summary=" + *dir_ + "/ff.json"},
+      "ff");
+  ASSERT_EQ(f->Wait(absl::Seconds(30)), 1) << f->Stderr();
+  const std::string fjson = Subprocess::Read(*dir_ + "/ff.json");
+  auto fs = CheckConsistent(ff, fjson);
+  EXPECT_GE(fs["failure"], 1);
+  EXPECT_LT(JsonInt(fjson, "scheduled"), 3000);
+  EXPECT_THAT(f->Stderr(), HasSubstr("--fail-fast"));
+}
+
+// Waits (bounded) until the driver's /metrics shows at least `n` scheduled.
+bool WaitScheduled(int port, int64_t n, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (absl::Now() < deadline) {
+    auto r = HttpGet(port, "/metrics");
+    if (r.ok() && r->status == 200) {
+      const size_t at = r->body.find("\nload_driver_scheduled_total ");
+      if (at != std::string::npos) {
+        double v = 0;
+        const size_t start = at + 29;
+        const size_t end = r->body.find('\n', start);
+        if (absl::SimpleAtod(r->body.substr(start, end - start), &v) &&
+            v >= n) {
+          return true;
+        }
+      }
+    }
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  return false;
+}
+
+TEST_F(DriverE2eTest, SigtermMidRunGivesCompleteCsvAndSummary) {
+  const std::string csv = *dir_ + "/term.csv";
+  const int port = PickFreePort();
+  auto d = StartDriver(
+      {"--target=" + Target(), "--rps=200", "--duration=60s", "--spin-ms=10",
+       "--out=" + csv, absl::StrCat("--metrics-port=", port),
+       "--summary=" + *dir_ + "/term.json"},
+      "term");
+  ASSERT_TRUE(WaitScheduled(port, 300, absl::Seconds(20))) << d->Stderr();
+  d->Signal(SIGTERM);
+  ASSERT_EQ(d->Wait(absl::Seconds(30)), 0) << d->Stderr();
+  const std::string json = Subprocess::Read(*dir_ + "/term.json");
+  auto by_status = CheckConsistent(csv, json);
+  EXPECT_GE(JsonInt(json, "scheduled"), 300);
+  EXPECT_LT(JsonInt(json, "scheduled"), 12000);
+  EXPECT_EQ(by_status["success"], JsonInt(json, "scheduled"));
+}
+
+TEST_F(DriverE2eTest, SigtermCancelsCallsStillInFlightAfterDrainTimeout) {
+  const std::string csv = *dir_ + "/cancel.csv";
+  const int port = PickFreePort();
+  auto d =
+      StartDriver({"--target=" + Target(), "--rps=10", "--duration=60s",
+                   "--spin-ms=5000", "--out=" + csv, "--drain-timeout=300ms",
+                   absl::StrCat("--metrics-port=", port),
+                   "--summary=" + *dir_ + "/cancel.json"},
+                  "cancel");
+  ASSERT_TRUE(WaitScheduled(port, 10, absl::Seconds(20))) << d->Stderr();
+  d->Signal(SIGTERM);
+  ASSERT_EQ(d->Wait(absl::Seconds(20)), 0) << d->Stderr();
+  const std::string json = Subprocess::Read(*dir_ + "/cancel.json");
+  auto by_status = CheckConsistent(csv, json);
+  EXPECT_GE(by_status["failure"], 10);
+  EXPECT_THAT(json, HasSubstr("\"CANCELLED\": "));
+}
+
+TEST_F(DriverE2eTest, ResultsAreServedAfterTheRunAndLingerEndsWhenFetched) {
+  const std::string csv = *dir_ + "/serve.csv";
+  const int port = PickFreePort();
+  auto d = StartDriver(
+      {"--target=" + Target(), "--rps=100", "--duration=2s", "--spin-ms=1",
+       "--out=" + csv, "--linger=60s", absl::StrCat("--metrics-port=", port),
+       "--summary=" + *dir_ + "/serve.json"},
+      "serve");
+  // 503 while running, 200 once the run is over (bounded wait).
+  absl::StatusOr<knbench::testing::RawHttpResponse> summary;
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  bool saw_503 = false;
+  while (absl::Now() < deadline) {
+    summary = HttpGet(port, "/summary.json");
+    if (summary.ok() && summary->status == 503) saw_503 = true;
+    if (summary.ok() && summary->status == 200) break;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  ASSERT_TRUE(summary.ok() && summary->status == 200) << d->Stderr();
+  EXPECT_TRUE(saw_503);
+  EXPECT_EQ(summary->body, Subprocess::Read(*dir_ + "/serve.json"));
+  EXPECT_EQ(JsonInt(summary->body, "success"), 200);
+  // Not fetched both yet: still lingering.
+  EXPECT_FALSE(d->Wait(absl::Milliseconds(300)).has_value());
+  auto results = HttpGet(port, "/results.csv");
+  ASSERT_TRUE(results.ok());
+  EXPECT_EQ(results->status, 200);
+  EXPECT_EQ(results->body, Subprocess::Read(csv));
+  // Both fetched: exits well before --linger.
+  EXPECT_EQ(d->Wait(absl::Seconds(10)), 0) << d->Stderr();
+}
+
+}  // namespace
+}  // namespace knbench::load_driver

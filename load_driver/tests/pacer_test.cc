@@ -1,0 +1,174 @@
+#include "knbench/load_driver/pacer.h"
+
+#include <vector>
+
+#include "fake_clock.h"
+#include "gtest/gtest.h"
+
+namespace knbench::load_driver {
+namespace {
+
+struct Sent {
+  Arrival arrival;
+  absl::Time intended;
+  absl::Time actual;
+};
+
+// Records sends; may take fake time per send (a slow send) and report a
+// fixed number of calls in flight.
+class FakeSender : public Sender {
+ public:
+  explicit FakeSender(FakeClock* clock) : clock_(clock) {}
+  int64_t inflight() const override { return inflight_; }
+  void Send(const Arrival& a, absl::Time intended, absl::Time actual) override {
+    sent.push_back({a, intended, actual});
+    clock_->Advance(cost);
+  }
+  std::vector<Sent> sent;
+  absl::Duration cost;
+  int64_t inflight_ = 0;
+
+ private:
+  FakeClock* clock_;
+};
+
+class VectorSink : public RowSink {
+ public:
+  void Record(Row&& row) override { rows.push_back(std::move(row)); }
+  std::vector<Row> rows;
+};
+
+class CountingObserver : public PacerObserver {
+ public:
+  void OnScheduled(const Arrival&, absl::Duration lag, bool dropped) override {
+    ++scheduled;
+    dropped_seen += dropped;
+    max_lag = std::max(max_lag, lag);
+  }
+  int64_t scheduled = 0;
+  int64_t dropped_seen = 0;
+  absl::Duration max_lag;
+};
+
+TEST(PacerTest, ReleasesEachRequestAtItsIntendedTime) {
+  FakeClock clock;
+  auto s = Schedule::Constant(1000, absl::Seconds(5));
+  ASSERT_TRUE(s.ok());
+  ArrivalGenerator gen(*s, Arrivals::kUniform, 1, absl::ZeroDuration());
+  FakeSender sender(&clock);
+  VectorSink sink;
+  CountingObserver obs;
+  Pacer pacer(&clock, &gen, &sender, &sink, &obs, PacerOptions{});
+  const absl::Time start = clock.Now();
+  const PacerResult r = pacer.Run(start, [] { return false; });
+  EXPECT_FALSE(r.stopped);
+  EXPECT_EQ(r.scheduled, 5000);
+  EXPECT_EQ(r.sent, 5000);
+  EXPECT_EQ(r.dropped, 0);
+  EXPECT_EQ(obs.scheduled, 5000);
+  EXPECT_EQ(obs.max_lag, absl::ZeroDuration());
+  ASSERT_EQ(sender.sent.size(), 5000u);
+  for (size_t i = 0; i < sender.sent.size(); ++i) {
+    const Sent& x = sender.sent[i];
+    ASSERT_EQ(x.arrival.seq, static_cast<int64_t>(i + 1));
+    ASSERT_EQ(x.intended, start + absl::Milliseconds(static_cast<int64_t>(i)));
+    ASSERT_EQ(x.actual, x.intended);
+  }
+  EXPECT_TRUE(sink.rows.empty());
+  EXPECT_DOUBLE_EQ(pacer.current_rps(), 1000);
+}
+
+TEST(PacerTest, WhenLateSendsAtOnceRecordsLagAndSkipsNothing) {
+  FakeClock clock;
+  auto s = Schedule::Constant(1000, absl::Seconds(1));
+  ASSERT_TRUE(s.ok());
+  ArrivalGenerator gen(*s, Arrivals::kUniform, 1, absl::ZeroDuration());
+  FakeSender sender(&clock);
+  sender.cost = absl::Microseconds(1500);  // slower than the 1 ms interval
+  VectorSink sink;
+  CountingObserver obs;
+  Pacer pacer(&clock, &gen, &sender, &sink, &obs, PacerOptions{});
+  const absl::Time start = clock.Now();
+  const PacerResult r = pacer.Run(start, [] { return false; });
+  EXPECT_EQ(r.sent, 1000);
+  ASSERT_EQ(sender.sent.size(), 1000u);
+  for (size_t i = 0; i < sender.sent.size(); ++i) {
+    const Sent& x = sender.sent[i];
+    ASSERT_EQ(x.arrival.seq, static_cast<int64_t>(i + 1));
+    // Back to back: each send starts when the previous one returned.
+    ASSERT_EQ(x.actual,
+              start + absl::Microseconds(1500) * static_cast<int64_t>(i));
+    ASSERT_EQ(x.actual - x.intended,
+              absl::Microseconds(500) * static_cast<int64_t>(i));
+  }
+  EXPECT_EQ(obs.max_lag, absl::Microseconds(500 * 999));
+}
+
+TEST(PacerTest, AtMaxInflightDueRequestsAreRecordedAsDropped) {
+  FakeClock clock;
+  auto s = Schedule::Constant(100, absl::Seconds(1));
+  ASSERT_TRUE(s.ok());
+  ArrivalGenerator gen(*s, Arrivals::kUniform, 1, absl::Milliseconds(500));
+  FakeSender sender(&clock);
+  sender.inflight_ = 3;
+  VectorSink sink;
+  CountingObserver obs;
+  PacerOptions opts;
+  opts.max_inflight = 3;
+  opts.spin_ms = 77;
+  Pacer pacer(&clock, &gen, &sender, &sink, &obs, opts);
+  const absl::Time start = clock.Now();
+  const PacerResult r = pacer.Run(start, [] { return false; });
+  EXPECT_EQ(r.scheduled, 100);
+  EXPECT_EQ(r.dropped, 100);
+  EXPECT_EQ(r.sent, 0);
+  EXPECT_EQ(obs.dropped_seen, 100);
+  ASSERT_EQ(sink.rows.size(), 100u);
+  for (size_t i = 0; i < sink.rows.size(); ++i) {
+    const Row& row = sink.rows[i];
+    EXPECT_EQ(row.seq, static_cast<int64_t>(i + 1));
+    EXPECT_EQ(row.status, RowStatus::kDropped);
+    EXPECT_EQ(row.spin_ms, 77);
+    EXPECT_EQ(row.intended_unix_ns,
+              absl::ToUnixNanos(
+                  start + absl::Milliseconds(10 * static_cast<int64_t>(i))));
+    EXPECT_EQ(row.warmup, i < 50);
+    EXPECT_EQ(row.grpc_code, -1);
+  }
+}
+
+TEST(PacerTest, StopEndsSchedulingAndLeavesFutureRequestsUnscheduled) {
+  FakeClock clock;
+  auto s = Schedule::Constant(10, absl::Seconds(100));
+  ASSERT_TRUE(s.ok());
+  ArrivalGenerator gen(*s, Arrivals::kUniform, 1, absl::ZeroDuration());
+  FakeSender sender(&clock);
+  VectorSink sink;
+  const absl::Time start = clock.Now();
+  Pacer pacer(&clock, &gen, &sender, &sink, nullptr, PacerOptions{});
+  // A "signal" 2.55 s in: polled while sleeping towards the next request.
+  const PacerResult r = pacer.Run(
+      start, [&] { return clock.Now() >= start + absl::Milliseconds(2550); });
+  EXPECT_TRUE(r.stopped);
+  EXPECT_EQ(r.sent, 26);  // 0, 0.1, ... 2.5 s
+  EXPECT_EQ(r.scheduled, 26);
+  EXPECT_LE(r.end - start, absl::Milliseconds(2600));
+}
+
+TEST(PacerTest, LongGapsAreSleptInBoundedSlices) {
+  FakeClock clock;
+  auto s = Schedule::Parse("1@3s");
+  ASSERT_TRUE(s.ok());
+  ArrivalGenerator gen(*s, Arrivals::kUniform, 1, absl::ZeroDuration());
+  FakeSender sender(&clock);
+  VectorSink sink;
+  PacerOptions opts;
+  opts.max_sleep = absl::Milliseconds(100);
+  Pacer pacer(&clock, &gen, &sender, &sink, nullptr, opts);
+  pacer.Run(clock.Now(), [] { return false; });
+  EXPECT_EQ(sender.sent.size(), 3u);
+  EXPECT_EQ(clock.sleeps(), 20);  // 2 gaps of 1 s in 100 ms slices
+}
+
+}  // namespace
+}  // namespace knbench::load_driver
