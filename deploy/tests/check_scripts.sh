@@ -170,6 +170,12 @@ class H(http.server.BaseHTTPRequestHandler):
             body = json.dumps({"status": "success", "data": {"resultType": "vector",
                 "result": [{"metric": {}, "value": [time.time(), str(time.time() + 60)]}]}}).encode()
         self.send_response(200); self.end_headers(); self.wfile.write(body)
+    def do_POST(self):  # query_range (collect_prometheus.sh): one flat series
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        t = time.time()
+        body = json.dumps({"status": "success", "data": {"resultType": "matrix",
+            "result": [{"metric": {}, "values": [[t - 15, "1"], [t, "1"]]}]}}).encode()
+        self.send_response(200); self.end_headers(); self.wfile.write(body)
     def log_message(self, *a): pass
 http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
 EOF
@@ -232,6 +238,31 @@ else
   else
     fail "failed-Job handling: $(tail -n 5 "${TMP}/cm2.out")"
   fi
+fi
+
+# The whole sweep loop in cluster mode (run_experiments.sh sources the backend).
+rm -rf "$FAKE_KUBECTL_STATE"
+: >"$FAKE_KUBECTL_LOG"
+if [[ -x scripts/run_experiments.sh ]]; then
+  if env KUBECTL="$FAKE" scripts/run_experiments.sh --mode cluster --rps-start 10 --rps-step 10 --rps-max 20 \
+    --spin-start 100 --spin-max 100 --duration 60s --warmup 10 --no-analyze --outdir "${TMP}/results" \
+    --sweep-id t1 --prom-url "http://127.0.0.1:${PROMP}" >"${TMP}/sweep.out" 2>&1; then
+    missing=""
+    for f in results-10rps-100ms.csv summary-10rps-100ms.json prometheus-10rps-100ms.json \
+      results-20rps-100ms.csv summary-20rps-100ms.json prometheus-20rps-100ms.json; do
+      [[ -s "${TMP}/results/t1/${f}" ]] || missing+=" ${f}"
+    done
+    creates="$(grep -c '^create ' "$FAKE_KUBECTL_LOG" || true)"
+    if [[ -z "$missing" && "$creates" -eq 2 && "$(wc -l <"${FAKE_KUBECTL_STATE}/deleted")" -eq 2 ]]; then
+      ok "run_experiments.sh --mode cluster: 2 Jobs created and deleted, CSV/summary/Prometheus files per run"
+    else
+      fail "sweep: missing files:${missing}; ${creates} Jobs created; $(tail -n 3 "${TMP}/sweep.out")"
+    fi
+  else
+    fail "run_experiments.sh --mode cluster: $(tail -n 5 "${TMP}/sweep.out")"
+  fi
+else
+  echo "skip run_experiments.sh sweep test: scripts/run_experiments.sh not present"
 fi
 
 echo "${FAILS} failure(s)"
