@@ -87,7 +87,7 @@ ABSL_FLAG(double, requests_per_second_target_default, 200,
           "config-autoscaler requests-per-second-target-default.");
 ABSL_FLAG(std::string, metric_aggregation_algorithm, "linear",
           "autoscaling.knative.dev/metric-aggregation-algorithm: linear or "
-          "weightedExponential.");
+          "weighted-exponential (alias weightedExponential).");
 ABSL_FLAG(bool, reachable, true,
           "Whether a route points at the revision; unreachable revisions "
           "ignore min-scale and scale down without rate limit.");
@@ -279,7 +279,7 @@ void ApplyFlags(const std::set<std::string>& given, KpaConfig* c) {
          if (!a) {
            Fail(
                "--metric-aggregation-algorithm must be linear or "
-               "weightedExponential");
+               "weighted-exponential");
          }
          c->aggregation = *a;
        }},

@@ -214,7 +214,8 @@ absl::Status ApplyManifest(const ManifestSettings& settings, KpaConfig* config,
       st = duration(&config->scale_down_delay);
     } else if (name == "metric-aggregation-algorithm") {
       const auto a = ParseAggregation(value);
-      if (!a) return BadAnnotation(key, value, "linear or weightedExponential");
+      if (!a)
+        return BadAnnotation(key, value, "linear or weighted-exponential");
       config->aggregation = *a;
     } else if (ignored != nullptr) {
       ignored->push_back(key);

@@ -15,7 +15,7 @@ namespace knbench::autoscaler_model {
 
 enum class Metric { kConcurrency, kRps };
 // autoscaling.knative.dev/metric-aggregation-algorithm: linear (default) or
-// weightedExponential.
+// weighted-exponential (also spelled weightedExponential).
 enum class Aggregation { kLinear, kWeightedExponential };
 
 struct KpaConfig {
