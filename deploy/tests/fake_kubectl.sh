@@ -36,6 +36,9 @@ case "${1:-}" in
     exec -a "fake-kubectl-port-forward" /usr/bin/python3 -m http.server "${ports%%:*}" --bind "$addr" >/dev/null 2>&1
     ;;
   create)
+    # A real run takes its duration; a sweep's Prometheus window
+    # [start, end] (whole seconds) must not be empty.
+    sleep 1.1
     file="${*: -1}"
     name="$(awk '/^kind: Job/{j=1} j && /^  name:/{print $2; exit}' "$file")"
     echo "$name" >>"$jobs_file"
