@@ -53,7 +53,8 @@ class CsvWriter {
 
 // Every row passes through here: producers (pacer, gRPC callbacks) hand rows
 // to a multi-producer queue (a locked vector swapped out whole by the
-// consumer, so a producer holds the lock for one push_back); ONE writer
+// consumer every 20 ms, so a producer holds the lock for one push_back and
+// never wakes anyone); ONE writer
 // thread formats them into the CSV and feeds the consumers. Rows are never
 // written from two threads, so none can tear.
 class Recorder : public RowSink {
