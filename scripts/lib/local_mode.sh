@@ -20,6 +20,12 @@
 # rps/N of the rate (the remainder spread one request/s at a time), and then
 # merges their CSVs and summaries into the run's files (scripts/lib/merge_runs.py).
 # Each driver has its own metrics port, all scraped as job="load_driver".
+#
+# Signals: every process starts in its own session (setsid; not a group
+# leader, so setsid execs in place and $! is the process itself). A terminal's
+# Ctrl-C then reaches only the sweep, whose trap stops each process with ONE
+# SIGTERM: the binaries treat a second signal as "exit now, write nothing", so
+# a group-wide SIGINT followed by our SIGTERM would lose the interrupted run.
 
 # shellcheck source=scripts/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -136,7 +142,7 @@ backend_setup() {
     _LOCAL_DRIVER_PORTS+=("$dport")
     logf="${_LOCAL_LOGS}/worker-${i}.log"
     # The port flags win over any PORT/GRPC_PORT/METRICS_PORT in our env.
-    POD_NAME="worker-${i}" "$WORKER_BIN" --grpc-port "$gport" --metrics-port "$mport" \
+    POD_NAME="worker-${i}" setsid "$WORKER_BIN" --grpc-port "$gport" --metrics-port "$mport" \
       --shutdown-grace 5s "${wargs[@]}" >"$logf" 2>&1 &
     pid=$!
     _local_track "$pid" "worker-${i}"
@@ -150,7 +156,7 @@ backend_setup() {
       die "generated Prometheus config is invalid: ${_LOCAL_TMP}/prometheus.yml"
   fi
   logf="${_LOCAL_LOGS}/prometheus.log"
-  prometheus --config.file="${_LOCAL_TMP}/prometheus.yml" \
+  setsid prometheus --config.file="${_LOCAL_TMP}/prometheus.yml" \
     --storage.tsdb.path="${_LOCAL_TMP}/prometheus-data" \
     --storage.tsdb.retention.time=1d \
     --web.listen-address="127.0.0.1:${_LOCAL_PROM_PORT}" >"$logf" 2>&1 &
@@ -205,7 +211,7 @@ backend_run() {
       rm -f "${outs[$i]}" "${sums[$i]}"
     fi
     logs+=("${_LOCAL_LOGS}/load_driver-$((i + 1))-${rps}rps-${spin}ms.log")
-    "$DRIVER_BIN" --target "127.0.0.1:${_LOCAL_WORKER_GRPC_PORTS[$i]}" --rps "$share" \
+    setsid "$DRIVER_BIN" --target "127.0.0.1:${_LOCAL_WORKER_GRPC_PORTS[$i]}" --rps "$share" \
       --spin-ms "$spin" --duration "${duration}s" --warmup "${warmup}s" \
       --out "${outs[$i]}" --summary "${sums[$i]}" \
       --metrics-port "${_LOCAL_DRIVER_PORTS[$i]}" --linger "${LOCAL_LINGER_SECONDS}s" \
@@ -213,6 +219,7 @@ backend_run() {
     pid=$!
     pids+=("$pid")
     _local_track "$pid" "load_driver-$((i + 1))"
+    log "started load_driver-$((i + 1)) (pid ${pid}) at ${share} rps -> worker-$((i + 1)), metrics :${_LOCAL_DRIVER_PORTS[$i]}"
   done
 
   # The run itself: bounded by its duration plus a generous margin for
