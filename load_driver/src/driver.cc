@@ -162,8 +162,9 @@ int RunDriver(const Config& c, ShutdownSignal& shutdown) {
   RealClock clock;
   auto registry = std::make_shared<prometheus::Registry>();
   DriverMetrics metrics(*registry);
-  MetricsEndpoint endpoint(registry);
+  // Declared before the endpoint: its handlers use `results` until it stops.
   ResultFiles results;
+  MetricsEndpoint endpoint(registry);
   results.Install(endpoint.http(), c.out);
   if (absl::Status st = endpoint.Start(static_cast<int>(c.metrics_port));
       !st.ok()) {

@@ -242,12 +242,45 @@ TEST_F(DriverE2eTest, ResultsAreServedAfterTheRunAndLingerEndsWhenFetched) {
   EXPECT_EQ(JsonInt(summary->body, "success"), 200);
   // Not fetched both yet: still lingering.
   EXPECT_FALSE(d->Wait(absl::Milliseconds(300)).has_value());
+  // The metrics agree with the files.
+  auto metrics = HttpGet(port, "/metrics");
+  ASSERT_TRUE(metrics.ok());
+  for (const char* want :
+       {"load_driver_requests_total{status=\"success\"} 200\n",
+        "load_driver_scheduled_total 200\n",
+        "load_driver_inflight_requests 0\n", "load_driver_target_rps 100\n",
+        "load_driver_request_latency_ms_count 200\n",
+        "load_driver_intended_latency_ms_count 200\n",
+        "load_driver_schedule_lag_ms_count 200\n",
+        "load_driver_request_latency_ms_bucket{le=\"16384\"} 200\n"}) {
+    EXPECT_THAT(metrics->body, HasSubstr(want));
+  }
   auto results = HttpGet(port, "/results.csv");
   ASSERT_TRUE(results.ok());
   EXPECT_EQ(results->status, 200);
   EXPECT_EQ(results->body, Subprocess::Read(csv));
   // Both fetched: exits well before --linger.
   EXPECT_EQ(d->Wait(absl::Seconds(10)), 0) << d->Stderr();
+}
+
+TEST_F(DriverE2eTest, WriteErrorIsReportedAndCountsReachTheSummary) {
+  const std::string summary = *dir_ + "/full.json";
+  auto d = StartDriver(
+      {"--target=" + Target(), "--rps=2000", "--duration=2s", "--spin-ms=0",
+       "--out=/dev/full", "--metrics-port=0", "--summary=" + summary},
+      "full");
+  ASSERT_EQ(d->Wait(absl::Seconds(60)), 1) << d->Stderr();
+  EXPECT_THAT(d->Stderr(),
+              HasSubstr("writing /dev/full: No space left on device"));
+  const std::string json = Subprocess::Read(summary);
+  EXPECT_EQ(JsonInt(json, "scheduled"), 4000);
+  EXPECT_EQ(JsonInt(json, "success") + JsonInt(json, "failure") +
+                JsonInt(json, "dropped"),
+            4000);
+  EXPECT_THAT(
+      json,
+      HasSubstr(
+          "\"write_error\": \"writing /dev/full: No space left on device\""));
 }
 
 }  // namespace
