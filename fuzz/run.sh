@@ -27,7 +27,8 @@ Options:
                      load_driver;autoscaler_model, those present)
   --no-build         run what is built
   -h, --help         this text
-Exit: 0 when no target found a crash, 1 when one did, 2 on bad usage.
+Exit: 0 when every target built and none found a crash, 1 otherwise,
+2 on bad usage.
 USAGE
 }
 
@@ -38,6 +39,7 @@ build_dir="$root/build-fuzz"
 only=()
 components=""
 build=1
+unbuilt=()
 
 need_value() {
   if [[ $# -lt 2 || -z "$2" ]]; then
@@ -83,17 +85,30 @@ if [[ "$build" == 1 ]]; then
       echo "fuzz/run.sh: configure failed, see $build_dir.configure.log" >&2
       exit 1
     }
+  known="$(cmake --build "$build_dir" --target help)"
   targets=()
   for t in "${all[@]}"; do
     if [[ ${#only[@]} -eq 0 || " ${only[*]} " == *" $t "* ]]; then
       # Only targets whose component configured (see fuzz/CMakeLists.txt).
-      if cmake --build "$build_dir" --target help | grep -q "\\b$t\\b"; then
+      if [[ "$known" == *" $t"* ]]; then
         targets+=("$t")
       fi
     fi
   done
-  echo "fuzz: building ${targets[*]}" >&2
-  cmake --build "$build_dir" -j2 --target "${targets[@]}"
+  if [[ ${#targets[@]} -eq 0 ]]; then
+    echo "fuzz/run.sh: no fuzz target configured (see $build_dir.configure.log)" >&2
+    exit 1
+  fi
+  for t in "${targets[@]}"; do
+    echo "fuzz: building $t" >&2
+    if ! cmake --build "$build_dir" -j2 --target "$t" \
+        >"$build_dir/$t.build.log" 2>&1; then
+      unbuilt+=("$t")
+      echo "fuzz: $t did not build, see $build_dir/$t.build.log:" >&2
+      grep -m3 'error:' "$build_dir/$t.build.log" >&2 || true
+      rm -f "$build_dir/fuzz/$t"
+    fi
+  done
 fi
 
 status=0
@@ -124,5 +139,9 @@ done
 if [[ "$ran" == 0 ]]; then
   echo "fuzz/run.sh: no fuzz target was built" >&2
   exit 1
+fi
+if [[ ${#unbuilt[@]} -gt 0 ]]; then
+  echo "fuzz: not built: ${unbuilt[*]}" >&2
+  status=1
 fi
 exit "$status"
