@@ -211,6 +211,7 @@ int RunDriver(const Config& c, ShutdownSignal& shutdown) {
     s.elapsed = clock.Now() - start;
     s.target_rps = pacer.current_rps();
     s.inflight = transport.inflight();
+    metrics.SetInflight(static_cast<double>(s.inflight));
     LogLine(FormatProgress(s, c.progress_interval));
     absl::Status ws = recorder.write_status();
     if (!ws.ok() && !write_error_logged) {
@@ -254,6 +255,9 @@ int RunDriver(const Config& c, ShutdownSignal& shutdown) {
     }
   }
   progress_loop.Stop();
+  // Completions set the gauge from several threads and may land out of
+  // order; the final value comes from the counter itself.
+  metrics.SetInflight(static_cast<double>(transport.inflight()));
 
   const absl::Status write_status = recorder.Close();
   RunInfo info;
