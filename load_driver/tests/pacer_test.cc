@@ -50,17 +50,37 @@ class CountingObserver : public PacerObserver {
   absl::Duration max_lag;
 };
 
-TEST(PacerTest, ReleasesEachRequestAtItsIntendedTime) {
+// A pacer over `spec` with a fake clock, sender, sink and observer.
+struct Rig {
+  explicit Rig(absl::string_view spec, PacerOptions options = PacerOptions{},
+               absl::Duration warmup = absl::ZeroDuration())
+      : schedule(*Schedule::Parse(spec)),
+        gen(schedule, Arrivals::kUniform, 1, warmup),
+        sender(&clock),
+        pacer(&clock, &gen, &sender, &sink, &obs, options),
+        start(clock.Now()) {}
+  PacerResult Run(const std::function<bool()>& stop = [] { return false; }) {
+    return pacer.Run(start, stop);
+  }
+
   FakeClock clock;
-  auto s = Schedule::Constant(1000, absl::Seconds(5));
-  ASSERT_TRUE(s.ok());
-  ArrivalGenerator gen(*s, Arrivals::kUniform, 1, absl::ZeroDuration());
-  FakeSender sender(&clock);
+  Schedule schedule;
+  ArrivalGenerator gen;
+  FakeSender sender;
   VectorSink sink;
   CountingObserver obs;
-  Pacer pacer(&clock, &gen, &sender, &sink, &obs, PacerOptions{});
-  const absl::Time start = clock.Now();
-  const PacerResult r = pacer.Run(start, [] { return false; });
+  Pacer pacer;
+  absl::Time start;
+};
+
+TEST(PacerTest, ReleasesEachRequestAtItsIntendedTime) {
+  Rig rig("1000@5s");
+  const PacerResult r = rig.Run();
+  const absl::Time start = rig.start;
+  auto& sender = rig.sender;
+  auto& obs = rig.obs;
+  auto& sink = rig.sink;
+  auto& pacer = rig.pacer;
   EXPECT_FALSE(r.stopped);
   EXPECT_EQ(r.scheduled, 5000);
   EXPECT_EQ(r.sent, 5000);
@@ -79,17 +99,12 @@ TEST(PacerTest, ReleasesEachRequestAtItsIntendedTime) {
 }
 
 TEST(PacerTest, WhenLateSendsAtOnceRecordsLagAndSkipsNothing) {
-  FakeClock clock;
-  auto s = Schedule::Constant(1000, absl::Seconds(1));
-  ASSERT_TRUE(s.ok());
-  ArrivalGenerator gen(*s, Arrivals::kUniform, 1, absl::ZeroDuration());
-  FakeSender sender(&clock);
-  sender.cost = absl::Microseconds(1500);  // slower than the 1 ms interval
-  VectorSink sink;
-  CountingObserver obs;
-  Pacer pacer(&clock, &gen, &sender, &sink, &obs, PacerOptions{});
-  const absl::Time start = clock.Now();
-  const PacerResult r = pacer.Run(start, [] { return false; });
+  Rig rig("1000@1s");
+  rig.sender.cost = absl::Microseconds(1500);  // slower than the 1 ms interval
+  const PacerResult r = rig.Run();
+  const absl::Time start = rig.start;
+  auto& sender = rig.sender;
+  auto& obs = rig.obs;
   EXPECT_EQ(r.sent, 1000);
   ASSERT_EQ(sender.sent.size(), 1000u);
   for (size_t i = 0; i < sender.sent.size(); ++i) {
@@ -105,20 +120,15 @@ TEST(PacerTest, WhenLateSendsAtOnceRecordsLagAndSkipsNothing) {
 }
 
 TEST(PacerTest, AtMaxInflightDueRequestsAreRecordedAsDropped) {
-  FakeClock clock;
-  auto s = Schedule::Constant(100, absl::Seconds(1));
-  ASSERT_TRUE(s.ok());
-  ArrivalGenerator gen(*s, Arrivals::kUniform, 1, absl::Milliseconds(500));
-  FakeSender sender(&clock);
-  sender.inflight_ = 3;
-  VectorSink sink;
-  CountingObserver obs;
   PacerOptions opts;
   opts.max_inflight = 3;
   opts.spin_ms = 77;
-  Pacer pacer(&clock, &gen, &sender, &sink, &obs, opts);
-  const absl::Time start = clock.Now();
-  const PacerResult r = pacer.Run(start, [] { return false; });
+  Rig rig("100@1s", opts, absl::Milliseconds(500));
+  rig.sender.inflight_ = 3;
+  const PacerResult r = rig.Run();
+  const absl::Time start = rig.start;
+  auto& obs = rig.obs;
+  auto& sink = rig.sink;
   EXPECT_EQ(r.scheduled, 100);
   EXPECT_EQ(r.dropped, 100);
   EXPECT_EQ(r.sent, 0);
@@ -138,17 +148,12 @@ TEST(PacerTest, AtMaxInflightDueRequestsAreRecordedAsDropped) {
 }
 
 TEST(PacerTest, StopEndsSchedulingAndLeavesFutureRequestsUnscheduled) {
-  FakeClock clock;
-  auto s = Schedule::Constant(10, absl::Seconds(100));
-  ASSERT_TRUE(s.ok());
-  ArrivalGenerator gen(*s, Arrivals::kUniform, 1, absl::ZeroDuration());
-  FakeSender sender(&clock);
-  VectorSink sink;
-  const absl::Time start = clock.Now();
-  Pacer pacer(&clock, &gen, &sender, &sink, nullptr, PacerOptions{});
+  Rig rig("10@100s");
+  const absl::Time start = rig.start;
+  auto& clock = rig.clock;
   // A "signal" 2.55 s in: polled while sleeping towards the next request.
-  const PacerResult r = pacer.Run(
-      start, [&] { return clock.Now() >= start + absl::Milliseconds(2550); });
+  const PacerResult r =
+      rig.Run([&] { return clock.Now() >= start + absl::Milliseconds(2550); });
   EXPECT_TRUE(r.stopped);
   EXPECT_EQ(r.sent, 26);  // 0, 0.1, ... 2.5 s
   EXPECT_EQ(r.scheduled, 26);
@@ -156,18 +161,12 @@ TEST(PacerTest, StopEndsSchedulingAndLeavesFutureRequestsUnscheduled) {
 }
 
 TEST(PacerTest, LongGapsAreSleptInBoundedSlices) {
-  FakeClock clock;
-  auto s = Schedule::Parse("1@3s");
-  ASSERT_TRUE(s.ok());
-  ArrivalGenerator gen(*s, Arrivals::kUniform, 1, absl::ZeroDuration());
-  FakeSender sender(&clock);
-  VectorSink sink;
   PacerOptions opts;
   opts.max_sleep = absl::Milliseconds(100);
-  Pacer pacer(&clock, &gen, &sender, &sink, nullptr, opts);
-  pacer.Run(clock.Now(), [] { return false; });
-  EXPECT_EQ(sender.sent.size(), 3u);
-  EXPECT_EQ(clock.sleeps(), 20);  // 2 gaps of 1 s in 100 ms slices
+  Rig rig("1@3s", opts);
+  rig.Run();
+  EXPECT_EQ(rig.sender.sent.size(), 3u);
+  EXPECT_EQ(rig.clock.sleeps(), 20);  // 2 gaps of 1 s in 100 ms slices
 }
 
 }  // namespace
