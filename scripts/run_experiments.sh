@@ -257,7 +257,8 @@ for spin in "${SPINS[@]}"; do
     start="$(date +%s)"
     backend_run "$rps" "$spin" "$DURATION_S" "$WARMUP_S" "$csv" "$summary" ||
       die "run ${i}/${TOTAL} (${name}) could not be completed; see ${SWEEP_DIR}/logs"
-    end="$(date +%s)"
+    # Fractional: the window ends after the final scrape backend_run waited for.
+    end="$(date +%s.%3N)"
     if ! "$COLLECT" "$PROM_URL" "$start" "$end" "$prom" --mode "$BACKEND_COLLECT_MODE" \
       >"${SWEEP_DIR}/logs/collect-${name}.log" 2>&1; then
       COLLECT_FAILURES=$((COLLECT_FAILURES + 1))

@@ -31,7 +31,8 @@ duration=4
 warmup=1
 rc=0
 # timeout: a hung sweep fails the test (TERM runs the script's teardown).
-WORKER_BIN="$worker_bin" DRIVER_BIN="$driver_bin" timeout --kill-after=20 150 \
+# About 60 s on a quiet 2-core machine; the bound allows for a loaded one.
+WORKER_BIN="$worker_bin" DRIVER_BIN="$driver_bin" timeout --kill-after=20 360 \
   "${ROOT}/scripts/run_experiments.sh" --mode local --workers "$workers" \
   --rps-start "${grid[0]}" --rps-step "${grid[1]}" --rps-max "${grid[2]}" \
   --spin-start "${grid[3]}" --spin-step "${grid[4]}" --spin-max "${grid[5]}" \
