@@ -62,26 +62,26 @@ free_port() {
     for _fp_taken in "${KNBENCH_PORTS_TAKEN[@]}"; do
       [[ "$_fp_taken" == "$_fp_port" ]] && continue 2
     done
+    # Binding the wildcard address fails if any address holds the port, so
+    # the port is free for servers that bind 0.0.0.0 or 127.0.0.1.
     if "$PY" - "$_fp_port" <<'EOF' 2>/dev/null; then
 import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-s.bind(("127.0.0.1", int(sys.argv[1])))
+s.bind(("0.0.0.0", int(sys.argv[1])))
 s.close()
 EOF
-      # Also free on the wildcard address (our servers may bind 0.0.0.0).
-      if [[ -z "$(ss -Hltn "sport = :$_fp_port" 2>/dev/null)" ]]; then
-        KNBENCH_PORTS_TAKEN+=("$_fp_port")
-        printf -v "$1" '%s' "$_fp_port"
-        return 0
-      fi
+      KNBENCH_PORTS_TAKEN+=("$_fp_port")
+      printf -v "$1" '%s' "$_fp_port"
+      return 0
     fi
   done
   echo "free_port: no free port found after 50 tries" >&2
   return 1
 }
 
-# port_listening PORT: something listens on TCP PORT.
-port_listening() { [[ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]]; }
+# port_listening PORT: something accepts TCP connections on 127.0.0.1:PORT
+# (bash's /dev/tcp; no iproute2 needed).
+port_listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # http_ok URL: the URL answers 2xx within 2 s.
 http_ok() { curl -fsS -o /dev/null --max-time 2 "$1" 2>/dev/null; }
@@ -103,9 +103,10 @@ wait_for() {
 
 # pid_alive PID: the process exists and is not a zombie.
 pid_alive() {
-  local state
-  state="$(ps -o stat= -p "$1" 2>/dev/null)" || return 1
-  [[ -n "$state" && "$state" != Z* ]]
+  local stat
+  stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+  stat="${stat##*) }" # the state letter follows "(comm) "
+  [[ -n "$stat" && "${stat:0:1}" != Z ]]
 }
 
 # stop_pid PID NAME GRACE_SECONDS: SIGTERM, wait up to GRACE for exit, then

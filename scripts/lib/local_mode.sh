@@ -123,7 +123,7 @@ backend_setup() {
   command -v prometheus >/dev/null ||
     die "prometheus not found on PATH (Debian package 'prometheus'; scripts/install_deps.sh installs it)"
   command -v curl >/dev/null || die "curl not found on PATH"
-  command -v ss >/dev/null || die "ss not found on PATH (Debian package iproute2)"
+  command -v setsid >/dev/null || die "setsid not found on PATH (Debian package util-linux)"
   if [[ -n "${PROM_URL:-}" ]]; then
     warn "local mode runs its own Prometheus; ignoring PROM_URL=${PROM_URL}"
   fi

@@ -4,6 +4,8 @@
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 # shellcheck disable=SC2034
 PY=/usr/bin/python3
+# shellcheck source=scripts/lib/common.sh
+source "${ROOT}/scripts/lib/common.sh"
 
 fail() {
   echo "FAIL: $*" >&2
@@ -25,7 +27,7 @@ assert_torn_down() {
   [[ -n "$dir" ]] || fail "the sweep log does not name its temp dir"
   [[ ! -e "$dir" ]] || fail "teardown left ${dir} behind"
   for pid in $(grep -o '(pid [0-9]*)' "$logfile" | tr -dc '0-9\n'); do
-    if [[ -r "/proc/${pid}/cmdline" && "$(ps -o stat= -p "$pid" 2>/dev/null)" != Z* ]]; then
+    if pid_alive "$pid"; then
       fail "process ${pid} started by the sweep is still running: $(tr '\0' ' ' <"/proc/${pid}/cmdline")"
     fi
   done
