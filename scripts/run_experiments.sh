@@ -141,6 +141,9 @@ for name in RPS_START RPS_STEP RPS_MAX SPIN_START SPIN_STEP SPIN_MAX LOCAL_WORKE
 done
 ((RPS_START <= RPS_MAX)) || die "RPS_START (${RPS_START}) is above RPS_MAX (${RPS_MAX})"
 ((SPIN_START <= SPIN_MAX)) || die "SPIN_START (${SPIN_START}) is above SPIN_MAX (${SPIN_MAX})"
+if [[ "$MODE" == local ]] && ((RPS_START < LOCAL_WORKERS)); then
+  die "RPS_START (${RPS_START}) is below --workers (${LOCAL_WORKERS}): each worker's driver needs at least 1 request/s"
+fi
 # shellcheck disable=SC2015  # die exits
 DURATION_S="$(duration_seconds "$RUN_DURATION")" && ((DURATION_S > 0)) ||
   die "RUN_DURATION must be a positive whole-second duration (90, 90s, 12m, 1m30s), got '${RUN_DURATION}'"

@@ -13,6 +13,9 @@
 #                            to every worker / driver command line
 #   LOCAL_LOG_DIR            where process logs go (default: the temp dir,
 #                            removed at teardown)
+#   LOCAL_LINGER_SECONDS     upper bound on how long a finished driver keeps
+#                            serving /metrics for the final scrape (default 30;
+#                            it is stopped as soon as the scrape happened)
 #   PROM_URL                 set by backend_setup to the local Prometheus
 #
 # Several workers: the driver has a single --target, so with N workers the

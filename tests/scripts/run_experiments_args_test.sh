@@ -73,6 +73,7 @@ reject "the warm-up (20s) must be shorter than the run (12s)" --warmup 20
 reject "FAIL_THRESHOLD must be a ratio between 0 and 1, got '2'" --fail-threshold 2
 reject "LOCAL_WORKERS must be a positive integer, got 'two'" --workers two
 reject "SWEEP_ID may hold only" --sweep-id "../x"
+reject "RPS_START (2) is below --workers (3)" --rps-start 2 --workers 3
 
 # Missing binaries are reported before anything starts.
 tmp="$(mktemp -d)"
