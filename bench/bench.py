@@ -70,6 +70,20 @@ def open_fds(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
 
 
+def memory_breakdown(pid):
+    """From smaps_rollup: RSS split into pages shared with other processes
+    (mostly the shared libraries' code) and private ones, plus PSS."""
+    out = {}
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) >= 2 and parts[0].endswith(":"):
+                out[parts[0][:-1]] = int(parts[1]) * 1024
+    return {"rss": out.get("Rss"), "pss": out.get("Pss"),
+            "shared": out.get("Shared_Clean", 0) + out.get("Shared_Dirty", 0),
+            "private": out.get("Private_Clean", 0) + out.get("Private_Dirty", 0)}
+
+
 def mib(n):
     return n / (1024 * 1024)
 
@@ -558,9 +572,14 @@ def run_bench(args, ctx):
                "errors": []}
     ctx.worker = Worker(ctx.worker_bin, ctx.workdir)
     idle = rss_bytes(ctx.worker.pid)
+    breakdown = memory_breakdown(ctx.worker.pid)
     results["details"]["worker_idle_rss_bytes"] = idle
+    results["details"]["worker_idle_memory"] = breakdown
     metric(results, "worker_idle_rss_mib", "worker: idle RSS (serving, no "
            "calls yet)", mib(idle), "MiB", "<=", 8)
+    metric(results, "worker_idle_private_mib", "worker: idle private memory "
+           "(RSS minus pages shared with other processes)",
+           mib(breakdown["private"]), "MiB")
 
     driver_cost = None
     steps = [("RSS after calls", lambda: measure_rss_after_calls(ctx, results)),
@@ -682,7 +701,7 @@ def check(out_dir, soak):
                 if r["growth"][who].get(k) is None:
                     raise BenchError(f"soak: missing {who}.{k}")
         return
-    required = ["worker_idle_rss_mib", "worker_rss_mib_after_calls",
+    required = ["worker_idle_rss_mib", "worker_idle_private_mib", "worker_rss_mib_after_calls",
                 "driver_max_sustained_rps", "driver_cpu_us_per_request",
                 "driver_rss_mib_2000rps", "worker_cpu_us_per_request_spin0",
                 "overhead_p50_us_spin0", "overhead_p99_us_spin0",
