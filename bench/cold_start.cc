@@ -52,8 +52,8 @@ int FreePort() {
   return ntohs(a.sin_port);
 }
 
-void AppendFrame(std::string* out, uint8_t type, uint8_t flags,
-                 uint32_t stream, const std::string& payload) {
+void AppendFrame(std::string* out, uint8_t type, uint8_t flags, uint32_t stream,
+                 const std::string& payload) {
   const uint32_t n = payload.size();
   out->push_back(static_cast<char>((n >> 16) & 0xff));
   out->push_back(static_cast<char>((n >> 8) & 0xff));
@@ -90,8 +90,8 @@ std::string BuildRequest(int port) {
   AppendHpackString(&hpack, "trailers");
 
   std::string out = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-  AppendFrame(&out, 0x4, 0, 0, "");                // SETTINGS
-  AppendFrame(&out, 0x1, 0x4, 1, hpack);           // HEADERS, END_HEADERS
+  AppendFrame(&out, 0x4, 0, 0, "");       // SETTINGS
+  AppendFrame(&out, 0x1, 0x4, 1, hpack);  // HEADERS, END_HEADERS
   // WorkRequest{duration_ms=0} serializes to zero bytes: just the gRPC
   // message prefix (uncompressed, length 0).
   AppendFrame(&out, 0x0, 0x1, 1, std::string(5, '\0'));  // DATA, END_STREAM
@@ -201,8 +201,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (access(worker.c_str(), X_OK) != 0) {
-    std::fprintf(stderr, "cold_start: cannot execute \"%s\"\n",
-                 worker.c_str());
+    std::fprintf(stderr, "cold_start: cannot execute \"%s\"\n", worker.c_str());
     return 2;
   }
 
@@ -255,11 +254,12 @@ int main(int argc, char** argv) {
   std::vector<double> sorted = samples;
   std::sort(sorted.begin(), sorted.end());
   const size_t n = sorted.size();
-  const double median = n % 2 ? sorted[n / 2]
-                              : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
-  std::printf("{\"runs\": %zu, \"median_ms\": %.3f, \"min_ms\": %.3f, "
-              "\"max_ms\": %.3f, \"samples_ms\": [",
-              n, median, sorted.front(), sorted.back());
+  const double median =
+      n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+  std::printf(
+      "{\"runs\": %zu, \"median_ms\": %.3f, \"min_ms\": %.3f, "
+      "\"max_ms\": %.3f, \"samples_ms\": [",
+      n, median, sorted.front(), sorted.back());
   for (size_t i = 0; i < n; ++i) {
     std::printf("%s%.3f", i ? ", " : "", samples[i]);
   }

@@ -10,8 +10,8 @@
 namespace am = knbench::autoscaler_model;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  auto settings = am::ParseManifest(
-      std::string(reinterpret_cast<const char*>(data), size));
+  auto settings =
+      am::ParseManifest(std::string(reinterpret_cast<const char*>(data), size));
   if (!settings.ok()) return 0;
   am::KpaConfig config;
   std::vector<std::string> ignored;

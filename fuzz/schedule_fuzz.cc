@@ -14,7 +14,8 @@ namespace kl = knbench::load_driver;
 // every caller relies on: seq from 1 without gaps, offsets non-decreasing
 // and inside the schedule, phases in order.
 void Exercise(const kl::Schedule& s) {
-  if (!(s.expected() >= 1) || s.length() <= absl::ZeroDuration()) __builtin_trap();
+  if (!(s.expected() >= 1) || s.length() <= absl::ZeroDuration())
+    __builtin_trap();
   (void)s.Describe();
   (void)s.RateAt(s.length() / 2);
   (void)s.CumulativeAt(s.length());

@@ -37,7 +37,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto s = kl::Schedule::Parse("trace:" + path + hold);
     if (!s.ok()) continue;
     if (!(s->expected() >= 1)) __builtin_trap();
-    kl::ArrivalGenerator gen(*s, kl::Arrivals::kUniform, 1, absl::ZeroDuration());
+    kl::ArrivalGenerator gen(*s, kl::Arrivals::kUniform, 1,
+                             absl::ZeroDuration());
     kl::Arrival a;
     for (int i = 0; i < 500 && gen.Next(&a); ++i) {
       if (a.offset > s->length()) __builtin_trap();

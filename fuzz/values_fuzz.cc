@@ -30,10 +30,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (text.find('\0') != std::string::npos) return 0;  // not an env value
       setenv("KNBENCH_FUZZ_PORT", text.c_str(), 1);
       absl::SetFlag(&FLAGS_fuzz_port, 1);
-      auto status =
-          knbench::SetPortFlagDefaultFromEnv(&FLAGS_fuzz_port, {"KNBENCH_FUZZ_PORT"});
+      auto status = knbench::SetPortFlagDefaultFromEnv(&FLAGS_fuzz_port,
+                                                       {"KNBENCH_FUZZ_PORT"});
       const int32_t v = absl::GetFlag(FLAGS_fuzz_port);
-      if (status.ok() && !text.empty() && (v < 0 || v > 65535)) __builtin_trap();
+      if (status.ok() && !text.empty() && (v < 0 || v > 65535))
+        __builtin_trap();
       break;
     }
     case 2: {
