@@ -6,6 +6,8 @@
 
 #include <ctime>
 
+#include "absl/time/clock.h"
+
 namespace knbench {
 namespace {
 
@@ -44,10 +46,14 @@ void ShutdownSignal::Loop() {
   while (!stop_thread_) {
     int sig = sigtimedwait(&set, nullptr, &tick);
     if (sig <= 0) continue;
+    ++received_;
     if (signal_ != 0) {
-      // Second signal: the user wants out now.
-      _exit(128 + sig);
+      // A deliberate second signal: the user wants out now.
+      if (absl::Now() - first_signal_time_ >= absl::Seconds(1))
+        _exit(128 + sig);
+      continue;
     }
+    first_signal_time_ = absl::Now();
     signal_ = sig;
     Request();
   }

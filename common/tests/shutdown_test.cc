@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include "absl/time/clock.h"
 #include "gtest/gtest.h"
 
 namespace knbench {
@@ -23,6 +24,22 @@ TEST(ShutdownSignalTest, SigtermIsTurnedIntoAnEvent) {
   ASSERT_EQ(kill(getpid(), SIGTERM), 0);
   ASSERT_TRUE(shutdown.WaitFor(absl::Seconds(10)));
   EXPECT_EQ(shutdown.signal_number(), SIGTERM);
+}
+
+// A Ctrl-C that reaches the whole process group and a supervisor's SIGTERM
+// right after must not turn a graceful stop into an abrupt exit. Were the
+// second signal fatal, this test process would exit with 143.
+TEST(ShutdownSignalTest, SignalsInOneBurstCountAsOne) {
+  ShutdownSignal shutdown;
+  ASSERT_EQ(kill(getpid(), SIGINT), 0);
+  ASSERT_TRUE(shutdown.WaitFor(absl::Seconds(10)));
+  ASSERT_EQ(kill(getpid(), SIGTERM), 0);
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (shutdown.signals_received() < 2 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  EXPECT_EQ(shutdown.signals_received(), 2);  // Taken, and we are still here.
+  EXPECT_EQ(shutdown.signal_number(), SIGINT);
 }
 
 }  // namespace

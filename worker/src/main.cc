@@ -29,6 +29,11 @@ ABSL_FLAG(int32_t, max_inflight, 1000,
 ABSL_FLAG(int64_t, max_duration_ms, 600000,
           "Largest duration_ms accepted; larger or negative gets "
           "INVALID_ARGUMENT.");
+ABSL_FLAG(int32_t, spin_nice, 10,
+          "Niceness (0..19) of the spinning threads: above 0 they yield the "
+          "CPU to gRPC's I/O threads (and to a driver on the same machine), so "
+          "saturating spins do not delay receiving and answering calls. 0 "
+          "gives them the same priority, as the original's goroutines.");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(30),
           "On SIGTERM/SIGINT, how long calls in flight may take to finish "
           "before they are cancelled.");
@@ -98,6 +103,10 @@ int main(int argc, char** argv) {
   if (absl::GetFlag(FLAGS_max_inflight) < 1) {
     UsageError("--max-inflight must be at least 1");
   }
+  if (absl::GetFlag(FLAGS_spin_nice) < 0 ||
+      absl::GetFlag(FLAGS_spin_nice) > 19) {
+    UsageError("--spin-nice must be between 0 and 19");
+  }
   if (absl::GetFlag(FLAGS_max_duration_ms) < 0) {
     UsageError("--max-duration-ms must not be negative");
   }
@@ -109,6 +118,7 @@ int main(int argc, char** argv) {
   options.spin_clock = *clock;
   options.max_inflight = absl::GetFlag(FLAGS_max_inflight);
   options.max_duration_ms = absl::GetFlag(FLAGS_max_duration_ms);
+  options.spin_nice = absl::GetFlag(FLAGS_spin_nice);
   options.instance_name = knbench::InstanceName();
 
   if (absl::GetFlag(FLAGS_check_config)) {
@@ -116,7 +126,7 @@ int main(int argc, char** argv) {
               << "\nspin_clock=" << knbench::worker::SpinClockName(*clock)
               << "\nmax_inflight=" << options.max_inflight
               << "\nmax_duration_ms=" << options.max_duration_ms
-              << "\nshutdown_grace="
+              << "\nspin_nice=" << options.spin_nice << "\nshutdown_grace="
               << absl::FormatDuration(absl::GetFlag(FLAGS_shutdown_grace))
               << "\ninstance=" << options.instance_name << "\n";
     return 0;

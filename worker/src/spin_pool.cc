@@ -1,5 +1,9 @@
 #include "knbench/worker/spin_pool.h"
 
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 namespace knbench::worker {
 
 SpinPool::~SpinPool() {
@@ -36,6 +40,11 @@ size_t SpinPool::idle_threads() const {
 }
 
 void SpinPool::Loop() {
+  if (nice_ != 0) {
+    // Linux applies PRIO_PROCESS with a thread id to that thread alone.
+    // Failure (a lower nice needs privilege) only leaves the default.
+    setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), nice_);
+  }
   std::unique_lock<std::mutex> lock(mu_);
   while (true) {
     if (!tasks_.empty()) {

@@ -132,7 +132,9 @@ class WorkerService::SpinReactor final : public grpc::ServerUnaryReactor {
 
 WorkerService::WorkerService(WorkerOptions options,
                              prometheus::Registry& registry)
-    : options_(std::move(options)), metrics_(registry) {}
+    : options_(std::move(options)),
+      metrics_(registry),
+      pool_(options_.spin_nice) {}
 
 grpc::ServerUnaryReactor* WorkerService::InvokeWorker(
     grpc::CallbackServerContext* context,

@@ -1,8 +1,12 @@
 #include "knbench/worker/spin.h"
 
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <condition_variable>
+#include <future>
 #include <mutex>
 #include <thread>
 
@@ -122,6 +126,19 @@ TEST(SpinPoolTest, RunsEveryTaskConcurrentlyAndReusesThreads) {
   }
   EXPECT_TRUE(all_met);
   EXPECT_EQ(pool.threads(), static_cast<size_t>(kTasks));
+}
+
+TEST(SpinPoolTest, ThreadsRunAtTheRequestedNiceness) {
+  SpinPool pool(7);
+  std::promise<int> nice;
+  pool.Run([&] {
+    nice.set_value(
+        getpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid))));
+  });
+  auto result = nice.get_future();
+  ASSERT_EQ(result.wait_for(std::chrono::seconds(20)),
+            std::future_status::ready);
+  EXPECT_EQ(result.get(), 7);
 }
 
 }  // namespace

@@ -13,8 +13,10 @@ namespace knbench {
 //
 // Construct it first thing in main, before any thread starts: it blocks both
 // signals so every later thread inherits the mask, and one thread receives
-// them with sigwait. A second signal while shutting down exits at once with
-// 128 + signal, for a user whose graceful stop takes too long.
+// them with sigwait. A second signal at least a second after the first exits
+// at once with 128 + signal, for a user whose graceful stop takes too long;
+// signals closer together (a terminal's Ctrl-C reaching the process group
+// and a supervisor's SIGTERM right after) count as one.
 class ShutdownSignal {
  public:
   ShutdownSignal();
@@ -32,6 +34,8 @@ class ShutdownSignal {
   }
   // The signal that triggered shutdown, or 0 for Request().
   int signal_number() const { return signal_.load(); }
+  // Signals received so far (any kind, counting those ignored).
+  int signals_received() const { return received_.load(); }
   // Triggers shutdown from the program itself (end of run, tests).
   void Request();
 
@@ -40,7 +44,9 @@ class ShutdownSignal {
 
   absl::Notification notified_;
   std::atomic<int> signal_{0};
+  std::atomic<int> received_{0};
   std::atomic<bool> stop_thread_{false};
+  absl::Time first_signal_time_;  // Used by the signal thread only.
   std::thread thread_;
 };
 

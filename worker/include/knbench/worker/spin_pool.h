@@ -16,7 +16,10 @@ namespace knbench::worker {
 // caller bounds concurrency (the worker's --max-inflight).
 class SpinPool {
  public:
-  SpinPool() = default;
+  // `nice` > 0 lowers the threads' scheduling priority (setpriority on each
+  // thread) so that gRPC's I/O threads, and a driver on the same machine,
+  // get the CPU first when spins saturate it.
+  explicit SpinPool(int nice = 0) : nice_(nice) {}
   ~SpinPool();
   SpinPool(const SpinPool&) = delete;
   SpinPool& operator=(const SpinPool&) = delete;
@@ -30,6 +33,7 @@ class SpinPool {
  private:
   void Loop();
 
+  const int nice_;
   mutable std::mutex mu_;
   std::condition_variable wake_;
   std::deque<std::function<void()>> tasks_;  // Guarded by mu_.

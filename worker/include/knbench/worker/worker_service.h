@@ -19,6 +19,8 @@ struct WorkerOptions {
   SpinClock spin_clock = SpinClock::kWall;
   int max_inflight = 1000;
   int64_t max_duration_ms = 600000;
+  // Niceness of the spin threads (0: same priority as gRPC's threads).
+  int spin_nice = 0;
   std::string instance_name;  // Reported in every response.
 };
 
