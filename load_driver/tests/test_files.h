@@ -5,10 +5,10 @@
 
 #include <cstdint>
 #include <fstream>
-#include <regex>
 #include <string>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 
 namespace knbench::load_driver {
@@ -40,10 +40,14 @@ inline Csv ReadCsv(const std::string& path) {
 
 // The integer value of a top-level "key": N in the summary JSON, or -1.
 inline int64_t JsonInt(const std::string& json, const std::string& key) {
-  std::smatch m;
-  const std::regex re("\n  \"" + key + "\": (-?[0-9]+)");
-  if (!std::regex_search(json, m, re)) return -1;
-  return std::stoll(m[1]);
+  const std::string needle = "\n  \"" + key + "\": ";
+  const size_t at = json.find(needle);
+  if (at == std::string::npos) return -1;
+  const size_t start = at + needle.size();
+  const size_t end = json.find_first_of(",\n", start);
+  int64_t v = -1;
+  if (!absl::SimpleAtoi(json.substr(start, end - start), &v)) return -1;
+  return v;
 }
 
 }  // namespace knbench::load_driver
