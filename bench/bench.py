@@ -71,8 +71,9 @@ def open_fds(pid):
 
 
 def memory_breakdown(pid):
-    """From smaps_rollup: RSS split into pages shared with other processes
-    (mostly the shared libraries' code) and private ones, plus PSS."""
+    """From smaps_rollup: RSS, PSS, and anonymous memory (heap, stacks: what
+    the process allocated, as opposed to mapped library and binary pages,
+    which count as shared or private depending on who else maps them)."""
     out = {}
     with open(f"/proc/{pid}/smaps_rollup") as f:
         for line in f:
@@ -80,6 +81,7 @@ def memory_breakdown(pid):
             if len(parts) >= 2 and parts[0].endswith(":"):
                 out[parts[0][:-1]] = int(parts[1]) * 1024
     return {"rss": out.get("Rss"), "pss": out.get("Pss"),
+            "anonymous": out.get("Anonymous"),
             "shared": out.get("Shared_Clean", 0) + out.get("Shared_Dirty", 0),
             "private": out.get("Private_Clean", 0) + out.get("Private_Dirty", 0)}
 
@@ -577,9 +579,9 @@ def run_bench(args, ctx):
     results["details"]["worker_idle_memory"] = breakdown
     metric(results, "worker_idle_rss_mib", "worker: idle RSS (serving, no "
            "calls yet)", mib(idle), "MiB", "<=", 8)
-    metric(results, "worker_idle_private_mib", "worker: idle private memory "
-           "(RSS minus pages shared with other processes)",
-           mib(breakdown["private"]), "MiB")
+    metric(results, "worker_idle_anon_mib", "worker: idle anonymous memory "
+           "(heap and stacks; the rest of RSS is mapped library code)",
+           mib(breakdown["anonymous"]), "MiB")
 
     driver_cost = None
     steps = [("RSS after calls", lambda: measure_rss_after_calls(ctx, results)),
@@ -701,7 +703,7 @@ def check(out_dir, soak):
                 if r["growth"][who].get(k) is None:
                     raise BenchError(f"soak: missing {who}.{k}")
         return
-    required = ["worker_idle_rss_mib", "worker_idle_private_mib", "worker_rss_mib_after_calls",
+    required = ["worker_idle_rss_mib", "worker_idle_anon_mib", "worker_rss_mib_after_calls",
                 "driver_max_sustained_rps", "driver_cpu_us_per_request",
                 "driver_rss_mib_2000rps", "worker_cpu_us_per_request_spin0",
                 "overhead_p50_us_spin0", "overhead_p99_us_spin0",

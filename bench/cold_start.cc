@@ -235,7 +235,7 @@ int main(int argc, char** argv) {
       if (!ok) {
         int status;
         if (waitpid(pid, &status, WNOHANG) == pid) break;  // worker died
-        std::this_thread::sleep_for(std::chrono::microseconds(200));
+        std::this_thread::sleep_for(std::chrono::microseconds(500));
       }
     }
     const auto done = Clock::now();
