@@ -1,11 +1,14 @@
 #include "knbench/common/http_server.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -43,14 +46,16 @@ const char* Reason(int status) {
   }
 }
 
-void WriteAll(int fd, const std::string& data) {
+// False when the client went away.
+bool WriteAll(int fd, absl::string_view data) {
   size_t done = 0;
   while (done < data.size()) {
     ssize_t n = send(fd, data.data() + done, data.size() - done, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;  // Client went away; nothing more to do.
+    if (n <= 0) return false;
     done += static_cast<size_t>(n);
   }
+  return true;
 }
 
 HttpResponse Error(int status, absl::string_view message) {
@@ -176,13 +181,41 @@ void HttpServer::ServeConnection(int fd) {
       response = Dispatch(method, path);
     }
   }
-  std::string out =
-      absl::StrCat("HTTP/1.1 ", response.status, " ", Reason(response.status),
-                   "\r\nContent-Type: ", response.content_type,
-                   "\r\nContent-Length: ", response.body.size(),
-                   "\r\nConnection: close\r\n\r\n");
-  if (method != "HEAD") out += response.body;
-  WriteAll(fd, out);
+  int file = -1;
+  size_t length = response.body.size();
+  if (!response.file_path.empty()) {
+    file = open(response.file_path.c_str(), O_RDONLY | O_CLOEXEC);
+    struct stat info {};
+    if (file < 0 || fstat(file, &info) != 0) {
+      if (file >= 0) close(file);
+      file = -1;
+      response = Error(500, absl::StrCat("cannot read ", response.file_path,
+                                         ": ", std::strerror(errno)));
+      length = response.body.size();
+    } else {
+      length = static_cast<size_t>(info.st_size);
+    }
+  }
+  std::string out = absl::StrCat(
+      "HTTP/1.1 ", response.status, " ", Reason(response.status),
+      "\r\nContent-Type: ", response.content_type,
+      "\r\nContent-Length: ", length, "\r\nConnection: close\r\n\r\n");
+  if (method != "HEAD" && file < 0) out += response.body;
+  const bool sent_head = WriteAll(fd, out);
+  if (file >= 0 && sent_head && method != "HEAD") {
+    // Exactly the announced length, even if the file grows meanwhile.
+    char buf[65536];
+    size_t left = length;
+    while (left > 0) {
+      ssize_t n = read(file, buf, std::min(left, sizeof(buf)));
+      if (n <= 0 ||
+          !WriteAll(fd, absl::string_view(buf, static_cast<size_t>(n)))) {
+        break;
+      }
+      left -= static_cast<size_t>(n);
+    }
+  }
+  if (file >= 0) close(file);
 }
 
 HttpResponse HttpServer::Dispatch(const std::string& method,

@@ -1,5 +1,8 @@
 #include "knbench/common/http_server.h"
 
+#include <cstdio>
+
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "knbench/testing/http_client.h"
 
@@ -49,6 +52,34 @@ TEST_F(HttpServerTest, HandlersAddedAfterStartAreServed) {
     return HttpResponse{200, "text/csv", "a,b\n"};
   });
   EXPECT_EQ(HttpGet(server_.port(), "/late")->body, "a,b\n");
+}
+
+TEST_F(HttpServerTest, FileResponsesAreStreamedWhole) {
+  const std::string path = ::testing::TempDir() + "/http_server_test.csv";
+  std::string content;
+  for (int i = 0; i < 50000; ++i) content += absl::StrCat(i, ",row\n");
+  {
+    std::FILE* f = std::fopen(path.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fwrite(content.data(), 1, content.size(), f);
+    std::fclose(f);
+  }
+  server_.Handle("/file",
+                 [path] { return HttpResponse::File(path, "text/csv"); });
+  server_.Handle("/missing", [] {
+    return HttpResponse::File("/nonexistent/file.csv", "text/csv");
+  });
+  auto response = HttpGet(server_.port(), "/file");
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->status, 200);
+  EXPECT_NE(
+      response->head.find(absl::StrCat("Content-Length: ", content.size())),
+      std::string::npos);
+  EXPECT_EQ(response->body, content);
+  auto missing = HttpGet(server_.port(), "/missing");
+  ASSERT_TRUE(missing.ok());
+  EXPECT_EQ(missing->status, 500);
+  EXPECT_NE(missing->body.find("/nonexistent/file.csv"), std::string::npos);
 }
 
 TEST_F(HttpServerTest,

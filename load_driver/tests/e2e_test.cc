@@ -226,22 +226,18 @@ TEST_F(DriverE2eTest, ResultsAreServedAfterTheRunAndLingerEndsWhenFetched) {
        "--out=" + csv, "--linger=60s", absl::StrCat("--metrics-port=", port),
        "--summary=" + *dir_ + "/serve.json"},
       "serve");
-  // 503 while running, 200 once the run is over (bounded wait).
-  absl::StatusOr<knbench::testing::RawHttpResponse> summary;
+  // /done: 503 while running, 200 once the run is over (bounded wait).
+  absl::StatusOr<knbench::testing::RawHttpResponse> done;
   const absl::Time deadline = absl::Now() + absl::Seconds(30);
   bool saw_503 = false;
   while (absl::Now() < deadline) {
-    summary = HttpGet(port, "/summary.json");
-    if (summary.ok() && summary->status == 503) saw_503 = true;
-    if (summary.ok() && summary->status == 200) break;
+    done = HttpGet(port, "/done");
+    if (done.ok() && done->status == 503) saw_503 = true;
+    if (done.ok() && done->status == 200) break;
     absl::SleepFor(absl::Milliseconds(50));
   }
-  ASSERT_TRUE(summary.ok() && summary->status == 200) << d->Stderr();
+  ASSERT_TRUE(done.ok() && done->status == 200) << d->Stderr();
   EXPECT_TRUE(saw_503);
-  EXPECT_EQ(summary->body, Subprocess::Read(*dir_ + "/serve.json"));
-  EXPECT_EQ(JsonInt(summary->body, "success"), 200);
-  // Not fetched both yet: still lingering.
-  EXPECT_FALSE(d->Wait(absl::Milliseconds(300)).has_value());
   // The metrics agree with the files.
   auto metrics = HttpGet(port, "/metrics");
   ASSERT_TRUE(metrics.ok());
@@ -259,6 +255,13 @@ TEST_F(DriverE2eTest, ResultsAreServedAfterTheRunAndLingerEndsWhenFetched) {
   ASSERT_TRUE(results.ok());
   EXPECT_EQ(results->status, 200);
   EXPECT_EQ(results->body, Subprocess::Read(csv));
+  // Polling /done is not fetching the summary: still lingering.
+  EXPECT_FALSE(d->Wait(absl::Milliseconds(300)).has_value());
+  auto summary = HttpGet(port, "/summary.json");
+  ASSERT_TRUE(summary.ok());
+  EXPECT_EQ(summary->status, 200);
+  EXPECT_EQ(summary->body, Subprocess::Read(*dir_ + "/serve.json"));
+  EXPECT_EQ(JsonInt(summary->body, "success"), 200);
   // Both fetched: exits well before --linger.
   EXPECT_EQ(d->Wait(absl::Seconds(10)), 0) << d->Stderr();
 }

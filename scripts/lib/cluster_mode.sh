@@ -153,7 +153,7 @@ _cluster_job_failed() {
 }
 
 # _cluster_wait_results JOB PODS TIMEOUT: wait until PODS pods of JOB are
-# Ready — the driver's readiness probe passes once /summary.json is served,
+# Ready — the driver's readiness probe passes once /done answers 200,
 # i.e. the run is over and its results can be fetched. Fails early if the Job
 # failed (the driver exited before lingering).
 _cluster_wait_results() {

@@ -8,15 +8,31 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "absl/status/status.h"
 
 namespace knbench {
 
 struct HttpResponse {
+  HttpResponse() = default;
+  HttpResponse(int status, std::string content_type, std::string body)
+      : status(status),
+        content_type(std::move(content_type)),
+        body(std::move(body)) {}
+
+  // A response whose body is the file at `path`, streamed from disk: result
+  // files can be far larger than anything worth holding in memory.
+  static HttpResponse File(std::string path, std::string content_type) {
+    HttpResponse response(200, std::move(content_type), "");
+    response.file_path = std::move(path);
+    return response;
+  }
+
   int status = 200;
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
+  std::string file_path;  // When set, replaces `body`.
 };
 
 // A small read-only HTTP/1.1 server: GET and HEAD on exact paths, one
