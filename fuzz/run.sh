@@ -23,8 +23,9 @@ Options:
   --seconds N        time per target (default 60)
   --build-dir DIR    clang build dir (created if missing)
   --only NAME        run only this target (repeatable)
-  --components LIST  components to configure (default: common;worker;
-                     load_driver;autoscaler_model, those present)
+  --components LIST  components to configure, ';' or ',' between them
+                     (default: common;worker;load_driver;autoscaler_model,
+                     those present)
   --no-build         run what is built
   -h, --help         this text
 Exit: 0 when every target built and none found a crash, 1 otherwise,
@@ -67,6 +68,7 @@ if [[ -z "$clangxx" ]]; then
   echo "fuzz/run.sh: clang++ not found (apt-get install clang libclang-rt-14-dev)" >&2
   exit 2
 fi
+components="${components//,/;}"
 if [[ -z "$components" ]]; then
   for c in common worker load_driver autoscaler_model; do
     [[ -f "$root/$c/CMakeLists.txt" ]] && components+="${components:+;}$c"
