@@ -157,7 +157,11 @@ absl::Status ApplyManifest(const ManifestSettings& settings, KpaConfig* config,
     }
     config->container_concurrency = *settings.container_concurrency;
   }
-  for (const auto& [key, value] : settings.annotations) {
+  for (const auto& annotation : settings.annotations) {
+    // Named references, not structured bindings: C++17 lambdas (and clang)
+    // cannot capture the latter.
+    const std::string& key = annotation.first;
+    const std::string& value = annotation.second;
     if (!absl::StartsWith(key, kPrefix)) continue;
     const absl::string_view name =
         absl::string_view(key).substr(kPrefix.size());
