@@ -6,14 +6,10 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/reflection.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_replace.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "knbench/common/log.h"
+#include "knbench/common/binary.h"
+#include "knbench/common/flags.h"
 #include "knbench/common/shutdown.h"
 #include "knbench/load_driver/config.h"
 #include "knbench/load_driver/driver.h"
@@ -98,89 +94,11 @@ Exit codes:
   2  usage: unknown flag, unparsable value or schedule, rps <= 0, negative
      duration, unresolvable target, unwritable --out; nothing was sent
 
-Flags (also accepted with underscores or a single dash):
-)";
-
-bool IsOurFlag(const absl::CommandLineFlag& f) {
-  return absl::StrContains(f.Filename(), "load_driver");
-}
-
-void PrintHelp() {
-  std::string out = kUsage;
-  std::vector<const absl::CommandLineFlag*> flags;
-  for (const auto& [name, flag] : absl::GetAllFlags()) {
-    if (IsOurFlag(*flag)) flags.push_back(flag);
-  }
-  std::sort(flags.begin(), flags.end(),
-            [](auto* a, auto* b) { return a->Name() < b->Name(); });
-  for (const auto* f : flags) {
-    absl::StrAppend(&out, "  --", absl::StrReplaceAll(f->Name(), {{"_", "-"}}),
-                    " (default: \"", f->DefaultValue(), "\")\n      ",
-                    f->Help(), "\n");
-  }
-  std::fputs(out.c_str(), stdout);
-}
+Flags are also accepted with underscores or a single dash.)";
 
 [[noreturn]] void UsageError(const std::string& message) {
   std::fprintf(stderr, "load_driver: %s (see --help)\n", message.c_str());
   std::exit(knbench::load_driver::kExitUsage);
-}
-
-// absl's parser exits 1 on a bad flag and knows only underscore names; the
-// original (Go) driver took --spin-ms style names. This pass normalises names,
-// validates every flag and value itself (exit 2 with one line), and leaves
-// absl a command line it will accept.
-std::vector<std::string> NormaliseArgs(int argc, char** argv) {
-  std::vector<std::string> out = {argv[0]};
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "--") {
-      if (i + 1 < argc)
-        UsageError(absl::StrCat("unexpected argument \"", argv[i + 1], "\""));
-      break;
-    }
-    if (arg.size() < 2 || arg[0] != '-') {
-      UsageError(absl::StrCat("unexpected argument \"", arg, "\""));
-    }
-    std::string body = arg.substr(arg[1] == '-' ? 2 : 1);
-    const size_t eq = body.find('=');
-    std::string name = body.substr(0, eq);
-    absl::StrReplaceAll({{"-", "_"}}, &name);
-    if (name == "help" || name == "h" || name == "helpfull") {
-      PrintHelp();
-      std::exit(0);
-    }
-    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
-    bool negated = false;
-    if (flag == nullptr && absl::StartsWith(name, "no")) {
-      flag = absl::FindCommandLineFlag(name.substr(2));
-      negated = flag != nullptr && flag->IsOfType<bool>();
-      if (!negated) flag = nullptr;
-    }
-    if (flag == nullptr || !IsOurFlag(*flag)) {
-      UsageError(absl::StrCat("unknown flag --", body.substr(0, eq)));
-    }
-    std::string value;
-    if (eq != std::string::npos) {
-      if (negated)
-        UsageError(absl::StrCat("--no", name.substr(2), " takes no value"));
-      value = body.substr(eq + 1);
-    } else if (flag->IsOfType<bool>()) {
-      value = negated ? "false" : "true";
-    } else {
-      if (i + 1 >= argc)
-        UsageError(absl::StrCat("flag --", body, " needs a value"));
-      value = argv[++i];
-    }
-    std::string error;
-    if (!flag->ParseFrom(value, &error)) {
-      UsageError(absl::StrCat("bad value \"", value, "\" for --",
-                              absl::StrReplaceAll(flag->Name(), {{"_", "-"}}),
-                              ": ", error));
-    }
-    out.push_back(absl::StrCat("--", flag->Name(), "=", value));
-  }
-  return out;
 }
 
 }  // namespace
@@ -188,15 +106,12 @@ std::vector<std::string> NormaliseArgs(int argc, char** argv) {
 int main(int argc, char** argv) {
   // First, before any thread: blocks SIGTERM/SIGINT for all later threads.
   knbench::ShutdownSignal shutdown;
-  knbench::SetLogProgramName("load_driver");
-  // Debian's abseil is built without NDEBUG, so every absl::Mutex (gRPC uses
-  // them per call) would run deadlock detection: measurable per request.
-  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-
-  std::vector<std::string> args = NormaliseArgs(argc, argv);
-  std::vector<char*> cargs;
-  for (std::string& a : args) cargs.push_back(a.data());
-  absl::ParseCommandLine(static_cast<int>(cargs.size()), cargs.data());
+  knbench::InitBinary("load_driver");
+  std::vector<std::string> positional =
+      knbench::ParseFlagsOrExit(argc, argv, "load_driver", kUsage);
+  if (!positional.empty()) {
+    UsageError(absl::StrCat("unexpected argument \"", positional[0], "\""));
+  }
 
   knbench::load_driver::Config c;
   c.target = absl::GetFlag(FLAGS_target);

@@ -7,6 +7,7 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "knbench/common/binary.h"
 #include "knbench/common/env.h"
 #include "knbench/common/flags.h"
 #include "knbench/common/log.h"
@@ -69,7 +70,7 @@ Usage: worker [flags])";
 
 int main(int argc, char** argv) {
   knbench::ShutdownSignal shutdown;  // First: blocks signals for all threads.
-  knbench::SetLogProgramName("worker");
+  knbench::InitBinary("worker");
   // Env first, so that flags given explicitly override it.
   if (absl::Status status = knbench::SetPortFlagDefaultFromEnv(
           &FLAGS_grpc_port, {"PORT", "GRPC_PORT"});
