@@ -12,9 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "absl/flags/commandlineflag.h"
 #include "absl/flags/flag.h"
-#include "absl/flags/reflection.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
@@ -23,6 +21,7 @@
 #include "knbench/autoscaler_model/input.h"
 #include "knbench/autoscaler_model/manifest.h"
 #include "knbench/autoscaler_model/simulator.h"
+#include "knbench/common/flags.h"
 
 ABSL_FLAG(std::string, input, "",
           "Required. The load driver's CSV (in-flight concurrency and request "
@@ -118,83 +117,11 @@ constexpr char kUsage[] =
     "Knative's names and defaults; precedence: flag > --from-manifest >\n"
     "default. Example (what if target were 20?):\n"
     "  kpa_model --input results/SWEEP/results-100rps-100ms.csv --target 20\n"
-    "Exit status: 0 ok, 2 bad flags or input, 1 output error.\n"
-    "\n"
-    "Flags:\n";
+    "Exit status: 0 ok, 2 bad flags or input, 1 output error.";
 
 [[noreturn]] void Fail(const std::string& message) {
-  std::cerr << "kpa_model: error: " << message << "\n";
+  std::cerr << "kpa_model: " << message << "\n";
   std::exit(2);
-}
-
-bool IsOurFlag(const absl::CommandLineFlag& flag) {
-  return absl::StrContains(flag.Filename(), "kpa_model_main");
-}
-
-std::string Dashed(absl::string_view name) {
-  return absl::StrReplaceAll(name, {{"_", "-"}});
-}
-
-void PrintHelp() {
-  std::vector<const absl::CommandLineFlag*> flags;
-  for (const auto& [name, flag] : absl::GetAllFlags()) {
-    if (IsOurFlag(*flag)) flags.push_back(flag);
-  }
-  std::sort(flags.begin(), flags.end(),
-            [](const auto* a, const auto* b) { return a->Name() < b->Name(); });
-  std::cout << kUsage;
-  for (const auto* flag : flags) {
-    std::cout << "  --" << Dashed(flag->Name()) << " (default: \""
-              << flag->DefaultValue() << "\")\n      " << flag->Help() << "\n";
-  }
-  std::cout << "  --help\n      Show this help.\n";
-}
-
-// absl's own parser exits 1 on a bad flag; we want one line and exit 2, and
-// Knative-style dashed names. Returns the flags given explicitly.
-std::set<std::string> ParseFlags(int argc, char** argv) {
-  std::set<std::string> given;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "--help" || arg == "-h" || arg == "--helpfull") {
-      PrintHelp();
-      std::exit(0);
-    }
-    if (!absl::StartsWith(arg, "-")) Fail("unexpected argument: " + arg);
-    arg = arg.substr(arg.rfind('-', 1) + 1);  // drop "-" or "--"
-    std::string name = arg;
-    std::string value;
-    bool has_value = false;
-    if (const size_t eq = arg.find('='); eq != std::string::npos) {
-      name = arg.substr(0, eq);
-      value = arg.substr(eq + 1);
-      has_value = true;
-    }
-    name = absl::StrReplaceAll(name, {{"-", "_"}});
-    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
-    bool negated = false;
-    if ((flag == nullptr || !IsOurFlag(*flag)) &&
-        absl::StartsWith(name, "no")) {
-      flag = absl::FindCommandLineFlag(name.substr(2));
-      negated = flag != nullptr && flag->IsOfType<bool>() && !has_value;
-      if (!negated) flag = nullptr;
-    }
-    if (flag == nullptr || !IsOurFlag(*flag)) {
-      Fail("unknown flag --" + Dashed(name) + " (see --help)");
-    }
-    if (flag->IsOfType<bool>() && !has_value) {
-      value = negated ? "false" : "true";
-    } else if (!has_value) {
-      if (i + 1 >= argc) Fail("flag --" + Dashed(name) + " needs a value");
-      value = argv[++i];
-    }
-    std::string error;
-    if (!flag->ParseFrom(value, &error)) {
-      Fail("bad value for --" + Dashed(flag->Name()) + ": " + error);
-    }
-    given.insert(std::string(flag->Name()));
-  }
-  return given;
 }
 
 // Copies each explicitly given setting flag over the manifest/defaults.
@@ -303,7 +230,10 @@ std::string ReadWholeFile(const std::string& path, const char* what) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const std::set<std::string> given = ParseFlags(argc, argv);
+  std::set<std::string> given;
+  const std::vector<std::string> positional =
+      knbench::ParseFlagsOrExit(argc, argv, "kpa_model", kUsage, &given);
+  if (!positional.empty()) Fail("unexpected argument: " + positional[0]);
   const std::string input_path = absl::GetFlag(FLAGS_input);
   if (input_path.empty()) Fail("--input is required (see --help)");
 
@@ -351,7 +281,7 @@ int main(int argc, char** argv) {
   if (output.empty() || output == "-") {
     std::cout << csv << std::flush;
     if (!std::cout) {
-      std::cerr << "kpa_model: error: writing stdout failed\n";
+      std::cerr << "kpa_model: writing stdout failed\n";
       return 1;
     }
     return 0;
@@ -360,7 +290,7 @@ int main(int argc, char** argv) {
   out << csv;
   out.close();
   if (!out) {
-    std::cerr << "kpa_model: error: cannot write " << output << "\n";
+    std::cerr << "kpa_model: cannot write " << output << "\n";
     return 1;
   }
   return 0;

@@ -159,7 +159,7 @@ TEST(KpaModelCli, BadFlagsAndInputExitTwoWithOneLine) {
     EXPECT_EQ(r.exit_code, 2) << joined;
     EXPECT_EQ(r.out, "") << joined;
     EXPECT_EQ(Lines(r.err).size(), 1u) << joined << ": " << r.err;
-    EXPECT_EQ(r.err.rfind("kpa_model: error: ", 0), 0u) << r.err;
+    EXPECT_EQ(r.err.rfind("kpa_model: ", 0), 0u) << r.err;
   }
 }
 

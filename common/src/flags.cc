@@ -41,7 +41,7 @@ absl::Status Set(absl::CommandLineFlag& flag, absl::string_view value) {
 }  // namespace
 
 absl::StatusOr<std::vector<std::string>> ParseFlags(
-    const std::vector<std::string>& args) {
+    const std::vector<std::string>& args, std::set<std::string>* given) {
   std::vector<std::string> positional;
   for (size_t i = 0; i < args.size(); ++i) {
     absl::string_view arg = args[i];
@@ -79,6 +79,7 @@ absl::StatusOr<std::vector<std::string>> ParseFlags(
           absl::StrCat("--", name, " needs a value"));
     }
     if (!status.ok()) return status;
+    if (given != nullptr) given->insert(std::string(flag->Name()));
   }
   return positional;
 }
@@ -105,7 +106,8 @@ std::string FlagsHelp(absl::string_view usage) {
 
 std::vector<std::string> ParseFlagsOrExit(int argc, char** argv,
                                           absl::string_view program,
-                                          absl::string_view usage) {
+                                          absl::string_view usage,
+                                          std::set<std::string>* given) {
   std::vector<std::string> args(argv + std::min(argc, 1), argv + argc);
   for (const std::string& arg : args) {
     if (arg == "--") break;
@@ -114,7 +116,7 @@ std::vector<std::string> ParseFlagsOrExit(int argc, char** argv,
       std::exit(0);
     }
   }
-  absl::StatusOr<std::vector<std::string>> positional = ParseFlags(args);
+  absl::StatusOr<std::vector<std::string>> positional = ParseFlags(args, given);
   if (!positional.ok()) {
     std::cerr << program << ": " << positional.status().message() << "\n";
     std::exit(2);

@@ -45,6 +45,12 @@ TEST_F(FlagsTest, UnderscoredNamesAndBoolFormsWork) {
   EXPECT_FALSE(absl::GetFlag(FLAGS_fail_fast));
 }
 
+TEST_F(FlagsTest, ReportsWhichFlagsWereGiven) {
+  std::set<std::string> given;
+  ASSERT_TRUE(ParseFlags({"--grpc-port=7", "--nofail-fast", "x"}, &given).ok());
+  EXPECT_THAT(given, ElementsAre("fail_fast", "grpc_port"));
+}
+
 TEST_F(FlagsTest, DoubleDashEndsFlags) {
   auto positional = ParseFlags({"--", "--grpc-port=1"});
   ASSERT_TRUE(positional.ok());
