@@ -160,6 +160,7 @@ is_number "$FAIL_THRESHOLD" && awk -v t="$FAIL_THRESHOLD" 'BEGIN { exit !(t <= 1
 
 WORKER_BIN="${WORKER_BIN:-${BUILD_DIR}/worker/worker}"
 DRIVER_BIN="${DRIVER_BIN:-${BUILD_DIR}/load_driver/load_driver}"
+KPA_MODEL_BIN="${KPA_MODEL_BIN:-${BUILD_DIR}/autoscaler_model/kpa_model}"
 SWEEP_DIR="${OUTDIR}/${SWEEP_ID}"
 SPINS=()
 while IFS= read -r v; do SPINS+=("$v"); done < <(seq "$SPIN_START" "$SPIN_STEP" "$SPIN_MAX")
@@ -288,7 +289,14 @@ if [[ -n "$STOPPED" ]]; then
 fi
 if ((ANALYZE)); then
   log "analysing ${SWEEP_DIR}"
-  "$PY" "${ROOT}/tools/analyze_plot.py" "$SWEEP_DIR" >"${SWEEP_DIR}/logs/analyze.log" 2>&1 || {
+  analyze_args=("$SWEEP_DIR")
+  # The KPA model's pods for each run, with the deployed manifest's settings,
+  # drawn next to the measured pods (in local mode: what Knative would do).
+  if [[ -x "$KPA_MODEL_BIN" ]]; then
+    analyze_args+=(--kpa-model "$KPA_MODEL_BIN"
+      --kpa-args "--from-manifest ${ROOT}/deploy/base/worker/knative-service.yaml")
+  fi
+  "$PY" "${ROOT}/tools/analyze_plot.py" "${analyze_args[@]}" >"${SWEEP_DIR}/logs/analyze.log" 2>&1 || {
     tail -n 20 "${SWEEP_DIR}/logs/analyze.log" >&2
     die "tools/analyze_plot.py failed; see ${SWEEP_DIR}/logs/analyze.log"
   }
