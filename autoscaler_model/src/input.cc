@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <optional>
 #include <string>
@@ -49,6 +50,29 @@ int64_t FloorDiv(int64_t a, int64_t b) {
   return q;
 }
 
+// Calls `row` with the line number and fields of each non-blank line after
+// the header, stopping at the first error: a line whose field count differs
+// from the header's, or whatever `row` returns.
+absl::Status ForEachRow(
+    std::istream& in, size_t columns,
+    const std::function<absl::Status(int64_t, const std::vector<std::string>&)>&
+        row) {
+  std::string line;
+  int64_t line_no = 1;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (absl::StripAsciiWhitespace(line).empty()) continue;
+    const std::vector<std::string> fields = SplitFields(line);
+    if (fields.size() != columns) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("line ", line_no, ": ", fields.size(),
+                       " fields, header has ", columns));
+    }
+    if (absl::Status status = row(line_no, fields); !status.ok()) return status;
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<InputSeries> ReadDriverCsv(
     std::istream& in, const std::vector<std::string>& header) {
   const auto c_ts = Column(header, "timestamp_ms");
@@ -68,48 +92,42 @@ absl::StatusOr<InputSeries> ReadDriverCsv(
   out.kind = InputSeries::Kind::kDriverCsv;
   std::vector<std::pair<int64_t, int64_t>> spans;  // [send, done) epoch us
   int64_t origin_us = std::numeric_limits<int64_t>::max();
-  std::string line;
-  int64_t line_no = 1;
-  while (std::getline(in, line)) {
-    ++line_no;
-    if (absl::StripAsciiWhitespace(line).empty()) continue;
-    const std::vector<std::string> f = SplitFields(line);
-    if (f.size() != header.size()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("line ", line_no, ": ", f.size(), " fields, header has ",
-                       header.size()));
-    }
-    ++out.rows;
-    int64_t ts_ms = 0;
-    if (!absl::SimpleAtoi(f[*c_ts], &ts_ms) || ts_ms < 0 ||
-        ts_ms > kMaxEpochMs) {
-      return BadField(line_no, "timestamp_ms", f[*c_ts]);
-    }
-    const std::string& status = f[*c_status];
-    if (status == "dropped") {
-      // Never sent, so never in flight; it still fixes the time origin.
-      origin_us = std::min(origin_us, ts_ms * 1000);
-      continue;
-    }
-    if (status != "success" && status != "failure") {
-      return BadField(line_no, "status", status);
-    }
-    int64_t lag_us = 0;
-    if (c_lag && !f[*c_lag].empty() &&
-        (!absl::SimpleAtoi(f[*c_lag], &lag_us) || lag_us < -kMaxSpanUs ||
-         lag_us > kMaxSpanUs)) {
-      return BadField(line_no, "lag_us", f[*c_lag]);
-    }
-    int64_t latency = 0;
-    if (!absl::SimpleAtoi(f[c_lat], &latency) || latency < 0 ||
-        latency * lat_scale > kMaxSpanUs) {
-      return BadField(line_no, c_lat_us ? "latency_us" : "latency_ms",
-                      f[c_lat]);
-    }
-    const int64_t send_us = ts_ms * 1000 + lag_us;
-    origin_us = std::min({origin_us, ts_ms * 1000, send_us});
-    spans.emplace_back(send_us, send_us + latency * lat_scale);
-  }
+  absl::Status rows_status = ForEachRow(
+      in, header.size(),
+      [&](int64_t line_no, const std::vector<std::string>& f) -> absl::Status {
+        ++out.rows;
+        int64_t ts_ms = 0;
+        if (!absl::SimpleAtoi(f[*c_ts], &ts_ms) || ts_ms < 0 ||
+            ts_ms > kMaxEpochMs) {
+          return BadField(line_no, "timestamp_ms", f[*c_ts]);
+        }
+        const std::string& status = f[*c_status];
+        if (status == "dropped") {
+          // Never sent, so never in flight; it still fixes the time origin.
+          origin_us = std::min(origin_us, ts_ms * 1000);
+          return absl::OkStatus();
+        }
+        if (status != "success" && status != "failure") {
+          return BadField(line_no, "status", status);
+        }
+        int64_t lag_us = 0;
+        if (c_lag && !f[*c_lag].empty() &&
+            (!absl::SimpleAtoi(f[*c_lag], &lag_us) || lag_us < -kMaxSpanUs ||
+             lag_us > kMaxSpanUs)) {
+          return BadField(line_no, "lag_us", f[*c_lag]);
+        }
+        int64_t latency = 0;
+        if (!absl::SimpleAtoi(f[c_lat], &latency) || latency < 0 ||
+            latency * lat_scale > kMaxSpanUs) {
+          return BadField(line_no, c_lat_us ? "latency_us" : "latency_ms",
+                          f[c_lat]);
+        }
+        const int64_t send_us = ts_ms * 1000 + lag_us;
+        origin_us = std::min({origin_us, ts_ms * 1000, send_us});
+        spans.emplace_back(send_us, send_us + latency * lat_scale);
+        return absl::OkStatus();
+      });
+  if (!rows_status.ok()) return rows_status;
   if (out.rows == 0) {
     return absl::InvalidArgumentError("input has a header but no rows");
   }
@@ -172,34 +190,28 @@ absl::StatusOr<InputSeries> ReadPlainCsv(
     std::optional<int32_t> ready;
   };
   std::vector<Row> rows;
-  std::string line;
-  int64_t line_no = 1;
-  while (std::getline(in, line)) {
-    ++line_no;
-    if (absl::StripAsciiWhitespace(line).empty()) continue;
-    const std::vector<std::string> f = SplitFields(line);
-    if (f.size() != header.size()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("line ", line_no, ": ", f.size(), " fields, header has ",
-                       header.size()));
-    }
-    Row r{};
-    if (!absl::SimpleAtod(f[c_time], &r.time) || !std::isfinite(r.time)) {
-      return BadField(line_no, "time_s", f[c_time]);
-    }
-    if (!absl::SimpleAtod(f[c_value], &r.value) || !std::isfinite(r.value) ||
-        r.value < 0) {
-      return BadField(line_no, "value", f[c_value]);
-    }
-    if (c_ready && !f[*c_ready].empty()) {
-      int32_t ready = 0;
-      if (!absl::SimpleAtoi(f[*c_ready], &ready) || ready < 0) {
-        return BadField(line_no, "ready_pods", f[*c_ready]);
-      }
-      r.ready = ready;
-    }
-    rows.push_back(r);
-  }
+  absl::Status rows_status = ForEachRow(
+      in, header.size(),
+      [&](int64_t line_no, const std::vector<std::string>& f) -> absl::Status {
+        Row r{};
+        if (!absl::SimpleAtod(f[c_time], &r.time) || !std::isfinite(r.time)) {
+          return BadField(line_no, "time_s", f[c_time]);
+        }
+        if (!absl::SimpleAtod(f[c_value], &r.value) ||
+            !std::isfinite(r.value) || r.value < 0) {
+          return BadField(line_no, "value", f[c_value]);
+        }
+        if (c_ready && !f[*c_ready].empty()) {
+          int32_t ready = 0;
+          if (!absl::SimpleAtoi(f[*c_ready], &ready) || ready < 0) {
+            return BadField(line_no, "ready_pods", f[*c_ready]);
+          }
+          r.ready = ready;
+        }
+        rows.push_back(r);
+        return absl::OkStatus();
+      });
+  if (!rows_status.ok()) return rows_status;
   if (rows.empty()) {
     return absl::InvalidArgumentError("input has a header but no rows");
   }

@@ -194,16 +194,6 @@ _cluster_fetch() {
   return 1
 }
 
-# _cluster_scraped_final POD SCHEDULED END: Prometheus has a sample of the
-# pod's final scheduled count taken after END.
-_cluster_scraped_final() {
-  local body
-  body="$(prom_instant "$PROM_URL" \
-    "timestamp(load_driver_scheduled_total{job=\"load_driver\",pod=\"$1\"} == $2)")" || return 1
-  "$PY" -c 'import json,sys
-r = json.load(sys.stdin)["data"]["result"]
-sys.exit(0 if r and float(r[0]["value"][1]) >= float(sys.argv[1]) else 1)' "$3" <<<"$body"
-}
 
 _cluster_delete_job() {
   _kc delete job -n "$(_cluster_ns)" "$1" --ignore-not-found --cascade=foreground \
@@ -265,7 +255,7 @@ backend_run() {
     # that, so the run's window holds its last seconds.
     _cluster_fetch "$pod" summary.json "${sums[$i]}" || rc=1
     if [[ -s "${sums[$i]}" ]] && sched="$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["scheduled"])' "${sums[$i]}")"; then
-      wait_for 60 "Prometheus to scrape ${pod}'s final count" _cluster_scraped_final "$pod" "$sched" "$end" ||
+      wait_for 60 "Prometheus to scrape ${pod}'s final count" prom_scraped_final "pod=$pod" "$sched" "$end" ||
         warn "the run's last seconds may be missing from prometheus-*.json"
     fi
     _cluster_fetch "$pod" results.csv "${outs[$i]}" || rc=1

@@ -132,3 +132,16 @@ stop_pid() {
 prom_instant() {
   curl -fsS --max-time 5 -G "$1/api/v1/query" --data-urlencode "query=$2"
 }
+
+# prom_scraped_final LABEL=VALUE SCHEDULED END_EPOCH: Prometheus (at
+# PROM_URL) holds a sample of that driver's load_driver_scheduled_total equal
+# to its final count SCHEDULED, taken after END_EPOCH, so a query over the
+# run's window sees its last seconds.
+prom_scraped_final() {
+  local label="${1%%=*}" value="${1#*=}" body
+  body="$(prom_instant "$PROM_URL" \
+    "timestamp(load_driver_scheduled_total{job=\"load_driver\",${label}=\"${value}\"} == $2)")" || return 1
+  "$PY" -c 'import json,sys
+r = json.load(sys.stdin)["data"]["result"]
+sys.exit(0 if r and float(r[0]["value"][1]) >= float(sys.argv[1]) else 1)' "$3" <<<"$body"
+}

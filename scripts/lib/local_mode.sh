@@ -180,18 +180,8 @@ backend_setup() {
 
 # _local_driver_done PID PORT: the driver exited, or it finished its run and
 # now serves /summary.json while lingering.
-_local_driver_done() { ! pid_alive "$1" || http_ok "http://127.0.0.1:$2/summary.json"; }
+_local_driver_done() { ! pid_alive "$1" || http_ok "http://127.0.0.1:$2/done"; }
 
-# _local_scraped_final INSTANCE SCHEDULED END_EPOCH: Prometheus holds a sample
-# of the driver's scheduled_total equal to its final count, taken after END.
-_local_scraped_final() {
-  local body
-  body="$(prom_instant "$PROM_URL" \
-    "timestamp(load_driver_scheduled_total{job=\"load_driver\",instance=\"$1\"} == $2)")" || return 1
-  "$PY" -c 'import json,sys
-r = json.load(sys.stdin)["data"]["result"]
-sys.exit(0 if r and float(r[0]["value"][1]) >= float(sys.argv[1]) else 1)' "$3" <<<"$body"
-}
 
 _local_json_field() { "$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
 
@@ -241,7 +231,7 @@ backend_run() {
     if [[ -s "${sums[$i]}" ]] && sched="$(_local_json_field "${sums[$i]}" scheduled 2>/dev/null)"; then
       if pid_alive "${pids[$i]}"; then
         wait_for 15 "Prometheus to scrape load_driver-$((i + 1))'s final count" \
-          _local_scraped_final "127.0.0.1:${port}" "$sched" "$end" ||
+          prom_scraped_final "instance=127.0.0.1:${port}" "$sched" "$end" ||
           warn "the run's last second may be missing from prometheus-*.json"
       else
         warn "load_driver-$((i + 1)) exited before Prometheus could scrape its final numbers"
