@@ -27,9 +27,17 @@ RUNTIME_PACKAGES=(
   prometheus curl jq iproute2 procps
   python3 python3-pandas python3-matplotlib python3-pytest python3-grpcio
   python3-protobuf python3-yaml
-  yamllint nodejs npm
+  yamllint shellcheck util-linux
   nghttp2-client
   clang libclang-rt-14-dev
+)
+# Commands that may come from elsewhere than Debian (the machine image ships
+# Node.js 20 from NodeSource and a current kubectl): installed from Debian
+# only when the command is missing, never over another vendor's package.
+#   command  Debian packages
+COMMANDS=(
+  "node nodejs npm"
+  "npm npm"
 )
 
 print_only=0
@@ -44,6 +52,8 @@ done
 all=("${BUILD_PACKAGES[@]}" "${RUNTIME_PACKAGES[@]}")
 if [[ "$print_only" == 1 ]]; then
   printf '%s\n' "${all[@]}"
+  for entry in "${COMMANDS[@]}"; do printf '%s (if no %s command)\n' "${entry#* }" "${entry%% *}"; done
+  echo "kubectl (not from Debian: its kubernetes-client is too old for kustomize components)"
   exit 0
 fi
 
@@ -53,6 +63,16 @@ for pkg in "${all[@]}"; do
     missing+=("$pkg")
   fi
 done
+for entry in "${COMMANDS[@]}"; do
+  read -r cmd pkgs <<<"$entry"
+  if ! command -v "$cmd" >/dev/null; then
+    read -r -a more <<<"$pkgs"
+    missing+=("${more[@]}")
+  fi
+done
+if ! command -v kubectl >/dev/null; then
+  echo "install_deps.sh: warning: kubectl not found; the manifest render tests need a kubectl with kustomize (v1.21+) on PATH" >&2
+fi
 
 if ((${#missing[@]})); then
   sudo=()
