@@ -23,8 +23,10 @@ std::string Unquote(absl::string_view s) {
   return std::string(s);
 }
 
-// Drops a trailing " # comment" that is not inside quotes.
-absl::string_view StripComment(absl::string_view s) {
+// Index of the first character outside single or double quotes for which
+// `stop(i)` holds, or npos.
+template <typename Stop>
+size_t FindUnquoted(absl::string_view s, Stop stop) {
   char quote = 0;
   for (size_t i = 0; i < s.size(); ++i) {
     const char c = s[i];
@@ -32,29 +34,30 @@ absl::string_view StripComment(absl::string_view s) {
       if (c == quote) quote = 0;
     } else if (c == '"' || c == '\'') {
       quote = c;
-    } else if (c == '#' && (i == 0 || s[i - 1] == ' ' || s[i - 1] == '\t')) {
-      return s.substr(0, i);
+    } else if (stop(i)) {
+      return i;
     }
   }
-  return s;
+  return absl::string_view::npos;
+}
+
+// Drops a trailing " # comment" that is not inside quotes.
+absl::string_view StripComment(absl::string_view s) {
+  const size_t hash = FindUnquoted(s, [s](size_t i) {
+    return s[i] == '#' && (i == 0 || s[i - 1] == ' ' || s[i - 1] == '\t');
+  });
+  return hash == absl::string_view::npos ? s : s.substr(0, hash);
 }
 
 // Splits "key: value" at the first ": " (or a trailing ':') outside quotes.
 bool SplitKeyValue(absl::string_view s, std::string* key, std::string* value) {
-  char quote = 0;
-  for (size_t i = 0; i < s.size(); ++i) {
-    const char c = s[i];
-    if (quote) {
-      if (c == quote) quote = 0;
-    } else if (c == '"' || c == '\'') {
-      quote = c;
-    } else if (c == ':' && (i + 1 == s.size() || s[i + 1] == ' ')) {
-      *key = Unquote(s.substr(0, i));
-      *value = Unquote(s.substr(i + 1));
-      return true;
-    }
-  }
-  return false;
+  const size_t colon = FindUnquoted(s, [s](size_t i) {
+    return s[i] == ':' && (i + 1 == s.size() || s[i + 1] == ' ');
+  });
+  if (colon == absl::string_view::npos) return false;
+  *key = Unquote(s.substr(0, colon));
+  *value = Unquote(s.substr(colon + 1));
+  return true;
 }
 
 struct Document {
