@@ -4,6 +4,7 @@
 
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
+#include "knbench/testing/wait.h"
 
 namespace knbench {
 namespace {
@@ -34,10 +35,7 @@ TEST(ShutdownSignalTest, SignalsInOneBurstCountAsOne) {
   ASSERT_EQ(kill(getpid(), SIGINT), 0);
   ASSERT_TRUE(shutdown.WaitFor(absl::Seconds(10)));
   ASSERT_EQ(kill(getpid(), SIGTERM), 0);
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  while (shutdown.signals_received() < 2 && absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(1));
-  }
+  knbench::testing::WaitUntil([&] { return shutdown.signals_received() >= 2; });
   EXPECT_EQ(shutdown.signals_received(), 2);  // Taken, and we are still here.
   EXPECT_EQ(shutdown.signal_number(), SIGINT);
 }

@@ -11,6 +11,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "knbench/testing/http_client.h"
+#include "knbench/testing/wait.h"
 #include "subprocess.h"
 #include "test_files.h"
 
@@ -162,24 +163,19 @@ TEST_F(DriverE2eTest, DeadTargetGivesFailureRowsAndExitZero) {
 
 // Waits (bounded) until the driver's /metrics shows at least `n` scheduled.
 bool WaitScheduled(int port, int64_t n, absl::Duration timeout) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (absl::Now() < deadline) {
-    auto r = HttpGet(port, "/metrics");
-    if (r.ok() && r->status == 200) {
-      const size_t at = r->body.find("\nload_driver_scheduled_total ");
-      if (at != std::string::npos) {
+  return knbench::testing::WaitUntil(
+      [&] {
+        auto r = HttpGet(port, "/metrics");
+        if (!r.ok() || r->status != 200) return false;
+        const size_t at = r->body.find("\nload_driver_scheduled_total ");
+        if (at == std::string::npos) return false;
         double v = 0;
         const size_t start = at + 29;
         const size_t end = r->body.find('\n', start);
-        if (absl::SimpleAtod(r->body.substr(start, end - start), &v) &&
-            v >= n) {
-          return true;
-        }
-      }
-    }
-    absl::SleepFor(absl::Milliseconds(50));
-  }
-  return false;
+        return absl::SimpleAtod(r->body.substr(start, end - start), &v) &&
+               v >= n;
+      },
+      timeout, absl::Milliseconds(50));
 }
 
 TEST_F(DriverE2eTest, SigtermMidRunGivesCompleteCsvAndSummary) {
@@ -227,16 +223,15 @@ TEST_F(DriverE2eTest, ResultsAreServedAfterTheRunAndLingerEndsWhenFetched) {
        "--summary=" + *dir_ + "/serve.json"},
       "serve");
   // /done: 503 while running, 200 once the run is over (bounded wait).
-  absl::StatusOr<knbench::testing::RawHttpResponse> done;
-  const absl::Time deadline = absl::Now() + absl::Seconds(30);
   bool saw_503 = false;
-  while (absl::Now() < deadline) {
-    done = HttpGet(port, "/done");
-    if (done.ok() && done->status == 503) saw_503 = true;
-    if (done.ok() && done->status == 200) break;
-    absl::SleepFor(absl::Milliseconds(50));
-  }
-  ASSERT_TRUE(done.ok() && done->status == 200) << d->Stderr();
+  ASSERT_TRUE(knbench::testing::WaitUntil(
+      [&] {
+        auto done = HttpGet(port, "/done");
+        if (done.ok() && done->status == 503) saw_503 = true;
+        return done.ok() && done->status == 200;
+      },
+      absl::Seconds(30), absl::Milliseconds(50)))
+      << d->Stderr();
   EXPECT_TRUE(saw_503);
   // The metrics agree with the files.
   auto metrics = HttpGet(port, "/metrics");

@@ -12,6 +12,7 @@
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
 #include "knbench/common/metrics_endpoint.h"
+#include "knbench/testing/wait.h"
 #include "knbench/worker/worker_server.h"
 #include "load_worker.grpc.pb.h"
 
@@ -21,17 +22,7 @@ namespace {
 using ::testing::HasSubstr;
 using Clock = std::chrono::steady_clock;
 
-// Waits for `condition` with a bound; true if it held in time.
-template <typename Condition>
-bool WaitUntil(Condition condition,
-               std::chrono::milliseconds limit = std::chrono::seconds(20)) {
-  const auto deadline = Clock::now() + limit;
-  while (!condition()) {
-    if (Clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return true;
-}
+using ::knbench::testing::WaitUntil;
 
 // The value of the sample line that starts with `series` + " ".
 double Sample(const std::string& text, const std::string& series) {
