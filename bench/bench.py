@@ -21,6 +21,8 @@ import sys
 import tempfile
 import time
 import urllib.request
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts", "lib"))
+from knbench_proc import free_port, wait_until  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
 METHOD_PATH = "/load_worker.LoadWorker/InvokeWorker"
@@ -95,12 +97,6 @@ def mib(n):
 STARTED = []  # every process we started, stopped on exit
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def stop(proc, timeout=20):
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
@@ -128,15 +124,6 @@ def spawn(args, log_path, **kw):
     return proc
 
 
-def wait_until(cond, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return
-        time.sleep(0.01)
-    raise BenchError(f"timed out after {timeout}s waiting for {what}")
-
-
 def http_get(port, path, timeout=5):
     with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}",
                                 timeout=timeout) as r:
@@ -162,7 +149,7 @@ class Worker:
             except OSError:
                 return False
 
-        wait_until(ready, 20, "the worker to serve")
+        wait_until(ready, 20, "the worker to serve", error=BenchError)
 
     @property
     def pid(self):

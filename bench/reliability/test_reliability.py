@@ -13,6 +13,7 @@ Run by ctest with WORKER_BIN and DRIVER_BIN set.
 import csv
 import json
 import os
+import sys
 import re
 import signal
 import socket
@@ -22,6 +23,8 @@ import urllib.request
 
 import grpc
 import pytest
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts", "lib"))
+from knbench_proc import free_port, wait_until  # noqa: E402
 
 WORKER = os.environ["WORKER_BIN"]
 DRIVER = os.environ["DRIVER_BIN"]
@@ -29,21 +32,6 @@ METHOD = "/load_worker.LoadWorker/InvokeWorker"
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until(cond, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def get(port, path, timeout=5):

@@ -6,13 +6,15 @@ quantiles and gauges are known by construction, so every series can be checked b
 
 import json
 import os
+import sys
 import shutil
-import socket
 import subprocess
 import time
 import urllib.request
 
 import pytest
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts", "lib"))
+from knbench_proc import free_port  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SCRIPT = os.path.join(REPO, "scripts", "collect_prometheus.sh")
@@ -112,12 +114,6 @@ def openmetrics(t0):
     # OpenMetrics wants each series' samples together and in time order: sort by series.
     lines.sort(key=lambda line: (line.rsplit(" ", 2)[0], float(line.rsplit(" ", 1)[1])))
     return "\n".join(lines) + "\n# EOF\n"
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_ready(url, proc, timeout_s):

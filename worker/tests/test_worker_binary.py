@@ -8,35 +8,22 @@ Run by ctest with WORKER_BIN and PROTO_DIR set.
 import importlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
-import time
 import urllib.request
 
 import grpc
 import pytest
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "..", "scripts", "lib"))
+from knbench_proc import free_port, wait_until  # noqa: E402
+
 WORKER = os.environ["WORKER_BIN"]
 PROTO_DIR = os.environ["PROTO_DIR"]
 ORIGINAL_DIR = os.path.join(os.path.dirname(__file__), "original")
 METHOD = "/load_worker.LoadWorker/InvokeWorker"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until(condition, timeout=20.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def generate(proto_dir, out_dir, module_name):
