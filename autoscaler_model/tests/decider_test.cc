@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "test_configs.h"
 
 namespace knbench::autoscaler_model {
 namespace {
@@ -36,15 +37,6 @@ struct Case {
   int32_t ready_at_start;
   std::vector<Step> steps;
 };
-
-// target 10 per pod at 100 % utilisation: target value 10, total 10.
-KpaConfig Target10(double tbc) {
-  KpaConfig c;
-  c.target = 10;
-  c.target_utilization_percentage = 100;
-  c.target_burst_capacity = tbc;
-  return c;
-}
 
 KpaConfig With(KpaConfig c, void (*edit)(KpaConfig&)) {
   edit(c);

@@ -5,17 +5,10 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "test_configs.h"
 
 namespace knbench::autoscaler_model {
 namespace {
-
-KpaConfig Target10(double tbc) {
-  KpaConfig c;
-  c.target = 10;
-  c.target_utilization_percentage = 100;
-  c.target_burst_capacity = tbc;
-  return c;
-}
 
 std::vector<double> Constant(size_t seconds, double value) {
   return std::vector<double>(seconds, value);
