@@ -9,7 +9,7 @@
 # A package of that list without an archive is an error, not a silent
 # fallback to the shared object.
 
-set(_knbench_static_namespaces absl gRPC protobuf c-ares re2 OpenSSL ZLIB)
+set(_knbench_static_namespaces absl gRPC protobuf c-ares re2 ZLIB)
 
 # archive_for(OUT LOCATION): /x/libfoo.so[.1.2] -> /x/libfoo.a, or "" if none.
 function(_knbench_archive_for out location)

@@ -201,8 +201,10 @@ class Container:
         problems = []
         if status["NSpid"].split()[-1] != "1":
             problems.append(f"not PID 1 in its namespace (NSpid {status['NSpid']})")
-        if set(status["Uid"].split()) != {uid} or set(status["Gid"].split()) != {gid}:
-            problems.append(f"Uid {status['Uid']} Gid {status['Gid']}, want {self.user}")
+        if set(status["Uid"].split()) != {uid} or set(status["Gid"].split()) != {gid} or \
+                set(status["Groups"].split()) - {gid}:
+            problems.append(f"Uid {status['Uid']} Gid {status['Gid']} Groups {status['Groups']}, "
+                            f"want {self.user} and no other group")
         if status.get("CapEff", "").strip("0"):
             problems.append(f"has capabilities {status['CapEff']}")
         if self.no_new_privs and status.get("NoNewPrivs") != "1":
