@@ -67,7 +67,8 @@ wait_http() { # URL: bounded wait for any HTTP answer
 cd "$ROOT"
 # --- static -----------------------------------------------------------------
 if shellcheck -x "${SCRIPTS[@]}" scripts/lib/cluster_mode.sh deploy/tests/setup.sh \
-  deploy/tests/check_scripts.sh deploy/tests/fake_kubectl.sh; then
+  deploy/tests/check_scripts.sh deploy/tests/fake_kubectl.sh docker/runtime_rootfs.sh \
+  tests/images/images_test.sh; then
   ok "shellcheck"
 else
   fail "shellcheck"
