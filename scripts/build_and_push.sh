@@ -22,7 +22,8 @@ Options (flag or environment variable):
                              docker.io/alice or ghcr.io/org (required)
   --tag T          TAG       image tag (default: git short hash, plus
                              -dirty if the tree has changes)
-  --builder B      BUILDER   docker or podman (default docker)
+  --builder B      BUILDER   docker, podman or buildah (default: docker if
+                             its engine answers, else podman, else buildah)
   --platform P     PLATFORM  e.g. linux/amd64 (default: the builder's)
   --no-push                  build and set the images, do not push
   --set-images-only          only rewrite the kustomization (images built
@@ -30,6 +31,10 @@ Options (flag or environment variable):
   --images-file F            kustomization to rewrite (default
                              deploy/components/images/kustomization.yaml)
   -h, --help                 this help
+
+Without a Docker engine, Podman and Buildah build as root or rootless;
+where they cannot create namespaces (e.g. inside a CI container), add
+BUILDAH_ISOLATION=chroot (Buildah's own setting; docs/deploy.md, "Images").
 
 Then: scripts/deploy_all.sh
 EOF
@@ -42,7 +47,7 @@ die() {
 
 REGISTRY="${REGISTRY:-}"
 TAG="${TAG:-}"
-BUILDER="${BUILDER:-docker}"
+BUILDER="${BUILDER:-}"
 PLATFORM="${PLATFORM:-}"
 PUSH=1
 BUILD=1
@@ -101,16 +106,35 @@ set_image() {
   mv -f "$tmp" "$file"
 }
 
+# The first builder that can build here: Docker only with a reachable engine
+# (its client alone cannot build); Podman and Buildah need no daemon.
+pick_builder() {
+  local b
+  for b in docker podman buildah; do
+    if command -v "$b" >/dev/null 2>&1 && "$b" info >/dev/null 2>&1; then
+      echo "$b"
+      return 0
+    fi
+  done
+  return 1
+}
+
 if ((BUILD)); then
+  if [[ -z "$BUILDER" ]]; then
+    BUILDER="$(pick_builder)" ||
+      die "no image builder: Docker's engine is not reachable and neither podman nor buildah works here (install one, or use --set-images-only)"
+  fi
   command -v "$BUILDER" >/dev/null 2>&1 ||
-    die "${BUILDER} not found: install Docker (or --builder podman), or use --set-images-only"
-  "$BUILDER" info >/dev/null 2>&1 || die "${BUILDER} is installed but its engine is not reachable (is the daemon running?)"
-  platform_args=()
-  [[ -n "$PLATFORM" ]] && platform_args=(--platform "$PLATFORM")
-  echo "building ${WORKER_IMAGE}"
-  "$BUILDER" build "${platform_args[@]}" -f "${ROOT}/docker/worker.Dockerfile" -t "$WORKER_IMAGE" "$ROOT"
-  echo "building ${DRIVER_IMAGE}"
-  "$BUILDER" build "${platform_args[@]}" -f "${ROOT}/docker/load_driver.Dockerfile" -t "$DRIVER_IMAGE" "$ROOT"
+    die "${BUILDER} not found: install Docker, Podman or Buildah (--builder), or use --set-images-only"
+  "$BUILDER" info >/dev/null 2>&1 || die "${BUILDER} is installed but cannot build here ('${BUILDER} info' fails; for docker: is the daemon running?)"
+  build_cmd=(build)
+  # Buildah caches layers only when asked; Docker and Podman always do.
+  [[ "$(basename "$BUILDER")" == buildah ]] && build_cmd=(build --layers)
+  [[ -n "$PLATFORM" ]] && build_cmd+=(--platform "$PLATFORM")
+  echo "building ${WORKER_IMAGE} with ${BUILDER}"
+  "$BUILDER" "${build_cmd[@]}" -f "${ROOT}/docker/worker.Dockerfile" -t "$WORKER_IMAGE" "$ROOT"
+  echo "building ${DRIVER_IMAGE} with ${BUILDER}"
+  "$BUILDER" "${build_cmd[@]}" -f "${ROOT}/docker/load_driver.Dockerfile" -t "$DRIVER_IMAGE" "$ROOT"
 fi
 if ((PUSH)); then
   "$BUILDER" push "$WORKER_IMAGE" || die "push of ${WORKER_IMAGE} failed (logged in? '${BUILDER} login ${REGISTRY%%/*}')"

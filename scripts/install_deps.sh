@@ -31,6 +31,12 @@ RUNTIME_PACKAGES=(
   nghttp2-client
   clang libclang-rt-14-dev
 )
+# Container images without a Docker engine: Buildah builds and the images
+# test runs them; Podman is build_and_push.sh's other daemonless builder;
+# debootstrap makes the debian:bookworm stand-in base (docs/deploy.md).
+IMAGE_PACKAGES=(
+  buildah podman debootstrap debian-archive-keyring
+)
 # Commands that may come from elsewhere than Debian (the machine image ships
 # Node.js 20 from NodeSource and a current kubectl): installed from Debian
 # only when the command is missing, never over another vendor's package.
@@ -49,7 +55,7 @@ for arg in "$@"; do
   esac
 done
 
-all=("${BUILD_PACKAGES[@]}" "${RUNTIME_PACKAGES[@]}")
+all=("${BUILD_PACKAGES[@]}" "${RUNTIME_PACKAGES[@]}" "${IMAGE_PACKAGES[@]}")
 if [[ "$print_only" == 1 ]]; then
   printf '%s\n' "${all[@]}"
   for entry in "${COMMANDS[@]}"; do printf '%s (if no %s command)\n' "${entry#* }" "${entry%% *}"; done

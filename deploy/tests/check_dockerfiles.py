@@ -2,18 +2,23 @@
 """Check docker/*.Dockerfile against the project (no Docker engine needed).
 
 For docker/worker.Dockerfile and docker/load_driver.Dockerfile:
-- build stage FROM debian:bookworm, runtime stage FROM debian:bookworm-slim;
+- build stage FROM debian:bookworm, runtime stage FROM scratch;
 - the build stage installs exactly the build package set, and every one of
   those packages is installed by scripts/install_deps.sh;
-- CMake is configured with -DKNBENCH_BUILD_TESTS=OFF and builds the target
-  the file is named after, which add_executable() defines in that directory;
-  the binary copied to the runtime stage is where CMake puts it;
-- every directory the target needs (its own, proto, common and any
-  knbench:: library it links) is COPY'd, and .dockerignore keeps none out;
-- the runtime stage installs only existing, non -dev Debian packages
-  (apt-cache), runs as a numeric non-root USER with an exec-form ENTRYPOINT;
-- with --binary NAME=PATH: every shared library `ldd PATH` reports belongs to
-  a runtime package, one of their dependencies, or debian:bookworm-slim's base.
+- CMake is configured with -DKNBENCH_BUILD_TESTS=OFF and -DKNBENCH_STATIC=ON
+  (an option of the top-level CMakeLists.txt) and builds the target the file
+  is named after, which add_executable() defines in that directory;
+- docker/runtime_rootfs.sh lays out that binary's root filesystem, the
+  runtime stage copies it to / and its exec-form ENTRYPOINT is the binary
+  where runtime_rootfs.sh puts it;
+- every directory the target needs (its own, proto, common, any knbench::
+  library it links, any cmake/ module the top level includes) is COPY'd, and
+  .dockerignore keeps none out;
+- the build stage is the same in both files up to the component's own COPY
+  (so a layer cache builds the shared part once);
+- the runtime stage has no RUN (no shell), a numeric non-root USER;
+- with --binary NAME=PATH: docker/runtime_rootfs.sh lays out PATH with the
+  binary, its ELF interpreter and every shared library `ldd PATH` reports.
 
 Exit: 0 ok, 1 problems, 77 (skip) when scripts/install_deps.sh does not exist
 yet and everything else passed.
@@ -25,13 +30,13 @@ import re
 import shlex
 import subprocess
 import sys
+import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD_SET = {"libgrpc++-dev", "protobuf-compiler-grpc", "libprotobuf-dev", "protobuf-compiler",
              "libabsl-dev", "prometheus-cpp-dev", "cmake", "g++", "make"}
-# Packages debian:bookworm-slim already has (Essential/required set in use here).
-SLIM_BASE = {"libc6", "libgcc-s1", "libstdc++6", "zlib1g"}
 COMPONENTS = ["worker", "load_driver"]
+ROOTFS_SCRIPT = "docker/runtime_rootfs.sh"
 
 
 def parse_stages(text):
@@ -100,49 +105,37 @@ def needed_dirs(comp, aliases):
     return need
 
 
-def apt_closure(pkgs):
-    r = subprocess.run(["apt-cache", "depends", "--recurse", "--no-recommends", "--no-suggests",
-                        "--no-conflicts", "--no-breaks", "--no-replaces", "--no-enhances"] + pkgs,
-                       capture_output=True, text=True, timeout=120)
-    names = set()
-    for line in r.stdout.splitlines():
-        if not line.startswith(" "):
-            names.add(line.strip().split(":")[0])
-        elif "Depends:" in line:
-            names.add(line.split("Depends:")[1].strip().strip("<>").split(":")[0])
-    return names
+def top_level_modules():
+    """Directories of the cmake modules the top-level CMakeLists.txt includes."""
+    with open(os.path.join(ROOT, "CMakeLists.txt")) as f:
+        text = f.read()
+    return {os.path.dirname(m) for m in re.findall(r"include\(\s*([\w./-]+\.cmake)", text)}
 
 
-def lib_packages(binary):
-    """Shared library path -> Debian package (None if no package owns it)."""
+def has_option(name):
+    with open(os.path.join(ROOT, "CMakeLists.txt")) as f:
+        return re.search(rf"option\(\s*{name}\b", f.read()) is not None
+
+
+def check_rootfs_script(name, binary):
+    """Problems with what runtime_rootfs.sh lays out for BINARY."""
+    problems = []
     r = subprocess.run(["ldd", binary], capture_output=True, text=True, timeout=30)
-    libs = re.findall(r"=>\s+(\S+)", r.stdout)
-    cands = {}
-    for lib in libs:
-        c = [lib, os.path.realpath(lib)]
-        c += [x[4:] for x in c if x.startswith("/usr/")]  # dpkg knows /lib/... on merged-/usr
-        cands[lib] = c
-    # One dpkg call for all candidate paths (it is slow per call).
-    q = subprocess.run(["dpkg", "-S"] + sorted({x for c in cands.values() for x in c}),
-                       capture_output=True, text=True, timeout=120)
-    owner = {}
-    for line in q.stdout.splitlines():
-        pkg, _, path = line.partition(": ")
-        owner[path.strip()] = pkg.split(":")[0].split(",")[0].strip()
-    return {lib: next((owner[x] for x in c if x in owner), None) for lib, c in cands.items()}
-
-
-def apt_known(pkgs):
-    """Packages apt has a candidate for (one apt-cache call)."""
-    r = subprocess.run(["apt-cache", "policy"] + list(pkgs), capture_output=True, text=True,
-                       timeout=120)
-    known, cur = set(), None
-    for line in r.stdout.splitlines():
-        if not line.startswith(" ") and line.endswith(":"):
-            cur = line[:-1]
-        elif cur and line.strip().startswith("Candidate:") and "(none)" not in line:
-            known.add(cur)
-    return known
+    libs = re.findall(r"=>\s+(/\S+)", r.stdout) + re.findall(r"^\s*(/\S+)\s+\(", r.stdout, re.M)
+    with tempfile.TemporaryDirectory() as tmp:
+        rootfs = os.path.join(tmp, "rootfs")
+        r = subprocess.run([os.path.join(ROOT, ROOTFS_SCRIPT), binary, rootfs],
+                           capture_output=True, text=True, timeout=120)
+        if r.returncode != 0:
+            return [f"{ROOTFS_SCRIPT} {binary} failed: {r.stderr.strip()}"]
+        want = [f"/usr/local/bin/{os.path.basename(binary)}"] + libs
+        for path in want:
+            if not os.path.isfile(rootfs + path) or os.path.islink(rootfs + path):
+                problems.append(f"{ROOTFS_SCRIPT} {name}: {path} is not a regular file in the rootfs")
+        total = r.stdout.strip().splitlines()[-1].split()[0]
+        print(f"{ROOTFS_SCRIPT} {binary}: the binary, its interpreter and {len(libs) - 1} "
+              f"libraries, {int(total) / 1e6:.1f} MB")
+    return problems
 
 
 def dockerignore_patterns():
@@ -164,6 +157,7 @@ def main():
     deps_words = install_deps_words()
     aliases = alias_dirs()
     ignore = dockerignore_patterns()
+    shared_prefixes = []
     if ignore is None:
         problems.append(".dockerignore is missing at the repository root")
 
@@ -181,8 +175,8 @@ def main():
         build, runtime = stages
         if build["from"] != "debian:bookworm":
             problems.append(f"{name}: build stage FROM {build['from']}, want debian:bookworm")
-        if runtime["from"] != "debian:bookworm-slim":
-            problems.append(f"{name}: runtime stage FROM {runtime['from']}, want debian:bookworm-slim")
+        if runtime["from"] != "scratch":
+            problems.append(f"{name}: runtime stage FROM {runtime['from']}, want scratch")
 
         bpkgs = set(apt_packages(build))
         if bpkgs != BUILD_SET:
@@ -193,8 +187,11 @@ def main():
                 problems.append(f"{name}: build package {p} is not installed by scripts/install_deps.sh")
 
         runs = " ".join(r for i, r in build["lines"] if i == "RUN")
-        if "-DKNBENCH_BUILD_TESTS=OFF" not in runs:
-            problems.append(f"{name}: CMake is not configured with -DKNBENCH_BUILD_TESTS=OFF")
+        for flag in ("-DKNBENCH_BUILD_TESTS=OFF", "-DKNBENCH_STATIC=ON"):
+            if flag not in runs:
+                problems.append(f"{name}: CMake is not configured with {flag}")
+        if not has_option("KNBENCH_STATIC"):
+            problems.append("CMakeLists.txt has no option(KNBENCH_STATIC ...)")
         m = re.search(r"cmake --build (\S+) --target (\S+)", runs)
         if not m or m.group(2) != comp:
             problems.append(f"{name}: does not build target {comp} (cmake --build DIR --target {comp})")
@@ -203,45 +200,47 @@ def main():
                 if not re.search(rf"add_executable\(\s*{comp}\b", f.read()):
                     problems.append(f"{name}: {comp}/CMakeLists.txt has no add_executable({comp} ...)")
             want_bin = f"{m.group(1)}/{comp}/{comp}"
-            copies = [r for i, r in runtime["lines"] if i == "COPY" and "--from=build" in r]
-            if not any(want_bin in c.replace("/src/", "") for c in copies):
-                problems.append(f"{name}: runtime stage does not copy {want_bin} from the build stage")
+            r = re.search(rf"{re.escape(ROOTFS_SCRIPT)} {re.escape(want_bin)} (\S+)", runs)
+            if not r:
+                problems.append(f"{name}: build stage does not run {ROOTFS_SCRIPT} {want_bin} ROOTFS")
+            else:
+                rootfs = r.group(1).rstrip("/")
+                copies = [c for i, c in runtime["lines"] if i == "COPY"]
+                if f"--from=build {rootfs}/ /" not in copies:
+                    problems.append(f"{name}: runtime stage does not COPY --from=build {rootfs}/ /")
         copied = set()
         for i, r in build["lines"]:
             if i == "COPY":
                 for src in r.split()[:-1]:
                     copied.add(src.strip("./").rstrip("/"))
-        for d in sorted(needed_dirs(comp, aliases)):
+        for d in sorted(needed_dirs(comp, aliases) | top_level_modules() | {ROOTFS_SCRIPT}):
             if d not in copied:
-                problems.append(f"{name}: {d}/ is needed by {comp} but not COPY'd")
+                problems.append(f"{name}: {d} is needed by {comp} but not COPY'd")
+        own_copy = next((k for k, (i, r) in enumerate(build["lines"])
+                         if i == "COPY" and r.split()[0].strip("./").rstrip("/") == comp), None)
+        shared_prefixes.append((name, build["lines"][:own_copy]))
         for d in sorted(copied):
             for pat in ignore or []:
                 if not pat.startswith("!") and (fnmatch.fnmatch(d, pat.rstrip("/")) or
                                                 fnmatch.fnmatch(d + "/", pat)):
                     problems.append(f".dockerignore pattern {pat} excludes {d}, which {name} copies")
 
-        rpkgs = apt_packages(runtime)
-        known = apt_known(rpkgs)
-        for p in rpkgs:
-            if p.endswith("-dev"):
-                problems.append(f"{name}: runtime stage installs a -dev package {p}")
-            if p not in known:
-                problems.append(f"{name}: runtime package {p} is unknown to apt (bookworm)")
+        if any(i == "RUN" for i, _ in runtime["lines"]):
+            problems.append(f"{name}: runtime stage has RUN, but FROM scratch has no shell")
         users = [r for i, r in runtime["lines"] if i == "USER"]
         if not users or not re.fullmatch(r"[1-9]\d*(:\d+)?", users[-1]):
             problems.append(f"{name}: runtime USER must be numeric and not root, got {users}")
         entry = [r for i, r in runtime["lines"] if i == "ENTRYPOINT"]
-        if not entry or not entry[-1].startswith("["):
-            problems.append(f"{name}: ENTRYPOINT must be exec form (no shell)")
+        if not entry or entry[-1].replace(" ", "") != f'["/usr/local/bin/{comp}"]':
+            problems.append(f"{name}: ENTRYPOINT must be exec form [\"/usr/local/bin/{comp}\"] "
+                            f"(where {ROOTFS_SCRIPT} puts it), got {entry}")
         if comp in binaries:
-            closure = apt_closure(rpkgs) | SLIM_BASE
-            for lib, pkg in lib_packages(binaries[comp]).items():
-                if pkg is None:
-                    problems.append(f"{name}: {lib} (ldd {comp}) belongs to no Debian package")
-                elif pkg not in closure:
-                    problems.append(f"{name}: {lib} comes from {pkg}, which the runtime stage lacks")
-            print(f"{name}: ldd of {binaries[comp]} covered by the runtime packages")
+            problems += check_rootfs_script(comp, binaries[comp])
         print(f"{name}: checked")
+
+    if len(shared_prefixes) == 2 and shared_prefixes[0][1] != shared_prefixes[1][1]:
+        problems.append(f"{shared_prefixes[0][0]} and {shared_prefixes[1][0]} differ before their "
+                        "component's COPY: the shared build steps would be built twice")
 
     for p in problems:
         print(f"FAIL {p}", file=sys.stderr)

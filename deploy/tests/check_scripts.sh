@@ -67,7 +67,8 @@ wait_http() { # URL: bounded wait for any HTTP answer
 cd "$ROOT"
 # --- static -----------------------------------------------------------------
 if shellcheck -x "${SCRIPTS[@]}" scripts/lib/cluster_mode.sh deploy/tests/setup.sh \
-  deploy/tests/check_scripts.sh deploy/tests/fake_kubectl.sh; then
+  deploy/tests/check_scripts.sh deploy/tests/fake_kubectl.sh docker/runtime_rootfs.sh \
+  tests/images/images_test.sh; then
   ok "shellcheck"
 else
   fail "shellcheck"
@@ -114,6 +115,34 @@ if scripts/build_and_push.sh --registry registry.example:5000/team --tag v1.2 --
     fail "build_and_push.sh dropped the comments of the images file"
 else
   fail "build_and_push.sh --set-images-only failed"
+fi
+# No Docker engine: the builder falls to the first of docker, podman, buildah
+# whose `info` works, and buildah builds with its layer cache on.
+mkdir -p "${TMP}/bin"
+for b in docker podman buildah; do
+  cat >"${TMP}/bin/${b}" <<EOF
+#!/bin/sh
+echo "${b} \$*" >>"${TMP}/builders.log"
+if [ "\$1" = info ] && [ ${b} != buildah ]; then echo "${b}: no engine" >&2; exit 1; fi
+exit 0
+EOF
+  chmod +x "${TMP}/bin/${b}"
+done
+cp deploy/components/images/kustomization.yaml "${TMP}/images-builder.yaml"
+if env PATH="${TMP}/bin:${PATH}" scripts/build_and_push.sh --registry r.example/me --tag t1 \
+  --images-file "${TMP}/images-builder.yaml" >"${TMP}/out" 2>&1; then
+  want="buildah build --layers -f ${ROOT}/docker/worker.Dockerfile -t r.example/me/knbench-worker:t1 ${ROOT}
+buildah build --layers -f ${ROOT}/docker/load_driver.Dockerfile -t r.example/me/knbench-load-driver:t1 ${ROOT}
+buildah push r.example/me/knbench-worker:t1
+buildah push r.example/me/knbench-load-driver:t1"
+  if [[ "$(grep -v ' info$' "${TMP}/builders.log")" == "$want" ]] &&
+    grep -q '^docker info$' "${TMP}/builders.log" && grep -q '^podman info$' "${TMP}/builders.log"; then
+    ok "build_and_push.sh without a Docker engine or podman builds and pushes with buildah (layers cached)"
+  else
+    fail "build_and_push.sh builder fallback ran: $(cat "${TMP}/builders.log")"
+  fi
+else
+  fail "build_and_push.sh with buildah only: $(tail -n 3 "${TMP}/out")"
 fi
 sed -i 's|name: knbench/load-driver|name: other/image|' "${TMP}/deploy/components/images/kustomization.yaml"
 expect_fail "build_and_push.sh with the entry missing" "no images entry" scripts/build_and_push.sh \

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Lays out the whole root filesystem of a runtime image (FROM scratch) for one
+# binary: the stripped binary, every shared library `ldd` says it loads, the
+# ELF interpreter, and /out owned by the image's user. Run in the build stage
+# of docker/*.Dockerfile; deploy.dockerfiles runs it on the host's binaries.
+set -euo pipefail
+
+PROG="$(basename "$0")"
+usage() {
+  cat <<'EOF'
+Usage: docker/runtime_rootfs.sh BINARY ROOTFS
+
+Creates ROOTFS (it must not exist) holding:
+  /usr/local/bin/NAME        BINARY, stripped
+  /lib/..., /lib64/...       each shared library and the ELF interpreter of
+                             BINARY, at the path the loader finds it, as a
+                             regular file (symlinks resolved)
+  /out                       empty, owned by 65532:65532 (the image's USER),
+                             where the driver writes unless a volume is mounted
+Then prints each file with its size and the total.
+EOF
+}
+die() {
+  echo "${PROG}: error: $*" >&2
+  exit 1
+}
+
+case "${1:-}" in
+  -h | --help) usage; exit 0 ;;
+  -*) die "unknown argument '$1' (see --help)" ;;
+esac
+[[ $# -eq 2 ]] || die "want BINARY ROOTFS (see --help)"
+binary="$1"
+rootfs="$2"
+[[ -f "$binary" && -x "$binary" ]] || die "not an executable file: ${binary}"
+[[ ! -e "$rootfs" ]] || die "${rootfs} exists already"
+for tool in ldd strip; do
+  command -v "$tool" >/dev/null || die "needs ${tool} (libc-bin, binutils)"
+done
+
+# ldd prints "name => /path (addr)" per library and "/path (addr)" for the
+# interpreter; "not found" or "not a dynamic executable" must fail here, not
+# at the first start of the container.
+if ! listing="$(ldd "$binary" 2>&1)"; then
+  die "ldd ${binary} failed: ${listing}"
+fi
+if grep -q 'not found' <<<"$listing"; then
+  die "ldd ${binary}: missing libraries: $(grep 'not found' <<<"$listing" | tr -s ' \t' ' ')"
+fi
+mapfile -t libs < <(awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' <<<"$listing")
+((${#libs[@]})) || die "ldd ${binary} lists no libraries (a static binary needs no runtime_rootfs.sh)"
+
+tmp="${rootfs}.tmp.$$"
+trap 'rm -rf -- "$tmp"' EXIT
+mkdir -p "${tmp}/usr/local/bin" "${tmp}/out"
+strip -o "${tmp}/usr/local/bin/$(basename "$binary")" "$binary"
+for lib in "${libs[@]}"; do
+  mkdir -p "${tmp}$(dirname "$lib")"
+  cp -L "$lib" "${tmp}${lib}"
+done
+if [[ "$(id -u)" == 0 ]]; then
+  chown 65532:65532 "${tmp}/out"
+else # deploy.dockerfiles as a developer; image builds run as root
+  echo "${PROG}: not root: /out left owned by uid $(id -u)" >&2
+fi
+mv "$tmp" "$rootfs"
+trap - EXIT
+(cd "$rootfs" && find . -type f -printf '%s\t/%P\n' | sort -k2 &&
+  find . -type f -printf '%s\n' | awk '{ s += $1 } END { printf "%d\ttotal bytes\n", s }')
