@@ -19,7 +19,9 @@ import synth
 TOOLS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(TOOLS, "analyze_plot.py")
 sys.path.insert(0, TOOLS)
-import analyze_plot  # noqa: E402
+import analyze_plot  # noqa: E402  (the entry point)
+from knbench_analysis import plots  # noqa: E402
+from knbench_analysis.stats import RunStats  # noqa: E402
 
 PY = "/usr/bin/python3"
 
@@ -145,7 +147,7 @@ def test_all_rows_in_warmup_is_reported_not_fatal(tmp_path):
 
 def test_error_bars_are_distances_from_the_median():
     p5, p50, p95 = np.array([111.45, 10.0]), np.array([201.0, 12.0]), np.array([290.55, 30.0])
-    yerr = analyze_plot.error_bars(p5, p50, p95)
+    yerr = plots.error_bars(p5, p50, p95)
     assert yerr.shape == (2, 2)
     np.testing.assert_allclose(yerr[0], [201.0 - 111.45, 2.0])  # lower: median - p5
     np.testing.assert_allclose(yerr[1], [290.55 - 201.0, 18.0])  # upper: p95 - median
@@ -154,17 +156,17 @@ def test_error_bars_are_distances_from_the_median():
 
 def test_latency_plot_draws_bars_from_p5_to_p95(sweep, monkeypatch):
     """The bars matplotlib receives end exactly at p5 and p95 (the original drew p95 below)."""
-    table = pd.DataFrame({"spin": [100.0, 100.0], "rps_f": [20.0, 10.0], "p5_ms": [150.0, 110.0],
-                          "p50_ms": [200.0, 120.0], "p95_ms": [400.0, 180.0]})
+    stats = [RunStats(rps=20.0, spin_ms=100.0, p5_ms=150.0, p50_ms=200.0, p95_ms=400.0),
+             RunStats(rps=10.0, spin_ms=100.0, p5_ms=110.0, p50_ms=120.0, p95_ms=180.0)]
     seen = {}
-    real = analyze_plot.plt.Axes.errorbar
+    real = plots.plt.Axes.errorbar
 
     def spy(self, x, y, yerr=None, **kw):
         seen.update(x=np.asarray(x), y=np.asarray(y), yerr=np.asarray(yerr))
         return real(self, x, y, yerr=yerr, **kw)
 
-    monkeypatch.setattr(analyze_plot.plt.Axes, "errorbar", spy)
-    name = analyze_plot.plot_latency_vs_rps(table, 100.0, str(sweep))
+    monkeypatch.setattr(plots.plt.Axes, "errorbar", spy)
+    name = plots.plot_latency_vs_rps(stats, 100.0, str(sweep))
     assert name == "latency_vs_rps_100ms.png"
     np.testing.assert_allclose(seen["x"], [10, 20])  # sorted by rate
     np.testing.assert_allclose(seen["y"] - seen["yerr"][0], [110, 150])  # bottoms at p5
@@ -176,7 +178,7 @@ def test_in_flight_counts_sent_not_answered():
     t = synth.T0_MS + np.arange(20) * 100.0
     df = pd.DataFrame({"t_ms": t, "send_ms": t, "status": "success", "lat_ms": 250.0,
                        "done_ms": t + 250.0})
-    got = analyze_plot.in_flight(df, np.array([0.0, 0.05, 1.05, 5.0]), synth.T0_MS)
+    got = plots.in_flight(df, np.array([0.0, 0.05, 1.05, 5.0]), synth.T0_MS)
     # t=0: one sent, none done; t=1.05: sends 0..1.0 (11), done <= 1.05 (9); t=5: all done.
     assert list(got) == [1, 1, 2, 0]
 

@@ -1,0 +1,114 @@
+"""Command line of tools/analyze_plot.py."""
+
+import argparse
+import math
+import os
+import shlex
+import sys
+from typing import List, Tuple
+
+from . import kpa, plots, report
+from .loading import InputError, fmt_num, find_runs, read_driver_summary
+from .stats import AnalysisOptions, add_model_stats, analyze_run
+
+
+def parse_args(argv: List[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="analyze_plot.py",
+        description="Plots, summary.csv and report.html for one sweep's results directory "
+                    "(results-<rps>rps-<spin>ms.csv, optional summary-*.json and "
+                    "prometheus-*.json). Also reads the original project's six-column CSVs.")
+    p.add_argument("results_dir", nargs="?", default="results",
+                   help="directory with results-<rps>rps-<spin>ms.csv files (default: results)")
+    p.add_argument("--out-dir", help="where plots, summary.csv and report.html go "
+                                     "(default: the results directory)")
+    p.add_argument("--warmup-seconds", type=float, default=None, metavar="N",
+                   help="discard rows whose intended send is in the first N s of each run. "
+                        "Default: the CSV's warmup column when present, else 120 s (as the "
+                        "original)")
+    p.add_argument("--latency-basis", choices=("intended", "send"), default="intended",
+                   help="intended: latency from the intended send time (intended_latency_us, "
+                        "includes schedule lag; default); send: from the actual send "
+                        "(latency_us). Six-column CSVs always use latency_ms")
+    p.add_argument("--kpa-model", metavar="PATH",
+                   help="KPA model binary: run 'PATH --input RUN.csv --output "
+                        "model-<rps>rps-<spin>ms.csv ARGS' per run and plot its desired pods")
+    p.add_argument("--kpa-args", default="", metavar="ARGS",
+                   help="extra arguments for --kpa-model (one string, shell-split)")
+    p.add_argument("--no-run-plots", action="store_true",
+                   help="skip the per-run pods and timeline plots (faster on big sweeps)")
+    args = p.parse_args(argv)
+    if args.warmup_seconds is not None and (args.warmup_seconds < 0
+                                            or not math.isfinite(args.warmup_seconds)):
+        p.error("--warmup-seconds must be a finite number >= 0")
+    try:
+        args.kpa_args_list = shlex.split(args.kpa_args)
+    except ValueError as e:
+        p.error(f"--kpa-args: {e}")
+    args.out_dir = args.out_dir or args.results_dir
+    return args
+
+
+def note(notes: List[str], text: str) -> None:
+    notes.append(text)
+    print(f"analyze_plot.py: note: {text}", file=sys.stderr)
+
+
+def main(argv: List[str]) -> int:
+    args = parse_args(argv)
+    opts = AnalysisOptions(latency_basis=args.latency_basis,
+                           warmup_seconds=args.warmup_seconds)
+    notes: List[str] = []
+    try:
+        runs = find_runs(args.results_dir)
+        os.makedirs(args.out_dir, exist_ok=True)
+        model_ok = False
+        if args.kpa_model:
+            model_ok = kpa.model_usable(args.kpa_model)
+            if not model_ok:
+                note(notes, f"KPA model {args.kpa_model} not found or not executable: "
+                            "model curves skipped")
+        driver_summaries = {}
+        for i, run in enumerate(runs, 1):
+            print(f"analyze_plot.py: [{i}/{len(runs)}] {run.tag}", file=sys.stderr)
+            analyze_run(run, opts)
+            if model_ok:
+                kpa.run_model(run, args.kpa_model, args.kpa_args_list, args.out_dir)
+                add_model_stats(run)
+            s = read_driver_summary(run)
+            if s:
+                driver_summaries[run.tag] = s
+    except InputError as e:
+        print(f"analyze_plot.py: error: {e}", file=sys.stderr)
+        return 2
+
+    stats = [r.stats for r in runs]
+    report.write_summary_csv(stats, os.path.join(args.out_dir, "summary.csv"))
+
+    global_plots: List[Tuple[str, str]] = []
+    spins = sorted(set(r.spin for r in runs))
+    for spin in spins:
+        global_plots.append((f"Latency vs rate, spin {fmt_num(spin)} ms",
+                             plots.plot_latency_vs_rps(stats, spin, args.out_dir)))
+    global_plots.append(("Overhead heatmap", plots.plot_overhead_heatmap(stats, args.out_dir)))
+    for spin in spins:
+        global_plots.append((f"Latency CDF, spin {fmt_num(spin)} ms",
+                             plots.plot_cdf(runs, spin, args.out_dir)))
+    if not args.no_run_plots:
+        for run in runs:
+            pods = plots.plot_pods(run, args.out_dir)
+            if pods:
+                run.plots.append((f"Pods over time, {run.tag}", pods))
+            timeline = plots.plot_timeline(run, args.out_dir)
+            if timeline:
+                run.plots.append((f"Timeline, {run.tag}", timeline))
+    for run in runs:
+        notes.extend(f"{run.tag}: {n}" for n in run.notes)
+    path = os.path.join(args.out_dir, "report.html")
+    report.write_report(path, args.results_dir, stats, runs, global_plots, notes,
+                        driver_summaries)
+    for run in runs:
+        for n in run.notes:
+            print(f"analyze_plot.py: note: {run.tag}: {n}", file=sys.stderr)
+    print(os.path.abspath(path))
+    return 0
