@@ -9,6 +9,14 @@
 #                        returns 0 even if requests failed, non-zero if the run
 #                        itself could not be done. Returns only once Prometheus
 #                        holds the run's final numbers.
+#   backend_wait_idle GAP_S
+#                        before each run: return once the system under test is
+#                        back at its idle state (local: no call in flight at
+#                        any worker; cluster: the worker's pods back at
+#                        min-scale) and at least GAP_S seconds have passed
+#                        since the previous run's traffic ended. Bounded by a
+#                        timeout; returns non-zero (the run is then flagged)
+#                        if the idle state was not reached or not observable.
 #   backend_teardown     stop only what backend_setup/backend_run started;
 #                        idempotent (this script's trap calls it on exit)
 #   BACKEND_COLLECT_MODE local|cluster, passed to collect_prometheus.sh --mode
@@ -46,6 +54,9 @@ Options (flag, environment variable, default local | cluster):
   --warmup S             WARMUP_SECONDS   4    | 120   first seconds of each
                          run, marked warm-up by the driver (seconds or 2m form)
   --fail-threshold R     FAIL_THRESHOLD   0.10
+  --rate-window D        RATE_WINDOW      3s   | 1m    range of rate() in the
+                         collected series (whole seconds); also the least
+                         pause between runs (see docs/experiments.md)
   --prom-url URL         PROM_URL         local: its own Prometheus;
                                           cluster: see docs/experiments.md
   --outdir DIR           OUTDIR           results
@@ -95,6 +106,7 @@ while [[ $# -gt 0 ]]; do
     --duration) need_value "$@"; FLAG[RUN_DURATION]="$2"; shift 2 ;;
     --warmup) need_value "$@"; FLAG[WARMUP_SECONDS]="$2"; shift 2 ;;
     --fail-threshold) need_value "$@"; FLAG[FAIL_THRESHOLD]="$2"; shift 2 ;;
+    --rate-window) need_value "$@"; FLAG[RATE_WINDOW]="$2"; shift 2 ;;
     --prom-url) need_value "$@"; FLAG[PROM_URL]="$2"; shift 2 ;;
     --outdir) need_value "$@"; FLAG[OUTDIR]="$2"; shift 2 ;;
     --sweep-id) need_value "$@"; FLAG[SWEEP_ID]="$2"; shift 2 ;;
@@ -109,12 +121,12 @@ done
 case "$MODE" in
   local)
     declare -A DEFAULT=([RPS_START]=20 [RPS_STEP]=90 [RPS_MAX]=200 [SPIN_START]=10
-      [SPIN_STEP]=45 [SPIN_MAX]=100 [RUN_DURATION]=12s [WARMUP_SECONDS]=4)
+      [SPIN_STEP]=45 [SPIN_MAX]=100 [RUN_DURATION]=12s [WARMUP_SECONDS]=4 [RATE_WINDOW]=3s)
     ;;
   cluster)
     # The original project's sweep.
     declare -A DEFAULT=([RPS_START]=10 [RPS_STEP]=40 [RPS_MAX]=150 [SPIN_START]=100
-      [SPIN_STEP]=300 [SPIN_MAX]=1000 [RUN_DURATION]=12m [WARMUP_SECONDS]=120)
+      [SPIN_STEP]=300 [SPIN_MAX]=1000 [RUN_DURATION]=12m [WARMUP_SECONDS]=120 [RATE_WINDOW]=1m)
     ;;
   *) die "--mode must be local or cluster, got '${MODE}'" ;;
 esac
@@ -151,6 +163,9 @@ WARMUP_S="$(duration_seconds "$WARMUP_SECONDS")" ||
   die "WARMUP_SECONDS must be whole seconds (120 or 2m), got '${WARMUP_SECONDS}'"
 ((WARMUP_S < DURATION_S)) ||
   die "the warm-up (${WARMUP_S}s) must be shorter than the run (${DURATION_S}s)"
+# shellcheck disable=SC2015,SC2153  # die exits; RATE_WINDOW is set by the loop above
+RATE_WINDOW_S="$(duration_seconds "$RATE_WINDOW")" && ((RATE_WINDOW_S > 0)) ||
+  die "RATE_WINDOW must be a positive whole-second duration (3s, 1m), got '${RATE_WINDOW}'"
 # shellcheck disable=SC2015  # die exits
 is_number "$FAIL_THRESHOLD" && awk -v t="$FAIL_THRESHOLD" 'BEGIN { exit !(t <= 1) }' ||
   die "FAIL_THRESHOLD must be a ratio between 0 and 1, got '${FAIL_THRESHOLD}'"
@@ -176,6 +191,7 @@ settings() {
   echo "run_duration_s=${DURATION_S}"
   echo "warmup_s=${WARMUP_S}"
   echo "fail_threshold=${FAIL_THRESHOLD}"
+  echo "rate_window_s=${RATE_WINDOW_S}"
   echo "sweep_dir=${SWEEP_DIR}"
   if [[ "$MODE" == local ]]; then
     echo "workers=${LOCAL_WORKERS}"
@@ -208,7 +224,7 @@ export LOCAL_WORKERS WORKER_BIN DRIVER_BIN
 LOCAL_LOG_DIR="${SWEEP_DIR}/logs"
 # shellcheck source=scripts/lib/local_mode.sh
 source "$BACKEND"
-for fn in backend_setup backend_run backend_teardown; do
+for fn in backend_setup backend_wait_idle backend_run backend_teardown; do
   declare -F "$fn" >/dev/null || die "${BACKEND} does not define ${fn}"
 done
 [[ -n "${BACKEND_COLLECT_MODE:-}" ]] || die "${BACKEND} does not set BACKEND_COLLECT_MODE"
@@ -247,6 +263,18 @@ print(int(s["success"]), failed, sched, p95, "%.4f" % ratio,
 EOF
 }
 
+# run_start CSV LAUNCH END: the run's first intended send (epoch seconds),
+# from the CSV; LAUNCH (when the backend was asked to start the run) when
+# the CSV's clock disagrees with ours (not inside [LAUNCH - 60, END]).
+run_start() {
+  awk -F, -v launch="$2" -v end="$3" '
+    NR > 1 && $1 ~ /^[0-9]+$/ && (min == "" || $1 + 0 < min) { min = $1 + 0 }
+    END {
+      t = min / 1000
+      if (min == "" || t < launch - 60 || t > end) { printf "%s\n", launch } else { printf "%.3f\n", t }
+    }' "$1"
+}
+
 i=0
 COLLECT_FAILURES=0
 STOPPED=""
@@ -257,14 +285,21 @@ for spin in "${SPINS[@]}"; do
     csv="${SWEEP_DIR}/results-${name}.csv"
     summary="${SWEEP_DIR}/summary-${name}.json"
     prom="${SWEEP_DIR}/prometheus-${name}.json"
-    log "run ${i}/${TOTAL}: rps=${rps} spin=${spin}ms for ${DURATION_S}s (${WARMUP_S}s warm-up)"
-    start="$(date +%s)"
+    # No run starts on its predecessor's traffic (docs/experiments.md, "Isolation").
+    idle_from=$SECONDS
+    if ! backend_wait_idle "$RATE_WINDOW_S"; then
+      warn "run ${i}/${TOTAL} (${name}) starts without the idle state confirmed; it is flagged in the report"
+    fi
+    log "run ${i}/${TOTAL}: rps=${rps} spin=${spin}ms for ${DURATION_S}s (${WARMUP_S}s warm-up; waited $((SECONDS - idle_from))s for idle)"
+    launch="$(date +%s.%3N)"
     backend_run "$rps" "$spin" "$DURATION_S" "$WARMUP_S" "$csv" "$summary" ||
       die "run ${i}/${TOTAL} (${name}) could not be completed; see ${SWEEP_DIR}/logs"
-    # Fractional: the window ends after the final scrape backend_run waited for.
+    # The window ends after the final scrape backend_run waited for and starts
+    # at the run's first intended send.
     end="$(date +%s.%3N)"
+    start="$(run_start "$csv" "$launch" "$end")"
     if ! "$COLLECT" "$PROM_URL" "$start" "$end" "$prom" --mode "$BACKEND_COLLECT_MODE" \
-      >"${SWEEP_DIR}/logs/collect-${name}.log" 2>&1; then
+      --rate-window "${RATE_WINDOW_S}s" >"${SWEEP_DIR}/logs/collect-${name}.log" 2>&1; then
       COLLECT_FAILURES=$((COLLECT_FAILURES + 1))
       warn "collect_prometheus.sh failed for ${name}: $(tail -n 1 "${SWEEP_DIR}/logs/collect-${name}.log")"
     fi

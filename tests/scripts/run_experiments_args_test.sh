@@ -11,12 +11,12 @@ fail() {
 }
 # Keep the caller's sweep variables out of the defaults under test.
 unset RPS_START RPS_STEP RPS_MAX SPIN_START SPIN_STEP SPIN_MAX RUN_DURATION WARMUP_SECONDS \
-  FAIL_THRESHOLD PROM_URL OUTDIR SWEEP_ID BUILD_DIR LOCAL_WORKERS WORKER_BIN DRIVER_BIN
+  FAIL_THRESHOLD PROM_URL OUTDIR SWEEP_ID BUILD_DIR LOCAL_WORKERS WORKER_BIN DRIVER_BIN RATE_WINDOW
 
 help="$("$RUN" --help)"
 for word in --mode --rps-start --rps-step --rps-max --spin-start --spin-step --spin-max \
   --duration --warmup --fail-threshold --prom-url --outdir --sweep-id --build-dir --workers \
-  --no-analyze --dry-run RPS_START RPS_STEP RPS_MAX SPIN_START SPIN_STEP SPIN_MAX RUN_DURATION \
+  --no-analyze --dry-run --rate-window RATE_WINDOW RPS_START RPS_STEP RPS_MAX SPIN_START SPIN_STEP SPIN_MAX RUN_DURATION \
   WARMUP_SECONDS FAIL_THRESHOLD PROM_URL OUTDIR WORKER_BIN DRIVER_BIN WORKER_ARGS; do
   grep -q -- "$word" <<<"$help" || fail "--help does not mention ${word}"
 done
@@ -33,6 +33,7 @@ expect "$out" "run_duration_s=12"
 expect "$out" "warmup_s=4"
 expect "$out" "fail_threshold=0.10"
 expect "$out" "worker_bin=${ROOT}/build/worker/worker"
+expect "$out" "rate_window_s=3"
 
 out="$("$RUN" --dry-run --mode cluster)"
 expect "$out" "rps=10 50 90 130"
@@ -40,6 +41,7 @@ expect "$out" "spin_ms=100 400 700 1000"
 expect "$out" "runs=16"
 expect "$out" "run_duration_s=720"
 expect "$out" "warmup_s=120"
+expect "$out" "rate_window_s=60"
 
 # env beats default, flag beats env, --flag=value works
 out="$(RPS_START=5 RPS_STEP=5 RPS_MAX=15 RUN_DURATION=1m30s WARMUP_SECONDS=1m FAIL_THRESHOLD=0.5 \
@@ -71,6 +73,8 @@ reject "RUN_DURATION must be a positive whole-second duration" --duration 5x
 reject "RUN_DURATION must be a positive whole-second duration" --duration 1.5s
 reject "the warm-up (20s) must be shorter than the run (12s)" --warmup 20
 reject "FAIL_THRESHOLD must be a ratio between 0 and 1, got '2'" --fail-threshold 2
+reject "RATE_WINDOW must be a positive whole-second duration" --rate-window 0s
+reject "RATE_WINDOW must be a positive whole-second duration" --rate-window 500ms
 reject "LOCAL_WORKERS must be a positive integer, got 'two'" --workers two
 reject "SWEEP_ID may hold only" --sweep-id "../x"
 reject "RPS_START (2) is below --workers (3)" --rps-start 2 --workers 3

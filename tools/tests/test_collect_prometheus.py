@@ -30,6 +30,9 @@ LOCAL_NAMES = ["worker_rps", "worker_p50_ms", "worker_p95_ms", "worker_p99_ms", 
                "driver_p99_ms", "driver_intended_p99_ms", "worker_requests_by_status",
                "driver_requests_by_status", "worker_inflight", "driver_inflight",
                "process_cpu_cores", "process_rss_bytes", "pods"]
+GAUGES = {"driver_target_rps", "worker_inflight", "driver_inflight", "process_rss_bytes", "pods",
+          "actual_pods", "desired_pods", "requested_pods", "panic_mode", "stable_concurrency",
+          "panic_concurrency", "excess_burst_capacity"}
 CLUSTER_EXTRA = ["actual_pods", "desired_pods", "requested_pods", "panic_mode",
                  "stable_concurrency", "panic_concurrency", "excess_burst_capacity"]
 
@@ -198,10 +201,13 @@ def test_local_mode_series_values(prom, tmp_path):
     assert res.returncode == 0, res.stderr
     names, r = by_name(out)
     assert names == LOCAL_NAMES
-    ts = range(t0 + 10, t0 + 111)  # step 1 s by default in local mode
+    # Local defaults: step 1 s, rate window 3 s. rate() series start 3 s into the window
+    # (their first window is exactly [START, START + 3 s]); gauges one step in.
+    ts = range(t0 + 13, t0 + 111)
 
     def check(name, expected, labels=None, at=ts):
         got = values_at(r[name], labels)
+        assert min(got) == (t0 + 11 if name in GAUGES else t0 + 13), name
         for t in at:
             assert got[t] == pytest.approx(expected, rel=1e-6), (name, labels, t - t0)
 
@@ -226,8 +232,37 @@ def test_local_mode_series_values(prom, tmp_path):
     check("process_cpu_cores", 2, {"job": "load_driver", "instance": "driver"})
     check("process_rss_bytes", 3e6, {"job": "load_driver", "instance": "driver"})
     assert len(r["process_rss_bytes"]["data"]["result"]) == 3  # not Prometheus's own
-    check("pods", 2, at=range(t0 + 10, t0 + 60))
+    check("pods", 2, at=range(t0 + 11, t0 + 60))
     check("pods", 1, at=range(t0 + 60, t0 + 111))
+
+
+def test_no_query_reaches_before_the_window(prom, tmp_path):
+    """Each point's rate window (and each gauge's sample) lies inside [START, END]."""
+    t0 = prom["t0"]
+    out = tmp_path / "p.json"
+    res = collect(prom["url"], t0 + 20.5, t0 + 50, out, "--mode", "cluster", "--step", "10s",
+                  "--rate-window", "15s")
+    assert res.returncode == 0, res.stderr
+    with open(out) as f:
+        doc = json.load(f)
+    for e in doc:
+        pts = [float(t) for s in e["result"]["data"]["result"] for t, _ in s["values"]]
+        if e["name"] in GAUGES:
+            assert "[" not in e["query"], e
+            want = t0 + 30.5  # one step in
+        else:
+            assert "[15s]" in e["query"], e
+            want = t0 + 35.5  # START + rate window: the first window is [START, START + 15 s]
+        if pts:
+            assert min(pts) == pytest.approx(want), e["name"]
+            assert max(pts) <= t0 + 50
+    # A window shorter than the rate window: one point at END, window shrunk to the run.
+    res = collect(prom["url"], t0 + 20, t0 + 22.5, out, "--mode", "local", "--rate-window", "5s")
+    assert res.returncode == 0, res.stderr
+    with open(out) as f:
+        doc = {e["name"]: e for e in json.load(f)}
+    assert "[2500ms]" in doc["worker_rps"]["query"]
+    assert values_at(doc["worker_rps"]["result"]) == {t0 + 22: pytest.approx(16)}
 
 
 def test_cluster_mode_old_and_new_knative_names(prom, tmp_path):
@@ -274,8 +309,9 @@ def test_unreachable_prometheus_fails_without_output(tmp_path):
 def test_error_response_fails_and_keeps_old_output(prom, tmp_path):
     out = tmp_path / "out.json"
     out.write_text("previous\n")
+    # Units out of order: our check lets it through, Prometheus's duration parser does not.
     res = collect(prom["url"], prom["t0"], prom["t0"] + 100, out, "--mode", "local",
-                  "--rate-window", "bogus")
+                  "--rate-window", "1s1m")
     assert res.returncode == 1
     assert "status 'error'" in res.stderr and "bad_data" in res.stderr
     assert out.read_text() == "previous\n"
@@ -301,6 +337,9 @@ def test_non_prometheus_answer_is_an_error(prom, tmp_path):
     (["http://x", "1", "5", "o.json", "--mode", "k8s"], "--mode must be local or cluster"),
     (["http://x", "1", "5", "o.json", "--bogus"], "unknown option --bogus"),
     (["http://x", "1", "5", "o.json", "--service", 'a"b'], "--service has unexpected"),
+    (["http://x", "1", "5", "o.json", "--rate-window", "5x"], "--rate-window must be"),
+    (["http://x", "1", "5", "o.json", "--rate-window", "5"], "--rate-window must be"),
+    (["http://x", "1", "5", "o.json", "--step", "0s"], "must be positive"),
 ])
 def test_bad_arguments(args, message, tmp_path):
     res = subprocess.run([SCRIPT, *args], capture_output=True, text=True, timeout=30,
