@@ -17,6 +17,9 @@
 #                        since the previous run's traffic ended. Bounded by a
 #                        timeout; returns non-zero (the run is then flagged)
 #                        if the idle state was not reached or not observable.
+#   backend_describe     print key=value lines on the system under test for
+#                        the report: autoscaling, autoscaling_source,
+#                        worker_flags, driver_flags
 #   backend_teardown     stop only what backend_setup/backend_run started;
 #                        idempotent (this script's trap calls it on exit)
 #   BACKEND_COLLECT_MODE local|cluster, passed to collect_prometheus.sh --mode
@@ -36,6 +39,9 @@ one load_driver run per point, and writes OUTDIR/<sweep-id>/:
   results-<rps>rps-<spin>ms.csv      the driver's per-request CSV
   summary-<rps>rps-<spin>ms.json     the driver's summary
   prometheus-<rps>rps-<spin>ms.json  collect_prometheus.sh over the run's window
+  sweep.conf, runs.csv               settings and provenance; one line per run
+                                     with its status (ok, over_fail_threshold,
+                                     error, interrupted)
   logs/                              process logs (local mode)
   plots, summary.csv, report.html    tools/analyze_plot.py (unless --no-analyze)
 The sweep stops after a run whose (failure+dropped)/scheduled exceeds
@@ -224,15 +230,44 @@ export LOCAL_WORKERS WORKER_BIN DRIVER_BIN
 LOCAL_LOG_DIR="${SWEEP_DIR}/logs"
 # shellcheck source=scripts/lib/local_mode.sh
 source "$BACKEND"
-for fn in backend_setup backend_wait_idle backend_run backend_teardown; do
+for fn in backend_setup backend_wait_idle backend_run backend_describe backend_teardown; do
   declare -F "$fn" >/dev/null || die "${BACKEND} does not define ${fn}"
 done
 [[ -n "${BACKEND_COLLECT_MODE:-}" ]] || die "${BACKEND} does not set BACKEND_COLLECT_MODE"
+
+# provenance: what ran, for the report's header (docs/analysis.md).
+provenance() {
+  local commit
+  echo "kit_version=$(sed -n 's/^project([^ ]* VERSION \([0-9.]*\).*/\1/p' "${ROOT}/CMakeLists.txt" | head -n 1)"
+  if commit="$(git -C "$ROOT" rev-parse --short=12 HEAD 2>/dev/null)"; then
+    git -C "$ROOT" diff --quiet HEAD -- 2>/dev/null || commit+="-dirty"
+  else
+    commit=unknown
+  fi
+  echo "commit=${commit}"
+  echo "started_utc=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "host=$(hostname)"
+  echo "host_cores=$(nproc)"
+  echo "host_cpu=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null)"
+  echo "schedule=constant rate for ${DURATION_S} s per run"
+  echo "warmup_rule=the driver marks the first ${WARMUP_S} s of each run as warm-up"
+}
+
+# runs.csv: one line per run that started, with how it ended.
+RUNS_CSV="${SWEEP_DIR}/runs.csv"
+CURRENT="" # "index,repeat,rps,spin,name,idle,launch" of the run in progress
+record_run() { # record_run STATUS START END COLLECT
+  echo "${CURRENT},$1,$2,$3,$4" >>"$RUNS_CSV"
+  CURRENT=""
+}
 
 TORN_DOWN=0
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
+  if [[ -n "$CURRENT" ]]; then
+    record_run "$( ((rc == 130 || rc == 143)) && echo interrupted || echo error)" "" "" ""
+  fi
   if ((!TORN_DOWN)); then
     TORN_DOWN=1
     backend_teardown || log "teardown reported an error"
@@ -243,10 +278,17 @@ trap cleanup EXIT
 trap 'log "interrupted; stopping what this sweep started"; exit 130' INT
 trap 'log "terminated; stopping what this sweep started"; exit 143' TERM
 
-settings >"${SWEEP_DIR}/sweep.conf"
+{
+  settings
+  provenance
+} >"${SWEEP_DIR}/sweep.conf"
+echo "index,repeat,rps,spin_ms,name,idle,launch,status,start,end,collect" >"$RUNS_CSV"
 log "sweep ${SWEEP_ID}: ${TOTAL} runs (${MODE} mode) -> ${SWEEP_DIR}"
 backend_setup
-echo "prom_url=${PROM_URL}" >>"${SWEEP_DIR}/sweep.conf"
+{
+  echo "prom_url=${PROM_URL}"
+  backend_describe
+} >>"${SWEEP_DIR}/sweep.conf"
 
 # run_stats SUMMARY THRESHOLD -> "ok failed scheduled p95 ratio exceeded"
 run_stats() {
@@ -275,43 +317,57 @@ run_start() {
     }' "$1"
 }
 
+# The plan: one "spin rps repeat" line per run, in the order they run.
+PLAN=()
+for spin in "${SPINS[@]}"; do
+  for rps in "${RPSS[@]}"; do
+    PLAN+=("${spin} ${rps} 1")
+  done
+done
+
 i=0
 COLLECT_FAILURES=0
 STOPPED=""
-for spin in "${SPINS[@]}"; do
-  for rps in "${RPSS[@]}"; do
-    i=$((i + 1))
-    name="${rps}rps-${spin}ms"
-    csv="${SWEEP_DIR}/results-${name}.csv"
-    summary="${SWEEP_DIR}/summary-${name}.json"
-    prom="${SWEEP_DIR}/prometheus-${name}.json"
-    # No run starts on its predecessor's traffic (docs/experiments.md, "Isolation").
-    idle_from=$SECONDS
-    if ! backend_wait_idle "$RATE_WINDOW_S"; then
-      warn "run ${i}/${TOTAL} (${name}) starts without the idle state confirmed; it is flagged in the report"
-    fi
-    log "run ${i}/${TOTAL}: rps=${rps} spin=${spin}ms for ${DURATION_S}s (${WARMUP_S}s warm-up; waited $((SECONDS - idle_from))s for idle)"
-    launch="$(date +%s.%3N)"
-    backend_run "$rps" "$spin" "$DURATION_S" "$WARMUP_S" "$csv" "$summary" ||
-      die "run ${i}/${TOTAL} (${name}) could not be completed; see ${SWEEP_DIR}/logs"
-    # The window ends after the final scrape backend_run waited for and starts
-    # at the run's first intended send.
-    end="$(date +%s.%3N)"
-    start="$(run_start "$csv" "$launch" "$end")"
-    if ! "$COLLECT" "$PROM_URL" "$start" "$end" "$prom" --mode "$BACKEND_COLLECT_MODE" \
-      --rate-window "${RATE_WINDOW_S}s" >"${SWEEP_DIR}/logs/collect-${name}.log" 2>&1; then
-      COLLECT_FAILURES=$((COLLECT_FAILURES + 1))
-      warn "collect_prometheus.sh failed for ${name}: $(tail -n 1 "${SWEEP_DIR}/logs/collect-${name}.log")"
-    fi
-    read -r ok failed sched p95 ratio exceeded < <(run_stats "$summary" "$FAIL_THRESHOLD") ||
-      die "cannot read ${summary}"
-    echo "run ${i}/${TOTAL} rps=${rps} spin=${spin}ms ok=${ok} failed=${failed} p95=${p95}"
-    if ((exceeded)); then
-      STOPPED="run ${i}/${TOTAL} (${name}) failed ${failed} of ${sched} requests (ratio ${ratio} > FAIL_THRESHOLD ${FAIL_THRESHOLD})"
-      log "stopping the sweep: ${STOPPED}"
-      break 2
-    fi
-  done
+for entry in "${PLAN[@]}"; do
+  read -r spin rps rep <<<"$entry"
+  i=$((i + 1))
+  name="${rps}rps-${spin}ms"
+  csv="${SWEEP_DIR}/results-${name}.csv"
+  summary="${SWEEP_DIR}/summary-${name}.json"
+  prom="${SWEEP_DIR}/prometheus-${name}.json"
+  # No run starts on its predecessor's traffic (docs/experiments.md, "Isolation").
+  idle_from=$SECONDS
+  idle=yes
+  if ! backend_wait_idle "$RATE_WINDOW_S"; then
+    idle=no
+    warn "run ${i}/${TOTAL} (${name}) starts without the idle state confirmed; it is flagged in the report"
+  fi
+  log "run ${i}/${TOTAL}: rps=${rps} spin=${spin}ms for ${DURATION_S}s (${WARMUP_S}s warm-up; waited $((SECONDS - idle_from))s for idle)"
+  launch="$(date +%s.%3N)"
+  CURRENT="${i},${rep},${rps},${spin},${name},${idle},${launch}"
+  backend_run "$rps" "$spin" "$DURATION_S" "$WARMUP_S" "$csv" "$summary" ||
+    die "run ${i}/${TOTAL} (${name}) could not be completed; see ${SWEEP_DIR}/logs"
+  # The window ends after the final scrape backend_run waited for and starts
+  # at the run's first intended send.
+  end="$(date +%s.%3N)"
+  start="$(run_start "$csv" "$launch" "$end")"
+  collected=ok
+  if ! "$COLLECT" "$PROM_URL" "$start" "$end" "$prom" --mode "$BACKEND_COLLECT_MODE" \
+    --rate-window "${RATE_WINDOW_S}s" >"${SWEEP_DIR}/logs/collect-${name}.log" 2>&1; then
+    COLLECT_FAILURES=$((COLLECT_FAILURES + 1))
+    collected=failed
+    warn "collect_prometheus.sh failed for ${name}: $(tail -n 1 "${SWEEP_DIR}/logs/collect-${name}.log")"
+  fi
+  read -r ok failed sched p95 ratio exceeded < <(run_stats "$summary" "$FAIL_THRESHOLD") ||
+    die "cannot read ${summary}"
+  echo "run ${i}/${TOTAL} rps=${rps} spin=${spin}ms ok=${ok} failed=${failed} p95=${p95}"
+  if ((exceeded)); then
+    record_run over_fail_threshold "$start" "$end" "$collected"
+    STOPPED="run ${i}/${TOTAL} (${name}) failed ${failed} of ${sched} requests (ratio ${ratio} > FAIL_THRESHOLD ${FAIL_THRESHOLD})"
+    log "stopping the sweep: ${STOPPED}"
+    break
+  fi
+  record_run ok "$start" "$end" "$collected"
 done
 
 # Nothing left to measure: stop the processes before the analysis.
@@ -321,7 +377,9 @@ backend_teardown
 if [[ -n "$STOPPED" ]]; then
   echo "sweep stopped early at the failure threshold: ${STOPPED}"
   echo "stopped_at=${i}" >>"${SWEEP_DIR}/sweep.conf"
+  echo "stopped_because=${STOPPED}" >>"${SWEEP_DIR}/sweep.conf"
 fi
+echo "finished_utc=$(date -u +%Y-%m-%dT%H:%M:%SZ)" >>"${SWEEP_DIR}/sweep.conf"
 if ((ANALYZE)); then
   log "analysing ${SWEEP_DIR}"
   analyze_args=("$SWEEP_DIR")

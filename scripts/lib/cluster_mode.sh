@@ -4,8 +4,8 @@
 # server's pod proxy while the driver lingers (no exec, no shell in the image).
 #
 # Interface (see run_experiments.sh): backend_setup, backend_wait_idle,
-# backend_run, backend_teardown, BACKEND_COLLECT_MODE. Sourcing this file
-# starts nothing.
+# backend_run, backend_describe, backend_teardown, BACKEND_COLLECT_MODE.
+# Sourcing this file starts nothing.
 #
 # Settings (environment):
 #   KUBECTL                 kubectl command (default kubectl)
@@ -344,6 +344,36 @@ backend_run() {
       --summary "$summary_out" --inputs "${outs[@]}" --summaries "${sums[@]}" || return 1
   fi
   return 0
+}
+
+# backend_describe: the live Knative Service's autoscaling annotations and
+# the worker container's args, for the report's header.
+backend_describe() {
+  local ns svc
+  ns="$(_cluster_ns)"
+  svc="${CLUSTER_SERVICE:-worker}"
+  _kc get ksvc -n "$ns" "$svc" -o jsonpath='{.spec.template.spec.containers[0].args}' \
+    >"${_CLUSTER_TMP}/args.json" 2>/dev/null || true
+  "$PY" - "${_CLUSTER_TMP}/annotations.json" "${_CLUSTER_TMP}/args.json" <<'EOF'
+import json, sys
+def load(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+ann, args = load(sys.argv[1]), load(sys.argv[2])
+p = "autoscaling.knative.dev/"
+if isinstance(ann, dict):
+    kv = [f"{k[len(p):]}={v}" for k, v in sorted(ann.items()) if k.startswith(p)]
+    print("autoscaling=" + (" ".join(kv) or "Knative defaults (no autoscaling annotation)"))
+else:
+    print("autoscaling=unknown (the Knative Service's annotations could not be read)")
+print("worker_flags=" + (" ".join(map(str, args)) if isinstance(args, list) and args
+                         else "(the image's defaults)"))
+EOF
+  echo "autoscaling_source=live Knative Service ${ns}/${svc} (kubectl get ksvc)"
+  echo "driver_flags=Job template deploy/sweep$( ((${CLUSTER_DRIVER_PODS:-1} > 1)) && echo "-parallel, ${CLUSTER_DRIVER_PODS} pods")"
 }
 
 backend_teardown() {

@@ -4,7 +4,7 @@
 # the driver every 1 s, and one `load_driver` run per grid point.
 #
 # Interface (see run_experiments.sh): backend_setup, backend_wait_idle,
-# backend_run, backend_teardown, BACKEND_COLLECT_MODE.
+# backend_run, backend_describe, backend_teardown, BACKEND_COLLECT_MODE.
 #
 # Inputs (environment / variables set by the caller before backend_setup):
 #   WORKER_BIN, DRIVER_BIN   the binaries (required)
@@ -300,6 +300,14 @@ backend_run() {
       --inputs "${outs[@]}" --summaries "${sums[@]}" || return 1
   fi
   return 0
+}
+
+# backend_describe: the system under test, for the report's header.
+backend_describe() {
+  echo "autoscaling=none: ${#_LOCAL_WORKER_GRPC_PORTS[@]} fixed worker process(es), no autoscaler in the loop"
+  echo "autoscaling_source=local mode (fixed workers)"
+  echo "worker_flags=--shutdown-grace 5s${WORKER_ARGS:+ ${WORKER_ARGS}}"
+  echo "driver_flags=--linger ${LOCAL_LINGER_SECONDS}s${DRIVER_ARGS:+ ${DRIVER_ARGS}}"
 }
 
 # Drop PIDs of processes that have exited so teardown never signals a PID the

@@ -10,6 +10,8 @@ from typing import List, Tuple
 from . import kpa, plots, report
 from .loading import InputError, fmt_num, find_runs, read_driver_summary
 from .stats import AnalysisOptions, add_model_stats, analyze_run
+from .steps import run_steps
+from .sweep import read_sweep_info, run_flags
 
 
 def parse_args(argv: List[str]) -> argparse.Namespace:
@@ -68,22 +70,28 @@ def main(argv: List[str]) -> int:
             if not model_ok:
                 note(notes, f"KPA model {args.kpa_model} not found or not executable: "
                             "model curves skipped")
-        driver_summaries = {}
+        info = read_sweep_info(args.results_dir)
         for i, run in enumerate(runs, 1):
             print(f"analyze_plot.py: [{i}/{len(runs)}] {run.tag}", file=sys.stderr)
             analyze_run(run, opts)
             if model_ok:
                 kpa.run_model(run, args.kpa_model, args.kpa_args_list, args.out_dir)
                 add_model_stats(run)
-            s = read_driver_summary(run)
-            if s:
-                driver_summaries[run.tag] = s
+            run.summary = read_driver_summary(run)
+            run.flags = run_flags(run, info, run.summary)
     except InputError as e:
         print(f"analyze_plot.py: error: {e}", file=sys.stderr)
         return 2
 
     stats = [r.stats for r in runs]
     report.write_summary_csv(stats, os.path.join(args.out_dir, "summary.csv"))
+    steps = {}
+    for run in runs:
+        st = run_steps(run)
+        if st:
+            name = f"steps-{run.stem}.csv"
+            report.write_steps_csv(st, os.path.join(args.out_dir, name))
+            steps[run.stem] = (st, name)
 
     global_plots: List[Tuple[str, str]] = []
     spins = sorted(set(r.spin for r in runs))
@@ -105,8 +113,18 @@ def main(argv: List[str]) -> int:
     for run in runs:
         notes.extend(f"{run.tag}: {n}" for n in run.notes)
     path = os.path.join(args.out_dir, "report.html")
-    report.write_report(path, args.results_dir, stats, runs, global_plots, notes,
-                        driver_summaries)
+    rules = sorted(set(r.stats.warmup_rule for r in runs))
+    analysis = {
+        "latency": ("from the intended send (intended_latency_us: includes schedule lag, no "
+                    "coordinated omission)" if args.latency_basis == "intended" else
+                    "from the actual send (latency_us)") +
+                   "; six-column CSVs: latency_ms",
+        "warmup_rule": ", ".join(rules),
+        "kpa_model": (" ".join([os.path.basename(args.kpa_model)] + args.kpa_args_list)
+                      if model_ok else ""),
+    }
+    report.write_report(path, args.results_dir, info, runs, global_plots, notes, analysis,
+                        steps)
     for run in runs:
         for n in run.notes:
             print(f"analyze_plot.py: note: {run.tag}: {n}", file=sys.stderr)

@@ -47,6 +47,7 @@ class Run:
     summary_path: Optional[str] = None
     prom_path: Optional[str] = None
     tag: str = ""
+    stem: str = ""  # the file names' common part, e.g. 20rps-10ms
     # Filled by the analysis.
     df: Optional[pd.DataFrame] = None
     meas: Optional[pd.DataFrame] = None  # rows after the warm-up
@@ -57,6 +58,8 @@ class Run:
     model: Optional[pd.DataFrame] = None
     plots: List[Tuple[str, str]] = field(default_factory=list)  # (title, file name)
     notes: List[str] = field(default_factory=list)
+    summary: Dict[str, object] = field(default_factory=dict)  # the driver's summary JSON
+    flags: List[str] = field(default_factory=list)  # why the run is not complete and clean
 
 
 def find_runs(results_dir: str) -> List[Run]:
@@ -69,8 +72,9 @@ def find_runs(results_dir: str) -> List[Run]:
             continue
         rps, spin = float(m.group("rps")), float(m.group("spin"))
         tag = f"{fmt_num(rps)}rps-{fmt_num(spin)}ms"
-        run = Run(rps=rps, spin=spin, csv_path=os.path.join(results_dir, name), tag=tag)
         stem = name[len("results-"):-len(".csv")]
+        run = Run(rps=rps, spin=spin, csv_path=os.path.join(results_dir, name), tag=tag,
+                  stem=stem)
         for attr, prefix in (("summary_path", "summary-"), ("prom_path", "prometheus-")):
             path = os.path.join(results_dir, f"{prefix}{stem}.json")
             if os.path.isfile(path):
@@ -93,7 +97,8 @@ def find_runs(results_dir: str) -> List[Run]:
 def load_csv(path: str, basis: str) -> Tuple[pd.DataFrame, CsvInfo]:
     """Read a driver CSV (new or the original's six columns) into a normalised frame.
 
-    Columns of the result: t_ms (intended send, epoch ms), send_ms (actual send),
+    Columns of the result: t_ms (intended send, epoch ms), phase (schedule phase or NaN),
+    send_ms (actual send),
     rps (target), status, lat_ms (chosen latency, ms, float), done_ms (answer time),
     warmup (bool or NaN).
     Rows that cannot be parsed (e.g. the original's interleaved rows) are counted
@@ -135,6 +140,7 @@ def load_csv(path: str, basis: str) -> Tuple[pd.DataFrame, CsvInfo]:
     send_ms = t_ms + (num("lag_us") / 1000.0).fillna(0.0)
     df = pd.DataFrame({
         "t_ms": t_ms,
+        "phase": num("phase"),
         "send_ms": send_ms,
         "rps": num("rps"),
         "status": raw["status"].str.strip(),

@@ -1,13 +1,34 @@
-"""summary.csv and report.html."""
+"""summary.csv, steps-<run>.csv and report.html."""
 
 import html
 import math
 import os
 import urllib.parse
-from typing import Dict, List, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
-from .loading import Run
-from .stats import SUMMARY_COLUMNS, RunStats, stats_frame
+from .loading import Run, fmt_num
+from .stats import RunStats, stats_frame
+from .steps import Step
+from .sweep import SweepInfo
+
+DOCS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), "docs")
+
+CSS = """
+body{font-family:sans-serif;margin:1em auto;max-width:1380px;padding:0 10px}
+table{border-collapse:collapse;font-size:88%;margin:0.4em 0}
+td,th{border:1px solid #bbb;padding:2px 6px;text-align:right}
+th{background:#f0f0f0}
+table.kv td,table.kv th{text-align:left}
+table.kv th{width:11em}
+td.flag{color:#a00;text-align:left}
+td.ok{color:#070;text-align:left}
+.flags{color:#a00}
+figure{display:inline-block;margin:0.4em;vertical-align:top}
+img{max-width:660px;height:auto}
+h3{margin-top:1.6em;border-top:1px solid #ccc;padding-top:0.5em}
+.note{color:#555;font-size:90%}
+"""
 
 
 def write_atomic(path: str, text: str) -> None:
@@ -21,54 +42,212 @@ def write_summary_csv(stats: List[RunStats], path: str) -> None:
     write_atomic(path, stats_frame(stats).to_csv(index=False, float_format="%.10g", na_rep=""))
 
 
-def img(name: str, title: str) -> str:
-    src = urllib.parse.quote(name)
-    return (f'<figure><a href="{src}"><img src="{src}" alt="{html.escape(title)}"></a>'
-            f"<figcaption>{html.escape(title)}</figcaption></figure>")
+def write_steps_csv(steps: List[Step], path: str) -> None:
+    cols = ["phase", "start_s", "duration_s", "target_rps", "scheduled", "achieved_rps", "failed",
+            "p50_ms", "p95_ms", "p99_ms", "warmup"]
+    lines = [",".join(cols)]
+    for s in steps:
+        lines.append(",".join(_csv(getattr(s, c)) for c in cols))
+    write_atomic(path, "\n".join(lines) + "\n")
 
 
-def cell(v) -> str:
+def _csv(v) -> str:
+    if isinstance(v, bool):
+        return "1" if v else "0"
     if isinstance(v, float):
-        return "" if math.isnan(v) else f"{v:.4g}"
+        return "" if math.isnan(v) else f"{v:.10g}"
+    return str(v)
+
+
+def esc(v) -> str:
     return html.escape(str(v))
 
 
-def write_report(path: str, results_dir: str, stats: List[RunStats], runs: List[Run],
+def cell(v, digits: int = 4) -> str:
+    if isinstance(v, float):
+        return "" if math.isnan(v) else f"{v:.{digits}g}"
+    return esc(v)
+
+
+def img(name: str, title: str) -> str:
+    src = urllib.parse.quote(name)
+    return (f'<figure><a href="{src}"><img src="{src}" alt="{esc(title)}"></a>'
+            f"<figcaption>{esc(title)}</figcaption></figure>")
+
+
+def table(header: Optional[Sequence[str]], rows: Iterable[Sequence[str]], cls: str = "") -> str:
+    """An HTML table from already-escaped cells (a cell may be a whole <td>/<th>)."""
+    head = "<tr>" + "".join(f"<th>{h}</th>" for h in header) + "</tr>" if header else ""
+    body = "".join("<tr>" + "".join(rows_cell(c) for c in r) + "</tr>" for r in rows)
+    return f"<table{f' class={cls!r}' if cls else ''}>{head}{body}</table>"
+
+
+def rows_cell(c: str) -> str:
+    return c if c.startswith(("<td", "<th")) else f"<td>{c}</td>"
+
+
+def status_cell(flags: List[str]) -> str:
+    if not flags:
+        return "<td class='ok'>ok</td>"
+    return f"<td class='flag'>{esc('; '.join(flags))}</td>"
+
+
+def docs_link(out_dir: str, page: str, text: str) -> str:
+    target = os.path.join(DOCS_DIR, page)
+    href = os.path.relpath(target, os.path.abspath(out_dir))
+    return f"<a href='{esc(urllib.parse.quote(href))}'>{esc(text)}</a>"
+
+
+def what_ran(info: SweepInfo, runs: List[Run], analysis: Dict[str, str]) -> List[Tuple[str, str]]:
+    """(label, escaped HTML) rows of the report's first table."""
+    c = info.get
+    rows: List[Tuple[str, str]] = []
+    if not info.conf:
+        rows.append(("Sweep", "not recorded: no sweep.conf (made by hand or by an older kit)"))
+    else:
+        rows.append(("Mode", esc(c("mode", "?"))))
+        auto = c("autoscaling", "not recorded")
+        src = c("autoscaling_source")
+        rows.append(("Autoscaling", esc(auto) + (f" <span class='note'>(from {esc(src)})</span>"
+                                                  if src else "")))
+    if analysis.get("kpa_model"):
+        rows.append(("KPA model", esc(analysis["kpa_model"]) +
+                     " <span class='note'>(offline prediction drawn beside the measured pods)"
+                     "</span>"))
+    if info.conf:
+        grid = (f"rps {esc(c('rps'))} &times; spin {esc(c('spin_ms'))} ms = "
+                f"{esc(c('runs'))} runs")
+        if c("repeat", "1") != "1":
+            grid += f", each repeated {esc(c('repeat'))} times"
+        if c("order"):
+            grid += f", {esc(c('order'))} order" + (f" (seed {esc(c('seed'))})"
+                                                     if c("order") == "shuffled" else "")
+        rows.append(("Grid", grid))
+        rows.append(("Schedule", esc(c("schedule", f"constant rate for {c('run_duration_s')} s "
+                                                    "per run"))))
+        rows.append(("Warm-up", esc(c("warmup_rule", f"first {c('warmup_s')} s of each run")) +
+                     f"; analysis: {esc(analysis.get('warmup_rule', ''))}"))
+        if c("rate_window_s"):
+            rows.append(("Isolation", f"each run waits for the idle state; rate() windows of "
+                                      f"{esc(c('rate_window_s'))} s start inside the run"))
+        rows.append(("Worker flags", f"<code>{esc(c('worker_flags', 'not recorded'))}</code>"))
+        rows.append(("Driver flags", f"<code>{esc(c('driver_flags', 'not recorded'))}</code>"))
+    rows.append(("Latency", esc(analysis.get("latency", ""))))
+    rows.append(("Runs", runs_line(info, runs)))
+    if info.conf:
+        rows.append(("Commit", f"<code>{esc(c('commit', 'unknown'))}</code>, kit "
+                               f"{esc(c('kit_version', '?'))}"))
+        rows.append(("Date", f"{esc(c('started_utc', '?'))} to "
+                             f"{esc(c('finished_utc', 'not finished'))} (UTC)"))
+        rows.append(("Host", f"{esc(c('host', '?'))}: {esc(c('host_cores', '?'))} cores, "
+                             f"{esc(c('host_cpu', 'CPU not recorded'))}"))
+    return rows
+
+
+def runs_line(info: SweepInfo, runs: List[Run]) -> str:
+    planned = info.planned_runs
+    text = f"{len(runs)} of {planned} runs" if planned else f"{len(runs)} runs"
+    flagged = sum(1 for r in runs if r.flags)
+    parts = [esc(text)]
+    if info.conf and not info.finished:
+        parts.append("<span class='flags'>the sweep did not finish (interrupted or failed): "
+                     "runs are missing</span>")
+    elif planned and len(runs) < planned:
+        why = info.get("stopped_because")
+        parts.append(f"<span class='flags'>stopped early{': ' + esc(why) if why else ''}</span>")
+    if flagged:
+        parts.append(f"<span class='flags'>{flagged} run(s) flagged below</span>")
+    return "; ".join(parts)
+
+
+def results_table(runs: List[Run], with_model: bool) -> str:
+    header = ["run", "rps", "spin ms", "measured", "failed", "p50 ms", "p95 ms", "p99 ms",
+              "overhead", "pods"] + (["model pods"] if with_model else []) + ["status"]
+    rows = []
+    for r in runs:
+        s = r.stats
+        row = [f"<a href='#run-{esc(r.stem)}'>{esc(r.stem)}</a>", fmt_num(s.rps),
+               fmt_num(s.spin_ms), str(s.count), str(s.failures + s.dropped), cell(s.p50_ms),
+               cell(s.p95_ms), cell(s.p99_ms), cell(s.overhead, 3), cell(s.mean_pods, 3)]
+        if with_model:
+            row.append(cell(s.model_mean_desired_pods, 3))
+        row.append(status_cell(r.flags))
+        rows.append(row)
+    return table(header, rows)
+
+
+def run_details(run: Run) -> str:
+    s, d = run.stats, run.summary
+    rows = [("measured rows", f"{s.count} ({s.successes} ok, {s.failures} failed, {s.dropped} "
+                              f"dropped); {s.warmup_rows} warm-up rows, {s.malformed} malformed"),
+            ("latency", f"{esc(s.latency_source)}: mean {cell(s.mean_ms)} ms, p5 {cell(s.p5_ms)}"
+                        f" ms; warm-up rule: {esc(s.warmup_rule)}")]
+    if d:
+        lag = d.get("lag_ms") or {}
+        errors = d.get("errors") or {}
+        rows.append(("driver summary",
+                     f"scheduled {cell(d.get('scheduled', ''))}, sent {cell(d.get('sent', ''))},"
+                     f" achieved {cell(d.get('achieved_rps', ''))} rps over "
+                     f"{cell(d.get('duration_s', ''))} s; schedule lag p99 "
+                     f"{cell(lag.get('p99', ''))} ms; errors: "
+                     + (esc(", ".join(f"{k} {v}" for k, v in errors.items())) or "none")))
+    return table(None, ([f"<th>{esc(k)}</th>", v] for k, v in rows), cls="kv")
+
+
+def steps_table(steps: List[Step], csv_name: str) -> str:
+    header = ["phase", "from s", "for s", "target rps", "scheduled", "achieved rps", "failed",
+              "p50 ms", "p95 ms", "p99 ms", ""]
+    rows = [[str(st.phase), cell(st.start_s, 4), cell(st.duration_s, 4), cell(st.target_rps),
+             str(st.scheduled), cell(st.achieved_rps), str(st.failed), cell(st.p50_ms),
+             cell(st.p95_ms), cell(st.p99_ms), "warm-up" if st.warmup else ""] for st in steps]
+    return (f"<p>Per step (<a href='{esc(urllib.parse.quote(csv_name))}'>{esc(csv_name)}</a>): "
+            "each level of the schedule; achieved = successes per second by intended send."
+            "</p>" + table(header, rows))
+
+
+def write_report(path: str, results_dir: str, info: SweepInfo, runs: List[Run],
                  global_plots: List[Tuple[str, str]], notes: List[str],
-                 driver_summaries: Dict[str, dict]) -> None:
-    table = stats_frame(stats)
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in SUMMARY_COLUMNS)
-    body = "".join("<tr>" + "".join(f"<td>{cell(row[c])}</td>" for c in SUMMARY_COLUMNS) + "</tr>"
-                   for _, row in table.iterrows())
+                 analysis: Dict[str, str], steps: Dict[str, Tuple[List[Step], str]],
+                 extra_run_html: Optional[Dict[str, str]] = None) -> None:
+    out_dir = os.path.dirname(path)
+    name = os.path.basename(os.path.abspath(results_dir))
+    with_model = any(not math.isnan(r.stats.model_mean_desired_pods) for r in runs)
     parts = [
-        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Knative autoscaling sweep report"
-        "</title><style>body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse;"
-        "font-size:85%}td,th{border:1px solid #bbb;padding:2px 6px;text-align:right}"
-        "figure{display:inline-block;margin:0.5em}img{max-width:640px}</style></head><body>",
-        f"<h1>Sweep report: {html.escape(os.path.abspath(results_dir))}</h1>",
-        "<p>Latencies are of successful requests after the warm-up; failures and dropped "
-        "requests are counted, not timed. overhead = (median latency - spin) / spin. "
-        "mean_pods averages the Prometheus <code>pods</code> series over the measured window. "
-        "See docs/analysis.md.</p>",
-        "<h2>Summary (<a href='summary.csv'>summary.csv</a>)</h2>",
-        f"<table><tr>{head}</tr>{body}</table>",
+        "<!DOCTYPE html><html><head><meta charset='utf-8'>"
+        f"<title>Sweep {esc(name)}</title><style>{CSS}</style></head><body>",
+        f"<h1>Sweep {esc(name)}</h1>",
+        f"<p class='note'>{esc(os.path.abspath(results_dir))}</p>",
+        "<h2>What ran</h2>",
+        table(None, ([f"<th>{esc(k)}</th>", v] for k, v in what_ran(info, runs, analysis)),
+              cls="kv"),
+        "<h2>Results</h2>",
+        "<p class='note'>Latencies: successful requests after the warm-up. failed = failures + "
+        "dropped. overhead = (p50 - spin) / spin. pods = mean of the Prometheus "
+        "<code>pods</code> series over the measured window. Every column, for every run: "
+        "<a href='summary.csv'>summary.csv</a>.</p>",
+        results_table(runs, with_model),
     ]
-    if driver_summaries:
-        parts.append("<h3>Driver summaries</h3><table><tr><th>run</th><th>scheduled</th>"
-                     "<th>sent</th><th>achieved_rps</th><th>write_error</th></tr>")
-        for tag, s in driver_summaries.items():
-            parts.append("<tr>" + "".join(f"<td>{cell(x)}</td>" for x in (
-                tag, s.get("scheduled", ""), s.get("sent", ""), s.get("achieved_rps", ""),
-                s.get("write_error") or "")) + "</tr>")
-        parts.append("</table>")
     if notes:
-        parts.append("<h2>Notes</h2><ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in notes)
+        parts.append("<h2>Notes</h2><ul>" + "".join(f"<li>{esc(n)}</li>" for n in notes)
                      + "</ul>")
     parts.append("<h2>Across runs</h2>")
-    parts.extend(img(name, title) for title, name in global_plots)
+    parts.extend(img(n, t) for t, n in global_plots)
     parts.append("<h2>Per run</h2>")
     for run in runs:
-        parts.append(f"<h3>{html.escape(run.tag)}</h3>")
-        parts.extend(img(name, title) for title, name in run.plots)
+        parts.append(f"<h3 id='run-{esc(run.stem)}'>{esc(run.stem)}</h3>")
+        if run.flags:
+            parts.append(f"<p class='flags'>Flagged: {esc('; '.join(run.flags))}</p>")
+        parts.append(run_details(run))
+        if extra_run_html and run.stem in extra_run_html:
+            parts.append(extra_run_html[run.stem])
+        if run.stem in steps:
+            parts.append(steps_table(*steps[run.stem]))
+        parts.extend(img(n, t) for t, n in run.plots)
+    parts.append("<h2>Docs</h2><p>" + ", ".join([
+        docs_link(out_dir, "analysis.md", "docs/analysis.md (this report, its numbers and "
+                                          "plots)"),
+        docs_link(out_dir, "experiments.md", "docs/experiments.md (the sweep, isolation, "
+                                             "options)"),
+        docs_link(out_dir, "kpa_model.md", "docs/kpa_model.md (the KPA model)")]) + "</p>")
     parts.append("</body></html>\n")
     write_atomic(path, "\n".join(parts))

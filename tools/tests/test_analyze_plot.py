@@ -1,6 +1,7 @@
 """tools/analyze_plot.py on synthetic runs whose statistics are known by construction."""
 
 import contextlib
+import json
 import csv
 import io
 import os
@@ -305,3 +306,108 @@ def test_out_dir_and_bad_flag(sweep, tmp_path):
     assert not list(out.glob("timeline_*.png"))
     res = run_tool(sweep, "--warmup-seconds", "-1")
     assert res.returncode == 2 and "--warmup-seconds" in res.stderr
+
+
+def test_report_says_what_ran_and_fits_a_laptop(tmp_path):
+    """Header from sweep.conf; a compact results table; every column still in summary.csv."""
+    d = make_sweep(tmp_path / "sweep")
+    synth.write_sweep_conf(d / "sweep.conf")
+    res = run_tool(d, "--no-run-plots")
+    assert res.returncode == 0, res.stderr
+    page = (d / "report.html").read_text()
+    head = page[:page.index("<h2>Results")]
+    for want in ("Mode", "local", "Autoscaling", "no autoscaler in the loop",
+                 "(from local mode (fixed workers))", "rps 10 &times; spin 100 ms = 2 runs",
+                 "constant rate for 26 s per run", "first 5 s of each run", "warmup column",
+                 "--spin-clock=cpu", "abc123def456", "kit 0.1.0", "2026-01-01T12:00:00Z",
+                 "testhost: 2 cores, Test CPU", "from the intended send", "2 of 2 runs"):
+        assert want in head, want
+    # The results table is narrow (12 columns at most, laptop width); summary.csv has all 19.
+    results = page[page.index("<h2>Results"):page.index("<h2>Across runs")]
+    first_row = re.search(r"<tr>(.*?)</tr>", results).group(1)
+    assert 8 <= first_row.count("<th>") <= 12
+    assert len(pd.read_csv(d / "summary.csv").columns) == 19
+    assert "max-width:1380px" in page and "img{max-width:660px" in page
+    # Links to the docs that exist in the repository.
+    for page_name in ("analysis.md", "experiments.md"):
+        href = re.search(rf"href='([^']*{page_name})'", page).group(1)
+        assert os.path.isfile(os.path.normpath(os.path.join(d, href))), href
+
+
+def test_interrupted_incomplete_and_failed_runs_are_flagged(tmp_path):
+    d = tmp_path / "sweep"
+    d.mkdir()
+    synth.write_new_csv(d / "results-10rps-100ms.csv")
+    synth.write_old_csv(d / "results-5rps-50ms.csv", garbage=False)
+    synth.write_new_csv(d / "results-20rps-100ms.csv", rps=20)
+    # 10 rps: the driver's summary says it scheduled 265 of 300 (stopped by a signal).
+    (d / "summary-10rps-100ms.json").write_text(json.dumps({
+        "scheduled": 265, "sent": 260, "success": 250, "failure": 10, "dropped": 5,
+        "phases": [{"expected": 300}], "write_error": None}))
+    # 20 rps: complete but 40 % failed.
+    (d / "summary-20rps-100ms.json").write_text(json.dumps({
+        "scheduled": 100, "sent": 100, "success": 60, "failure": 40, "dropped": 0,
+        "phases": [{"expected": 100}], "write_error": None}))
+    synth.write_sweep_conf(d / "sweep.conf", runs="4", finished_utc=None)
+    (d / "runs.csv").write_text(
+        "index,repeat,rps,spin_ms,name,idle,launch,status,start,end,collect\n"
+        "1,1,20,100,20rps-100ms,yes,1,over_fail_threshold,1,2,ok\n"
+        "2,1,10,100,10rps-100ms,no,3,interrupted,,,\n")
+    res = run_tool(d, "--no-run-plots", "--warmup-seconds", "0")
+    assert res.returncode == 0, res.stderr
+    page = (d / "report.html").read_text()
+    rows = {m.group(1): m.group(0) for m in re.finditer(
+        r"<tr><td><a href='#run-([^']+)'>.*?</tr>", page)}
+    assert "interrupted" in rows["10rps-100ms"]
+    assert "started without the idle state confirmed" in rows["10rps-100ms"]
+    assert "incomplete: 265 of 300 requests scheduled" in rows["10rps-100ms"]
+    assert "failed: 40.0 % of requests failed or were dropped (threshold 10 %)" in rows[
+        "20rps-100ms"]
+    assert "no driver summary" in rows["5rps-50ms"]
+    assert "3 of 4 runs" in page and "the sweep did not finish" in page
+    assert "3 run(s) flagged below" in page
+
+
+def test_staircase_gets_a_per_step_table(tmp_path):
+    d = tmp_path / "sweep"
+    d.mkdir()
+    synth.write_staircase_csv(d / "results-10rps-5ms.csv")
+    synth.write_new_csv(d / "results-20rps-5ms.csv", rps=20, spin=5)  # constant: no steps
+    res = run_tool(d, "--no-run-plots")
+    assert res.returncode == 0, res.stderr
+    steps = pd.read_csv(d / "steps-10rps-5ms.csv")
+    assert not os.path.exists(d / "steps-20rps-5ms.csv")
+    assert list(steps["target_rps"]) == [10, 20, 30]
+    assert list(steps["scheduled"]) == [20, 40, 60]
+    np.testing.assert_allclose(steps["start_s"], [0, 2, 4], atol=1e-6)
+    np.testing.assert_allclose(steps["duration_s"], [2, 2, 2], atol=1e-6)
+    # successes per second: 20/2, 40/2, (60 - 3 failures)/2
+    np.testing.assert_allclose(steps["achieved_rps"], [10, 20, 28.5])
+    assert list(steps["failed"]) == [0, 0, 3]
+    np.testing.assert_allclose(steps["p50_ms"], [10, 20, 30])
+    np.testing.assert_allclose(steps["p99_ms"], [10, 20, 30])
+    assert list(steps["warmup"]) == [1, 0, 0]
+    page = (d / "report.html").read_text()
+    assert "steps-10rps-5ms.csv" in page and "Per step" in page
+    # The summary of the run still covers the measured (non-warm-up) levels only.
+    row = read_summary(d)[(10, 5)]
+    assert row.count == 100 and row.failures == 3
+
+
+def test_ramp_is_cut_into_ten_segments(tmp_path):
+    d = tmp_path / "sweep"
+    d.mkdir()
+    # A ramp: the target changes with every request (1..100 rps over ~10 s).
+    levels = [(r, 5.0) for r in range(1, 101)]
+    rows, t = [], float(synth.T0_MS)
+    with open(d / "results-50rps-5ms.csv", "w") as f:
+        f.write(",".join(synth.NEW_HEADER) + "\n")
+        for seq, (rps, lat) in enumerate(levels, 1):
+            f.write(f"{int(t)},{rps},5,{seq},5,success,5000,5000,0,OK,w,5000,0,0\n")
+            t += 100.0
+    res = run_tool(d, "--no-run-plots")
+    assert res.returncode == 0, res.stderr
+    steps = pd.read_csv(d / "steps-50rps-5ms.csv")
+    assert len(steps) == 10
+    assert steps["scheduled"].sum() == 100
+    assert steps["target_rps"].is_monotonic_increasing
