@@ -3,7 +3,7 @@
 
 For every run of a finished sweep: no sample of the rate series is above the
 run's own rate plus a tolerance (a run after a faster one used to start with
-the faster run's rate), the target-rate gauge never shows another run's rate,
+the faster run's rate), the target-rate gauge never shows more than the run's rate,
 and no rate() series starts before the run's first send + the rate window.
 Used by isolation_test.sh; prints what it found when a check fails.
 """
@@ -64,9 +64,11 @@ def main():
                 errors.append(f"{name}: {series} starts {min(got) - first_send:.1f} s after the "
                               f"first send, before the {window:g} s rate window is inside the run")
             checked += 1
+        # With several drivers a point may hold only some of their shares: never more than
+        # the run's rate, which is what another (faster) run's leftover value would show.
         target = set(summed(prom["driver_target_rps"]["result"]).values())
-        if target - {0.0, rps}:
-            errors.append(f"{name}: driver_target_rps shows {sorted(target)}, not only {rps:g}")
+        if max(target, default=0.0) > rps + 1e-9:
+            errors.append(f"{name}: driver_target_rps shows {sorted(target)}, above {rps:g}")
         print(f"{name}: peak rates " + ", ".join(
             f"{s} {max(summed(prom[s]['result']).values(), default=float('nan')):.1f}"
             for s in RATE_SERIES) + f"; target {sorted(target)}")

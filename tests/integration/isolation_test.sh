@@ -2,8 +2,8 @@
 # Integration test: no run starts on its predecessor's traffic. A 2x2 local
 # sweep (RPS 10, 60 x spin 5, 10 ms) runs 10 rps right after 60 rps (run 3
 # after run 2); check_isolation.py then requires every rate series of every
-# run to stay below its own rate plus 25 % + 1 rps, the target gauge to show
-# only its own rate, and every rate() series to start one rate window after
+# run to stay below its own rate plus 25 % + 1 rps, the target gauge never to
+# show more than its own rate, and every rate() series to start one rate window after
 # the run's first send.
 # Usage: isolation_test.sh WORKER_BIN DRIVER_BIN
 set -euo pipefail

@@ -10,6 +10,7 @@ from typing import List, Tuple
 from . import kpa, plots, report
 from .loading import InputError, fmt_num, find_runs, read_driver_summary
 from .stats import AnalysisOptions, add_model_stats, analyze_run
+from .promcheck import run_checks
 from .steps import run_steps
 from .sweep import read_sweep_info, run_flags
 
@@ -123,8 +124,13 @@ def main(argv: List[str]) -> int:
         "kpa_model": (" ".join([os.path.basename(args.kpa_model)] + args.kpa_args_list)
                       if model_ok else ""),
     }
+    checks = {r.stem: run_checks(r) for r in runs}
+    checks = {k: v for k, v in checks.items() if v}
+    if checks:
+        report.write_checks_csv(checks, os.path.join(args.out_dir, "quantile_checks.csv"))
+    extra = {stem: report.checks_table(c) for stem, c in checks.items()}
     report.write_report(path, args.results_dir, info, runs, global_plots, notes, analysis,
-                        steps)
+                        steps, extra)
     for run in runs:
         for n in run.notes:
             print(f"analyze_plot.py: note: {run.tag}: {n}", file=sys.stderr)

@@ -55,6 +55,7 @@ class Run:
     measured_from_s: float = 0.0  # seconds after run start where measurement begins
     stats: Optional["object"] = None  # stats.RunStats
     prom: Dict[str, List[PromSeries]] = field(default_factory=dict)
+    prom_queries: Dict[str, str] = field(default_factory=dict)  # PromQL per series name
     model: Optional[pd.DataFrame] = None
     plots: List[Tuple[str, str]] = field(default_factory=list)  # (title, file name)
     notes: List[str] = field(default_factory=list)
@@ -145,6 +146,10 @@ def load_csv(path: str, basis: str) -> Tuple[pd.DataFrame, CsvInfo]:
         "rps": num("rps"),
         "status": raw["status"].str.strip(),
         "lat_ms": lat,
+        # Every measured latency, whatever the basis (NaN when the CSV lacks it), ms.
+        "send_lat_ms": num("latency_us") / 1000.0,
+        "intended_lat_ms": num("intended_latency_us") / 1000.0,
+        "server_spin_ms": num("server_spin_us") / 1000.0,
         # When the answer (or error) arrived: intended latency counts from the intended send.
         "done_ms": (t_ms if source == "intended_latency_us" else send_ms) + lat,
     })
@@ -161,8 +166,9 @@ def load_csv(path: str, basis: str) -> Tuple[pd.DataFrame, CsvInfo]:
     return df, info
 
 
-def load_prom(path: str) -> Dict[str, List[PromSeries]]:
-    """name -> the series of that query, from collect_prometheus.sh's JSON."""
+def load_prom(path: str) -> Tuple[Dict[str, List[PromSeries]], Dict[str, str]]:
+    """name -> the series of that query, and name -> its PromQL (when recorded), from
+    collect_prometheus.sh's JSON."""
     try:
         with open(path, "r", encoding="utf-8") as f:
             doc = json.load(f)
@@ -171,9 +177,12 @@ def load_prom(path: str) -> Dict[str, List[PromSeries]]:
     if not isinstance(doc, list):
         raise InputError(f"{path}: expected a JSON array of {{name, result}}")
     out: Dict[str, List[PromSeries]] = {}
+    queries: Dict[str, str] = {}
     for entry in doc:
         if not isinstance(entry, dict) or "name" not in entry:
             continue
+        if isinstance(entry.get("query"), str):
+            queries[str(entry["name"])] = entry["query"]
         result = entry.get("result") or {}
         data = result.get("data") or {}
         series = []
@@ -183,7 +192,7 @@ def load_prom(path: str) -> Dict[str, List[PromSeries]]:
             v = np.array([float(v[1]) for v in values], dtype=float)  # "NaN" parses too
             series.append(PromSeries(metric=s.get("metric", {}), t=t, v=v))
         out[str(entry["name"])] = series
-    return out
+    return out, queries
 
 
 def series_total(series: List[PromSeries]) -> Optional[pd.Series]:

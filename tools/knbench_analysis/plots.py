@@ -12,6 +12,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from .loading import Run, fmt_num, series_total  # noqa: E402
+from .promcheck import bucket_bound, rate_window_s  # noqa: E402
 from .stats import RunStats, successes_ms  # noqa: E402
 
 
@@ -146,6 +147,56 @@ def in_flight(df: pd.DataFrame, at_s: np.ndarray, start_ms: float) -> np.ndarray
     return np.searchsorted(begin, at_s, side="right") - np.searchsorted(done, at_s, side="right")
 
 
+def windowed_quantile(done_s: np.ndarray, values: np.ndarray, at_s: np.ndarray, window_s: float,
+                      q: float) -> np.ndarray:
+    """The q-quantile of the values whose completion time falls in (t - window, t], per t:
+    the population a Prometheus rate window of that length sees at t."""
+    order = np.argsort(done_s)
+    done_s, values = done_s[order], values[order]
+    lo = np.searchsorted(done_s, at_s - window_s, side="right")
+    hi = np.searchsorted(done_s, at_s, side="right")
+    return np.array([np.quantile(values[a:b], q) if b > a else np.nan for a, b in zip(lo, hi)])
+
+
+def plot_latency_panel(ax, run: Run) -> None:
+    """p95 latency over time. A Prometheus quantile is drawn only next to the CSV's quantile of
+    the same requests (same meaning, same windows), with its bucket error as a band."""
+    df = run.df
+    basis = "intended" if run.stats.latency_source == "intended_latency_us" else "send"
+    pairs = (  # (Prometheus series, CSV column, rows, label)
+        ("driver_intended_p95_ms" if basis == "intended" else "driver_p95_ms",
+         "intended_lat_ms" if basis == "intended" else "send_lat_ms", df["status"] != "dropped",
+         "driver p95" + (" (from intended send)" if basis == "intended" else "")),
+        ("worker_p95_ms", "server_spin_ms", df["status"] == "success", "worker p95"))
+    done_s = (df["done_ms"].to_numpy(float) - run.start_ms) / 1000.0
+    drawn = False
+    for color, (name, col, rows, label) in zip(("C0", "C1"), pairs):
+        prom = prom_rel(run, name)
+        query = run.prom_queries.get(name)
+        window = rate_window_s(query)
+        values = df[col].to_numpy(float)
+        ok = rows.to_numpy() & np.isfinite(values) & np.isfinite(done_s)
+        if prom is None or window is None or not ok.any():
+            continue
+        t = prom.index.to_numpy(float)
+        csv_q = windowed_quantile(done_s[ok], values[ok], t, window, 0.95)
+        bound = bucket_bound(query)
+        ax.plot(t, csv_q, color=color, label=f"{label}, CSV ({window:g} s windows)")
+        ax.plot(t, prom.values, color=color, linestyle="--",
+                label=f"{label}, Prometheus (±{100 * bound:.1f} % buckets)")
+        if bound < 1:
+            ax.fill_between(t, prom.values * (1 - bound), prom.values * (1 + bound), color=color,
+                            alpha=0.15, linewidth=0)
+        drawn = True
+    if not drawn:  # no Prometheus to compare with: the CSV's p95 per second alone
+        succ = df[df["status"] == "success"]
+        p95 = succ.groupby(np.floor((succ["t_ms"] - run.start_ms) / 1000.0).astype(int))["lat_ms"]
+        p95 = p95.quantile(0.95)
+        ax.step(p95.index, p95.values, where="post", label="p95 per second (CSV)")
+    ax.axhline(run.spin, color="grey", linestyle="--", label="spin")
+    ax.set_ylabel("latency (ms)")
+
+
 def plot_timeline(run: Run, out_dir: str) -> Optional[str]:
     df = run.df
     if df is None or df.empty:
@@ -173,15 +224,7 @@ def plot_timeline(run: Run, out_dir: str) -> Optional[str]:
     ax.set_title(f"Timeline, {run.tag}")
 
     ax = axes[1]
-    succ = df[df["status"] == "success"]
-    p95 = succ.groupby(np.floor((succ["t_ms"] - run.start_ms) / 1000.0).astype(int))["lat_ms"]
-    p95 = p95.quantile(0.95)
-    ax.step(p95.index, p95.values, where="post", label="p95 per second (CSV)")
-    wp95 = prom_rel(run, "worker_p95_ms")
-    if wp95 is not None:
-        ax.plot(wp95.index, wp95.values, label="worker p95 (Prometheus)")
-    ax.axhline(run.spin, color="grey", linestyle="--", label="spin")
-    ax.set_ylabel("latency (ms)")
+    plot_latency_panel(ax, run)
 
     ax = axes[2]
     pods = prom_rel(run, "pods")

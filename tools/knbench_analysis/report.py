@@ -7,6 +7,7 @@ import urllib.parse
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from .loading import Run, fmt_num
+from .promcheck import QuantileCheck
 from .stats import RunStats, stats_frame
 from .steps import Step
 from .sweep import SweepInfo
@@ -192,6 +193,39 @@ def run_details(run: Run) -> str:
                      f"{cell(lag.get('p99', ''))} ms; errors: "
                      + (esc(", ".join(f"{k} {v}" for k, v in errors.items())) or "none")))
     return table(None, ([f"<th>{esc(k)}</th>", v] for k, v in rows), cls="kv")
+
+
+def write_checks_csv(checks: Dict[str, List[QuantileCheck]], path: str) -> None:
+    lines = ["run,what,quantile,csv_ms,prometheus_ms,rel_diff,bound,agrees"]
+    for stem, rows in checks.items():
+        for c in rows:
+            agrees = {True: "1", False: "0", None: ""}[c.agrees]
+            lines.append(",".join([stem, '"' + c.what.replace('"', "'") + '"', c.quantile,
+                                   _csv(c.csv_ms), _csv(c.prom_ms), _csv(c.rel_diff),
+                                   _csv(c.bound), agrees]))
+    write_atomic(path, "\n".join(lines) + "\n")
+
+
+def checks_table(checks: List[QuantileCheck]) -> str:
+    """Prometheus's whole-run quantiles next to the CSV's, with the bucket error."""
+    if not checks:
+        return ""
+    rows = []
+    for c in checks:
+        verdict = {True: "<td class='ok'>within</td>", False: "<td class='flag'>outside</td>",
+                   None: "<td>n/a</td>" if c.same_requests else
+                   "<td>not the same measurement</td>"}[c.agrees]
+        rows.append([esc(c.what), c.quantile, cell(c.csv_ms), cell(c.prom_ms),
+                     "" if math.isnan(c.rel_diff) else f"{100 * c.rel_diff:+.1f} %",
+                     f"±{100 * c.bound:.1f} %" if c.bound < 1 else "±100 % (coarse ms buckets)",
+                     verdict])
+    return ("<p>Prometheus next to the CSV, whole run (warm-up included): "
+            "<code>histogram_quantile</code> over the run's bucket counts, against the "
+            "nearest-rank quantile of the same requests in the CSV. A Prometheus quantile can be "
+            "off by one bucket's width: ±9.05 % for the <code>*_latency_seconds</code> "
+            "histograms between 100 µs and 62 s.</p>"
+            + table(["latency", "q", "CSV ms", "Prometheus ms", "difference", "bucket error",
+                     ""], rows))
 
 
 def steps_table(steps: List[Step], csv_name: str) -> str:

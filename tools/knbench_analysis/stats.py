@@ -120,7 +120,7 @@ def analyze_run(run: Run, opts: AnalysisOptions) -> None:
     w0, w1 = measured_window_s(run)
     if run.prom_path:
         try:
-            run.prom = load_prom(run.prom_path)
+            run.prom, run.prom_queries = load_prom(run.prom_path)
         except InputError as e:
             run.notes.append(str(e))
         pods = series_total(run.prom.get("pods", []))

@@ -411,3 +411,49 @@ def test_ramp_is_cut_into_ten_segments(tmp_path):
     assert len(steps) == 10
     assert steps["scheduled"].sum() == 100
     assert steps["target_rps"].is_monotonic_increasing
+
+
+def test_prometheus_quantiles_are_shown_next_to_the_csv_with_the_bucket_error(tmp_path):
+    """run_* series (one point at END) against the CSV's nearest-rank quantiles."""
+    d = tmp_path / "sweep"
+    d.mkdir()
+    synth.write_new_csv(d / "results-10rps-100ms.csv")
+    # Completed rows (warm-up included): 50 x 5000 ms, 200 x 100.5+k ms, 10 x 30000 ms.
+    # Nearest rank from the intended send: p50 = row 130 of 260 -> 100.5 + 130 = 230.5 ms.
+    t_end = synth.T0_MS // 1000 + 30
+    q = ("1000 * histogram_quantile(0.5, (sum by (le) (load_driver_intended_latency_"
+         "seconds_bucket) - sum by (le) (x offset 30000ms)) or sum by (le) (x))")
+    synth.write_prom_json(d / "prometheus-10rps-100ms.json", extra={
+        "run_driver_intended_p50_ms": [({}, [(t_end, 240.0)])]})   # +4.1 %: within 9.05 %
+    # Record the queries the way collect_prometheus.sh does.
+    doc = json.loads((d / "prometheus-10rps-100ms.json").read_text())
+    for e in doc:
+        if e["name"] == "run_driver_intended_p50_ms":
+            e["query"] = q
+    doc.append({"name": "run_driver_p50_ms", "query": q.replace("intended_latency_seconds",
+                                                                "request_latency_ms"),
+                "result": synth.prom_response([({}, [(t_end, 260.0)])])})
+    (d / "prometheus-10rps-100ms.json").write_text(json.dumps(doc))
+    res = run_tool(d, "--no-run-plots")
+    assert res.returncode == 0, res.stderr
+    checks = pd.read_csv(d / "quantile_checks.csv")
+    intended = checks[checks["what"].str.contains("intended")].iloc[0]
+    assert intended["csv_ms"] == pytest.approx(230.5)
+    assert intended["rel_diff"] == pytest.approx(240 / 230.5 - 1)
+    assert intended["bound"] == pytest.approx(2 ** (1 / 8) - 1) and intended["agrees"] == 1
+    coarse = checks[checks["what"].str.contains("actual")].iloc[0]
+    # Actual send = intended - 2 ms: p50 228.5; a *_ms histogram query is coarse: not judged.
+    assert coarse["csv_ms"] == pytest.approx(228.5) and coarse["bound"] == 1
+    assert np.isnan(coarse["agrees"])
+    page = (d / "report.html").read_text()
+    assert "Prometheus next to the CSV" in page and "±9.1 %" in page
+    assert "±100 % (coarse ms buckets)" in page and ">within<" in page
+
+
+def test_windowed_quantile_matches_a_rate_window():
+    done = np.array([0.5, 1.5, 2.5, 3.5, 4.5])
+    vals = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    got = plots.windowed_quantile(done, vals, np.array([1.0, 3.0, 5.0, 10.0]), 2.0, 0.5)
+    # (−1, 1] -> [1]; (1, 3] -> [2, 3]; (3, 5] -> [4, 5]; (8, 10] -> nothing
+    np.testing.assert_allclose(got[:3], [1.0, 2.5, 4.5])
+    assert np.isnan(got[3])

@@ -25,11 +25,14 @@ READY_TIMEOUT_S = 60
 pytestmark = pytest.mark.skipif(not (PROMETHEUS and PROMTOOL),
                                 reason="Debian prometheus/promtool not installed")
 
+RUN_NAMES = [f"run_{w}_p{q}_ms" for q in (50, 95, 99)
+             for w in ("worker", "driver", "driver_intended")]
 LOCAL_NAMES = ["worker_rps", "worker_p50_ms", "worker_p95_ms", "worker_p99_ms", "driver_rps",
                "driver_target_rps", "driver_achieved_rps", "driver_p50_ms", "driver_p95_ms",
-               "driver_p99_ms", "driver_intended_p99_ms", "worker_requests_by_status",
+               "driver_p99_ms", "driver_intended_p50_ms", "driver_intended_p95_ms",
+               "driver_intended_p99_ms", "worker_requests_by_status",
                "driver_requests_by_status", "worker_inflight", "driver_inflight",
-               "process_cpu_cores", "process_rss_bytes", "pods"]
+               "process_cpu_cores", "process_rss_bytes", *RUN_NAMES, "pods"]
 GAUGES = {"driver_target_rps", "worker_inflight", "driver_inflight", "process_rss_bytes", "pods",
           "actual_pods", "desired_pods", "requested_pods", "panic_mode", "stable_concurrency",
           "panic_concurrency", "excess_burst_capacity"}
@@ -70,12 +73,12 @@ def openmetrics(t0):
                span)
         rate = 10 if inst == "a" else 5
         series("worker_requests_total", lbl(**w, status="success"), lambda s, r=rate: r * s, span)
-        # Every observation falls in (64, 128]: p50 = 96, p95 = 124.8, p99 = 127.36.
-        series("worker_request_latency_ms_bucket", lbl(**w, le="64"), lambda s: 0, span)
-        series("worker_request_latency_ms_bucket", lbl(**w, le="128"), lambda s, r=rate: r * s,
-               span)
-        series("worker_request_latency_ms_bucket", lbl(**w, le="+Inf"), lambda s, r=rate: r * s,
-               span)
+        # Every observation falls in (64, 128] ms: p50 = 96, p95 = 124.8, p99 = 127.36.
+        # (The coarse *_ms histograms are not queried: only the *_seconds ones are.)
+        h = "worker_request_latency_seconds_bucket"
+        series(h, lbl(**w, le="0.064"), lambda s: 0, span)
+        series(h, lbl(**w, le="0.128"), lambda s, r=rate: r * s, span)
+        series(h, lbl(**w, le="+Inf"), lambda s, r=rate: r * s, span)
         series("worker_inflight_requests", lbl(**w), lambda s, i=inst: 3 if i == "a" else 4, span)
         series("process_cpu_seconds_total", lbl(**w), lambda s, i=inst: (0.5 if i == "a" else 0.25)
                * s, span)
@@ -86,14 +89,15 @@ def openmetrics(t0):
     for status, rate in (("success", 14), ("failure", 1), ("dropped", 0.5)):
         series("load_driver_requests_total", lbl(**d, status=status), lambda s, r=rate: r * s, span)
     series("load_driver_target_rps", lbl(**d), lambda s: 16, span)
-    # Driver latency in (128, 256]: p50 = 192, p95 = 249.6, p99 = 254.72.
-    for le, rate in (("128", 0), ("256", 15), ("+Inf", 15)):
-        series("load_driver_request_latency_ms_bucket", lbl(**d, le=le), lambda s, r=rate: r * s,
-               span)
-    # Intended latency in (256, 512]: p99 = 509.44.
-    for le, rate in (("256", 0), ("512", 15), ("+Inf", 15)):
-        series("load_driver_intended_latency_ms_bucket", lbl(**d, le=le),
+    # Driver latency in (128, 256] ms: p50 = 192, p95 = 249.6, p99 = 254.72.
+    for le, rate in (("0.128", 0), ("0.256", 15), ("+Inf", 15)):
+        series("load_driver_request_latency_seconds_bucket", lbl(**d, le=le),
                lambda s, r=rate: r * s, span)
+    # Intended latency in (256, 512] ms until 110 s (p50 = 384, p99 = 509.44), then in
+    # (512, 1024] (p50 = 768): a window after 110 s must count only those.
+    for le, fn in (("0.256", lambda s: 0), ("0.512", lambda s: 15 * min(s, 110)),
+                   ("1.024", lambda s: 15 * s), ("+Inf", lambda s: 15 * s)):
+        series("load_driver_intended_latency_seconds_bucket", lbl(**d, le=le), fn, span)
     series("load_driver_inflight_requests", lbl(**d), lambda s: 7, span)
     series("process_cpu_seconds_total", lbl(**d), lambda s: 2 * s, span)
     series("process_resident_memory_bytes", lbl(**d), lambda s: 3_000_000, span)
@@ -221,7 +225,13 @@ def test_local_mode_series_values(prom, tmp_path):
     check("driver_p50_ms", 192)
     check("driver_p95_ms", 249.6)
     check("driver_p99_ms", 254.72)
+    check("driver_intended_p50_ms", 384)
+    check("driver_intended_p95_ms", 499.2)
     check("driver_intended_p99_ms", 509.44)
+    # Whole-window quantiles: one point at END.
+    for name, want in (("run_worker_p50_ms", 96), ("run_worker_p99_ms", 127.36),
+                       ("run_driver_p95_ms", 249.6), ("run_driver_intended_p50_ms", 384)):
+        assert values_at(r[name]) == {t0 + 110: pytest.approx(want)}, name
     check("worker_requests_by_status", 15, {"status": "success"})
     check("worker_requests_by_status", 1, {"status": "rejected"})
     check("driver_requests_by_status", 0.5, {"status": "dropped"})
@@ -236,6 +246,25 @@ def test_local_mode_series_values(prom, tmp_path):
     check("pods", 1, at=range(t0 + 60, t0 + 111))
 
 
+def test_whole_window_quantiles_count_only_the_window(prom, tmp_path):
+    """run_* series: the buckets' increase over [START, END] when the series existed at START,
+    the series itself when it did not (a driver process started for the run)."""
+    t0 = prom["t0"]
+    out = tmp_path / "p.json"
+    res = collect(prom["url"], t0 + 112, t0 + 120, out, "--mode", "local")
+    assert res.returncode == 0, res.stderr
+    _, r = by_name(out)
+    # Only the (512, 1024] observations after 110 s: p50 768 (the cumulative buckets give ~384).
+    assert values_at(r["run_driver_intended_p50_ms"]) == {t0 + 120: pytest.approx(768)}
+    assert values_at(r["run_driver_intended_p99_ms"]) == {t0 + 120: pytest.approx(1018.88)}
+    # A window that starts before the series existed: everything since they began.
+    res = collect(prom["url"], t0 - 30, t0 + 50, out, "--mode", "local")
+    assert res.returncode == 0, res.stderr
+    _, r = by_name(out)
+    assert values_at(r["run_driver_intended_p50_ms"]) == {t0 + 50: pytest.approx(384)}
+    assert values_at(r["run_worker_p95_ms"]) == {t0 + 50: pytest.approx(124.8)}
+
+
 def test_no_query_reaches_before_the_window(prom, tmp_path):
     """Each point's rate window (and each gauge's sample) lies inside [START, END]."""
     t0 = prom["t0"]
@@ -247,7 +276,10 @@ def test_no_query_reaches_before_the_window(prom, tmp_path):
         doc = json.load(f)
     for e in doc:
         pts = [float(t) for s in e["result"]["data"]["result"] for t, _ in s["values"]]
-        if e["name"] in GAUGES:
+        if e["name"].startswith("run_"):
+            assert "offset 29500ms" in e["query"], e
+            want = t0 + 50  # one point at END over the whole window
+        elif e["name"] in GAUGES:
             assert "[" not in e["query"], e
             want = t0 + 30.5  # one step in
         else:
