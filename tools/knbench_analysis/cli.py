@@ -5,14 +5,16 @@ import math
 import os
 import shlex
 import sys
+import json
 from typing import List, Tuple
 
 from . import kpa, plots, report
-from .loading import InputError, fmt_num, find_runs, read_driver_summary
-from .stats import AnalysisOptions, add_model_stats, analyze_run
+from . import compare
+from .loading import InputError, fmt_num
 from .promcheck import run_checks
+from .stats import AnalysisOptions
 from .steps import run_steps
-from .sweep import read_sweep_info, run_flags
+from .sweep import analyze_sweep
 
 
 def parse_args(argv: List[str]) -> argparse.Namespace:
@@ -23,6 +25,14 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
                     "prometheus-*.json). Also reads the original project's six-column CSVs.")
     p.add_argument("results_dir", nargs="?", default="results",
                    help="directory with results-<rps>rps-<spin>ms.csv files (default: results)")
+    p.add_argument("--compare", nargs="+", metavar="DIR",
+                   help="put sweeps side by side instead (two or more; the first is the "
+                        "baseline): each DIR is a sweep directory or the --out-dir of an "
+                        "analysis of one (its model-*.csv and analysis.json are used). Writes "
+                        "compare.html, compare.csv and plots to --out-dir (default: "
+                        "compare-A-vs-B beside the first)")
+    p.add_argument("--labels", metavar="A,B,...",
+                   help="names of the compared sweeps (default: their directory names)")
     p.add_argument("--out-dir", help="where plots, summary.csv and report.html go "
                                      "(default: the results directory)")
     p.add_argument("--warmup-seconds", type=float, default=None, metavar="N",
@@ -48,8 +58,31 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
         args.kpa_args_list = shlex.split(args.kpa_args)
     except ValueError as e:
         p.error(f"--kpa-args: {e}")
+    if args.compare is not None:
+        if len(args.compare) < 2:
+            p.error("--compare needs at least two directories")
+        labels = args.labels.split(",") if args.labels else [
+            os.path.basename(os.path.normpath(d)) for d in args.compare]
+        if len(labels) != len(args.compare) or len(set(labels)) != len(labels):
+            p.error("--labels needs one distinct name per compared directory")
+        args.labels = labels
+        args.out_dir = args.out_dir or os.path.join(
+            os.path.dirname(os.path.abspath(args.compare[0])), "compare-" + "-vs-".join(labels))
+        return args
+    if args.labels:
+        p.error("--labels goes with --compare")
     args.out_dir = args.out_dir or args.results_dir
     return args
+
+
+def write_analysis_json(args: argparse.Namespace, model_ok: bool) -> None:
+    """How this analysis was made, for --compare (which may read this output directory)."""
+    doc = {"results_dir": os.path.abspath(args.results_dir),
+           "latency_basis": args.latency_basis, "warmup_seconds": args.warmup_seconds,
+           "kpa_model": os.path.abspath(args.kpa_model) if model_ok else None,
+           "kpa_args": args.kpa_args_list if model_ok else []}
+    report.write_atomic(os.path.join(args.out_dir, "analysis.json"),
+                        json.dumps(doc, indent=1) + "\n")
 
 
 def note(notes: List[str], text: str) -> None:
@@ -59,31 +92,25 @@ def note(notes: List[str], text: str) -> None:
 
 def main(argv: List[str]) -> int:
     args = parse_args(argv)
+    if args.compare:
+        return compare.main(args)
     opts = AnalysisOptions(latency_basis=args.latency_basis,
                            warmup_seconds=args.warmup_seconds)
     notes: List[str] = []
     try:
-        runs = find_runs(args.results_dir)
-        os.makedirs(args.out_dir, exist_ok=True)
         model_ok = False
         if args.kpa_model:
             model_ok = kpa.model_usable(args.kpa_model)
             if not model_ok:
                 note(notes, f"KPA model {args.kpa_model} not found or not executable: "
                             "model curves skipped")
-        info = read_sweep_info(args.results_dir)
-        for i, run in enumerate(runs, 1):
-            print(f"analyze_plot.py: [{i}/{len(runs)}] {run.tag}", file=sys.stderr)
-            analyze_run(run, opts)
-            if model_ok:
-                kpa.run_model(run, args.kpa_model, args.kpa_args_list, args.out_dir)
-                add_model_stats(run)
-            run.summary = read_driver_summary(run)
-            run.flags = run_flags(run, info, run.summary)
+        runs, info = analyze_sweep(args.results_dir, opts, args.kpa_model if model_ok else "",
+                                   args.kpa_args_list, args.out_dir)
     except InputError as e:
         print(f"analyze_plot.py: error: {e}", file=sys.stderr)
         return 2
-
+    os.makedirs(args.out_dir, exist_ok=True)
+    write_analysis_json(args, model_ok)
     stats = [r.stats for r in runs]
     report.write_summary_csv(stats, os.path.join(args.out_dir, "summary.csv"))
     steps = {}
@@ -107,12 +134,12 @@ def main(argv: List[str]) -> int:
         for run in runs:
             pods = plots.plot_pods(run, args.out_dir)
             if pods:
-                run.plots.append((f"Pods over time, {run.tag}", pods))
+                run.plots.append((f"Pods over time, {run.stem}", pods))
             timeline = plots.plot_timeline(run, args.out_dir)
             if timeline:
-                run.plots.append((f"Timeline, {run.tag}", timeline))
+                run.plots.append((f"Timeline, {run.stem}", timeline))
     for run in runs:
-        notes.extend(f"{run.tag}: {n}" for n in run.notes)
+        notes.extend(f"{run.stem}: {n}" for n in run.notes)
     path = os.path.join(args.out_dir, "report.html")
     rules = sorted(set(r.stats.warmup_rule for r in runs))
     analysis = {
@@ -133,6 +160,6 @@ def main(argv: List[str]) -> int:
                         steps, extra)
     for run in runs:
         for n in run.notes:
-            print(f"analyze_plot.py: note: {run.tag}: {n}", file=sys.stderr)
+            print(f"analyze_plot.py: note: {run.stem}: {n}", file=sys.stderr)
     print(os.path.abspath(path))
     return 0

@@ -18,7 +18,7 @@ def model_usable(path: str) -> bool:
 
 def run_model(run: Run, model: str, model_args: List[str], out_dir: str) -> None:
     """PATH --input RUN.csv --output model-<tag>.csv ARGS; fills run.model or notes why not."""
-    out_csv = os.path.join(out_dir, f"model-{run.tag}.csv")
+    out_csv = os.path.join(out_dir, f"model-{run.stem}.csv")
     cmd = [model, "--input", run.csv_path, "--output", out_csv] + model_args
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=MODEL_TIMEOUT_S)
@@ -32,6 +32,11 @@ def run_model(run: Run, model: str, model_args: List[str], out_dir: str) -> None
         last = (proc.stderr.strip().splitlines() or ["(no message)"])[-1]
         run.notes.append(f"KPA model failed (exit {proc.returncode}): {last}")
         return
+    load_model_output(run, out_csv)
+
+
+def load_model_output(run: Run, out_csv: str) -> None:
+    """Read a model-<run>.csv into run.model, its time re-based on the run start."""
     try:
         model_df = pd.read_csv(out_csv)
     except (OSError, ValueError) as e:

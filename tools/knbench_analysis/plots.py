@@ -133,10 +133,10 @@ def plot_pods(run: Run, out_dir: str) -> Optional[str]:
     ax.set_xlabel("time since run start (s)")
     ax.set_ylabel("pods")
     ax.set_ylim(bottom=0)
-    ax.set_title(f"Pods over time, {run.tag}")
+    ax.set_title(f"Pods over time, {run.stem}")
     ax.grid(alpha=0.3)
     ax.legend()
-    return save(fig, out_dir, f"pods_{run.tag}.png")
+    return save(fig, out_dir, f"pods_{run.stem}.png")
 
 
 def in_flight(df: pd.DataFrame, at_s: np.ndarray, start_ms: float) -> np.ndarray:
@@ -221,7 +221,7 @@ def plot_timeline(run: Run, out_dir: str) -> Optional[str]:
     if achieved is not None:
         ax.plot(achieved.index, achieved.values, label="driver_achieved_rps (Prometheus)")
     ax.set_ylabel("requests/s")
-    ax.set_title(f"Timeline, {run.tag}")
+    ax.set_title(f"Timeline, {run.stem}")
 
     ax = axes[1]
     plot_latency_panel(ax, run)
@@ -253,4 +253,4 @@ def plot_timeline(run: Run, out_dir: str) -> Optional[str]:
         shade_warmup(ax, run)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, loc="upper right")
-    return save(fig, out_dir, f"timeline_{run.tag}.png")
+    return save(fig, out_dir, f"timeline_{run.stem}.png")

@@ -3,10 +3,13 @@ which runs must be flagged as incomplete, interrupted or failed."""
 
 import csv
 import os
+import sys
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
-from .loading import Run
+from . import kpa
+from .loading import Run, find_runs, read_driver_summary
+from .stats import AnalysisOptions, add_model_stats, analyze_run
 
 DEFAULT_FAIL_THRESHOLD = 0.10
 
@@ -124,3 +127,22 @@ def _float(v) -> float:
         return float(v)
     except (TypeError, ValueError):
         return 0.0
+
+
+def analyze_sweep(results_dir: str, opts: AnalysisOptions, model: str = "", model_args: Optional[List[str]] = None,
+                  model_dir: str = "") -> Tuple[List[Run], SweepInfo]:
+    """Every run of a sweep analysed (statistics, summary, flags; the KPA model when given).
+    Raises InputError."""
+    runs = find_runs(results_dir)
+    info = read_sweep_info(results_dir)
+    if model:
+        os.makedirs(model_dir, exist_ok=True)
+    for i, run in enumerate(runs, 1):
+        print(f"analyze_plot.py: [{i}/{len(runs)}] {run.stem}", file=sys.stderr)
+        analyze_run(run, opts)
+        if model:
+            kpa.run_model(run, model, model_args or [], model_dir)
+            add_model_stats(run)
+        run.summary = read_driver_summary(run)
+        run.flags = run_flags(run, info, run.summary)
+    return runs, info

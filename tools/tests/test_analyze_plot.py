@@ -457,3 +457,81 @@ def test_windowed_quantile_matches_a_rate_window():
     # (−1, 1] -> [1]; (1, 3] -> [2, 3]; (3, 5] -> [4, 5]; (8, 10] -> nothing
     np.testing.assert_allclose(got[:3], [1.0, 2.5, 4.5])
     assert np.isnan(got[3])
+
+
+def slower_copy(src, dst, factor):
+    """A sweep like src whose latencies are all `factor` times longer."""
+    dst.mkdir()
+    for f in os.listdir(src):
+        if f.startswith("results-"):
+            df = pd.read_csv(src / f, dtype=str, keep_default_na=False, on_bad_lines="skip")
+            for col in ("latency_ms", "latency_us", "intended_latency_us"):
+                if col in df.columns:
+                    df[col] = [str(int(float(v) * factor)) if v else "" for v in df[col]]
+            df.to_csv(dst / f, index=False)
+        elif f.startswith(("prometheus-", "summary-")):
+            (dst / f).write_bytes((src / f).read_bytes())
+
+
+def test_compare_puts_sweeps_side_by_side(tmp_path):
+    a = make_sweep(tmp_path / "local")
+    synth.write_sweep_conf(a / "sweep.conf")
+    b = tmp_path / "cluster"
+    slower_copy(a, b, 2)
+    synth.write_sweep_conf(b / "sweep.conf", mode="cluster",
+                           autoscaling="class=hpa.autoscaling.knative.dev metric=cpu",
+                           autoscaling_source="live Knative Service default/worker")
+    res = run_tool("--compare", a, b)
+    assert res.returncode == 0, res.stderr
+    out = tmp_path / "compare-local-vs-cluster"
+    assert res.stdout.strip() == str(out / "compare.html")
+    table = pd.read_csv(out / "compare.csv")
+    row = table[(table.rps == 10) & (table.spin_ms == 100)].iloc[0]
+    assert row["local_p50_ms"] == pytest.approx(201.0)
+    assert row["cluster_p50_ms"] == pytest.approx(402.0, rel=0.01)
+    assert row["cluster_vs_local_p50_pct"] == pytest.approx(100.0, abs=1.0)
+    assert row["local_mean_pods"] == pytest.approx(56 / 22)
+    page = (out / "compare.html").read_text()
+    # What differs is listed first and highlighted; what is equal is still shown.
+    differing = re.findall(r"<tr class='differs'><th>([^<]+)</th>", page)
+    assert differing[:3] == ["mode", "autoscaling", "autoscaling_source"]
+    assert "host_cores" not in differing and ">host_cores<" in page
+    assert "class=hpa.autoscaling.knative.dev metric=cpu" in page
+    assert "+100 %" in page
+    for f in ("compare_latency_100ms.png", "compare_latency_50ms.png",
+              "compare_pods_10rps-100ms.png"):
+        png_ok(out / f)
+    assert not (out / "compare_pods_5rps-50ms.png").exists()  # no pods data in either
+
+
+def test_compare_two_kpa_targets_of_one_sweep(tmp_path, monkeypatch):
+    """'What if target were 20': two analyses of the same sweep, compared."""
+    sweep = make_sweep(tmp_path / "sweep")
+    model = tmp_path / "fake_model"
+    synth.write_fake_model(model)
+    monkeypatch.setenv("FAKE_MODEL_LOG", str(tmp_path / "model.log"))
+    for target in ("10", "20"):
+        res = run_tool(sweep, "--out-dir", tmp_path / f"t{target}", "--kpa-model", model,
+                       "--kpa-args", f"--target {target}", "--no-run-plots")
+        assert res.returncode == 0, res.stderr
+    res = run_tool("--compare", tmp_path / "t10", tmp_path / "t20", "--labels", "target10,target20",
+                   "--out-dir", tmp_path / "cmp")
+    assert res.returncode == 0, res.stderr
+    page = (tmp_path / "cmp" / "compare.html").read_text()
+    assert re.search(r"<tr class='differs'><th>KPA model \(analysis\)</th><td>kpa_model --target 10"
+                     r"</td><td>kpa_model --target 20</td>", page)
+    assert str(sweep) in page  # both read the same sweep's CSVs
+    png_ok(tmp_path / "cmp" / "compare_pods_10rps-100ms.png")
+    table = pd.read_csv(tmp_path / "cmp" / "compare.csv")
+    assert (table["target20_vs_target10_p50_pct"].dropna() == 0).all()
+
+
+def test_compare_needs_two_existing_directories(tmp_path, sweep):
+    res = run_tool("--compare", sweep)
+    assert res.returncode == 2 and "at least two" in res.stderr
+    res = run_tool("--compare", sweep, tmp_path / "nope")
+    assert res.returncode == 2
+    assert res.stderr.strip().splitlines()[-1] == (
+        f"analyze_plot.py: error: {tmp_path / 'nope'} is not a directory")
+    res = run_tool("--compare", sweep, sweep, "--labels", "a")
+    assert res.returncode == 2 and "--labels needs one distinct name" in res.stderr
