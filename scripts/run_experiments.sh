@@ -59,6 +59,13 @@ Options (flag, environment variable, default local | cluster):
                          (whole seconds: 90, 90s, 12m, 1m30s)
   --warmup S             WARMUP_SECONDS   4    | 120   first seconds of each
                          run, marked warm-up by the driver (seconds or 2m form)
+  --repeat N             REPEAT           1    each grid point N times (files
+                         get a -r1 .. -rN suffix when N > 1); the report gives
+                         the median and a 95 % bootstrap confidence interval
+  --order grid|shuffled  ORDER            grid  grid: repeat by repeat, spin
+                         outer, rps inner; shuffled: the whole plan in a random
+                         order fixed by --seed
+  --seed S               SEED             1    seed of --order shuffled
   --fail-threshold R     FAIL_THRESHOLD   0.10
   --rate-window D        RATE_WINDOW      3s   | 1m    range of rate() in the
                          collected series (whole seconds); also the least
@@ -112,6 +119,9 @@ while [[ $# -gt 0 ]]; do
     --duration) need_value "$@"; FLAG[RUN_DURATION]="$2"; shift 2 ;;
     --warmup) need_value "$@"; FLAG[WARMUP_SECONDS]="$2"; shift 2 ;;
     --fail-threshold) need_value "$@"; FLAG[FAIL_THRESHOLD]="$2"; shift 2 ;;
+    --repeat) need_value "$@"; FLAG[REPEAT]="$2"; shift 2 ;;
+    --order) need_value "$@"; FLAG[ORDER]="$2"; shift 2 ;;
+    --seed) need_value "$@"; FLAG[SEED]="$2"; shift 2 ;;
     --rate-window) need_value "$@"; FLAG[RATE_WINDOW]="$2"; shift 2 ;;
     --prom-url) need_value "$@"; FLAG[PROM_URL]="$2"; shift 2 ;;
     --outdir) need_value "$@"; FLAG[OUTDIR]="$2"; shift 2 ;;
@@ -137,6 +147,9 @@ case "$MODE" in
   *) die "--mode must be local or cluster, got '${MODE}'" ;;
 esac
 DEFAULT[FAIL_THRESHOLD]=0.10
+DEFAULT[REPEAT]=1
+DEFAULT[ORDER]=grid
+DEFAULT[SEED]=1
 DEFAULT[PROM_URL]=""
 DEFAULT[OUTDIR]=results
 DEFAULT[SWEEP_ID]="$(date -u +%Y%m%dT%H%M%SZ)"
@@ -154,9 +167,11 @@ for name in "${!DEFAULT[@]}"; do
   fi
 done
 
-for name in RPS_START RPS_STEP RPS_MAX SPIN_START SPIN_STEP SPIN_MAX LOCAL_WORKERS; do
+for name in RPS_START RPS_STEP RPS_MAX SPIN_START SPIN_STEP SPIN_MAX LOCAL_WORKERS REPEAT; do
   is_posint "${!name}" || die "${name} must be a positive integer, got '${!name}'"
 done
+[[ "$ORDER" == grid || "$ORDER" == shuffled ]] || die "ORDER must be grid or shuffled, got '${ORDER}'"
+is_uint "$SEED" || die "SEED must be a non-negative integer, got '${SEED}'"
 ((RPS_START <= RPS_MAX)) || die "RPS_START (${RPS_START}) is above RPS_MAX (${RPS_MAX})"
 ((SPIN_START <= SPIN_MAX)) || die "SPIN_START (${SPIN_START}) is above SPIN_MAX (${SPIN_MAX})"
 if [[ "$MODE" == local ]] && ((RPS_START < LOCAL_WORKERS)); then
@@ -187,13 +202,40 @@ SPINS=()
 while IFS= read -r v; do SPINS+=("$v"); done < <(seq "$SPIN_START" "$SPIN_STEP" "$SPIN_MAX")
 RPSS=()
 while IFS= read -r v; do RPSS+=("$v"); done < <(seq "$RPS_START" "$RPS_STEP" "$RPS_MAX")
-TOTAL=$((${#SPINS[@]} * ${#RPSS[@]}))
+TOTAL=$((${#SPINS[@]} * ${#RPSS[@]} * REPEAT))
+
+# The plan: one "spin rps repeat" line per run, in the order they run. Grid:
+# repeat by repeat (so slow drift of the machine spreads over every point),
+# spin outer, rps inner, like the original. Shuffled: the same lines in an
+# order fixed by the seed (Python's random.Random(seed).shuffle).
+PLAN=()
+for ((rep = 1; rep <= REPEAT; rep++)); do
+  for spin in "${SPINS[@]}"; do
+    for rps in "${RPSS[@]}"; do
+      PLAN+=("${spin} ${rps} ${rep}")
+    done
+  done
+done
+if [[ "$ORDER" == shuffled ]]; then
+  mapfile -t PLAN < <(printf '%s\n' "${PLAN[@]}" | "$PY" -c '
+import random, sys
+lines = sys.stdin.read().splitlines()
+random.Random(int(sys.argv[1])).shuffle(lines)
+print("\n".join(lines))' "$SEED")
+fi
+# run_name SPIN RPS REPEAT: the file names' common part.
+run_name() {
+  if ((REPEAT > 1)); then echo "${2}rps-${1}ms-r${3}"; else echo "${2}rps-${1}ms"; fi
+}
 
 settings() {
   echo "mode=${MODE}"
   echo "rps=${RPSS[*]}"
   echo "spin_ms=${SPINS[*]}"
   echo "runs=${TOTAL}"
+  echo "repeat=${REPEAT}"
+  echo "order=${ORDER}"
+  echo "seed=${SEED}"
   echo "run_duration_s=${DURATION_S}"
   echo "warmup_s=${WARMUP_S}"
   echo "fail_threshold=${FAIL_THRESHOLD}"
@@ -209,6 +251,10 @@ settings() {
 
 if ((DRY_RUN)); then
   settings
+  for ((j = 0; j < ${#PLAN[@]}; j++)); do
+    read -r spin rps rep <<<"${PLAN[$j]}"
+    echo "plan $((j + 1))/${TOTAL} rps=${rps} spin=${spin}ms repeat=${rep} files=*-$(run_name "$spin" "$rps" "$rep").*"
+  done
   exit 0
 fi
 
@@ -317,21 +363,13 @@ run_start() {
     }' "$1"
 }
 
-# The plan: one "spin rps repeat" line per run, in the order they run.
-PLAN=()
-for spin in "${SPINS[@]}"; do
-  for rps in "${RPSS[@]}"; do
-    PLAN+=("${spin} ${rps} 1")
-  done
-done
-
 i=0
 COLLECT_FAILURES=0
 STOPPED=""
 for entry in "${PLAN[@]}"; do
   read -r spin rps rep <<<"$entry"
   i=$((i + 1))
-  name="${rps}rps-${spin}ms"
+  name="$(run_name "$spin" "$rps" "$rep")"
   csv="${SWEEP_DIR}/results-${name}.csv"
   summary="${SWEEP_DIR}/summary-${name}.json"
   prom="${SWEEP_DIR}/prometheus-${name}.json"
@@ -342,7 +380,7 @@ for entry in "${PLAN[@]}"; do
     idle=no
     warn "run ${i}/${TOTAL} (${name}) starts without the idle state confirmed; it is flagged in the report"
   fi
-  log "run ${i}/${TOTAL}: rps=${rps} spin=${spin}ms for ${DURATION_S}s (${WARMUP_S}s warm-up; waited $((SECONDS - idle_from))s for idle)"
+  log "run ${i}/${TOTAL}: rps=${rps} spin=${spin}ms$( ((REPEAT > 1)) && echo " repeat ${rep}/${REPEAT}") for ${DURATION_S}s (${WARMUP_S}s warm-up; waited $((SECONDS - idle_from))s for idle)"
   launch="$(date +%s.%3N)"
   CURRENT="${i},${rep},${rps},${spin},${name},${idle},${launch}"
   backend_run "$rps" "$spin" "$DURATION_S" "$WARMUP_S" "$csv" "$summary" ||

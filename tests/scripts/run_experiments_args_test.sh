@@ -11,12 +11,13 @@ fail() {
 }
 # Keep the caller's sweep variables out of the defaults under test.
 unset RPS_START RPS_STEP RPS_MAX SPIN_START SPIN_STEP SPIN_MAX RUN_DURATION WARMUP_SECONDS \
-  FAIL_THRESHOLD PROM_URL OUTDIR SWEEP_ID BUILD_DIR LOCAL_WORKERS WORKER_BIN DRIVER_BIN RATE_WINDOW
+  FAIL_THRESHOLD PROM_URL OUTDIR SWEEP_ID BUILD_DIR LOCAL_WORKERS WORKER_BIN DRIVER_BIN RATE_WINDOW \
+  REPEAT ORDER SEED
 
 help="$("$RUN" --help)"
 for word in --mode --rps-start --rps-step --rps-max --spin-start --spin-step --spin-max \
   --duration --warmup --fail-threshold --prom-url --outdir --sweep-id --build-dir --workers \
-  --no-analyze --dry-run --rate-window RATE_WINDOW RPS_START RPS_STEP RPS_MAX SPIN_START SPIN_STEP SPIN_MAX RUN_DURATION \
+  --no-analyze --dry-run --rate-window RATE_WINDOW --repeat --order --seed REPEAT ORDER SEED RPS_START RPS_STEP RPS_MAX SPIN_START SPIN_STEP SPIN_MAX RUN_DURATION \
   WARMUP_SECONDS FAIL_THRESHOLD PROM_URL OUTDIR WORKER_BIN DRIVER_BIN WORKER_ARGS; do
   grep -q -- "$word" <<<"$help" || fail "--help does not mention ${word}"
 done
@@ -54,6 +55,32 @@ expect "$out" "fail_threshold=0.5"
 expect "$out" "sweep_dir=/tmp/o/abc"
 expect "$out" "workers=2"
 
+# The plan: grid order is repeat by repeat, spin outer, rps inner.
+out="$("$RUN" --dry-run --repeat 2 --rps-max 110 --spin-max 55)"
+expect "$out" "runs=8"
+expect "$out" "repeat=2"
+plan="$(grep '^plan ' <<<"$out" | sed 's/ files=.*//')"
+want="plan 1/8 rps=20 spin=10ms repeat=1
+plan 2/8 rps=110 spin=10ms repeat=1
+plan 3/8 rps=20 spin=55ms repeat=1
+plan 4/8 rps=110 spin=55ms repeat=1
+plan 5/8 rps=20 spin=10ms repeat=2
+plan 6/8 rps=110 spin=10ms repeat=2
+plan 7/8 rps=20 spin=55ms repeat=2
+plan 8/8 rps=110 spin=55ms repeat=2"
+[[ "$plan" == "$want" ]] || fail "grid plan is"$'\n'"${plan}"
+grep -q '^plan 8/8 .* files=\*-110rps-55ms-r2\.\*$' <<<"$out" || fail "repeat files are not named -rN: ${out}"
+grep -q 'files=\*-20rps-10ms\.\*$' <<<"$("$RUN" --dry-run)" || fail "without repeats the names changed"
+# Shuffled: the same runs, in an order fixed by the seed.
+shuffled() { "$RUN" --dry-run --repeat 2 --rps-max 110 --spin-max 55 --order shuffled --seed "$1" |
+  grep '^plan ' | sed 's/^plan [0-9]*\/8 //; s/ files=.*//'; }
+s3="$(shuffled 3)"
+[[ "$(sort <<<"$s3")" == "$(sed 's/^plan [0-9]*\/8 //' <<<"$plan" | sort)" ]] ||
+  fail "the shuffled plan is not the same runs: ${s3}"
+[[ "$s3" == "$(shuffled 3)" ]] || fail "the same seed gave another order"
+[[ "$s3" != "$(sed 's/^plan [0-9]*\/8 //' <<<"$plan")" ]] || fail "--order shuffled kept the grid order"
+[[ "$s3" != "$(shuffled 4)" ]] || fail "seeds 3 and 4 gave the same order"
+
 # Bad input: one clear error line, exit 2, nothing started.
 reject() { # reject EXPECTED_SUBSTRING ARGS...
   local want="$1" rc=0 err
@@ -75,6 +102,9 @@ reject "the warm-up (20s) must be shorter than the run (12s)" --warmup 20
 reject "FAIL_THRESHOLD must be a ratio between 0 and 1, got '2'" --fail-threshold 2
 reject "RATE_WINDOW must be a positive whole-second duration" --rate-window 0s
 reject "RATE_WINDOW must be a positive whole-second duration" --rate-window 500ms
+reject "REPEAT must be a positive integer, got '0'" --repeat 0
+reject "ORDER must be grid or shuffled, got 'random'" --order random
+reject "SEED must be a non-negative integer, got 'x'" --seed x
 reject "LOCAL_WORKERS must be a positive integer, got 'two'" --workers two
 reject "SWEEP_ID may hold only" --sweep-id "../x"
 reject "RPS_START (2) is below --workers (3)" --rps-start 2 --workers 3

@@ -12,6 +12,7 @@ from . import kpa, plots, report
 from . import compare
 from .loading import InputError, fmt_num
 from .promcheck import run_checks
+from .repeats import grid_points
 from .stats import AnalysisOptions
 from .steps import run_steps
 from .sweep import analyze_sweep
@@ -121,10 +122,14 @@ def main(argv: List[str]) -> int:
             report.write_steps_csv(st, os.path.join(args.out_dir, name))
             steps[run.stem] = (st, name)
 
+    points = grid_points(runs)
+    report.write_grid_csv(points, os.path.join(args.out_dir, "grid.csv"))
+    repeated = any(g.repeats > 1 for g in points)
     global_plots: List[Tuple[str, str]] = []
     spins = sorted(set(r.spin for r in runs))
     for spin in spins:
         global_plots.append((f"Latency vs rate, spin {fmt_num(spin)} ms",
+                             plots.plot_latency_ci(points, spin, args.out_dir) if repeated else
                              plots.plot_latency_vs_rps(stats, spin, args.out_dir)))
     global_plots.append(("Overhead heatmap", plots.plot_overhead_heatmap(stats, args.out_dir)))
     for spin in spins:
@@ -157,7 +162,7 @@ def main(argv: List[str]) -> int:
         report.write_checks_csv(checks, os.path.join(args.out_dir, "quantile_checks.csv"))
     extra = {stem: report.checks_table(c) for stem, c in checks.items()}
     report.write_report(path, args.results_dir, info, runs, global_plots, notes, analysis,
-                        steps, extra)
+                        steps, extra, points)
     for run in runs:
         for n in run.notes:
             print(f"analyze_plot.py: note: {run.stem}: {n}", file=sys.stderr)

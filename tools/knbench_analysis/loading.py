@@ -9,7 +9,8 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 import pandas as pd
 
-RUN_RE = re.compile(r"^results-(?P<rps>\d+(?:\.\d+)?)rps-(?P<spin>\d+(?:\.\d+)?)ms\.csv$")
+RUN_RE = re.compile(r"^results-(?P<rps>\d+(?:\.\d+)?)rps-(?P<spin>\d+(?:\.\d+)?)ms"
+                    r"(?:-r(?P<repeat>\d+))?\.csv$")
 STATUSES = ("success", "failure", "dropped")
 
 
@@ -46,8 +47,9 @@ class Run:
     csv_path: str
     summary_path: Optional[str] = None
     prom_path: Optional[str] = None
-    tag: str = ""
-    stem: str = ""  # the file names' common part, e.g. 20rps-10ms
+    tag: str = ""  # the grid point, e.g. 20rps-10ms
+    stem: str = ""  # the file names' common part, e.g. 20rps-10ms or 20rps-10ms-r2
+    repeat: int = 1
     # Filled by the analysis.
     df: Optional[pd.DataFrame] = None
     meas: Optional[pd.DataFrame] = None  # rows after the warm-up
@@ -75,7 +77,7 @@ def find_runs(results_dir: str) -> List[Run]:
         tag = f"{fmt_num(rps)}rps-{fmt_num(spin)}ms"
         stem = name[len("results-"):-len(".csv")]
         run = Run(rps=rps, spin=spin, csv_path=os.path.join(results_dir, name), tag=tag,
-                  stem=stem)
+                  stem=stem, repeat=int(m.group("repeat") or 1))
         for attr, prefix in (("summary_path", "summary-"), ("prom_path", "prometheus-")):
             path = os.path.join(results_dir, f"{prefix}{stem}.json")
             if os.path.isfile(path):
@@ -91,7 +93,7 @@ def find_runs(results_dir: str) -> List[Run]:
             hint = f" (sweeps found in: {', '.join(subdirs[-3:])}; pass one of those)"
         raise InputError(
             f"no results-<rps>rps-<spin>ms.csv files in {results_dir}{hint}")
-    runs.sort(key=lambda r: (r.spin, r.rps))
+    runs.sort(key=lambda r: (r.spin, r.rps, r.repeat))
     return runs
 
 

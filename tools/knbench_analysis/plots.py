@@ -50,10 +50,33 @@ def plot_latency_vs_rps(stats: List[RunStats], spin: float, out_dir: str) -> str
     return save(fig, out_dir, f"latency_vs_rps_{fmt_num(spin)}ms.png")
 
 
+def plot_latency_ci(points, spin: float, out_dir: str) -> str:
+    """With repeats: each quantile's median over the repeats, bars = its 95 % CI."""
+    rows = sorted((g for g in points if g.spin_ms == spin), key=lambda g: g.rps)
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for i, q in enumerate(("p50", "p95", "p99")):
+        pts = [g for g in rows if not math.isnan(g.median[q])]
+        if not pts:
+            continue
+        med = np.array([g.median[q] for g in pts])
+        lo = np.array([g.ci[q][0] for g in pts])
+        hi = np.array([g.ci[q][1] for g in pts])
+        ax.errorbar([g.rps for g in pts], med, yerr=error_bars(lo, med, hi), fmt="o-",
+                    capsize=4, color=f"C{i}", label=f"{q}: median of repeats (bars: 95 % CI)")
+    ax.axhline(spin, color="grey", linestyle="--", label=f"spin {fmt_num(spin)} ms")
+    n = max((g.repeats for g in rows), default=0)
+    ax.set_xlabel("target rate (requests/s)")
+    ax.set_ylabel("latency (ms)")
+    ax.set_title(f"Latency vs rate, spin {fmt_num(spin)} ms ({n} repeats)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return save(fig, out_dir, f"latency_vs_rps_{fmt_num(spin)}ms.png")
+
+
 def plot_overhead_heatmap(stats: List[RunStats], out_dir: str) -> str:
     table = pd.DataFrame({"spin": [s.spin_ms for s in stats], "rps": [s.rps for s in stats],
                           "overhead": [s.overhead for s in stats]})
-    grid = table.pivot_table(index="spin", columns="rps", values="overhead", aggfunc="mean",
+    grid = table.pivot_table(index="spin", columns="rps", values="overhead", aggfunc="median",
                              dropna=False)
     grid = grid.sort_index().sort_index(axis=1)
     fig, ax = plt.subplots(figsize=(1.2 * max(4, grid.shape[1]) + 2,
@@ -87,7 +110,8 @@ def plot_cdf(runs: List[Run], spin: float, out_dir: str) -> str:
         if len(lat) == 0:
             continue
         ax.step(lat, np.arange(1, len(lat) + 1) / len(lat), where="post",
-                label=f"{fmt_num(run.rps)} rps")
+                label=f"{fmt_num(run.rps)} rps" + (f" r{run.repeat}" if run.repeat > 1 or any(
+                    o.repeat > 1 for o in runs) else ""))
         drawn += 1
     if not drawn:
         ax.text(0.5, 0.5, "no measured successes", ha="center", transform=ax.transAxes)

@@ -8,6 +8,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from .loading import Run, fmt_num
 from .promcheck import QuantileCheck
+from .repeats import QUANTILES, GridPoint
 from .stats import RunStats, stats_frame
 from .steps import Step
 from .sweep import SweepInfo
@@ -177,6 +178,42 @@ def results_table(runs: List[Run], with_model: bool) -> str:
     return table(header, rows)
 
 
+def write_grid_csv(points: List[GridPoint], path: str) -> None:
+    cols = ["rps", "spin_ms", "repeats"]
+    for q, _ in QUANTILES:
+        cols += [f"{q}_ms", f"{q}_ci_low_ms", f"{q}_ci_high_ms"]
+    cols += ["failed_pct", "mean_pods", "flagged_repeats", "runs"]
+    lines = [",".join(cols)]
+    for g in points:
+        vals = [_csv(g.rps), _csv(g.spin_ms), str(g.repeats)]
+        for q, _ in QUANTILES:
+            vals += [_csv(g.median[q]), _csv(g.ci[q][0]), _csv(g.ci[q][1])]
+        vals += [_csv(g.failed_pct), _csv(g.mean_pods), str(g.flagged), " ".join(g.stems)]
+        lines.append(",".join(vals))
+    write_atomic(path, "\n".join(lines) + "\n")
+
+
+def ci_cell(g: GridPoint, q: str) -> str:
+    lo, hi = g.ci[q]
+    if math.isnan(g.median[q]):
+        return ""
+    return (f"{cell(g.median[q])} <span class='note'>[{cell(lo)}, {cell(hi)}]</span>")
+
+
+def grid_table(points: List[GridPoint]) -> str:
+    header = ["rps", "spin ms", "repeats", "p50 ms [95 % CI]", "p95 ms [95 % CI]",
+              "p99 ms [95 % CI]", "failed %", "pods", "status"]
+    rows = []
+    for g in points:
+        links = " ".join(f"<a href='#run-{esc(s)}'>r{i + 1}</a>" for i, s in enumerate(g.stems))
+        status = ("<td class='ok'>ok</td>" if not g.flagged else
+                  f"<td class='flag'>{g.flagged} of {g.repeats} flagged</td>")
+        rows.append([fmt_num(g.rps), fmt_num(g.spin_ms), f"{g.repeats} ({links})",
+                     ci_cell(g, "p50"), ci_cell(g, "p95"), ci_cell(g, "p99"),
+                     cell(g.failed_pct, 3), cell(g.mean_pods, 3), status])
+    return table(header, rows)
+
+
 def run_details(run: Run) -> str:
     s, d = run.stats, run.summary
     rows = [("measured rows", f"{s.count} ({s.successes} ok, {s.failures} failed, {s.dropped} "
@@ -242,7 +279,8 @@ def steps_table(steps: List[Step], csv_name: str) -> str:
 def write_report(path: str, results_dir: str, info: SweepInfo, runs: List[Run],
                  global_plots: List[Tuple[str, str]], notes: List[str],
                  analysis: Dict[str, str], steps: Dict[str, Tuple[List[Step], str]],
-                 extra_run_html: Optional[Dict[str, str]] = None) -> None:
+                 extra_run_html: Optional[Dict[str, str]] = None,
+                 points: Optional[List[GridPoint]] = None) -> None:
     out_dir = os.path.dirname(path)
     name = os.path.basename(os.path.abspath(results_dir))
     with_model = any(not math.isnan(r.stats.model_mean_desired_pods) for r in runs)
@@ -255,6 +293,18 @@ def write_report(path: str, results_dir: str, info: SweepInfo, runs: List[Run],
         table(None, ([f"<th>{esc(k)}</th>", v] for k, v in what_ran(info, runs, analysis)),
               cls="kv"),
         "<h2>Results</h2>",
+    ]
+    repeated = points is not None and any(g.repeats > 1 for g in points)
+    if repeated:
+        parts += [
+            "<p class='note'>Per grid point: the median over its repeats of each run's quantile "
+            "(successful requests after the warm-up), and a 95 % confidence interval from a "
+            "two-level bootstrap (runs, then requests within each run; 2000 resamples; "
+            "conservative: see docs/analysis.md). failed % over all repeats; pods = median of "
+            "the runs' mean pods. Every grid point: <a href='grid.csv'>grid.csv</a>; every run "
+            "(below): <a href='summary.csv'>summary.csv</a>.</p>",
+            grid_table(points), "<h3>Runs</h3>"]
+    parts += [
         "<p class='note'>Latencies: successful requests after the warm-up. failed = failures + "
         "dropped. overhead = (p50 - spin) / spin. pods = mean of the Prometheus "
         "<code>pods</code> series over the measured window. Every column, for every run: "

@@ -29,6 +29,7 @@ class RunStats:
     """One row of summary.csv: what a run measured."""
     rps: float
     spin_ms: float
+    repeat: int = 1
     count: int = 0  # measured rows (after warm-up), any status
     successes: int = 0
     failures: int = 0
@@ -91,7 +92,8 @@ def analyze_run(run: Run, opts: AnalysisOptions) -> None:
     run.df = df
     if info.malformed:
         run.notes.append(f"{info.malformed} malformed row(s) skipped")
-    st = RunStats(rps=run.rps, spin_ms=run.spin, latency_source=info.latency_source,
+    st = RunStats(rps=run.rps, spin_ms=run.spin, repeat=run.repeat,
+                  latency_source=info.latency_source,
                   malformed=info.malformed, csv=os.path.basename(run.csv_path))
     if df.empty:
         run.notes.append("no valid rows")
