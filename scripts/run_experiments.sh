@@ -17,6 +17,12 @@
 #                        since the previous run's traffic ended. Bounded by a
 #                        timeout; returns non-zero (the run is then flagged)
 #                        if the idle state was not reached or not observable.
+#   backend_progress NAME
+#                        print the latest progress line of each driver of the
+#                        run in progress (NAME: its file stem), as the driver
+#                        logs it ("elapsed 5.0s target ... ok N failed N
+#                        dropped N ... (last 5s: N ok)"); nothing if none yet.
+#                        Called from a background ticker during backend_run.
 #   backend_describe     print key=value lines on the system under test for
 #                        the report: autoscaling, autoscaling_source,
 #                        worker_flags, driver_flags
@@ -249,8 +255,37 @@ settings() {
   echo "prom_url=${PROM_URL}"
 }
 
+# hms SECONDS -> 1h02m03s / 2m03s / 45s
+hms() {
+  local t="$1"
+  if ((t >= 3600)); then
+    printf '%dh%02dm%02ds' $((t / 3600)) $((t % 3600 / 60)) $((t % 60))
+  elif ((t >= 60)); then
+    printf '%dm%02ds' $((t / 60)) $((t % 60))
+  else
+    printf '%ds' "$t"
+  fi
+}
+# What a run costs beyond its duration, estimated (docs/experiments.md):
+# local: the idle wait (rate window + one scrape), the final scrape, the
+# collection; cluster: the driver Job's start (~30 s), the final 15 s scrape,
+# and the wait for the pods to be idle again (stable window 60 s + the KPA's
+# scale-to-zero grace 30 s).
+if [[ "$MODE" == local ]]; then
+  OVERHEAD_S=$((RATE_WINDOW_S + 3))
+  SETUP_S=5
+else
+  OVERHEAD_S=$((30 + 15 + (RATE_WINDOW_S > 60 ? RATE_WINDOW_S : 60) + 30))
+  SETUP_S=10
+fi
+PLANNED_S=$((SETUP_S + TOTAL * (DURATION_S + OVERHEAD_S)))
+planned_time() {
+  echo "planned_time=$(hms "$PLANNED_S") (${TOTAL} runs x ${DURATION_S}s of load = $(hms $((TOTAL * DURATION_S))), plus about $(hms "$OVERHEAD_S") per run between runs and $(hms "$SETUP_S") of setup; the analysis comes after)"
+}
+
 if ((DRY_RUN)); then
   settings
+  planned_time
   for ((j = 0; j < ${#PLAN[@]}; j++)); do
     read -r spin rps rep <<<"${PLAN[$j]}"
     echo "plan $((j + 1))/${TOTAL} rps=${rps} spin=${spin}ms repeat=${rep} files=*-$(run_name "$spin" "$rps" "$rep").*"
@@ -276,7 +311,8 @@ export LOCAL_WORKERS WORKER_BIN DRIVER_BIN
 LOCAL_LOG_DIR="${SWEEP_DIR}/logs"
 # shellcheck source=scripts/lib/local_mode.sh
 source "$BACKEND"
-for fn in backend_setup backend_wait_idle backend_run backend_describe backend_teardown; do
+for fn in backend_setup backend_wait_idle backend_run backend_progress backend_describe \
+  backend_teardown; do
   declare -F "$fn" >/dev/null || die "${BACKEND} does not define ${fn}"
 done
 [[ -n "${BACKEND_COLLECT_MODE:-}" ]] || die "${BACKEND} does not set BACKEND_COLLECT_MODE"
@@ -307,10 +343,21 @@ record_run() { # record_run STATUS START END COLLECT
   CURRENT=""
 }
 
+TICKER_PID="" # the progress ticker of the run in progress (below)
+stop_ticker() {
+  if [[ -n "$TICKER_PID" ]]; then
+    kill "$TICKER_PID" 2>/dev/null || true
+    wait "$TICKER_PID" 2>/dev/null || true
+    TICKER_PID=""
+    if [[ -t 1 ]]; then printf '\r\033[K'; fi
+  fi
+}
+
 TORN_DOWN=0
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
+  stop_ticker
   if [[ -n "$CURRENT" ]]; then
     record_run "$( ((rc == 130 || rc == 143)) && echo interrupted || echo error)" "" "" ""
   fi
@@ -329,7 +376,7 @@ trap 'log "terminated; stopping what this sweep started"; exit 143' TERM
   provenance
 } >"${SWEEP_DIR}/sweep.conf"
 echo "index,repeat,rps,spin_ms,name,idle,launch,status,start,end,collect" >"$RUNS_CSV"
-log "sweep ${SWEEP_ID}: ${TOTAL} runs (${MODE} mode) -> ${SWEEP_DIR}"
+log "sweep ${SWEEP_ID}: ${TOTAL} runs (${MODE} mode) -> ${SWEEP_DIR}; $(planned_time | sed 's/^planned_time=/planned time /')"
 backend_setup
 {
   echo "prom_url=${PROM_URL}"
@@ -363,7 +410,43 @@ run_start() {
     }' "$1"
 }
 
+# The live progress line of the run in progress, from its drivers' own
+# progress lines (backend_progress), with the sweep's elapsed time and ETA. On
+# a terminal one line is rewritten in place; otherwise a line is printed each
+# time the drivers report. Runs in the background during backend_run.
+SWEEP_T0=$SECONDS
+progress_ticker() { # progress_ticker INDEX NAME RPS SPIN DONE_RUNS_S DONE_RUNS
+  local i="$1" name="$2" rps="$3" spin="$4" done_s="$5" done_n="$6" run_t0=$SECONDS
+  local last="" line per_run eta
+  set +e
+  per_run=$((DURATION_S + OVERHEAD_S))
+  ((done_n > 0)) && per_run=$((done_s / done_n))
+  while :; do
+    sleep 1
+    line="$(backend_progress "$name" 2>/dev/null | awk '
+      { for (k = 1; k < NF; k++) {
+          if ($k == "elapsed") { e = $(k + 1) + 0; if (e > el) el = e }
+          if ($k == "ok") ok += $(k + 1)
+          if ($k == "failed") failed += $(k + 1)
+          if ($k == "dropped") failed += $(k + 1)
+          if ($k == "(last") { iv = $(k + 1) + 0; n = $(k + 2) + 0; if (iv > 0) rate += n / iv }
+        }
+        seen = 1 }
+      END { if (seen) printf "%.1f %.1f %d %d\n", el, rate, ok, failed }')"
+    [[ -n "$line" && "$line" != "$last" ]] || continue
+    last="$line"
+    read -r el rate ok failed <<<"$line"
+    eta=$((per_run * (TOTAL - i) + per_run - (SECONDS - run_t0)))
+    ((eta < 0)) && eta=0
+    printf -v line 'progress run %d/%d rps=%s spin=%sms: %ss of %ss, %s ok/s, %d ok, %d failed | sweep %s, ETA %s' \
+      "$i" "$TOTAL" "$rps" "$spin" "$el" "$DURATION_S" "$rate" "$ok" "$failed" \
+      "$(hms $((SECONDS - SWEEP_T0)))" "$(hms "$eta")"
+    if [[ -t 1 ]]; then printf '\r\033[K%s' "$line"; else echo "$line"; fi
+  done
+}
+
 i=0
+DONE_S=0
 COLLECT_FAILURES=0
 STOPPED=""
 for entry in "${PLAN[@]}"; do
@@ -383,8 +466,13 @@ for entry in "${PLAN[@]}"; do
   log "run ${i}/${TOTAL}: rps=${rps} spin=${spin}ms$( ((REPEAT > 1)) && echo " repeat ${rep}/${REPEAT}") for ${DURATION_S}s (${WARMUP_S}s warm-up; waited $((SECONDS - idle_from))s for idle)"
   launch="$(date +%s.%3N)"
   CURRENT="${i},${rep},${rps},${spin},${name},${idle},${launch}"
-  backend_run "$rps" "$spin" "$DURATION_S" "$WARMUP_S" "$csv" "$summary" ||
+  progress_ticker "$i" "$name" "$rps" "$spin" "$DONE_S" $((i - 1)) &
+  TICKER_PID=$!
+  if ! backend_run "$rps" "$spin" "$DURATION_S" "$WARMUP_S" "$csv" "$summary"; then
+    stop_ticker
     die "run ${i}/${TOTAL} (${name}) could not be completed; see ${SWEEP_DIR}/logs"
+  fi
+  stop_ticker
   # The window ends after the final scrape backend_run waited for and starts
   # at the run's first intended send.
   end="$(date +%s.%3N)"
@@ -399,6 +487,7 @@ for entry in "${PLAN[@]}"; do
   read -r ok failed sched p95 ratio exceeded < <(run_stats "$summary" "$FAIL_THRESHOLD") ||
     die "cannot read ${summary}"
   echo "run ${i}/${TOTAL} rps=${rps} spin=${spin}ms ok=${ok} failed=${failed} p95=${p95}"
+  DONE_S=$((SECONDS - SWEEP_T0))
   if ((exceeded)); then
     record_run over_fail_threshold "$start" "$end" "$collected"
     STOPPED="run ${i}/${TOTAL} (${name}) failed ${failed} of ${sched} requests (ratio ${ratio} > FAIL_THRESHOLD ${FAIL_THRESHOLD})"

@@ -307,6 +307,7 @@ backend_run() {
     return 1
   }
   _CLUSTER_JOBS+=("$job")
+  echo "$job" >"${_CLUSTER_TMP}/current_job" # for backend_progress
   log "Job ${job} created (${pods} pod(s))"
 
   if ! _cluster_wait_results "$job" "$pods" $((duration + ${CLUSTER_START_TIMEOUT:-600})); then
@@ -343,6 +344,17 @@ backend_run() {
     "$PY" "${_CLUSTER_ROOT}/scripts/lib/merge_runs.py" --rps "$rps" --out "$csv_out" \
       --summary "$summary_out" --inputs "${outs[@]}" --summaries "${sums[@]}" || return 1
   fi
+  return 0
+}
+
+# backend_progress NAME: the latest progress line of each driver pod of the
+# run in progress (the Job backend_run created), from kubectl logs.
+backend_progress() {
+  local job
+  job="$(cat "${_CLUSTER_TMP}/current_job" 2>/dev/null)" || return 0
+  [[ -n "$job" ]] || return 0
+  _kc logs -n "$(_cluster_ns)" -l "job-name=${job}" --prefix --tail=20 --request-timeout=5s 2>/dev/null |
+    awk '/ elapsed / { last[$1] = $0 } END { for (p in last) print last[p] }'
   return 0
 }
 

@@ -251,7 +251,7 @@ backend_run() {
       --spin-ms "$spin" --duration "${duration}s" --warmup "${warmup}s" \
       --out "${outs[$i]}" --summary "${sums[$i]}" \
       --metrics-port "${_LOCAL_DRIVER_PORTS[$i]}" --linger "${LOCAL_LINGER_SECONDS}s" \
-      "${dargs[@]}" >"${logs[$i]}" 2>&1 &
+      --progress-interval 1s "${dargs[@]}" >"${logs[$i]}" 2>&1 &
     pid=$!
     pids+=("$pid")
     _local_track "$pid" "load_driver-$((i + 1))"
@@ -302,12 +302,21 @@ backend_run() {
   return 0
 }
 
+# backend_progress NAME: the latest progress line of each driver of run NAME.
+backend_progress() {
+  local f
+  for f in "${_LOCAL_LOGS}"/load_driver-*-"$1".log; do
+    [[ -f "$f" ]] && grep ' elapsed ' "$f" | tail -n 1
+  done
+  return 0
+}
+
 # backend_describe: the system under test, for the report's header.
 backend_describe() {
   echo "autoscaling=none: ${#_LOCAL_WORKER_GRPC_PORTS[@]} fixed worker process(es), no autoscaler in the loop"
   echo "autoscaling_source=local mode (fixed workers)"
   echo "worker_flags=--shutdown-grace 5s${WORKER_ARGS:+ ${WORKER_ARGS}}"
-  echo "driver_flags=--linger ${LOCAL_LINGER_SECONDS}s${DRIVER_ARGS:+ ${DRIVER_ARGS}}"
+  echo "driver_flags=--linger ${LOCAL_LINGER_SECONDS}s --progress-interval 1s${DRIVER_ARGS:+ ${DRIVER_ARGS}}"
 }
 
 # Drop PIDs of processes that have exited so teardown never signals a PID the

@@ -35,6 +35,8 @@ expect "$out" "warmup_s=4"
 expect "$out" "fail_threshold=0.10"
 expect "$out" "worker_bin=${ROOT}/build/worker/worker"
 expect "$out" "rate_window_s=3"
+grep -Eq '^planned_time=[0-9]+m[0-9]{2}s \(9 runs x 12s of load = 1m48s, plus about [0-9]+s per run' <<<"$out" ||
+  fail "no planned_time line for the local default: ${out}"
 
 out="$("$RUN" --dry-run --mode cluster)"
 expect "$out" "rps=10 50 90 130"
@@ -43,6 +45,9 @@ expect "$out" "runs=16"
 expect "$out" "run_duration_s=720"
 expect "$out" "warmup_s=120"
 expect "$out" "rate_window_s=60"
+# The original's sweep: 3 h 12 min of load alone, more with the waits between runs.
+grep -Eq '^planned_time=3h[0-9]{2}m[0-9]{2}s \(16 runs x 720s of load = 3h12m00s' <<<"$out" ||
+  fail "no planned_time line for the cluster default: ${out}"
 
 # env beats default, flag beats env, --flag=value works
 out="$(RPS_START=5 RPS_STEP=5 RPS_MAX=15 RUN_DURATION=1m30s WARMUP_SECONDS=1m FAIL_THRESHOLD=0.5 \
