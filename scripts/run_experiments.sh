@@ -73,6 +73,12 @@ Options (flag, environment variable, default local | cluster):
                          order fixed by --seed
   --seed S               SEED             1    seed of --order shuffled
   --fail-threshold R     FAIL_THRESHOLD   0.10
+  --threshold SPEC       THRESHOLDS       pass/fail criterion given to every
+                         driver (repeatable; like k6: p99<200ms, send_p95<50ms,
+                         failure_rate<0.01, achieved_rps>=95; see
+                         docs/experiments.md); local mode only
+  --stop-on-threshold                     stop the sweep after a run that
+                                          violated a --threshold
   --rate-window D        RATE_WINDOW      3s   | 1m    range of rate() in the
                          collected series (whole seconds); also the least
                          pause between runs (see docs/experiments.md)
@@ -99,6 +105,7 @@ EOF
 # --- arguments ---------------------------------------------------------------
 MODE="local"
 ANALYZE=1
+STOP_ON_THRESHOLD=0
 DRY_RUN=0
 declare -A FLAG=()
 
@@ -129,6 +136,8 @@ while [[ $# -gt 0 ]]; do
     --order) need_value "$@"; FLAG[ORDER]="$2"; shift 2 ;;
     --seed) need_value "$@"; FLAG[SEED]="$2"; shift 2 ;;
     --rate-window) need_value "$@"; FLAG[RATE_WINDOW]="$2"; shift 2 ;;
+    --threshold) need_value "$@"; FLAG[THRESHOLDS]="${FLAG[THRESHOLDS]:+${FLAG[THRESHOLDS]},}$2"; shift 2 ;;
+    --stop-on-threshold) STOP_ON_THRESHOLD=1; shift ;;
     --prom-url) need_value "$@"; FLAG[PROM_URL]="$2"; shift 2 ;;
     --outdir) need_value "$@"; FLAG[OUTDIR]="$2"; shift 2 ;;
     --sweep-id) need_value "$@"; FLAG[SWEEP_ID]="$2"; shift 2 ;;
@@ -154,6 +163,7 @@ case "$MODE" in
 esac
 DEFAULT[FAIL_THRESHOLD]=0.10
 DEFAULT[REPEAT]=1
+DEFAULT[THRESHOLDS]=""
 DEFAULT[ORDER]=grid
 DEFAULT[SEED]=1
 DEFAULT[PROM_URL]=""
@@ -176,6 +186,14 @@ done
 for name in RPS_START RPS_STEP RPS_MAX SPIN_START SPIN_STEP SPIN_MAX LOCAL_WORKERS REPEAT; do
   is_posint "${!name}" || die "${name} must be a positive integer, got '${!name}'"
 done
+# Specs hold no spaces; commas or spaces separate them in THRESHOLDS.
+THRESHOLDS="$(tr ' ' ',' <<<"$THRESHOLDS" | sed 's/,,*/,/g; s/^,//; s/,$//')"
+if [[ -n "$THRESHOLDS" && "$MODE" != local ]]; then
+  die "--threshold is local-mode only: the cluster driver Job templates (deploy/sweep) pass no --threshold"
+fi
+if ((STOP_ON_THRESHOLD)) && [[ -z "$THRESHOLDS" ]]; then
+  die "--stop-on-threshold needs at least one --threshold"
+fi
 [[ "$ORDER" == grid || "$ORDER" == shuffled ]] || die "ORDER must be grid or shuffled, got '${ORDER}'"
 is_uint "$SEED" || die "SEED must be a non-negative integer, got '${SEED}'"
 ((RPS_START <= RPS_MAX)) || die "RPS_START (${RPS_START}) is above RPS_MAX (${RPS_MAX})"
@@ -245,6 +263,8 @@ settings() {
   echo "run_duration_s=${DURATION_S}"
   echo "warmup_s=${WARMUP_S}"
   echo "fail_threshold=${FAIL_THRESHOLD}"
+  echo "thresholds=${THRESHOLDS}"
+  echo "stop_on_threshold=${STOP_ON_THRESHOLD}"
   echo "rate_window_s=${RATE_WINDOW_S}"
   echo "sweep_dir=${SWEEP_DIR}"
   if [[ "$MODE" == local ]]; then
@@ -307,7 +327,7 @@ fi
 mkdir -p "${SWEEP_DIR}/logs"
 SWEEP_DIR="$(cd "$SWEEP_DIR" && pwd)"
 
-export LOCAL_WORKERS WORKER_BIN DRIVER_BIN
+export LOCAL_WORKERS WORKER_BIN DRIVER_BIN THRESHOLDS
 LOCAL_LOG_DIR="${SWEEP_DIR}/logs"
 # shellcheck source=scripts/lib/local_mode.sh
 source "$BACKEND"
@@ -383,7 +403,9 @@ backend_setup
   backend_describe
 } >>"${SWEEP_DIR}/sweep.conf"
 
-# run_stats SUMMARY THRESHOLD -> "ok failed scheduled p95 ratio exceeded"
+# run_stats SUMMARY THRESHOLD -> "ok failed scheduled p95 ratio exceeded violated"
+# (violated: the --threshold specs a driver reported as violated, comma-
+# separated, or "-"; with several drivers each judged its own share)
 run_stats() {
   "$PY" - "$1" "$2" <<'EOF'
 import json, sys
@@ -393,8 +415,13 @@ failed = int(s["failure"]) + int(s["dropped"])
 ratio = failed / sched if sched else 1.0
 p95 = (s.get("latency_ms") or {}).get("p95")
 p95 = "n/a" if p95 is None else "%.1fms" % float(p95)
+violated = []
+for d in [s] + list(s.get("drivers") or []):
+    for t in d.get("thresholds") or []:
+        if not t.get("ok") and t.get("spec") not in violated:
+            violated.append(t.get("spec"))
 print(int(s["success"]), failed, sched, p95, "%.4f" % ratio,
-      1 if ratio > float(sys.argv[2]) else 0)
+      1 if ratio > float(sys.argv[2]) else 0, ",".join(violated) or "-")
 EOF
 }
 
@@ -484,14 +511,21 @@ for entry in "${PLAN[@]}"; do
     collected=failed
     warn "collect_prometheus.sh failed for ${name}: $(tail -n 1 "${SWEEP_DIR}/logs/collect-${name}.log")"
   fi
-  read -r ok failed sched p95 ratio exceeded < <(run_stats "$summary" "$FAIL_THRESHOLD") ||
+  read -r ok failed sched p95 ratio exceeded violated < <(run_stats "$summary" "$FAIL_THRESHOLD") ||
     die "cannot read ${summary}"
-  echo "run ${i}/${TOTAL} rps=${rps} spin=${spin}ms ok=${ok} failed=${failed} p95=${p95}"
+  echo "run ${i}/${TOTAL} rps=${rps} spin=${spin}ms ok=${ok} failed=${failed} p95=${p95}$(
+    [[ "$violated" == - ]] || echo " thresholds violated: ${violated}")"
   DONE_S=$((SECONDS - SWEEP_T0))
   if ((exceeded)); then
     record_run over_fail_threshold "$start" "$end" "$collected"
     STOPPED="run ${i}/${TOTAL} (${name}) failed ${failed} of ${sched} requests (ratio ${ratio} > FAIL_THRESHOLD ${FAIL_THRESHOLD})"
     log "stopping the sweep: ${STOPPED}"
+    break
+  fi
+  if [[ "$violated" != - ]] && ((STOP_ON_THRESHOLD)); then
+    record_run threshold "$start" "$end" "$collected"
+    STOPPED="run ${i}/${TOTAL} (${name}) violated --threshold ${violated}"
+    log "stopping the sweep (--stop-on-threshold): ${STOPPED}"
     break
   fi
   record_run ok "$start" "$end" "$collected"
@@ -502,7 +536,7 @@ TORN_DOWN=1
 backend_teardown
 
 if [[ -n "$STOPPED" ]]; then
-  echo "sweep stopped early at the failure threshold: ${STOPPED}"
+  echo "sweep stopped early: ${STOPPED}"
   echo "stopped_at=${i}" >>"${SWEEP_DIR}/sweep.conf"
   echo "stopped_because=${STOPPED}" >>"${SWEEP_DIR}/sweep.conf"
 fi

@@ -11,6 +11,7 @@
 #   LOCAL_WORKERS            worker processes (default 1)
 #   WORKER_ARGS, DRIVER_ARGS extra arguments, split on whitespace, appended
 #                            to every worker / driver command line
+#   THRESHOLDS               comma-separated --threshold specs for every driver
 #   LOCAL_LOG_DIR            where process logs go (default: the temp dir,
 #                            removed at teardown)
 #   LOCAL_LINGER_SECONDS     upper bound on how long a finished driver keeps
@@ -233,6 +234,7 @@ backend_run() {
   ((n > 0)) || die "backend_run called before backend_setup"
   ((rps >= n)) || die "rps=${rps} is below the number of workers (${n}): each driver needs at least 1 request/s"
   read -r -a dargs <<<"${DRIVER_ARGS:-}"
+  if [[ -n "${THRESHOLDS:-}" ]]; then dargs=("--threshold=${THRESHOLDS}" "${dargs[@]}"); fi
   stem="$(basename "$csv_out" .csv)"
   stem="${stem#results-}"
 
@@ -316,7 +318,7 @@ backend_describe() {
   echo "autoscaling=none: ${#_LOCAL_WORKER_GRPC_PORTS[@]} fixed worker process(es), no autoscaler in the loop"
   echo "autoscaling_source=local mode (fixed workers)"
   echo "worker_flags=--shutdown-grace 5s${WORKER_ARGS:+ ${WORKER_ARGS}}"
-  echo "driver_flags=--linger ${LOCAL_LINGER_SECONDS}s --progress-interval 1s${DRIVER_ARGS:+ ${DRIVER_ARGS}}"
+  echo "driver_flags=--linger ${LOCAL_LINGER_SECONDS}s --progress-interval 1s${THRESHOLDS:+ --threshold=${THRESHOLDS}}${DRIVER_ARGS:+ ${DRIVER_ARGS}}"
 }
 
 # Drop PIDs of processes that have exited so teardown never signals a PID the

@@ -12,12 +12,12 @@ fail() {
 # Keep the caller's sweep variables out of the defaults under test.
 unset RPS_START RPS_STEP RPS_MAX SPIN_START SPIN_STEP SPIN_MAX RUN_DURATION WARMUP_SECONDS \
   FAIL_THRESHOLD PROM_URL OUTDIR SWEEP_ID BUILD_DIR LOCAL_WORKERS WORKER_BIN DRIVER_BIN RATE_WINDOW \
-  REPEAT ORDER SEED
+  REPEAT ORDER SEED THRESHOLDS
 
 help="$("$RUN" --help)"
 for word in --mode --rps-start --rps-step --rps-max --spin-start --spin-step --spin-max \
   --duration --warmup --fail-threshold --prom-url --outdir --sweep-id --build-dir --workers \
-  --no-analyze --dry-run --rate-window RATE_WINDOW --repeat --order --seed REPEAT ORDER SEED RPS_START RPS_STEP RPS_MAX SPIN_START SPIN_STEP SPIN_MAX RUN_DURATION \
+  --no-analyze --dry-run --rate-window RATE_WINDOW --repeat --order --seed REPEAT ORDER SEED --threshold --stop-on-threshold THRESHOLDS RPS_START RPS_STEP RPS_MAX SPIN_START SPIN_STEP SPIN_MAX RUN_DURATION \
   WARMUP_SECONDS FAIL_THRESHOLD PROM_URL OUTDIR WORKER_BIN DRIVER_BIN WORKER_ARGS; do
   grep -q -- "$word" <<<"$help" || fail "--help does not mention ${word}"
 done
@@ -59,6 +59,14 @@ expect "$out" "warmup_s=60"
 expect "$out" "fail_threshold=0.5"
 expect "$out" "sweep_dir=/tmp/o/abc"
 expect "$out" "workers=2"
+
+# Repeated --threshold flags and THRESHOLDS (spaces or commas) become one list.
+out="$(THRESHOLDS="p99<1s failure_rate<0.1" "$RUN" --dry-run --stop-on-threshold)"
+expect "$out" "thresholds=p99<1s,failure_rate<0.1"
+expect "$out" "stop_on_threshold=1"
+out="$("$RUN" --dry-run --threshold 'p99<1s' --threshold=max\<2s)"
+expect "$out" "thresholds=p99<1s,max<2s"
+expect "$out" "stop_on_threshold=0"
 
 # The plan: grid order is repeat by repeat, spin outer, rps inner.
 out="$("$RUN" --dry-run --repeat 2 --rps-max 110 --spin-max 55)"
@@ -107,6 +115,8 @@ reject "the warm-up (20s) must be shorter than the run (12s)" --warmup 20
 reject "FAIL_THRESHOLD must be a ratio between 0 and 1, got '2'" --fail-threshold 2
 reject "RATE_WINDOW must be a positive whole-second duration" --rate-window 0s
 reject "RATE_WINDOW must be a positive whole-second duration" --rate-window 500ms
+reject "--stop-on-threshold needs at least one --threshold" --stop-on-threshold
+reject "--threshold is local-mode only" --mode cluster --threshold 'p99<1s'
 reject "REPEAT must be a positive integer, got '0'" --repeat 0
 reject "ORDER must be grid or shuffled, got 'random'" --order random
 reject "SEED must be a non-negative integer, got 'x'" --seed x

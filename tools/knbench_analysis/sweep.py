@@ -106,10 +106,14 @@ def run_flags(run: Run, info: SweepInfo, summary: Dict[str, object]) -> List[str
                          f"were dropped (threshold {100 * info.fail_threshold:g} %)")
         if summary.get("write_error"):
             flags.append(f"CSV write error: {summary['write_error']}")
-        bad = [t for t in summary.get("thresholds") or []
-               if isinstance(t, dict) and t.get("ok") is False]
+        # Several drivers (--workers N): each judged its own share.
+        bad = []
+        for d in [summary] + [x for x in summary.get("drivers") or [] if isinstance(x, dict)]:
+            for t in d.get("thresholds") or []:
+                if isinstance(t, dict) and t.get("ok") is False and t.get("spec") not in bad:
+                    bad.append(t.get("spec"))
         if bad:
-            flags.append("thresholds violated: " + ", ".join(str(t.get("spec")) for t in bad))
+            flags.append("thresholds violated: " + ", ".join(str(b) for b in bad))
     if run.stats is not None and run.stats.malformed:
         flags.append(f"{run.stats.malformed} malformed CSV rows")
     return flags
