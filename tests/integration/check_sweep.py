@@ -16,9 +16,10 @@ HEADER = ("timestamp_ms,rps,spin_ms,seq,latency_ms,status,latency_us,"
 LOCAL_SERIES = (
     "worker_rps worker_p50_ms worker_p95_ms worker_p99_ms driver_rps "
     "driver_target_rps driver_achieved_rps driver_p50_ms driver_p95_ms "
-    "driver_p99_ms driver_intended_p99_ms worker_requests_by_status "
-    "driver_requests_by_status worker_inflight driver_inflight "
-    "process_cpu_cores process_rss_bytes pods").split()
+    "driver_p99_ms driver_intended_p50_ms driver_intended_p95_ms driver_intended_p99_ms "
+    "worker_requests_by_status driver_requests_by_status worker_inflight driver_inflight "
+    "process_cpu_cores process_rss_bytes pods").split() + [
+        f"run_{w}_p{q}_ms" for q in (50, 95, 99) for w in ("worker", "driver", "driver_intended")]
 
 errors = []
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from . import kpa, plots, report
 from .loading import InputError, Run, fmt_num
-from .stats import AnalysisOptions, RunStats
+from .stats import AnalysisOptions, RunStats, add_model_stats
 from .sweep import SweepInfo, analyze_sweep
 
 # sweep.conf keys shown in the settings table, in this order; those that differ come first.
@@ -57,6 +57,7 @@ def load(path: str, label: str, opts: AnalysisOptions) -> Sweep:
         model_csv = os.path.join(path, f"model-{run.stem}.csv")
         if os.path.isfile(model_csv):
             kpa.load_model_output(run, model_csv)
+            add_model_stats(run)
     rep = os.path.join(path, "report.html")
     return Sweep(label, path, results_dir, runs, info, analysis,
                  rep if os.path.isfile(rep) else None)
@@ -114,8 +115,8 @@ def difference_rows(sweeps: List[Sweep]) -> Tuple[List[str], List[List[float]]]:
     base = sweeps[0].label
     cols = ["rps", "spin_ms"]
     for s in sweeps:
-        cols += [f"{s.label}_{m}" for m in METRICS] + [f"{s.label}_failed_pct",
-                                                        f"{s.label}_mean_pods"]
+        cols += [f"{s.label}_{m}" for m in METRICS] + [
+            f"{s.label}_failed_pct", f"{s.label}_mean_pods", f"{s.label}_model_pods"]
     for s in sweeps[1:]:
         cols += [f"{s.label}_vs_{base}_{m[:-3]}_pct" for m in METRICS]
     rows = []
@@ -123,7 +124,9 @@ def difference_rows(sweeps: List[Sweep]) -> Tuple[List[str], List[List[float]]]:
         row = [p[0], p[1]]
         for g in grids:
             st = g.get(p, [])
-            row += [median_of(st, m) for m in METRICS] + [failed_pct(st), median_of(st, "mean_pods")]
+            row += [median_of(st, m) for m in METRICS] + [
+                failed_pct(st), median_of(st, "mean_pods"),
+                median_of(st, "model_mean_desired_pods")]
         for g in grids[1:]:
             row += [delta_pct(median_of(g.get(p, []), m), median_of(grids[0].get(p, []), m))
                     for m in METRICS]
@@ -163,17 +166,20 @@ def plot_pods(sweeps: List[Sweep], stem: str, out_dir: str) -> Optional[str]:
     fig, ax = plots.plt.subplots(figsize=(7.5, 4))
     drawn = 0
     for i, s in enumerate(sweeps):
+        # Equal curves would hide each other: earlier sweeps are drawn wider, underneath.
+        width = 1.3 + 1.6 * (len(sweeps) - 1 - i)
         run = next((r for r in s.runs if r.stem == stem), None)
         if run is None:
             continue
         pods = plots.prom_rel(run, "pods")
         if pods is not None:
-            ax.step(pods.index, pods.values, where="post", color=f"C{i}",
-                    label=f"{s.label}: measured pods")
+            ax.step(pods.index, pods.values, where="post", color=f"C{i}", linewidth=width,
+                    alpha=0.8, label=f"{s.label}: measured pods")
             drawn += 1
         if run.model is not None:
             ax.step(run.model["time_s"], run.model["desired_pods"], where="post",
-                    linestyle="--", color=f"C{i}", label=f"{s.label}: KPA model desired pods")
+                    linestyle="--", color=f"C{i}", linewidth=width, alpha=0.8,
+                    label=f"{s.label}: KPA model desired pods")
             drawn += 1
     if not drawn:
         plots.plt.close(fig)
@@ -215,7 +221,8 @@ def write_html(path: str, sweeps: List[Sweep], settings, cols, rows, figures) ->
                  f"</a>.</p>")
     header = ["rps", "spin ms"] + [f"{esc(s.label)} p50 / p95 / p99" for s in sweeps] + [
         f"{esc(s.label)} vs {esc(base)}" for s in sweeps[1:]] + [
-        f"{esc(s.label)} failed %" for s in sweeps]
+        f"{esc(s.label)} failed %" for s in sweeps] + [
+        f"{esc(s.label)} pods / model pods" for s in sweeps]
     idx = {c: i for i, c in enumerate(cols)}
     trs = []
     for r in rows:
@@ -225,6 +232,8 @@ def write_html(path: str, sweeps: List[Sweep], settings, cols, rows, figures) ->
             ds = [r[idx[f"{s.label}_vs_{base}_{m[:-3]}_pct"]] for m in METRICS]
             tr.append(" / ".join("–" if math.isnan(d) else f"{d:+.0f} %" for d in ds))
         tr += [cell(r[idx[f"{s.label}_failed_pct"]], 3) for s in sweeps]
+        tr += [f"{cell(r[idx[f'{s.label}_mean_pods']], 3) or '–'} / "
+               f"{cell(r[idx[f'{s.label}_model_pods']], 3) or '–'}" for s in sweeps]
         trs.append(tr)
     parts.append(report.table(header, trs))
     parts.append("<h2>Latency vs rate</h2>")

@@ -276,5 +276,5 @@ def plot_timeline(run: Run, out_dir: str) -> Optional[str]:
     for ax in axes:
         shade_warmup(ax, run)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc="upper right")
+        ax.legend(fontsize=7, loc="best")
     return save(fig, out_dir, f"timeline_{run.stem}.png")

@@ -524,6 +524,9 @@ def test_compare_two_kpa_targets_of_one_sweep(tmp_path, monkeypatch):
     png_ok(tmp_path / "cmp" / "compare_pods_10rps-100ms.png")
     table = pd.read_csv(tmp_path / "cmp" / "compare.csv")
     assert (table["target20_vs_target10_p50_pct"].dropna() == 0).all()
+    # The fake model's desired pods (2, then 4 from 10 s) averaged over the measured window.
+    row = table[(table.rps == 10) & (table.spin_ms == 100)].iloc[0]
+    assert row["target10_model_pods"] == pytest.approx(40 / 11)
 
 
 def test_compare_needs_two_existing_directories(tmp_path, sweep):
