@@ -117,10 +117,13 @@ def what_ran(info: SweepInfo, runs: List[Run], analysis: Dict[str, str]) -> List
                      " <span class='note'>(offline prediction drawn beside the measured pods)"
                      "</span>"))
     if info.conf:
-        grid = (f"rps {esc(c('rps'))} &times; spin {esc(c('spin_ms'))} ms = "
-                f"{esc(c('runs'))} runs")
-        if c("repeat", "1") != "1":
-            grid += f", each repeated {esc(c('repeat'))} times"
+        grid = f"rps {esc(c('rps'))} &times; spin {esc(c('spin_ms'))} ms"
+        rep = c("repeat", "1")
+        if rep != "1" and info.planned_runs and rep.isdigit():
+            grid += (f" = {info.planned_runs // int(rep)} points, each run {esc(rep)} times: "
+                     f"{info.planned_runs} runs")
+        else:
+            grid += f" = {esc(c('runs'))} runs"
         if c("order"):
             grid += f", {esc(c('order'))} order" + (f" (seed {esc(c('seed'))})"
                                                      if c("order") == "shuffled" else "")

@@ -578,7 +578,7 @@ def test_repeats_give_medians_and_confidence_intervals(tmp_path):
         slower_copy(base, tmp, factor)
         os.replace(tmp / "results-10rps-100ms.csv", d / f"results-10rps-100ms-r{k}.csv")
     synth.write_new_csv(d / "results-20rps-100ms-r1.csv", rps=20)  # a point with one repeat
-    synth.write_sweep_conf(d / "sweep.conf", repeat="3", order="shuffled", seed="7")
+    synth.write_sweep_conf(d / "sweep.conf", repeat="3", order="shuffled", seed="7", runs="6")
     res = run_tool(d, "--no-run-plots")
     assert res.returncode == 0, res.stderr
     grid = pd.read_csv(d / "grid.csv").set_index("rps")
@@ -596,5 +596,5 @@ def test_repeats_give_medians_and_confidence_intervals(tmp_path):
     assert len(pd.read_csv(d / "summary.csv")) == 4
     page = (d / "report.html").read_text()
     assert "p95 ms [95 % CI]" in page and "grid.csv" in page
-    assert "each repeated 3 times, shuffled order (seed 7)" in page
+    assert "= 2 points, each run 3 times: 6 runs, shuffled order (seed 7)" in page
     assert re.search(r"<td>3 \(<a href='#run-10rps-100ms-r1'>r1</a>", page)
