@@ -4,7 +4,8 @@
 # server's pod proxy while the driver lingers (no exec, no shell in the image).
 #
 # Interface (see run_experiments.sh): backend_setup, backend_wait_idle,
-# backend_run, backend_describe, backend_teardown, BACKEND_COLLECT_MODE.
+# backend_run, backend_progress, backend_describe, backend_teardown,
+# BACKEND_COLLECT_MODE.
 # Sourcing this file starts nothing.
 #
 # Settings (environment):

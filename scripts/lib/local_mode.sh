@@ -4,7 +4,8 @@
 # the driver every 1 s, and one `load_driver` run per grid point.
 #
 # Interface (see run_experiments.sh): backend_setup, backend_wait_idle,
-# backend_run, backend_describe, backend_teardown, BACKEND_COLLECT_MODE.
+# backend_run, backend_progress, backend_describe, backend_teardown,
+# BACKEND_COLLECT_MODE.
 #
 # Inputs (environment / variables set by the caller before backend_setup):
 #   WORKER_BIN, DRIVER_BIN   the binaries (required)
@@ -307,7 +308,7 @@ backend_run() {
 # backend_progress NAME: the latest progress line of each driver of run NAME.
 backend_progress() {
   local f
-  for f in "${_LOCAL_LOGS}"/load_driver-*-"$1".log; do
+  for f in "${_LOCAL_LOGS}"/load_driver-[0-9]*-"$1".log; do
     [[ -f "$f" ]] && grep ' elapsed ' "$f" | tail -n 1
   done
   return 0

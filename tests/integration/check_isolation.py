@@ -4,8 +4,9 @@
 For every run of a finished sweep: no sample of the rate series in the first
 half of the run is above the run's own rate plus a tolerance (a run after a
 faster one used to start with the faster run's rate; later, a saturated run's
-own backlog may complete faster than it was sent), the target-rate gauge never shows more than the run's rate,
-and no rate() series starts before the run's first send + the rate window.
+own backlog may complete faster than it was sent), the target-rate gauge
+never shows more than the run's rate, and no rate() series starts before the
+run's first send + the rate window.
 Used by isolation_test.sh; prints what it found when a check fails.
 """
 import argparse

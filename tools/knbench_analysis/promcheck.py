@@ -100,7 +100,7 @@ def run_checks(run: Run) -> List[QuantileCheck]:
             total = series_total(run.prom.get(name, []))
             if total is None:
                 continue
+            bound = bucket_bound(run.prom_queries.get(name))
             out.append(QuantileCheck(words, f"p{q}", nearest_rank(values, q / 100),
-                                     float(total.iloc[-1]), bucket_bound(run.prom_queries.get(name)),
-                                     same))
+                                     float(total.iloc[-1]), bound, same))
     return out

@@ -72,7 +72,8 @@ def read_sweep_info(results_dir: str) -> SweepInfo:
                     rec = RunRecord(index=int(row["index"]), repeat=int(row.get("repeat") or 1),
                                     rps=float(row["rps"]), spin_ms=float(row["spin_ms"]),
                                     name=row["name"], idle=row.get("idle") or "",
-                                    status=row.get("status") or "", collect=row.get("collect") or "")
+                                    status=row.get("status") or "",
+                                    collect=row.get("collect") or "")
                 except (KeyError, TypeError, ValueError):
                     continue
                 info.records[rec.name] = rec
@@ -133,7 +134,8 @@ def _float(v) -> float:
         return 0.0
 
 
-def analyze_sweep(results_dir: str, opts: AnalysisOptions, model: str = "", model_args: Optional[List[str]] = None,
+def analyze_sweep(results_dir: str, opts: AnalysisOptions, model: str = "",
+                  model_args: Optional[List[str]] = None,
                   model_dir: str = "") -> Tuple[List[Run], SweepInfo]:
     """Every run of a sweep analysed (statistics, summary, flags; the KPA model when given).
     Raises InputError."""

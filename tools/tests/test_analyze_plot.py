@@ -399,7 +399,7 @@ def test_ramp_is_cut_into_ten_segments(tmp_path):
     d.mkdir()
     # A ramp: the target changes with every request (1..100 rps over ~10 s).
     levels = [(r, 5.0) for r in range(1, 101)]
-    rows, t = [], float(synth.T0_MS)
+    t = float(synth.T0_MS)
     with open(d / "results-50rps-5ms.csv", "w") as f:
         f.write(",".join(synth.NEW_HEADER) + "\n")
         for seq, (rps, lat) in enumerate(levels, 1):
