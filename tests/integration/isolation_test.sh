@@ -14,12 +14,9 @@ need_binaries "${1:-}" "${2:-}"
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/knbench-isolation-test.XXXXXX")"
 trap 'rm -rf "$tmp"' EXIT
 
-rc=0
-WORKER_BIN="$1" DRIVER_BIN="$2" timeout --kill-after=20 300 "${ROOT}/scripts/run_experiments.sh" \
-  --no-analyze --rps-start 10 --rps-step 50 --rps-max 60 --spin-start 5 --spin-step 5 --spin-max 10 \
-  --duration 5s --warmup 1 --outdir "$tmp" --sweep-id sweep >"${tmp}/sweep.log" 2>&1 || rc=$?
-cat "${tmp}/sweep.log"
-((rc == 0)) || fail "run_experiments.sh exited with ${rc}"
+WORKER_BIN="$1" DRIVER_BIN="$2" run_sweep "${tmp}/sweep.log" 300 --no-analyze \
+  --rps-start 10 --rps-step 50 --rps-max 60 --spin-start 5 --spin-step 5 --spin-max 10 \
+  --duration 5s --warmup 1 --outdir "$tmp" --sweep-id sweep
 assert_torn_down "${tmp}/sweep.log"
 grep -q '^run 3/4 rps=10 spin=10ms' "${tmp}/sweep.log" || fail "run 3 is not the 10 rps run after 60 rps"
 "$PY" "${ROOT}/tests/integration/check_isolation.py" "${tmp}/sweep"

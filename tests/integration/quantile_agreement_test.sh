@@ -15,13 +15,9 @@ need_binaries "${1:-}" "${2:-}"
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/knbench-quantile-test.XXXXXX")"
 trap 'rm -rf "$tmp"' EXIT
 
-rc=0
 WORKER_BIN="$1" DRIVER_BIN="$2" DRIVER_ARGS="--arrivals=poisson --seed=7" \
-  timeout --kill-after=20 240 "${ROOT}/scripts/run_experiments.sh" \
-  --rps-start 60 --rps-max 60 --spin-start 3 --spin-max 3 --duration 6s --warmup 1 \
-  --outdir "$tmp" --sweep-id sweep >"${tmp}/sweep.log" 2>&1 || rc=$?
-cat "${tmp}/sweep.log"
-((rc == 0)) || fail "run_experiments.sh exited with ${rc}"
+  run_sweep "${tmp}/sweep.log" 240 --rps-start 60 --rps-max 60 --spin-start 3 --spin-max 3 \
+  --duration 6s --warmup 1 --outdir "$tmp" --sweep-id sweep
 "$PY" - "${tmp}/sweep" <<'PYEOF' || fail "Prometheus and the CSV disagree beyond the bucket error"
 import csv, os, sys
 d = sys.argv[1]
