@@ -11,9 +11,15 @@ usage() {
   cat <<'EOF'
 Usage: collect_prometheus.sh PROM_URL START_EPOCH END_EPOCH OUT_JSON [options]
 
-Runs Prometheus range queries (/api/v1/query_range) over [START_EPOCH, END_EPOCH]
-(Unix seconds, may be fractional) and writes OUT_JSON: a JSON array of
-{"name": NAME, "result": <Prometheus query_range response>}.
+Runs Prometheus range queries (/api/v1/query_range) over one run's window
+[START_EPOCH, END_EPOCH] (Unix seconds, may be fractional) and writes OUT_JSON:
+a JSON array of {"name": NAME, "query": PROMQL, "result": <query_range response>}.
+
+Every query covers only that window: series built on rate() (rates and
+quantiles) start at START + the rate window, so no window reaches back before
+START; gauges start at START + one step. All end at END. A window shorter
+than the rate window gets one point at END whose rate() covers exactly
+[START, END].
 
 Options:
   --mode local|cluster  local: pods = worker instances up (up{job="worker"}).
@@ -23,19 +29,26 @@ Options:
                         >=1.19 kn_revision_* names). Default: cluster.
   --step D              query resolution (Prometheus duration or seconds).
                         Default: 1s in local mode, 15s in cluster mode.
-  --rate-window W       range for rate()/histogram_quantile(). Default: 5s in
-                        local mode, 1m in cluster mode. Use >= 2 scrape intervals.
+  --rate-window W       range for rate()/histogram_quantile(). Default: 3s in
+                        local mode, 1m in cluster mode. Use >= 2 scrape intervals
+                        (local mode scrapes every 1s, kube-prometheus-stack 15s).
   --namespace NS        Knative namespace of the worker service (cluster; default default)
   --service NAME        Knative service name of the worker (cluster; default worker)
   --timeout S           per-request curl timeout in seconds (default 30)
   -h, --help            show this help
 
-Series (names in OUT_JSON):
+Series (names in OUT_JSON; quantiles in ms from the *_latency_seconds
+histograms, at most 9.05 % off between 100 us and 62 s):
   worker_rps worker_p50_ms worker_p95_ms worker_p99_ms driver_rps
   driver_target_rps driver_achieved_rps driver_p50_ms driver_p95_ms
-  driver_p99_ms driver_intended_p99_ms worker_requests_by_status
+  driver_p99_ms driver_intended_p50_ms driver_intended_p95_ms
+  driver_intended_p99_ms worker_requests_by_status
   driver_requests_by_status worker_inflight driver_inflight
-  process_cpu_cores process_rss_bytes pods
+  process_cpu_cores process_rss_bytes
+  run_worker_p50_ms run_worker_p95_ms run_worker_p99_ms run_driver_p50_ms
+  run_driver_p95_ms run_driver_p99_ms run_driver_intended_p50_ms
+  run_driver_intended_p95_ms run_driver_intended_p99_ms (one point at END:
+  the whole window's quantiles) pods
   cluster mode adds: actual_pods desired_pods requested_pods panic_mode
   stable_concurrency panic_concurrency excess_burst_capacity
 
@@ -124,7 +137,7 @@ label_re='^[A-Za-z0-9._-]+$'
 case "$mode" in
   local)
     : "${step:=1s}"
-    : "${window:=5s}"
+    : "${window:=3s}"
     ;;
   cluster)
     : "${step:=15s}"
@@ -132,6 +145,42 @@ case "$mode" in
     ;;
   *) bad_usage "--mode must be local or cluster, got '$mode'" ;;
 esac
+# prom_seconds DURATION [bare]: a Prometheus duration (1m30s, 500ms, 2h) in
+# seconds, or failure; with "bare", plain seconds (15, 0.5) too.
+prom_seconds() {
+  local text="$1" total=0 num unit
+  if [[ "${2:-}" == bare && "$text" =~ ^[0-9]+([.][0-9]+)?$ ]]; then
+    echo "$text"
+    return 0
+  fi
+  [[ "$text" =~ ^([0-9]+(ms|s|m|h|d))+$ ]] || return 1
+  while [[ -n "$text" ]]; do
+    [[ "$text" =~ ^([0-9]+)(ms|s|m|h|d)(.*)$ ]] || return 1
+    num="${BASH_REMATCH[1]}" unit="${BASH_REMATCH[2]}" text="${BASH_REMATCH[3]}"
+    case "$unit" in
+      ms) total="$(awk -v t="$total" -v n="$num" 'BEGIN { print t + n / 1000 }')" ;;
+      s) total="$(awk -v t="$total" -v n="$num" 'BEGIN { print t + n }')" ;;
+      m) total="$(awk -v t="$total" -v n="$num" 'BEGIN { print t + n * 60 }')" ;;
+      h) total="$(awk -v t="$total" -v n="$num" 'BEGIN { print t + n * 3600 }')" ;;
+      d) total="$(awk -v t="$total" -v n="$num" 'BEGIN { print t + n * 86400 }')" ;;
+    esac
+  done
+  echo "$total"
+}
+window_s="$(prom_seconds "$window")" || bad_usage "--rate-window must be a Prometheus duration (3s, 1m, 500ms), got '$window'"
+step_s="$(prom_seconds "$step" bare)" || bad_usage "--step must be a Prometheus duration or seconds (1s, 15s, 15), got '$step'"
+awk -v w="$window_s" -v s="$step_s" 'BEGIN { exit !(w > 0 && s > 0) }' ||
+  bad_usage "--rate-window and --step must be positive"
+# Where each kind of series starts (see --help): rate() windows must stay
+# inside [start, end]. A run shorter than the window gets one point at END
+# with the window shrunk to the run (in whole milliseconds).
+read -r window_start instant_start window < <(awk -v s="$start" -v e="$end" -v w="$window_s" \
+  -v st="$step_s" -v win="$window" 'BEGIN {
+    if (s + w <= e) { ws = s + w } else { ws = e; win = int((e - s) * 1000) "ms" }
+    is = (s + st <= e) ? s + st : e
+    printf "%.3f %.3f %s\n", ws, is, win }')
+[[ "$window" != 0ms ]] || bad_usage "the window [START_EPOCH, END_EPOCH] is shorter than 1 ms"
+
 for tool in curl jq; do
   command -v "$tool" >/dev/null 2>&1 || die "$tool is required but not installed"
 done
@@ -141,50 +190,80 @@ out_dir="$(dirname -- "$out")"
 # Queries, in output order. Names are a contract with tools/analyze_plot.py and the tests.
 names=()
 queries=()
-add() {
+starts=() # per query: where its range starts (see above)
+add() {   # add NAME QUERY: a series over rate() windows
   names+=("$1")
   queries+=("$2")
+  starts+=("$window_start")
 }
-hq() { # histogram quantile over all instances of a histogram
-  echo "histogram_quantile($1, sum by (le) (rate($2_bucket[$window])))"
+add_gauge() { # add_gauge NAME QUERY: instant selectors only
+  names+=("$1")
+  queries+=("$2")
+  starts+=("$instant_start")
+}
+add_run() { # add_run NAME QUERY: one point at END, over the whole window
+  names+=("$1")
+  queries+=("$2")
+  starts+=("$end")
+}
+# Quantiles come from the *_latency_seconds histograms (buckets 100 us *
+# 2^(k/8): at most 9.05 % off between 100 us and 62 s), reported in ms.
+hq() { # hq Q HISTOGRAM: quantile over all instances, per rate window
+  echo "1000 * histogram_quantile($1, sum by (le) (rate($2_bucket[$window])))"
+}
+# The whole window's buckets: the increase since START of a series that
+# existed then (a long-lived worker), else the series itself (a driver
+# process started for this run counts from zero). Exact, unlike increase(),
+# which extrapolates.
+run_offset="$(awk -v s="$start" -v e="$end" 'BEGIN { printf "%dms\n", (e - s) * 1000 }')"
+hq_run() { # hq_run Q HISTOGRAM
+  local b="$2_bucket"
+  echo "1000 * histogram_quantile($1, (sum by (le) ($b) - sum by (le) ($b offset $run_offset)) or sum by (le) ($b))"
 }
 add worker_rps "sum(rate(worker_requests_total[$window]))"
-add worker_p50_ms "$(hq 0.5 worker_request_latency_ms)"
-add worker_p95_ms "$(hq 0.95 worker_request_latency_ms)"
-add worker_p99_ms "$(hq 0.99 worker_request_latency_ms)"
+add worker_p50_ms "$(hq 0.5 worker_request_latency_seconds)"
+add worker_p95_ms "$(hq 0.95 worker_request_latency_seconds)"
+add worker_p99_ms "$(hq 0.99 worker_request_latency_seconds)"
 # driver_rps: every request the driver accounted for (one per CSV row);
 # driver_achieved_rps: only those actually sent (dropped ones were never sent).
 add driver_rps "sum(rate(load_driver_requests_total[$window]))"
-add driver_target_rps "sum(load_driver_target_rps)"
+add_gauge driver_target_rps "sum(load_driver_target_rps)"
 add driver_achieved_rps "sum(rate(load_driver_requests_total{status!=\"dropped\"}[$window]))"
-add driver_p50_ms "$(hq 0.5 load_driver_request_latency_ms)"
-add driver_p95_ms "$(hq 0.95 load_driver_request_latency_ms)"
-add driver_p99_ms "$(hq 0.99 load_driver_request_latency_ms)"
-add driver_intended_p99_ms "$(hq 0.99 load_driver_intended_latency_ms)"
+add driver_p50_ms "$(hq 0.5 load_driver_request_latency_seconds)"
+add driver_p95_ms "$(hq 0.95 load_driver_request_latency_seconds)"
+add driver_p99_ms "$(hq 0.99 load_driver_request_latency_seconds)"
+add driver_intended_p50_ms "$(hq 0.5 load_driver_intended_latency_seconds)"
+add driver_intended_p95_ms "$(hq 0.95 load_driver_intended_latency_seconds)"
+add driver_intended_p99_ms "$(hq 0.99 load_driver_intended_latency_seconds)"
 add worker_requests_by_status "sum by (status) (rate(worker_requests_total[$window]))"
 add driver_requests_by_status "sum by (status) (rate(load_driver_requests_total[$window]))"
-add worker_inflight "sum(worker_inflight_requests)"
-add driver_inflight "sum(load_driver_inflight_requests)"
+add_gauge worker_inflight "sum(worker_inflight_requests)"
+add_gauge driver_inflight "sum(load_driver_inflight_requests)"
 add process_cpu_cores \
   "sum by (job, instance) (rate(process_cpu_seconds_total{job=~\"worker|load_driver\"}[$window]))"
-add process_rss_bytes \
+add_gauge process_rss_bytes \
   "sum by (job, instance) (process_resident_memory_bytes{job=~\"worker|load_driver\"})"
+for q in 50 95 99; do
+  add_run "run_worker_p${q}_ms" "$(hq_run "0.$q" worker_request_latency_seconds)"
+  add_run "run_driver_p${q}_ms" "$(hq_run "0.$q" load_driver_request_latency_seconds)"
+  add_run "run_driver_intended_p${q}_ms" "$(hq_run "0.$q" load_driver_intended_latency_seconds)"
+done
 if [[ "$mode" == "local" ]]; then
   # up is 1 per scraped-and-healthy instance: the sum counts workers up (0 when all are down).
-  add pods "sum(up{job=\"worker\"})"
+  add_gauge pods "sum(up{job=\"worker\"})"
 else
   old_sel="{namespace_name=\"$namespace\",service_name=\"$service\"}"
   new_sel="{k8s_namespace_name=\"$namespace\",kn_service_name=\"$service\"}"
   # Knative <=1.18 (OpenCensus) name first, >=1.19 (OpenTelemetry) name second.
   kn() { echo "$1(autoscaler_$2$old_sel) or $1(kn_revision_$3$new_sel)"; }
-  add pods "$(kn sum actual_pods pods_count)"
-  add actual_pods "$(kn sum actual_pods pods_count)"
-  add desired_pods "$(kn sum desired_pods pods_desired)"
-  add requested_pods "$(kn sum requested_pods pods_requested)"
-  add panic_mode "$(kn max panic_mode panic_mode)"
-  add stable_concurrency "$(kn sum stable_request_concurrency concurrency_stable)"
-  add panic_concurrency "$(kn sum panic_request_concurrency concurrency_panic)"
-  add excess_burst_capacity "$(kn sum excess_burst_capacity capacity_excess)"
+  add_gauge pods "$(kn sum actual_pods pods_count)"
+  add_gauge actual_pods "$(kn sum actual_pods pods_count)"
+  add_gauge desired_pods "$(kn sum desired_pods pods_desired)"
+  add_gauge requested_pods "$(kn sum requested_pods pods_requested)"
+  add_gauge panic_mode "$(kn max panic_mode panic_mode)"
+  add_gauge stable_concurrency "$(kn sum stable_request_concurrency concurrency_stable)"
+  add_gauge panic_concurrency "$(kn sum panic_request_concurrency concurrency_panic)"
+  add_gauge excess_burst_capacity "$(kn sum excess_burst_capacity capacity_excess)"
 fi
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/collect_prometheus.XXXXXX")"
@@ -205,7 +284,7 @@ for i in "${!names[@]}"; do
   # POST form body: curl URL-encodes each value, so PromQL quotes, braces, '|' and '+' survive.
   if ! http_code="$(curl -sS --connect-timeout 5 --max-time "$timeout_s" \
     -o "$body" -w '%{http_code}' \
-    --data-urlencode "query=$query" --data-urlencode "start=$start" \
+    --data-urlencode "query=$query" --data-urlencode "start=${starts[$i]}" \
     --data-urlencode "end=$end" --data-urlencode "step=$step" \
     "$prom_url/api/v1/query_range" 2>"$curl_err")"; then
     die "cannot reach Prometheus at $prom_url: $(tr '\n' ' ' <"$curl_err")"
@@ -217,7 +296,8 @@ for i in "${!names[@]}"; do
       head -c 200 "$body" | tr '\n' ' ')"
     die "Prometheus at $prom_url answered HTTP $http_code, status '$status' for $name ($query): $detail"
   fi
-  jq -c --arg name "$name" '{name: $name, result: .}' "$body" >>"$work/parts.jsonl"
+  jq -c --arg name "$name" --arg query "$query" '{name: $name, query: $query, result: .}' \
+    "$body" >>"$work/parts.jsonl"
 done
 
 tmp_out="$(mktemp "$out.tmp.XXXXXX")"

@@ -9,6 +9,23 @@
 #                        returns 0 even if requests failed, non-zero if the run
 #                        itself could not be done. Returns only once Prometheus
 #                        holds the run's final numbers.
+#   backend_wait_idle GAP_S
+#                        before each run: return once the system under test is
+#                        back at its idle state (local: no call in flight at
+#                        any worker; cluster: the worker's pods back at
+#                        min-scale) and at least GAP_S seconds have passed
+#                        since the previous run's traffic ended. Bounded by a
+#                        timeout; returns non-zero (the run is then flagged)
+#                        if the idle state was not reached or not observable.
+#   backend_progress NAME
+#                        print the latest progress line of each driver of the
+#                        run in progress (NAME: its file stem), as the driver
+#                        logs it ("elapsed 5.0s target ... ok N failed N
+#                        dropped N ... (last 5s: N ok)"); nothing if none yet.
+#                        Called from a background ticker during backend_run.
+#   backend_describe     print key=value lines on the system under test for
+#                        the report: autoscaling, autoscaling_source,
+#                        worker_flags, driver_flags
 #   backend_teardown     stop only what backend_setup/backend_run started;
 #                        idempotent (this script's trap calls it on exit)
 #   BACKEND_COLLECT_MODE local|cluster, passed to collect_prometheus.sh --mode
@@ -28,6 +45,9 @@ one load_driver run per point, and writes OUTDIR/<sweep-id>/:
   results-<rps>rps-<spin>ms.csv      the driver's per-request CSV
   summary-<rps>rps-<spin>ms.json     the driver's summary
   prometheus-<rps>rps-<spin>ms.json  collect_prometheus.sh over the run's window
+  sweep.conf, runs.csv               settings and provenance; one line per run
+                                     with its status (ok, over_fail_threshold,
+                                     error, interrupted)
   logs/                              process logs (local mode)
   plots, summary.csv, report.html    tools/analyze_plot.py (unless --no-analyze)
 The sweep stops after a run whose (failure+dropped)/scheduled exceeds
@@ -45,7 +65,23 @@ Options (flag, environment variable, default local | cluster):
                          (whole seconds: 90, 90s, 12m, 1m30s)
   --warmup S             WARMUP_SECONDS   4    | 120   first seconds of each
                          run, marked warm-up by the driver (seconds or 2m form)
+  --repeat N             REPEAT           1    each grid point N times (files
+                         get a -r1 .. -rN suffix when N > 1); the report gives
+                         the median and a 95 % bootstrap confidence interval
+  --order grid|shuffled  ORDER            grid  grid: repeat by repeat, spin
+                         outer, rps inner; shuffled: the whole plan in a random
+                         order fixed by --seed
+  --seed S               SEED             1    seed of --order shuffled
   --fail-threshold R     FAIL_THRESHOLD   0.10
+  --threshold SPEC       THRESHOLDS       pass/fail criterion given to every
+                         driver (repeatable; like k6: p99<200ms, send_p95<50ms,
+                         failure_rate<0.01, achieved_rps>=95; see
+                         docs/experiments.md); local mode only
+  --stop-on-threshold                     stop the sweep after a run that
+                                          violated a --threshold
+  --rate-window D        RATE_WINDOW      3s   | 1m    range of rate() in the
+                         collected series (whole seconds); also the least
+                         pause between runs (see docs/experiments.md)
   --prom-url URL         PROM_URL         local: its own Prometheus;
                                           cluster: see docs/experiments.md
   --outdir DIR           OUTDIR           results
@@ -69,6 +105,7 @@ EOF
 # --- arguments ---------------------------------------------------------------
 MODE="local"
 ANALYZE=1
+STOP_ON_THRESHOLD=0
 DRY_RUN=0
 declare -A FLAG=()
 
@@ -95,6 +132,12 @@ while [[ $# -gt 0 ]]; do
     --duration) need_value "$@"; FLAG[RUN_DURATION]="$2"; shift 2 ;;
     --warmup) need_value "$@"; FLAG[WARMUP_SECONDS]="$2"; shift 2 ;;
     --fail-threshold) need_value "$@"; FLAG[FAIL_THRESHOLD]="$2"; shift 2 ;;
+    --repeat) need_value "$@"; FLAG[REPEAT]="$2"; shift 2 ;;
+    --order) need_value "$@"; FLAG[ORDER]="$2"; shift 2 ;;
+    --seed) need_value "$@"; FLAG[SEED]="$2"; shift 2 ;;
+    --rate-window) need_value "$@"; FLAG[RATE_WINDOW]="$2"; shift 2 ;;
+    --threshold) need_value "$@"; FLAG[THRESHOLDS]="${FLAG[THRESHOLDS]:+${FLAG[THRESHOLDS]},}$2"; shift 2 ;;
+    --stop-on-threshold) STOP_ON_THRESHOLD=1; shift ;;
     --prom-url) need_value "$@"; FLAG[PROM_URL]="$2"; shift 2 ;;
     --outdir) need_value "$@"; FLAG[OUTDIR]="$2"; shift 2 ;;
     --sweep-id) need_value "$@"; FLAG[SWEEP_ID]="$2"; shift 2 ;;
@@ -109,16 +152,20 @@ done
 case "$MODE" in
   local)
     declare -A DEFAULT=([RPS_START]=20 [RPS_STEP]=90 [RPS_MAX]=200 [SPIN_START]=10
-      [SPIN_STEP]=45 [SPIN_MAX]=100 [RUN_DURATION]=12s [WARMUP_SECONDS]=4)
+      [SPIN_STEP]=45 [SPIN_MAX]=100 [RUN_DURATION]=12s [WARMUP_SECONDS]=4 [RATE_WINDOW]=3s)
     ;;
   cluster)
     # The original project's sweep.
     declare -A DEFAULT=([RPS_START]=10 [RPS_STEP]=40 [RPS_MAX]=150 [SPIN_START]=100
-      [SPIN_STEP]=300 [SPIN_MAX]=1000 [RUN_DURATION]=12m [WARMUP_SECONDS]=120)
+      [SPIN_STEP]=300 [SPIN_MAX]=1000 [RUN_DURATION]=12m [WARMUP_SECONDS]=120 [RATE_WINDOW]=1m)
     ;;
   *) die "--mode must be local or cluster, got '${MODE}'" ;;
 esac
 DEFAULT[FAIL_THRESHOLD]=0.10
+DEFAULT[REPEAT]=1
+DEFAULT[THRESHOLDS]=""
+DEFAULT[ORDER]=grid
+DEFAULT[SEED]=1
 DEFAULT[PROM_URL]=""
 DEFAULT[OUTDIR]=results
 DEFAULT[SWEEP_ID]="$(date -u +%Y%m%dT%H%M%SZ)"
@@ -136,9 +183,19 @@ for name in "${!DEFAULT[@]}"; do
   fi
 done
 
-for name in RPS_START RPS_STEP RPS_MAX SPIN_START SPIN_STEP SPIN_MAX LOCAL_WORKERS; do
+for name in RPS_START RPS_STEP RPS_MAX SPIN_START SPIN_STEP SPIN_MAX LOCAL_WORKERS REPEAT; do
   is_posint "${!name}" || die "${name} must be a positive integer, got '${!name}'"
 done
+# Specs hold no spaces; commas or spaces separate them in THRESHOLDS.
+THRESHOLDS="$(tr ' ' ',' <<<"$THRESHOLDS" | sed 's/,,*/,/g; s/^,//; s/,$//')"
+if [[ -n "$THRESHOLDS" && "$MODE" != local ]]; then
+  die "--threshold is local-mode only: the cluster driver Job templates (deploy/sweep) pass no --threshold"
+fi
+if ((STOP_ON_THRESHOLD)) && [[ -z "$THRESHOLDS" ]]; then
+  die "--stop-on-threshold needs at least one --threshold"
+fi
+[[ "$ORDER" == grid || "$ORDER" == shuffled ]] || die "ORDER must be grid or shuffled, got '${ORDER}'"
+is_uint "$SEED" || die "SEED must be a non-negative integer, got '${SEED}'"
 ((RPS_START <= RPS_MAX)) || die "RPS_START (${RPS_START}) is above RPS_MAX (${RPS_MAX})"
 ((SPIN_START <= SPIN_MAX)) || die "SPIN_START (${SPIN_START}) is above SPIN_MAX (${SPIN_MAX})"
 if [[ "$MODE" == local ]] && ((RPS_START < LOCAL_WORKERS)); then
@@ -151,6 +208,9 @@ WARMUP_S="$(duration_seconds "$WARMUP_SECONDS")" ||
   die "WARMUP_SECONDS must be whole seconds (120 or 2m), got '${WARMUP_SECONDS}'"
 ((WARMUP_S < DURATION_S)) ||
   die "the warm-up (${WARMUP_S}s) must be shorter than the run (${DURATION_S}s)"
+# shellcheck disable=SC2015,SC2153  # die exits; RATE_WINDOW is set by the loop above
+RATE_WINDOW_S="$(duration_seconds "$RATE_WINDOW")" && ((RATE_WINDOW_S > 0)) ||
+  die "RATE_WINDOW must be a positive whole-second duration (3s, 1m), got '${RATE_WINDOW}'"
 # shellcheck disable=SC2015  # die exits
 is_number "$FAIL_THRESHOLD" && awk -v t="$FAIL_THRESHOLD" 'BEGIN { exit !(t <= 1) }' ||
   die "FAIL_THRESHOLD must be a ratio between 0 and 1, got '${FAIL_THRESHOLD}'"
@@ -166,16 +226,46 @@ SPINS=()
 while IFS= read -r v; do SPINS+=("$v"); done < <(seq "$SPIN_START" "$SPIN_STEP" "$SPIN_MAX")
 RPSS=()
 while IFS= read -r v; do RPSS+=("$v"); done < <(seq "$RPS_START" "$RPS_STEP" "$RPS_MAX")
-TOTAL=$((${#SPINS[@]} * ${#RPSS[@]}))
+TOTAL=$((${#SPINS[@]} * ${#RPSS[@]} * REPEAT))
+
+# The plan: one "spin rps repeat" line per run, in the order they run. Grid:
+# repeat by repeat (so slow drift of the machine spreads over every point),
+# spin outer, rps inner, like the original. Shuffled: the same lines in an
+# order fixed by the seed (Python's random.Random(seed).shuffle).
+PLAN=()
+for ((rep = 1; rep <= REPEAT; rep++)); do
+  for spin in "${SPINS[@]}"; do
+    for rps in "${RPSS[@]}"; do
+      PLAN+=("${spin} ${rps} ${rep}")
+    done
+  done
+done
+if [[ "$ORDER" == shuffled ]]; then
+  mapfile -t PLAN < <(printf '%s\n' "${PLAN[@]}" | "$PY" -c '
+import random, sys
+lines = sys.stdin.read().splitlines()
+random.Random(int(sys.argv[1])).shuffle(lines)
+print("\n".join(lines))' "$SEED")
+fi
+# run_name SPIN RPS REPEAT: the file names' common part.
+run_name() {
+  if ((REPEAT > 1)); then echo "${2}rps-${1}ms-r${3}"; else echo "${2}rps-${1}ms"; fi
+}
 
 settings() {
   echo "mode=${MODE}"
   echo "rps=${RPSS[*]}"
   echo "spin_ms=${SPINS[*]}"
   echo "runs=${TOTAL}"
+  echo "repeat=${REPEAT}"
+  echo "order=${ORDER}"
+  echo "seed=${SEED}"
   echo "run_duration_s=${DURATION_S}"
   echo "warmup_s=${WARMUP_S}"
   echo "fail_threshold=${FAIL_THRESHOLD}"
+  echo "thresholds=${THRESHOLDS}"
+  echo "stop_on_threshold=${STOP_ON_THRESHOLD}"
+  echo "rate_window_s=${RATE_WINDOW_S}"
   echo "sweep_dir=${SWEEP_DIR}"
   if [[ "$MODE" == local ]]; then
     echo "workers=${LOCAL_WORKERS}"
@@ -185,8 +275,41 @@ settings() {
   echo "prom_url=${PROM_URL}"
 }
 
+# hms SECONDS -> 1h02m03s / 2m03s / 45s
+hms() {
+  local t="$1"
+  if ((t >= 3600)); then
+    printf '%dh%02dm%02ds' $((t / 3600)) $((t % 3600 / 60)) $((t % 60))
+  elif ((t >= 60)); then
+    printf '%dm%02ds' $((t / 60)) $((t % 60))
+  else
+    printf '%ds' "$t"
+  fi
+}
+# What a run costs beyond its duration, estimated (docs/experiments.md):
+# local: the idle wait (rate window + one scrape), the final scrape, the
+# collection; cluster: the driver Job's start (~30 s), the final 15 s scrape,
+# and the wait for the pods to be idle again (stable window 60 s + the KPA's
+# scale-to-zero grace 30 s).
+if [[ "$MODE" == local ]]; then
+  OVERHEAD_S=$((RATE_WINDOW_S + 3))
+  SETUP_S=5
+else
+  OVERHEAD_S=$((30 + 15 + (RATE_WINDOW_S > 60 ? RATE_WINDOW_S : 60) + 30))
+  SETUP_S=10
+fi
+PLANNED_S=$((SETUP_S + TOTAL * (DURATION_S + OVERHEAD_S)))
+planned_time() {
+  echo "planned_time=$(hms "$PLANNED_S") (${TOTAL} runs x ${DURATION_S}s of load = $(hms $((TOTAL * DURATION_S))), plus about $(hms "$OVERHEAD_S") per run between runs and $(hms "$SETUP_S") of setup; the analysis comes after)"
+}
+
 if ((DRY_RUN)); then
   settings
+  planned_time
+  for ((j = 0; j < ${#PLAN[@]}; j++)); do
+    read -r spin rps rep <<<"${PLAN[$j]}"
+    echo "plan $((j + 1))/${TOTAL} rps=${rps} spin=${spin}ms repeat=${rep} files=*-$(run_name "$spin" "$rps" "$rep").*"
+  done
   exit 0
 fi
 
@@ -204,19 +327,60 @@ fi
 mkdir -p "${SWEEP_DIR}/logs"
 SWEEP_DIR="$(cd "$SWEEP_DIR" && pwd)"
 
-export LOCAL_WORKERS WORKER_BIN DRIVER_BIN
+export LOCAL_WORKERS WORKER_BIN DRIVER_BIN THRESHOLDS
 LOCAL_LOG_DIR="${SWEEP_DIR}/logs"
 # shellcheck source=scripts/lib/local_mode.sh
 source "$BACKEND"
-for fn in backend_setup backend_run backend_teardown; do
+for fn in backend_setup backend_wait_idle backend_run backend_progress backend_describe \
+  backend_teardown; do
   declare -F "$fn" >/dev/null || die "${BACKEND} does not define ${fn}"
 done
 [[ -n "${BACKEND_COLLECT_MODE:-}" ]] || die "${BACKEND} does not set BACKEND_COLLECT_MODE"
+
+# provenance: what ran, for the report's header (docs/analysis.md).
+provenance() {
+  local commit
+  echo "kit_version=$(sed -n 's/^project([^ ]* VERSION \([0-9.]*\).*/\1/p' "${ROOT}/CMakeLists.txt" | head -n 1)"
+  if commit="$(git -C "$ROOT" rev-parse --short=12 HEAD 2>/dev/null)"; then
+    git -C "$ROOT" diff --quiet HEAD -- 2>/dev/null || commit+="-dirty"
+  else
+    commit=unknown
+  fi
+  echo "commit=${commit}"
+  echo "started_utc=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "host=$(hostname)"
+  echo "host_cores=$(nproc)"
+  echo "host_cpu=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null)"
+  echo "schedule=constant rate for ${DURATION_S} s per run"
+  echo "warmup_rule=the driver marks the first ${WARMUP_S} s of each run as warm-up"
+}
+
+# runs.csv: one line per run that started, with how it ended.
+RUNS_CSV="${SWEEP_DIR}/runs.csv"
+CURRENT="" # "index,repeat,rps,spin,name,idle,launch" of the run in progress
+record_run() { # record_run STATUS START END COLLECT
+  echo "${CURRENT},$1,$2,$3,$4" >>"$RUNS_CSV"
+  CURRENT=""
+}
+
+TICKER_PID="" # the progress ticker of the run in progress (below)
+stop_ticker() {
+  if [[ -n "$TICKER_PID" ]]; then
+    kill "$TICKER_PID" 2>/dev/null || true
+    wait "$TICKER_PID" 2>/dev/null || true
+    TICKER_PID=""
+    if [[ -t 1 ]]; then printf '\r\033[K'; fi
+  fi
+}
 
 TORN_DOWN=0
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
+  stop_ticker
+  if [[ -n "$CURRENT" ]]; then
+    record_run "$( ((rc == 130 || rc == 143)) && echo interrupted || echo error)" "" "" ""
+  fi
   if ((!TORN_DOWN)); then
     TORN_DOWN=1
     backend_teardown || log "teardown reported an error"
@@ -227,12 +391,21 @@ trap cleanup EXIT
 trap 'log "interrupted; stopping what this sweep started"; exit 130' INT
 trap 'log "terminated; stopping what this sweep started"; exit 143' TERM
 
-settings >"${SWEEP_DIR}/sweep.conf"
-log "sweep ${SWEEP_ID}: ${TOTAL} runs (${MODE} mode) -> ${SWEEP_DIR}"
+{
+  settings
+  provenance
+} >"${SWEEP_DIR}/sweep.conf"
+echo "index,repeat,rps,spin_ms,name,idle,launch,status,start,end,collect" >"$RUNS_CSV"
+log "sweep ${SWEEP_ID}: ${TOTAL} runs (${MODE} mode) -> ${SWEEP_DIR}; $(planned_time | sed 's/^planned_time=/planned time /')"
 backend_setup
-echo "prom_url=${PROM_URL}" >>"${SWEEP_DIR}/sweep.conf"
+{
+  echo "prom_url=${PROM_URL}"
+  backend_describe
+} >>"${SWEEP_DIR}/sweep.conf"
 
-# run_stats SUMMARY THRESHOLD -> "ok failed scheduled p95 ratio exceeded"
+# run_stats SUMMARY THRESHOLD -> "ok failed scheduled p95 ratio exceeded violated"
+# (violated: the --threshold specs a driver reported as violated, comma-
+# separated, or "-"; with several drivers each judged its own share)
 run_stats() {
   "$PY" - "$1" "$2" <<'EOF'
 import json, sys
@@ -242,41 +415,120 @@ failed = int(s["failure"]) + int(s["dropped"])
 ratio = failed / sched if sched else 1.0
 p95 = (s.get("latency_ms") or {}).get("p95")
 p95 = "n/a" if p95 is None else "%.1fms" % float(p95)
+violated = []
+for d in [s] + list(s.get("drivers") or []):
+    for t in d.get("thresholds") or []:
+        if not t.get("ok") and t.get("spec") not in violated:
+            violated.append(t.get("spec"))
 print(int(s["success"]), failed, sched, p95, "%.4f" % ratio,
-      1 if ratio > float(sys.argv[2]) else 0)
+      1 if ratio > float(sys.argv[2]) else 0, ",".join(violated) or "-")
 EOF
 }
 
+# run_start CSV LAUNCH END: the run's first intended send (epoch seconds),
+# from the CSV; LAUNCH (when the backend was asked to start the run) when
+# the CSV's clock disagrees with ours (not inside [LAUNCH - 60, END]).
+run_start() {
+  awk -F, -v launch="$2" -v end="$3" '
+    NR > 1 && $1 ~ /^[0-9]+$/ && (min == "" || $1 + 0 < min) { min = $1 + 0 }
+    END {
+      t = min / 1000
+      if (min == "" || t < launch - 60 || t > end) { printf "%s\n", launch } else { printf "%.3f\n", t }
+    }' "$1"
+}
+
+# The live progress line of the run in progress, from its drivers' own
+# progress lines (backend_progress), with the sweep's elapsed time and ETA. On
+# a terminal one line is rewritten in place; otherwise a line is printed each
+# time the drivers report. Runs in the background during backend_run.
+SWEEP_T0=$SECONDS
+progress_ticker() { # progress_ticker INDEX NAME RPS SPIN DONE_RUNS_S DONE_RUNS
+  local i="$1" name="$2" rps="$3" spin="$4" done_s="$5" done_n="$6" run_t0=$SECONDS
+  local last="" line per_run eta
+  set +e
+  per_run=$((DURATION_S + OVERHEAD_S))
+  ((done_n > 0)) && per_run=$((done_s / done_n))
+  while :; do
+    sleep 1
+    line="$(backend_progress "$name" 2>/dev/null | awk '
+      { for (k = 1; k < NF; k++) {
+          if ($k == "elapsed") { e = $(k + 1) + 0; if (e > el) el = e }
+          if ($k == "ok") ok += $(k + 1)
+          if ($k == "failed") failed += $(k + 1)
+          if ($k == "dropped") failed += $(k + 1)
+          if ($k == "(last") { iv = $(k + 1) + 0; n = $(k + 2) + 0; if (iv > 0) rate += n / iv }
+        }
+        seen = 1 }
+      END { if (seen) printf "%.1f %.1f %d %d\n", el, rate, ok, failed }')"
+    [[ -n "$line" && "$line" != "$last" ]] || continue
+    last="$line"
+    read -r el rate ok failed <<<"$line"
+    eta=$((per_run * (TOTAL - i) + per_run - (SECONDS - run_t0)))
+    ((eta < 0)) && eta=0
+    printf -v line 'progress run %d/%d rps=%s spin=%sms: %ss of %ss, %s ok/s, %d ok, %d failed | sweep %s, ETA %s' \
+      "$i" "$TOTAL" "$rps" "$spin" "$el" "$DURATION_S" "$rate" "$ok" "$failed" \
+      "$(hms $((SECONDS - SWEEP_T0)))" "$(hms "$eta")"
+    if [[ -t 1 ]]; then printf '\r\033[K%s' "$line"; else echo "$line"; fi
+  done
+}
+
 i=0
+DONE_S=0
 COLLECT_FAILURES=0
 STOPPED=""
-for spin in "${SPINS[@]}"; do
-  for rps in "${RPSS[@]}"; do
-    i=$((i + 1))
-    name="${rps}rps-${spin}ms"
-    csv="${SWEEP_DIR}/results-${name}.csv"
-    summary="${SWEEP_DIR}/summary-${name}.json"
-    prom="${SWEEP_DIR}/prometheus-${name}.json"
-    log "run ${i}/${TOTAL}: rps=${rps} spin=${spin}ms for ${DURATION_S}s (${WARMUP_S}s warm-up)"
-    start="$(date +%s)"
-    backend_run "$rps" "$spin" "$DURATION_S" "$WARMUP_S" "$csv" "$summary" ||
-      die "run ${i}/${TOTAL} (${name}) could not be completed; see ${SWEEP_DIR}/logs"
-    # Fractional: the window ends after the final scrape backend_run waited for.
-    end="$(date +%s.%3N)"
-    if ! "$COLLECT" "$PROM_URL" "$start" "$end" "$prom" --mode "$BACKEND_COLLECT_MODE" \
-      >"${SWEEP_DIR}/logs/collect-${name}.log" 2>&1; then
-      COLLECT_FAILURES=$((COLLECT_FAILURES + 1))
-      warn "collect_prometheus.sh failed for ${name}: $(tail -n 1 "${SWEEP_DIR}/logs/collect-${name}.log")"
-    fi
-    read -r ok failed sched p95 ratio exceeded < <(run_stats "$summary" "$FAIL_THRESHOLD") ||
-      die "cannot read ${summary}"
-    echo "run ${i}/${TOTAL} rps=${rps} spin=${spin}ms ok=${ok} failed=${failed} p95=${p95}"
-    if ((exceeded)); then
-      STOPPED="run ${i}/${TOTAL} (${name}) failed ${failed} of ${sched} requests (ratio ${ratio} > FAIL_THRESHOLD ${FAIL_THRESHOLD})"
-      log "stopping the sweep: ${STOPPED}"
-      break 2
-    fi
-  done
+for entry in "${PLAN[@]}"; do
+  read -r spin rps rep <<<"$entry"
+  i=$((i + 1))
+  name="$(run_name "$spin" "$rps" "$rep")"
+  csv="${SWEEP_DIR}/results-${name}.csv"
+  summary="${SWEEP_DIR}/summary-${name}.json"
+  prom="${SWEEP_DIR}/prometheus-${name}.json"
+  # No run starts on its predecessor's traffic (docs/experiments.md, "Isolation").
+  idle_from=$SECONDS
+  idle=yes
+  if ! backend_wait_idle "$RATE_WINDOW_S"; then
+    idle=no
+    warn "run ${i}/${TOTAL} (${name}) starts without the idle state confirmed; it is flagged in the report"
+  fi
+  log "run ${i}/${TOTAL}: rps=${rps} spin=${spin}ms$( ((REPEAT > 1)) && echo " repeat ${rep}/${REPEAT}") for ${DURATION_S}s (${WARMUP_S}s warm-up; waited $((SECONDS - idle_from))s for idle)"
+  launch="$(date +%s.%3N)"
+  CURRENT="${i},${rep},${rps},${spin},${name},${idle},${launch}"
+  progress_ticker "$i" "$name" "$rps" "$spin" "$DONE_S" $((i - 1)) &
+  TICKER_PID=$!
+  if ! backend_run "$rps" "$spin" "$DURATION_S" "$WARMUP_S" "$csv" "$summary"; then
+    stop_ticker
+    die "run ${i}/${TOTAL} (${name}) could not be completed; see ${SWEEP_DIR}/logs"
+  fi
+  stop_ticker
+  # The window ends after the final scrape backend_run waited for and starts
+  # at the run's first intended send.
+  end="$(date +%s.%3N)"
+  start="$(run_start "$csv" "$launch" "$end")"
+  collected=ok
+  if ! "$COLLECT" "$PROM_URL" "$start" "$end" "$prom" --mode "$BACKEND_COLLECT_MODE" \
+    --rate-window "${RATE_WINDOW_S}s" >"${SWEEP_DIR}/logs/collect-${name}.log" 2>&1; then
+    COLLECT_FAILURES=$((COLLECT_FAILURES + 1))
+    collected=failed
+    warn "collect_prometheus.sh failed for ${name}: $(tail -n 1 "${SWEEP_DIR}/logs/collect-${name}.log")"
+  fi
+  read -r ok failed sched p95 ratio exceeded violated < <(run_stats "$summary" "$FAIL_THRESHOLD") ||
+    die "cannot read ${summary}"
+  echo "run ${i}/${TOTAL} rps=${rps} spin=${spin}ms ok=${ok} failed=${failed} p95=${p95}$(
+    [[ "$violated" == - ]] || echo " thresholds violated: ${violated}")"
+  DONE_S=$((SECONDS - SWEEP_T0))
+  if ((exceeded)); then
+    record_run over_fail_threshold "$start" "$end" "$collected"
+    STOPPED="run ${i}/${TOTAL} (${name}) failed ${failed} of ${sched} requests (ratio ${ratio} > FAIL_THRESHOLD ${FAIL_THRESHOLD})"
+    log "stopping the sweep: ${STOPPED}"
+    break
+  fi
+  if [[ "$violated" != - ]] && ((STOP_ON_THRESHOLD)); then
+    record_run threshold "$start" "$end" "$collected"
+    STOPPED="run ${i}/${TOTAL} (${name}) violated --threshold ${violated}"
+    log "stopping the sweep (--stop-on-threshold): ${STOPPED}"
+    break
+  fi
+  record_run ok "$start" "$end" "$collected"
 done
 
 # Nothing left to measure: stop the processes before the analysis.
@@ -284,9 +536,11 @@ TORN_DOWN=1
 backend_teardown
 
 if [[ -n "$STOPPED" ]]; then
-  echo "sweep stopped early at the failure threshold: ${STOPPED}"
+  echo "sweep stopped early: ${STOPPED}"
   echo "stopped_at=${i}" >>"${SWEEP_DIR}/sweep.conf"
+  echo "stopped_because=${STOPPED}" >>"${SWEEP_DIR}/sweep.conf"
 fi
+echo "finished_utc=$(date -u +%Y-%m-%dT%H:%M:%SZ)" >>"${SWEEP_DIR}/sweep.conf"
 if ((ANALYZE)); then
   log "analysing ${SWEEP_DIR}"
   analyze_args=("$SWEEP_DIR")

@@ -17,6 +17,7 @@
 #include "knbench/load_driver/progress.h"
 #include "knbench/load_driver/recorder.h"
 #include "knbench/load_driver/summary.h"
+#include "knbench/load_driver/threshold.h"
 #include "knbench/load_driver/transport.h"
 
 namespace knbench::load_driver {
@@ -260,7 +261,8 @@ int RunDriver(const Config& c, ShutdownSignal& shutdown) {
       absl::ToDoubleSeconds(pr.stopped ? pr.end - start : c.schedule->length());
   if (!write_status.ok())
     info.write_error = std::string(write_status.message());
-  const Summary summary = summary_acc.Build(info);
+  Summary summary = summary_acc.Build(info);
+  summary.thresholds = EvaluateThresholds(c.thresholds, summary);
   const std::string json = FormatSummaryJson(summary);
   std::fputs(FormatSummaryText(summary).c_str(), stdout);
   std::fflush(stdout);
@@ -276,6 +278,10 @@ int RunDriver(const Config& c, ShutdownSignal& shutdown) {
     code = kExitRunError;
   }
   if (by_abort || (c.fail_fast && summary.failure > 0)) code = kExitRunError;
+  if (code == kExitOk && !AllPassed(summary.thresholds)) {
+    Logf("thresholds violated: %s", FormatThresholdsText(summary.thresholds));
+    code = kExitThresholds;
+  }
   results.Finish(json);
 
   if (c.linger > absl::ZeroDuration() && !shutdown.requested()) {

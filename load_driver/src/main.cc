@@ -13,6 +13,7 @@
 #include "knbench/common/shutdown.h"
 #include "knbench/load_driver/config.h"
 #include "knbench/load_driver/driver.h"
+#include "knbench/load_driver/threshold.h"
 
 ABSL_FLAG(std::string, target, "worker.default.svc.cluster.local:80",
           "Worker address host:port (also dns:///host:port).");
@@ -54,6 +55,11 @@ ABSL_FLAG(std::string, drain_timeout, "",
           "recording them as failure (default: --timeout).");
 ABSL_FLAG(bool, fail_fast, false,
           "Stop at the first failed request and exit 1.");
+ABSL_FLAG(std::string, threshold, "",
+          "Pass/fail criterion, repeatable or comma-separated, like k6's: "
+          "p99<200ms (latency from the intended send; send_p99 from the "
+          "actual send; p50 p90 p95 p99 p99.9 min mean max), "
+          "failure_rate<0.01, achieved_rps>=95. A violated one exits 99.");
 ABSL_FLAG(
     bool, check_config, false,
     "Parse flags and schedule, print the resolved configuration, exit 0.");
@@ -92,7 +98,10 @@ Exit codes:
   1  run error: the CSV or summary could not be written, --fail-fast saw a
      failure, or the metrics port could not be bound
   2  usage: unknown flag, unparsable value or schedule, rps <= 0, negative
-     duration, unresolvable target, unwritable --out; nothing was sent
+     duration, unresolvable target, unwritable --out, bad --threshold;
+     nothing was sent
+  99 run completed and written, but a --threshold was violated (k6's code;
+     a run error's 1 wins over it)
 
 Flags are also accepted with underscores or a single dash.)";
 
@@ -107,8 +116,14 @@ int main(int argc, char** argv) {
   // First, before any thread: blocks SIGTERM/SIGINT for all later threads.
   knbench::ShutdownSignal shutdown;
   knbench::InitBinary("load_driver");
+  // Every --threshold counts, not only the last one absl would keep.
+  std::vector<std::string> args = knbench::load_driver::MergeRepeatedFlag(
+      std::vector<std::string>(argv, argv + argc), "threshold");
+  std::vector<char*> merged_argv;
+  for (std::string& a : args) merged_argv.push_back(a.data());
   std::vector<std::string> positional =
-      knbench::ParseFlagsOrExit(argc, argv, "load_driver", kUsage);
+      knbench::ParseFlagsOrExit(static_cast<int>(merged_argv.size()),
+                                merged_argv.data(), "load_driver", kUsage);
   if (!positional.empty()) {
     UsageError(absl::StrCat("unexpected argument \"", positional[0], "\""));
   }
@@ -132,6 +147,10 @@ int main(int argc, char** argv) {
   c.linger = absl::GetFlag(FLAGS_linger);
   c.drain_timeout_text = absl::GetFlag(FLAGS_drain_timeout);
   c.fail_fast = absl::GetFlag(FLAGS_fail_fast);
+  auto thresholds =
+      knbench::load_driver::ParseThresholds(absl::GetFlag(FLAGS_threshold));
+  if (!thresholds.ok()) UsageError(std::string(thresholds.status().message()));
+  c.thresholds = *std::move(thresholds);
 
   if (absl::Status st = knbench::load_driver::ResolveConfig(&c); !st.ok()) {
     UsageError(std::string(st.message()));

@@ -54,6 +54,15 @@ DriverMetrics::DriverMetrics(prometheus::Registry& r)
                              "Latency from the intended send time (corrects "
                              "coordinated omission), in ms.",
                              LatencyBucketsMs())),
+      latency_seconds_(Hist(r, "load_driver_request_latency_seconds",
+                            "Latency from the actual send, in seconds; "
+                            "buckets for quantiles within 9.05 %.",
+                            LatencyBucketsSeconds())),
+      intended_latency_seconds_(
+          Hist(r, "load_driver_intended_latency_seconds",
+               "Latency from the intended send time, in seconds; buckets for "
+               "quantiles within 9.05 %.",
+               LatencyBucketsSeconds())),
       lag_(Hist(r, "load_driver_schedule_lag_ms",
                 "Actual minus intended send time, in ms.", LagBuckets())) {}
 
@@ -73,6 +82,9 @@ void DriverMetrics::OnCompleted(bool success, int64_t latency_us,
   (success ? success_ : failure_).Increment();
   latency_.Observe(static_cast<double>(latency_us) / 1000);
   intended_latency_.Observe(static_cast<double>(intended_latency_us) / 1000);
+  latency_seconds_.Observe(static_cast<double>(latency_us) / 1e6);
+  intended_latency_seconds_.Observe(static_cast<double>(intended_latency_us) /
+                                    1e6);
 }
 
 }  // namespace knbench::load_driver

@@ -215,6 +215,10 @@ std::string FormatSummaryJson(const Summary& s) {
   absl::StrAppend(&out, s.phases.empty() ? "],\n" : "\n  ],\n");
   absl::StrAppend(&out, "  \"pods\": ", JsonCounts(s.pods), ",\n");
   absl::StrAppend(&out, "  \"errors\": ", JsonCounts(s.errors), ",\n");
+  if (!s.thresholds.empty()) {
+    absl::StrAppend(
+        &out, "  \"thresholds\": ", FormatThresholdsJson(s.thresholds), ",\n");
+  }
   absl::StrAppend(&out, "  \"write_error\": ",
                   s.write_error ? JsonString(*s.write_error) : "null", "\n}\n");
   return out;
@@ -255,6 +259,10 @@ std::string FormatSummaryText(const Summary& s) {
   absl::StrAppendFormat(&out, "errors        %s\n", TextCounts(s.errors));
   absl::StrAppendFormat(&out, "write error   %s\n",
                         s.write_error ? *s.write_error : "none");
+  if (!s.thresholds.empty()) {
+    absl::StrAppendFormat(&out, "thresholds    %s\n",
+                          FormatThresholdsText(s.thresholds));
+  }
   return out;
 }
 

@@ -3,8 +3,10 @@
 # (rps, spin) run on a Knative cluster, results fetched through the API
 # server's pod proxy while the driver lingers (no exec, no shell in the image).
 #
-# Interface (see run_experiments.sh): backend_setup, backend_run,
-# backend_teardown, BACKEND_COLLECT_MODE. Sourcing this file starts nothing.
+# Interface (see run_experiments.sh): backend_setup, backend_wait_idle,
+# backend_run, backend_progress, backend_describe, backend_teardown,
+# BACKEND_COLLECT_MODE.
+# Sourcing this file starts nothing.
 #
 # Settings (environment):
 #   KUBECTL                 kubectl command (default kubectl)
@@ -19,6 +21,9 @@
 #                           fetched, and the Job is deleted right after)
 #   CLUSTER_START_TIMEOUT   seconds allowed beyond the run's duration for pod
 #                           scheduling, image pull and draining (default 600)
+#   CLUSTER_IDLE_TIMEOUT    seconds backend_wait_idle waits at most for the
+#                           worker's pods to be back at min-scale (default 900)
+#   CLUSTER_IDLE_POLL       seconds between two pod counts (default 5)
 #   PROM_URL                Prometheus base URL; if empty, backend_setup
 #                           port-forwards the kube-prometheus-stack Prometheus
 #                           (PROM_NAMESPACE, default monitoring; PROM_SERVICE,
@@ -36,6 +41,11 @@ _CLUSTER_TMP=""
 _CLUSTER_JOBS=()      # Jobs this backend created and has not deleted yet
 _CLUSTER_PF_PID=""    # the Prometheus port-forward backend_setup started
 _CLUSTER_PROM_PORT=""
+_CLUSTER_LAST_END=""  # when the previous run's driver finished (epoch s)
+# The worker's autoscaling annotations (backend_setup reads them from the
+# live Knative Service): the idle pod count and the KPA's stable window.
+_CLUSTER_IDLE_PODS=0
+_CLUSTER_STABLE_WINDOW_S=60
 
 _kc() { ${KUBECTL:-kubectl} "$@"; }
 _cluster_ns() { echo "${CLUSTER_NAMESPACE:-default}"; }
@@ -112,6 +122,69 @@ _cluster_start_prom_forward() {
   log "Prometheus ${pns}/${svc} forwarded to ${PROM_URL} (pid ${_CLUSTER_PF_PID})"
 }
 
+# _cluster_autoscaling: reads the live Knative Service's template annotations
+# (JSON on stdin) and prints "IDLE_PODS STABLE_WINDOW_S". Idle is min-scale
+# (legacy minScale), at least 1 for the HPA class, which cannot scale to
+# zero; the stable window is autoscaling.knative.dev/window (default 60s).
+_cluster_autoscaling() {
+  "$PY" -c '
+import json, re, sys
+try:
+    a = json.load(sys.stdin) or {}
+except ValueError:
+    a = {}
+p = "autoscaling.knative.dev/"
+def get(*keys):
+    return next((str(a[p + k]) for k in keys if p + k in a), None)
+idle = int(float(get("min-scale", "minScale") or 0))
+if "hpa" in (get("class") or ""):
+    idle = max(idle, 1)
+w = get("window") or "60s"
+m = re.fullmatch(r"(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?", w)
+window = int(m.group(1) or 0) * 60 + float(m.group(2) or 0) if m and w else 60
+print(idle, int(window))'
+}
+
+# _cluster_worker_pods: how many pods the worker's revisions have, any phase
+# (terminating ones included: they still hold the previous run's calls).
+_cluster_worker_pods() {
+  local out
+  out="$(_kc get pods -n "$(_cluster_ns)" -l "serving.knative.dev/service=${CLUSTER_SERVICE:-worker}" \
+    -o name 2>&1)" || {
+    echo "$out" | head -n 1 >&2
+    return 1
+  }
+  grep -c '^pod/' <<<"$out" || true
+}
+
+# backend_wait_idle GAP_S: the worker's pods are back at the idle count and
+# max(GAP_S, the KPA's stable window) has passed since the previous run
+# ended, so neither a collected rate window nor the autoscaler's own stable
+# window of the next run holds the previous run's traffic.
+backend_wait_idle() {
+  local gap="$1" timeout="${CLUSTER_IDLE_TIMEOUT:-900}" deadline n rest
+  [[ -n "$_CLUSTER_TMP" ]] || die "backend_wait_idle called before backend_setup"
+  deadline=$((SECONDS + timeout))
+  while :; do
+    if ! n="$(_cluster_worker_pods)"; then
+      warn "cannot list the worker's pods; the idle state is not checked"
+      return 1
+    fi
+    ((n <= _CLUSTER_IDLE_PODS)) && break
+    if ((SECONDS >= deadline)); then
+      warn "the worker still has ${n} pod(s) after ${timeout}s (idle: ${_CLUSTER_IDLE_PODS})"
+      return 1
+    fi
+    sleep "${CLUSTER_IDLE_POLL:-5}"
+  done
+  if [[ -n "$_CLUSTER_LAST_END" ]]; then
+    ((gap >= _CLUSTER_STABLE_WINDOW_S)) || gap="$_CLUSTER_STABLE_WINDOW_S"
+    rest="$(awk -v e="$_CLUSTER_LAST_END" -v g="$gap" -v now="$(date +%s.%N)" \
+      'BEGIN { r = e + g - now; printf "%.3f\n", (r > 0 ? r : 0) }')"
+    sleep "$rest"
+  fi
+}
+
 backend_setup() {
   local ns pods
   ns="$(_cluster_ns)"
@@ -124,6 +197,9 @@ backend_setup() {
   _kc get ksvc -n "$ns" "${CLUSTER_SERVICE:-worker}" >/dev/null 2>&1 ||
     die "Knative Service ${ns}/${CLUSTER_SERVICE:-worker} not found; run scripts/deploy_all.sh first"
   _CLUSTER_TMP="$(mktemp -d "${TMPDIR:-/tmp}/knbench-cluster.XXXXXX")"
+  _kc get ksvc -n "$ns" "${CLUSTER_SERVICE:-worker}" -o jsonpath='{.spec.template.metadata.annotations}' \
+    >"${_CLUSTER_TMP}/annotations.json" 2>/dev/null || true
+  read -r _CLUSTER_IDLE_PODS _CLUSTER_STABLE_WINDOW_S < <(_cluster_autoscaling <"${_CLUSTER_TMP}/annotations.json")
   # Render once up front so a broken template fails before the first run.
   if ((pods > 1)); then
     cluster_render "${_CLUSTER_ROOT}/deploy/sweep-parallel" "${_CLUSTER_TMP}/check.yaml" NAME=check \
@@ -232,6 +308,7 @@ backend_run() {
     return 1
   }
   _CLUSTER_JOBS+=("$job")
+  echo "$job" >"${_CLUSTER_TMP}/current_job" # for backend_progress
   log "Job ${job} created (${pods} pod(s))"
 
   if ! _cluster_wait_results "$job" "$pods" $((duration + ${CLUSTER_START_TIMEOUT:-600})); then
@@ -240,6 +317,7 @@ backend_run() {
     return 1
   fi
   end="$(date +%s.%N)"
+  _CLUSTER_LAST_END="$end"
   mapfile -t pod_names < <(_cluster_pods "$job")
   for ((i = 0; i < ${#pod_names[@]}; i++)); do
     pod="${pod_names[$i]}"
@@ -270,6 +348,47 @@ backend_run() {
   return 0
 }
 
+# backend_progress NAME: the latest progress line of each driver pod of the
+# run in progress (the Job backend_run created), from kubectl logs.
+backend_progress() {
+  local job
+  job="$(cat "${_CLUSTER_TMP}/current_job" 2>/dev/null)" || return 0
+  [[ -n "$job" ]] || return 0
+  _kc logs -n "$(_cluster_ns)" -l "job-name=${job}" --prefix --tail=20 --request-timeout=5s 2>/dev/null |
+    awk '/ elapsed / { last[$1] = $0 } END { for (p in last) print last[p] }'
+  return 0
+}
+
+# backend_describe: the live Knative Service's autoscaling annotations and
+# the worker container's args, for the report's header.
+backend_describe() {
+  local ns svc
+  ns="$(_cluster_ns)"
+  svc="${CLUSTER_SERVICE:-worker}"
+  _kc get ksvc -n "$ns" "$svc" -o jsonpath='{.spec.template.spec.containers[0].args}' \
+    >"${_CLUSTER_TMP}/args.json" 2>/dev/null || true
+  "$PY" - "${_CLUSTER_TMP}/annotations.json" "${_CLUSTER_TMP}/args.json" <<'EOF'
+import json, sys
+def load(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+ann, args = load(sys.argv[1]), load(sys.argv[2])
+p = "autoscaling.knative.dev/"
+if isinstance(ann, dict):
+    kv = [f"{k[len(p):]}={v}" for k, v in sorted(ann.items()) if k.startswith(p)]
+    print("autoscaling=" + (" ".join(kv) or "Knative defaults (no autoscaling annotation)"))
+else:
+    print("autoscaling=unknown (the Knative Service's annotations could not be read)")
+print("worker_flags=" + (" ".join(map(str, args)) if isinstance(args, list) and args
+                         else "(the image's defaults)"))
+EOF
+  echo "autoscaling_source=live Knative Service ${ns}/${svc} (kubectl get ksvc)"
+  echo "driver_flags=Job template deploy/sweep$( ((${CLUSTER_DRIVER_PODS:-1} > 1)) && echo "-parallel, ${CLUSTER_DRIVER_PODS} pods")"
+}
+
 backend_teardown() {
   local j
   for j in "${_CLUSTER_JOBS[@]}"; do
@@ -285,4 +404,5 @@ backend_teardown() {
     rm -rf -- "$_CLUSTER_TMP"
   fi
   _CLUSTER_TMP=""
+  _CLUSTER_LAST_END=""
 }

@@ -16,9 +16,10 @@ HEADER = ("timestamp_ms,rps,spin_ms,seq,latency_ms,status,latency_us,"
 LOCAL_SERIES = (
     "worker_rps worker_p50_ms worker_p95_ms worker_p99_ms driver_rps "
     "driver_target_rps driver_achieved_rps driver_p50_ms driver_p95_ms "
-    "driver_p99_ms driver_intended_p99_ms worker_requests_by_status "
-    "driver_requests_by_status worker_inflight driver_inflight "
-    "process_cpu_cores process_rss_bytes pods").split()
+    "driver_p99_ms driver_intended_p50_ms driver_intended_p95_ms driver_intended_p99_ms "
+    "worker_requests_by_status driver_requests_by_status worker_inflight driver_inflight "
+    "process_cpu_cores process_rss_bytes pods").split() + [
+        f"run_{w}_p{q}_ms" for q in (50, 95, 99) for w in ("worker", "driver", "driver_intended")]
 
 errors = []
 
@@ -77,6 +78,14 @@ def check_run(d, rps, spin, a):
     p95 = s["latency_ms"]["p95"]
     check(p95 is not None and p95 >= spin,
           f"{name}: p95 {p95} ms is below the {spin} ms spin")
+    # The live progress lines of the run: the drivers' own rate and counts, sweep ETA.
+    live = re.findall(rf"^progress run \d+/\d+ rps={rps} spin={spin}ms: ([0-9.]+)s of "
+                      rf"{a.duration}s, ([0-9.]+) ok/s, (\d+) ok, (\d+) failed \| sweep \S+, "
+                      rf"ETA \S+$", a.log_text, re.M)
+    if check(live, f"{name}: no live progress line"):
+        rates = [float(r) for _, r, _, _ in live]
+        check(0.5 * rps <= max(rates) <= 1.5 * rps,
+              f"{name}: live rates {rates} not within 50% of {rps}")
     m = re.search(rf"^run \d+/\d+ rps={rps} spin={spin}ms ok=(\d+) failed=(\d+) p95=([0-9.]+)ms$",
                   a.log_text, re.M)
     if check(m, f"{name}: no progress line in the sweep output"):

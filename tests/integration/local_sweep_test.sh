@@ -44,4 +44,6 @@ assert_torn_down "${tmp}/sweep.log"
 "$PY" "${ROOT}/tests/integration/check_sweep.py" "${tmp}/sweep" --rps "${rps_list[@]}" \
   --spin "${spin_list[@]}" \
   --duration "$duration" --warmup "$warmup" --workers "$workers" --log "${tmp}/sweep.log"
+# Run 3 (10 rps) follows run 2 (20 rps): its series must not show run 2.
+"$PY" "${ROOT}/tests/integration/check_isolation.py" "${tmp}/sweep"
 echo "PASS"

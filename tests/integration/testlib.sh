@@ -32,3 +32,14 @@ assert_torn_down() {
     fi
   done
 }
+
+# run_sweep LOG TIMEOUT_S ARGS...: scripts/run_experiments.sh ARGS (with
+# WORKER_BIN/DRIVER_BIN and the like from the environment), bounded by
+# TIMEOUT_S; prints its output and fails the test unless it exited 0.
+run_sweep() {
+  local logfile="$1" limit="$2" rc=0
+  shift 2
+  timeout --kill-after=20 "$limit" "${ROOT}/scripts/run_experiments.sh" "$@" >"$logfile" 2>&1 || rc=$?
+  cat "$logfile"
+  ((rc == 0)) || fail "run_experiments.sh exited with ${rc}"
+}

@@ -132,3 +132,47 @@ def write_fake_model(path):
     with open(path, "w") as f:
         f.write(FAKE_MODEL)
     os.chmod(path, 0o755)
+
+
+def write_staircase_csv(path, levels=((10, 10.0), (20, 20.0), (30, 30.0)), hold_s=2,
+                        failures_last=3, warmup_first=True):
+    """A staircase in one phase: each (rps, latency ms) level held hold_s seconds.
+
+    Successes of level k all take exactly its latency (ms); the last level's first
+    `failures_last` rows fail. Level 1 is warm-up when warmup_first. Returns the rows.
+    """
+    rows, seq, t = [], 0, float(T0_MS)
+    for k, (rps, lat) in enumerate(levels):
+        n = rps * hold_s
+        for j in range(n):
+            seq += 1
+            fail = k == len(levels) - 1 and j < failures_last
+            lat_us = int(lat * 1000)
+            rows.append({"timestamp_ms": int(round(t)), "rps": rps, "spin_ms": 5, "seq": seq,
+                         "latency_ms": lat_us // 1000, "status": "failure" if fail else "success",
+                         "latency_us": lat_us, "intended_latency_us": lat_us, "lag_us": 0,
+                         "grpc_code": "UNAVAILABLE" if fail else "OK", "pod": "worker-1",
+                         "server_spin_us": 5000, "phase": 0,
+                         "warmup": 1 if (warmup_first and k == 0) else 0})
+            t += 1000.0 / rps
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=NEW_HEADER)
+        w.writeheader()
+        w.writerows(rows)
+    return rows
+
+
+def write_sweep_conf(path, **overrides):
+    conf = {"mode": "local", "rps": "10", "spin_ms": "100", "runs": "2", "run_duration_s": "26",
+            "warmup_s": "5", "fail_threshold": "0.10", "rate_window_s": "3",
+            "kit_version": "0.1.0", "commit": "abc123def456", "started_utc": "2026-01-01T12:00:00Z",
+            "host": "testhost", "host_cores": "2", "host_cpu": "Test CPU",
+            "schedule": "constant rate for 26 s per run",
+            "warmup_rule": "the driver marks the first 5 s of each run as warm-up",
+            "autoscaling": "none: 1 fixed worker process(es), no autoscaler in the loop",
+            "autoscaling_source": "local mode (fixed workers)",
+            "worker_flags": "--shutdown-grace 5s --spin-clock=cpu", "driver_flags": "--linger 30s",
+            "finished_utc": "2026-01-01T12:05:00Z"}
+    conf.update(overrides)
+    with open(path, "w") as f:
+        f.write("".join(f"{k}={v}\n" for k, v in conf.items() if v is not None))

@@ -25,11 +25,17 @@ READY_TIMEOUT_S = 60
 pytestmark = pytest.mark.skipif(not (PROMETHEUS and PROMTOOL),
                                 reason="Debian prometheus/promtool not installed")
 
+RUN_NAMES = [f"run_{w}_p{q}_ms" for q in (50, 95, 99)
+             for w in ("worker", "driver", "driver_intended")]
 LOCAL_NAMES = ["worker_rps", "worker_p50_ms", "worker_p95_ms", "worker_p99_ms", "driver_rps",
                "driver_target_rps", "driver_achieved_rps", "driver_p50_ms", "driver_p95_ms",
-               "driver_p99_ms", "driver_intended_p99_ms", "worker_requests_by_status",
+               "driver_p99_ms", "driver_intended_p50_ms", "driver_intended_p95_ms",
+               "driver_intended_p99_ms", "worker_requests_by_status",
                "driver_requests_by_status", "worker_inflight", "driver_inflight",
-               "process_cpu_cores", "process_rss_bytes", "pods"]
+               "process_cpu_cores", "process_rss_bytes", *RUN_NAMES, "pods"]
+GAUGES = {"driver_target_rps", "worker_inflight", "driver_inflight", "process_rss_bytes", "pods",
+          "actual_pods", "desired_pods", "requested_pods", "panic_mode", "stable_concurrency",
+          "panic_concurrency", "excess_burst_capacity"}
 CLUSTER_EXTRA = ["actual_pods", "desired_pods", "requested_pods", "panic_mode",
                  "stable_concurrency", "panic_concurrency", "excess_burst_capacity"]
 
@@ -67,12 +73,12 @@ def openmetrics(t0):
                span)
         rate = 10 if inst == "a" else 5
         series("worker_requests_total", lbl(**w, status="success"), lambda s, r=rate: r * s, span)
-        # Every observation falls in (64, 128]: p50 = 96, p95 = 124.8, p99 = 127.36.
-        series("worker_request_latency_ms_bucket", lbl(**w, le="64"), lambda s: 0, span)
-        series("worker_request_latency_ms_bucket", lbl(**w, le="128"), lambda s, r=rate: r * s,
-               span)
-        series("worker_request_latency_ms_bucket", lbl(**w, le="+Inf"), lambda s, r=rate: r * s,
-               span)
+        # Every observation falls in (64, 128] ms: p50 = 96, p95 = 124.8, p99 = 127.36.
+        # (The coarse *_ms histograms are not queried: only the *_seconds ones are.)
+        h = "worker_request_latency_seconds_bucket"
+        series(h, lbl(**w, le="0.064"), lambda s: 0, span)
+        series(h, lbl(**w, le="0.128"), lambda s, r=rate: r * s, span)
+        series(h, lbl(**w, le="+Inf"), lambda s, r=rate: r * s, span)
         series("worker_inflight_requests", lbl(**w), lambda s, i=inst: 3 if i == "a" else 4, span)
         series("process_cpu_seconds_total", lbl(**w), lambda s, i=inst: (0.5 if i == "a" else 0.25)
                * s, span)
@@ -83,14 +89,15 @@ def openmetrics(t0):
     for status, rate in (("success", 14), ("failure", 1), ("dropped", 0.5)):
         series("load_driver_requests_total", lbl(**d, status=status), lambda s, r=rate: r * s, span)
     series("load_driver_target_rps", lbl(**d), lambda s: 16, span)
-    # Driver latency in (128, 256]: p50 = 192, p95 = 249.6, p99 = 254.72.
-    for le, rate in (("128", 0), ("256", 15), ("+Inf", 15)):
-        series("load_driver_request_latency_ms_bucket", lbl(**d, le=le), lambda s, r=rate: r * s,
-               span)
-    # Intended latency in (256, 512]: p99 = 509.44.
-    for le, rate in (("256", 0), ("512", 15), ("+Inf", 15)):
-        series("load_driver_intended_latency_ms_bucket", lbl(**d, le=le),
+    # Driver latency in (128, 256] ms: p50 = 192, p95 = 249.6, p99 = 254.72.
+    for le, rate in (("0.128", 0), ("0.256", 15), ("+Inf", 15)):
+        series("load_driver_request_latency_seconds_bucket", lbl(**d, le=le),
                lambda s, r=rate: r * s, span)
+    # Intended latency in (256, 512] ms until 110 s (p50 = 384, p99 = 509.44), then in
+    # (512, 1024] (p50 = 768): a window after 110 s must count only those.
+    for le, fn in (("0.256", lambda s: 0), ("0.512", lambda s: 15 * min(s, 110)),
+                   ("1.024", lambda s: 15 * s), ("+Inf", lambda s: 15 * s)):
+        series("load_driver_intended_latency_seconds_bucket", lbl(**d, le=le), fn, span)
     series("load_driver_inflight_requests", lbl(**d), lambda s: 7, span)
     series("process_cpu_seconds_total", lbl(**d), lambda s: 2 * s, span)
     series("process_resident_memory_bytes", lbl(**d), lambda s: 3_000_000, span)
@@ -198,10 +205,13 @@ def test_local_mode_series_values(prom, tmp_path):
     assert res.returncode == 0, res.stderr
     names, r = by_name(out)
     assert names == LOCAL_NAMES
-    ts = range(t0 + 10, t0 + 111)  # step 1 s by default in local mode
+    # Local defaults: step 1 s, rate window 3 s. rate() series start 3 s into the window
+    # (their first window is exactly [START, START + 3 s]); gauges one step in.
+    ts = range(t0 + 13, t0 + 111)
 
     def check(name, expected, labels=None, at=ts):
         got = values_at(r[name], labels)
+        assert min(got) == (t0 + 11 if name in GAUGES else t0 + 13), name
         for t in at:
             assert got[t] == pytest.approx(expected, rel=1e-6), (name, labels, t - t0)
 
@@ -215,7 +225,13 @@ def test_local_mode_series_values(prom, tmp_path):
     check("driver_p50_ms", 192)
     check("driver_p95_ms", 249.6)
     check("driver_p99_ms", 254.72)
+    check("driver_intended_p50_ms", 384)
+    check("driver_intended_p95_ms", 499.2)
     check("driver_intended_p99_ms", 509.44)
+    # Whole-window quantiles: one point at END.
+    for name, want in (("run_worker_p50_ms", 96), ("run_worker_p99_ms", 127.36),
+                       ("run_driver_p95_ms", 249.6), ("run_driver_intended_p50_ms", 384)):
+        assert values_at(r[name]) == {t0 + 110: pytest.approx(want)}, name
     check("worker_requests_by_status", 15, {"status": "success"})
     check("worker_requests_by_status", 1, {"status": "rejected"})
     check("driver_requests_by_status", 0.5, {"status": "dropped"})
@@ -226,8 +242,59 @@ def test_local_mode_series_values(prom, tmp_path):
     check("process_cpu_cores", 2, {"job": "load_driver", "instance": "driver"})
     check("process_rss_bytes", 3e6, {"job": "load_driver", "instance": "driver"})
     assert len(r["process_rss_bytes"]["data"]["result"]) == 3  # not Prometheus's own
-    check("pods", 2, at=range(t0 + 10, t0 + 60))
+    check("pods", 2, at=range(t0 + 11, t0 + 60))
     check("pods", 1, at=range(t0 + 60, t0 + 111))
+
+
+def test_whole_window_quantiles_count_only_the_window(prom, tmp_path):
+    """run_* series: the buckets' increase over [START, END] when the series existed at START,
+    the series itself when it did not (a driver process started for the run)."""
+    t0 = prom["t0"]
+    out = tmp_path / "p.json"
+    res = collect(prom["url"], t0 + 112, t0 + 120, out, "--mode", "local")
+    assert res.returncode == 0, res.stderr
+    _, r = by_name(out)
+    # Only the (512, 1024] observations after 110 s: p50 768 (the cumulative buckets give ~384).
+    assert values_at(r["run_driver_intended_p50_ms"]) == {t0 + 120: pytest.approx(768)}
+    assert values_at(r["run_driver_intended_p99_ms"]) == {t0 + 120: pytest.approx(1018.88)}
+    # A window that starts before the series existed: everything since they began.
+    res = collect(prom["url"], t0 - 30, t0 + 50, out, "--mode", "local")
+    assert res.returncode == 0, res.stderr
+    _, r = by_name(out)
+    assert values_at(r["run_driver_intended_p50_ms"]) == {t0 + 50: pytest.approx(384)}
+    assert values_at(r["run_worker_p95_ms"]) == {t0 + 50: pytest.approx(124.8)}
+
+
+def test_no_query_reaches_before_the_window(prom, tmp_path):
+    """Each point's rate window (and each gauge's sample) lies inside [START, END]."""
+    t0 = prom["t0"]
+    out = tmp_path / "p.json"
+    res = collect(prom["url"], t0 + 20.5, t0 + 50, out, "--mode", "cluster", "--step", "10s",
+                  "--rate-window", "15s")
+    assert res.returncode == 0, res.stderr
+    with open(out) as f:
+        doc = json.load(f)
+    for e in doc:
+        pts = [float(t) for s in e["result"]["data"]["result"] for t, _ in s["values"]]
+        if e["name"].startswith("run_"):
+            assert "offset 29500ms" in e["query"], e
+            want = t0 + 50  # one point at END over the whole window
+        elif e["name"] in GAUGES:
+            assert "[" not in e["query"], e
+            want = t0 + 30.5  # one step in
+        else:
+            assert "[15s]" in e["query"], e
+            want = t0 + 35.5  # START + rate window: the first window is [START, START + 15 s]
+        if pts:
+            assert min(pts) == pytest.approx(want), e["name"]
+            assert max(pts) <= t0 + 50
+    # A window shorter than the rate window: one point at END, window shrunk to the run.
+    res = collect(prom["url"], t0 + 20, t0 + 22.5, out, "--mode", "local", "--rate-window", "5s")
+    assert res.returncode == 0, res.stderr
+    with open(out) as f:
+        doc = {e["name"]: e for e in json.load(f)}
+    assert "[2500ms]" in doc["worker_rps"]["query"]
+    assert values_at(doc["worker_rps"]["result"]) == {t0 + 22: pytest.approx(16)}
 
 
 def test_cluster_mode_old_and_new_knative_names(prom, tmp_path):
@@ -274,8 +341,9 @@ def test_unreachable_prometheus_fails_without_output(tmp_path):
 def test_error_response_fails_and_keeps_old_output(prom, tmp_path):
     out = tmp_path / "out.json"
     out.write_text("previous\n")
+    # Units out of order: our check lets it through, Prometheus's duration parser does not.
     res = collect(prom["url"], prom["t0"], prom["t0"] + 100, out, "--mode", "local",
-                  "--rate-window", "bogus")
+                  "--rate-window", "1s1m")
     assert res.returncode == 1
     assert "status 'error'" in res.stderr and "bad_data" in res.stderr
     assert out.read_text() == "previous\n"
@@ -301,6 +369,9 @@ def test_non_prometheus_answer_is_an_error(prom, tmp_path):
     (["http://x", "1", "5", "o.json", "--mode", "k8s"], "--mode must be local or cluster"),
     (["http://x", "1", "5", "o.json", "--bogus"], "unknown option --bogus"),
     (["http://x", "1", "5", "o.json", "--service", 'a"b'], "--service has unexpected"),
+    (["http://x", "1", "5", "o.json", "--rate-window", "5x"], "--rate-window must be"),
+    (["http://x", "1", "5", "o.json", "--rate-window", "5"], "--rate-window must be"),
+    (["http://x", "1", "5", "o.json", "--step", "0s"], "must be positive"),
 ])
 def test_bad_arguments(args, message, tmp_path):
     res = subprocess.run([SCRIPT, *args], capture_output=True, text=True, timeout=30,

@@ -8,6 +8,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "knbench/load_driver/schedule.h"
+#include "knbench/load_driver/threshold.h"
 
 namespace knbench::load_driver {
 
@@ -31,6 +32,7 @@ struct Config {
   absl::Duration linger;
   std::string drain_timeout_text;  // empty: same as timeout
   bool fail_fast = false;
+  std::vector<Threshold> thresholds;  // --threshold, parsed by main
 
   // Filled by Resolve.
   std::optional<Schedule> schedule;

@@ -33,6 +33,8 @@ class DriverMetrics : public PacerObserver {
   prometheus::Gauge& target_rps_;
   prometheus::Histogram& latency_;
   prometheus::Histogram& intended_latency_;
+  prometheus::Histogram& latency_seconds_;  // same meanings, finer buckets
+  prometheus::Histogram& intended_latency_seconds_;
   prometheus::Histogram& lag_;
 };
 

@@ -10,6 +10,7 @@
 #include "knbench/load_driver/histogram.h"
 #include "knbench/load_driver/recorder.h"
 #include "knbench/load_driver/schedule.h"
+#include "knbench/load_driver/threshold.h"
 
 namespace knbench::load_driver {
 
@@ -52,6 +53,8 @@ struct Summary {
   std::map<std::string, int64_t> pods;    // successes per pod
   std::map<std::string, int64_t> errors;  // failures per gRPC code
   std::optional<std::string> write_error;
+  // --threshold results (threshold.h); formatted only when there are any.
+  std::vector<ThresholdOutcome> thresholds;
 };
 
 // Run facts that do not come from the rows.

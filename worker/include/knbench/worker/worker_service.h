@@ -33,6 +33,7 @@ struct WorkerMetrics {
   prometheus::Counter& rejected;
   prometheus::Counter& cancelled;
   prometheus::Histogram& latency_ms;
+  prometheus::Histogram& latency_seconds;  // same meaning, finer buckets
   prometheus::Gauge& inflight;
 };
 

@@ -1,0 +1,170 @@
+"""Command line of tools/analyze_plot.py."""
+
+import argparse
+import math
+import os
+import shlex
+import sys
+import json
+from typing import List, Tuple
+
+from . import kpa, plots, report
+from . import compare
+from .loading import InputError, fmt_num
+from .promcheck import run_checks
+from .repeats import grid_points
+from .stats import AnalysisOptions
+from .steps import run_steps
+from .sweep import analyze_sweep
+
+
+def parse_args(argv: List[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="analyze_plot.py",
+        description="Plots, summary.csv and report.html for one sweep's results directory "
+                    "(results-<rps>rps-<spin>ms.csv, optional summary-*.json and "
+                    "prometheus-*.json). Also reads the original project's six-column CSVs.")
+    p.add_argument("results_dir", nargs="?", default="results",
+                   help="directory with results-<rps>rps-<spin>ms.csv files (default: results)")
+    p.add_argument("--compare", nargs="+", metavar="DIR",
+                   help="put sweeps side by side instead (two or more; the first is the "
+                        "baseline): each DIR is a sweep directory or the --out-dir of an "
+                        "analysis of one (its model-*.csv and analysis.json are used). Writes "
+                        "compare.html, compare.csv and plots to --out-dir (default: "
+                        "compare-A-vs-B beside the first)")
+    p.add_argument("--labels", metavar="A,B,...",
+                   help="names of the compared sweeps (default: their directory names)")
+    p.add_argument("--out-dir", help="where plots, summary.csv and report.html go "
+                                     "(default: the results directory)")
+    p.add_argument("--warmup-seconds", type=float, default=None, metavar="N",
+                   help="discard rows whose intended send is in the first N s of each run. "
+                        "Default: the CSV's warmup column when present, else 120 s (as the "
+                        "original)")
+    p.add_argument("--latency-basis", choices=("intended", "send"), default="intended",
+                   help="intended: latency from the intended send time (intended_latency_us, "
+                        "includes schedule lag; default); send: from the actual send "
+                        "(latency_us). Six-column CSVs always use latency_ms")
+    p.add_argument("--kpa-model", metavar="PATH",
+                   help="KPA model binary: run 'PATH --input RUN.csv --output "
+                        "model-<rps>rps-<spin>ms.csv ARGS' per run and plot its desired pods")
+    p.add_argument("--kpa-args", default="", metavar="ARGS",
+                   help="extra arguments for --kpa-model (one string, shell-split)")
+    p.add_argument("--no-run-plots", action="store_true",
+                   help="skip the per-run pods and timeline plots (faster on big sweeps)")
+    args = p.parse_args(argv)
+    if args.warmup_seconds is not None and (args.warmup_seconds < 0
+                                            or not math.isfinite(args.warmup_seconds)):
+        p.error("--warmup-seconds must be a finite number >= 0")
+    try:
+        args.kpa_args_list = shlex.split(args.kpa_args)
+    except ValueError as e:
+        p.error(f"--kpa-args: {e}")
+    if args.compare is not None:
+        if len(args.compare) < 2:
+            p.error("--compare needs at least two directories")
+        labels = args.labels.split(",") if args.labels else [
+            os.path.basename(os.path.normpath(d)) for d in args.compare]
+        if len(labels) != len(args.compare) or len(set(labels)) != len(labels):
+            p.error("--labels needs one distinct name per compared directory")
+        args.labels = labels
+        args.out_dir = args.out_dir or os.path.join(
+            os.path.dirname(os.path.abspath(args.compare[0])), "compare-" + "-vs-".join(labels))
+        return args
+    if args.labels:
+        p.error("--labels goes with --compare")
+    args.out_dir = args.out_dir or args.results_dir
+    return args
+
+
+def write_analysis_json(args: argparse.Namespace, model_ok: bool) -> None:
+    """How this analysis was made, for --compare (which may read this output directory)."""
+    doc = {"results_dir": os.path.abspath(args.results_dir),
+           "latency_basis": args.latency_basis, "warmup_seconds": args.warmup_seconds,
+           "kpa_model": os.path.abspath(args.kpa_model) if model_ok else None,
+           "kpa_args": args.kpa_args_list if model_ok else []}
+    report.write_atomic(os.path.join(args.out_dir, "analysis.json"),
+                        json.dumps(doc, indent=1) + "\n")
+
+
+def note(notes: List[str], text: str) -> None:
+    notes.append(text)
+    print(f"analyze_plot.py: note: {text}", file=sys.stderr)
+
+
+def main(argv: List[str]) -> int:
+    args = parse_args(argv)
+    if args.compare:
+        return compare.main(args)
+    opts = AnalysisOptions(latency_basis=args.latency_basis,
+                           warmup_seconds=args.warmup_seconds)
+    notes: List[str] = []
+    try:
+        model_ok = False
+        if args.kpa_model:
+            model_ok = kpa.model_usable(args.kpa_model)
+            if not model_ok:
+                note(notes, f"KPA model {args.kpa_model} not found or not executable: "
+                            "model curves skipped")
+        runs, info = analyze_sweep(args.results_dir, opts, args.kpa_model if model_ok else "",
+                                   args.kpa_args_list, args.out_dir)
+    except InputError as e:
+        print(f"analyze_plot.py: error: {e}", file=sys.stderr)
+        return 2
+    os.makedirs(args.out_dir, exist_ok=True)
+    write_analysis_json(args, model_ok)
+    stats = [r.stats for r in runs]
+    report.write_summary_csv(stats, os.path.join(args.out_dir, "summary.csv"))
+    steps = {}
+    for run in runs:
+        st = run_steps(run)
+        if st:
+            name = f"steps-{run.stem}.csv"
+            report.write_steps_csv(st, os.path.join(args.out_dir, name))
+            steps[run.stem] = (st, name)
+
+    points = grid_points(runs)
+    report.write_grid_csv(points, os.path.join(args.out_dir, "grid.csv"))
+    repeated = any(g.repeats > 1 for g in points)
+    global_plots: List[Tuple[str, str]] = []
+    spins = sorted(set(r.spin for r in runs))
+    for spin in spins:
+        global_plots.append((f"Latency vs rate, spin {fmt_num(spin)} ms",
+                             plots.plot_latency_ci(points, spin, args.out_dir) if repeated else
+                             plots.plot_latency_vs_rps(stats, spin, args.out_dir)))
+    global_plots.append(("Overhead heatmap", plots.plot_overhead_heatmap(stats, args.out_dir)))
+    for spin in spins:
+        global_plots.append((f"Latency CDF, spin {fmt_num(spin)} ms",
+                             plots.plot_cdf(runs, spin, args.out_dir)))
+    if not args.no_run_plots:
+        for run in runs:
+            pods = plots.plot_pods(run, args.out_dir)
+            if pods:
+                run.plots.append((f"Pods over time, {run.stem}", pods))
+            timeline = plots.plot_timeline(run, args.out_dir)
+            if timeline:
+                run.plots.append((f"Timeline, {run.stem}", timeline))
+    for run in runs:
+        notes.extend(f"{run.stem}: {n}" for n in run.notes)
+    path = os.path.join(args.out_dir, "report.html")
+    rules = sorted(set(r.stats.warmup_rule for r in runs))
+    analysis = {
+        "latency": ("from the intended send (intended_latency_us: includes schedule lag, no "
+                    "coordinated omission)" if args.latency_basis == "intended" else
+                    "from the actual send (latency_us)") +
+                   "; six-column CSVs: latency_ms",
+        "warmup_rule": ", ".join(rules),
+        "kpa_model": (" ".join([os.path.basename(args.kpa_model)] + args.kpa_args_list)
+                      if model_ok else ""),
+    }
+    checks = {r.stem: run_checks(r) for r in runs}
+    checks = {k: v for k, v in checks.items() if v}
+    if checks:
+        report.write_checks_csv(checks, os.path.join(args.out_dir, "quantile_checks.csv"))
+    extra = {stem: report.checks_table(c) for stem, c in checks.items()}
+    report.write_report(path, args.results_dir, info, runs, global_plots, notes, analysis,
+                        steps, extra, points)
+    for run in runs:
+        for n in run.notes:
+            print(f"analyze_plot.py: note: {run.stem}: {n}", file=sys.stderr)
+    print(os.path.abspath(path))
+    return 0

@@ -1,0 +1,280 @@
+"""Figures: latency vs rate, overhead heatmap, CDFs, pods and per-run timelines (PNG)."""
+
+import math
+import os
+from typing import List, Optional
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (backend must be chosen first)
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from .loading import Run, fmt_num, series_total  # noqa: E402
+from .promcheck import bucket_bound, rate_window_s  # noqa: E402
+from .stats import RunStats, successes_ms  # noqa: E402
+
+
+def save(fig, out_dir: str, name: str) -> str:
+    fig.tight_layout()
+    fig.savefig(os.path.join(out_dir, name), dpi=100)
+    plt.close(fig)
+    return name
+
+
+def error_bars(p5: np.ndarray, p50: np.ndarray, p95: np.ndarray) -> np.ndarray:
+    """matplotlib yerr: distances below and above the median, both >= 0 by construction."""
+    lower = np.clip(p50 - p5, 0.0, None)
+    upper = np.clip(p95 - p50, 0.0, None)
+    return np.vstack([lower, upper])
+
+
+def plot_latency_vs_rps(stats: List[RunStats], spin: float, out_dir: str) -> str:
+    rows = sorted((s for s in stats if s.spin_ms == spin and not math.isnan(s.p50_ms)),
+                  key=lambda s: s.rps)
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    if rows:
+        p5, p50, p95 = (np.array([getattr(s, k) for s in rows], dtype=float)
+                        for k in ("p5_ms", "p50_ms", "p95_ms"))
+        ax.errorbar([s.rps for s in rows], p50, yerr=error_bars(p5, p50, p95), fmt="o-",
+                    capsize=4, label="median (bars: p5 to p95)")
+    else:
+        ax.text(0.5, 0.5, "no measured successes", ha="center", transform=ax.transAxes)
+    ax.axhline(spin, color="grey", linestyle="--", label=f"spin {fmt_num(spin)} ms")
+    ax.set_xlabel("target rate (requests/s)")
+    ax.set_ylabel("latency (ms)")
+    ax.set_title(f"Latency vs rate, spin {fmt_num(spin)} ms")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return save(fig, out_dir, f"latency_vs_rps_{fmt_num(spin)}ms.png")
+
+
+def plot_latency_ci(points, spin: float, out_dir: str) -> str:
+    """With repeats: each quantile's median over the repeats, bars = its 95 % CI."""
+    rows = sorted((g for g in points if g.spin_ms == spin), key=lambda g: g.rps)
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for i, q in enumerate(("p50", "p95", "p99")):
+        pts = [g for g in rows if not math.isnan(g.median[q])]
+        if not pts:
+            continue
+        med = np.array([g.median[q] for g in pts])
+        lo = np.array([g.ci[q][0] for g in pts])
+        hi = np.array([g.ci[q][1] for g in pts])
+        ax.errorbar([g.rps for g in pts], med, yerr=error_bars(lo, med, hi), fmt="o-",
+                    capsize=4, color=f"C{i}", label=f"{q}: median of repeats (bars: 95 % CI)")
+    ax.axhline(spin, color="grey", linestyle="--", label=f"spin {fmt_num(spin)} ms")
+    n = max((g.repeats for g in rows), default=0)
+    ax.set_xlabel("target rate (requests/s)")
+    ax.set_ylabel("latency (ms)")
+    ax.set_title(f"Latency vs rate, spin {fmt_num(spin)} ms ({n} repeats)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return save(fig, out_dir, f"latency_vs_rps_{fmt_num(spin)}ms.png")
+
+
+def plot_overhead_heatmap(stats: List[RunStats], out_dir: str) -> str:
+    table = pd.DataFrame({"spin": [s.spin_ms for s in stats], "rps": [s.rps for s in stats],
+                          "overhead": [s.overhead for s in stats]})
+    grid = table.pivot_table(index="spin", columns="rps", values="overhead", aggfunc="median",
+                             dropna=False)
+    grid = grid.sort_index().sort_index(axis=1)
+    fig, ax = plt.subplots(figsize=(1.2 * max(4, grid.shape[1]) + 2,
+                                    0.8 * max(3, grid.shape[0]) + 1.5))
+    values = grid.to_numpy(dtype=float)
+    finite = values[np.isfinite(values)]
+    vmax = float(np.max(np.abs(finite))) if finite.size else 1.0
+    if finite.size:
+        im = ax.imshow(np.ma.masked_invalid(values), cmap="viridis", aspect="auto",
+                       origin="lower", vmin=min(0.0, float(finite.min())), vmax=max(vmax, 1e-9))
+        fig.colorbar(im, ax=ax, label="overhead")
+    else:  # no run has a median: an empty grid, labelled
+        ax.set_xlim(-0.5, grid.shape[1] - 0.5)
+        ax.set_ylim(-0.5, grid.shape[0] - 0.5)
+    ax.set_xticks(range(grid.shape[1]), [fmt_num(c) for c in grid.columns])
+    ax.set_yticks(range(grid.shape[0]), [fmt_num(i) for i in grid.index])
+    for (i, j), v in np.ndenumerate(values):
+        ax.text(j, i, "n/a" if not np.isfinite(v) else f"{v:.2f}", ha="center", va="center",
+                color="white" if np.isfinite(v) and v < vmax / 2 else "black", fontsize=8)
+    ax.set_xlabel("target rate (requests/s)")
+    ax.set_ylabel("spin (ms)")
+    ax.set_title("Overhead (median latency - spin) / spin")
+    return save(fig, out_dir, "overhead_heatmap.png")
+
+
+def plot_cdf(runs: List[Run], spin: float, out_dir: str) -> str:
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    drawn = 0
+    for run in sorted((r for r in runs if r.spin == spin), key=lambda r: r.rps):
+        lat = np.sort(successes_ms(run))
+        if len(lat) == 0:
+            continue
+        ax.step(lat, np.arange(1, len(lat) + 1) / len(lat), where="post",
+                label=f"{fmt_num(run.rps)} rps" + (f" r{run.repeat}" if run.repeat > 1 or any(
+                    o.repeat > 1 for o in runs) else ""))
+        drawn += 1
+    if not drawn:
+        ax.text(0.5, 0.5, "no measured successes", ha="center", transform=ax.transAxes)
+    else:
+        ax.legend()
+    ax.axvline(spin, color="grey", linestyle="--")
+    ax.set_xlabel("latency (ms)")
+    ax.set_ylabel("fraction of requests")
+    ax.set_ylim(0, 1.02)
+    ax.set_title(f"Latency CDF, spin {fmt_num(spin)} ms (successes after warm-up)")
+    ax.grid(alpha=0.3)
+    return save(fig, out_dir, f"latency_cdf_{fmt_num(spin)}ms.png")
+
+
+def prom_rel(run: Run, name: str) -> Optional[pd.Series]:
+    """A Prometheus series summed over instances, indexed by seconds since run start."""
+    total = series_total(run.prom.get(name, []))
+    if total is None:
+        return None
+    total.index = total.index - run.start_ms / 1000.0
+    return total
+
+
+def shade_warmup(ax, run: Run) -> None:
+    if not math.isnan(run.measured_from_s) and run.measured_from_s > 0:
+        ax.axvspan(0, run.measured_from_s, color="grey", alpha=0.15, label="warm-up")
+
+
+def plot_pods(run: Run, out_dir: str) -> Optional[str]:
+    pods = prom_rel(run, "pods")
+    if pods is None and run.model is None:
+        return None
+    fig, ax = plt.subplots(figsize=(8, 4))
+    shade_warmup(ax, run)
+    if pods is not None:
+        ax.step(pods.index, pods.values, where="post", label="measured pods (Prometheus)")
+    if run.model is not None:
+        ax.step(run.model["time_s"], run.model["desired_pods"], where="post", linestyle="--",
+                label="KPA model desired pods")
+        if "ready_pods" in run.model.columns:
+            ax.step(run.model["time_s"], run.model["ready_pods"], where="post", linestyle=":",
+                    label="KPA model ready pods")
+    ax.set_xlabel("time since run start (s)")
+    ax.set_ylabel("pods")
+    ax.set_ylim(bottom=0)
+    ax.set_title(f"Pods over time, {run.stem}")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return save(fig, out_dir, f"pods_{run.stem}.png")
+
+
+def in_flight(df: pd.DataFrame, at_s: np.ndarray, start_ms: float) -> np.ndarray:
+    """Requests sent and not yet answered at each time (s since run start), from the CSV."""
+    sent = df[(df["status"] != "dropped") & df["done_ms"].notna()]
+    begin = np.sort((sent["send_ms"].to_numpy(float) - start_ms) / 1000.0)
+    done = np.sort((sent["done_ms"].to_numpy(float) - start_ms) / 1000.0)
+    return np.searchsorted(begin, at_s, side="right") - np.searchsorted(done, at_s, side="right")
+
+
+def windowed_quantile(done_s: np.ndarray, values: np.ndarray, at_s: np.ndarray, window_s: float,
+                      q: float) -> np.ndarray:
+    """The q-quantile of the values whose completion time falls in (t - window, t], per t:
+    the population a Prometheus rate window of that length sees at t."""
+    order = np.argsort(done_s)
+    done_s, values = done_s[order], values[order]
+    lo = np.searchsorted(done_s, at_s - window_s, side="right")
+    hi = np.searchsorted(done_s, at_s, side="right")
+    return np.array([np.quantile(values[a:b], q) if b > a else np.nan for a, b in zip(lo, hi)])
+
+
+def plot_latency_panel(ax, run: Run) -> None:
+    """p95 latency over time. A Prometheus quantile is drawn only next to the CSV's quantile of
+    the same requests (same meaning, same windows), with its bucket error as a band."""
+    df = run.df
+    basis = "intended" if run.stats.latency_source == "intended_latency_us" else "send"
+    pairs = (  # (Prometheus series, CSV column, rows, label)
+        ("driver_intended_p95_ms" if basis == "intended" else "driver_p95_ms",
+         "intended_lat_ms" if basis == "intended" else "send_lat_ms", df["status"] != "dropped",
+         "driver p95" + (" (from intended send)" if basis == "intended" else "")),
+        ("worker_p95_ms", "server_spin_ms", df["status"] == "success", "worker p95"))
+    done_s = (df["done_ms"].to_numpy(float) - run.start_ms) / 1000.0
+    drawn = False
+    for color, (name, col, rows, label) in zip(("C0", "C1"), pairs):
+        prom = prom_rel(run, name)
+        query = run.prom_queries.get(name)
+        window = rate_window_s(query)
+        values = df[col].to_numpy(float)
+        ok = rows.to_numpy() & np.isfinite(values) & np.isfinite(done_s)
+        if prom is None or window is None or not ok.any():
+            continue
+        t = prom.index.to_numpy(float)
+        csv_q = windowed_quantile(done_s[ok], values[ok], t, window, 0.95)
+        bound = bucket_bound(query)
+        ax.plot(t, csv_q, color=color, label=f"{label}, CSV ({window:g} s windows)")
+        ax.plot(t, prom.values, color=color, linestyle="--",
+                label=f"{label}, Prometheus (±{100 * bound:.1f} % buckets)")
+        if bound < 1:
+            ax.fill_between(t, prom.values * (1 - bound), prom.values * (1 + bound), color=color,
+                            alpha=0.15, linewidth=0)
+        drawn = True
+    if not drawn:  # no Prometheus to compare with: the CSV's p95 per second alone
+        succ = df[df["status"] == "success"]
+        p95 = succ.groupby(np.floor((succ["t_ms"] - run.start_ms) / 1000.0).astype(int))["lat_ms"]
+        p95 = p95.quantile(0.95)
+        ax.step(p95.index, p95.values, where="post", label="p95 per second (CSV)")
+    ax.axhline(run.spin, color="grey", linestyle="--", label="spin")
+    ax.set_ylabel("latency (ms)")
+
+
+def plot_timeline(run: Run, out_dir: str) -> Optional[str]:
+    df = run.df
+    if df is None or df.empty:
+        return None
+    rel = (df["t_ms"] - run.start_ms) / 1000.0
+    send_rel = (df["send_ms"] - run.start_ms) / 1000.0
+    sec = np.floor(rel).astype(int)
+    last = int(max(sec.max(), np.floor(send_rel.max()))) + 1
+    bins = np.arange(0, last + 1)
+    fig, axes = plt.subplots(4, 1, figsize=(9, 10), sharex=True)
+
+    ax = axes[0]
+    target = df.groupby(sec)["rps"].mean()
+    sent_per_s = np.bincount(np.floor(send_rel[df["status"] != "dropped"]).astype(int),
+                             minlength=len(bins))
+    ok_per_s = np.bincount(sec[df["status"] == "success"], minlength=len(bins))
+    ax.step(target.index, target.values, where="post", label="target (CSV rps)")
+    ax.step(np.arange(len(sent_per_s)), sent_per_s, where="post", label="sent per second")
+    ax.step(np.arange(len(ok_per_s)), ok_per_s, where="post", alpha=0.7,
+            label="successes per second (by intended send)")
+    achieved = prom_rel(run, "driver_achieved_rps")
+    if achieved is not None:
+        ax.plot(achieved.index, achieved.values, label="driver_achieved_rps (Prometheus)")
+    ax.set_ylabel("requests/s")
+    ax.set_title(f"Timeline, {run.stem}")
+
+    ax = axes[1]
+    plot_latency_panel(ax, run)
+
+    ax = axes[2]
+    pods = prom_rel(run, "pods")
+    if pods is not None:
+        ax.step(pods.index, pods.values, where="post", label="measured pods (Prometheus)")
+    if run.model is not None:
+        ax.step(run.model["time_s"], run.model["desired_pods"], where="post", linestyle="--",
+                label="KPA model desired pods")
+    if pods is None and run.model is None:
+        ax.text(0.5, 0.5, "no pods data (no Prometheus JSON)", ha="center",
+                transform=ax.transAxes)
+    ax.set_ylabel("pods")
+    ax.set_ylim(bottom=0)
+
+    ax = axes[3]
+    grid = np.arange(0, last + 1, 0.25)
+    ax.plot(grid, in_flight(df, grid, run.start_ms), label="driver in flight (CSV)")
+    for name, label in (("driver_inflight", "driver in flight (Prometheus)"),
+                        ("worker_inflight", "worker in flight (Prometheus)")):
+        s = prom_rel(run, name)
+        if s is not None:
+            ax.plot(s.index, s.values, label=label)
+    ax.set_ylabel("in flight")
+    ax.set_xlabel("time since run start (s)")
+    for ax in axes:
+        shade_warmup(ax, run)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="best")
+    return save(fig, out_dir, f"timeline_{run.stem}.png")
