@@ -17,7 +17,7 @@ USAGE
 BUILD_PACKAGES=(
   g++ make cmake pkg-config
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  libabsl-dev prometheus-cpp-dev libgtest-dev libgmock-dev
+  libabsl-dev prometheus-cpp-dev libgtest-dev libgmock-dev libyaml-cpp-dev
 )
 # Local mode, tests, plots: a real Prometheus, curl and jq for its API, Debian's
 # Python stack (pandas, matplotlib, pytest, grpcio for a foreign client),
