@@ -68,17 +68,21 @@ TickRow Autoscaler::Decide(int64_t now_s, int64_t window_end_s,
   return row;
 }
 
+const char kTicksCsvHeader[] =
+    "time_s,desired_pods,ready_pods,panic_mode,stable_value,panic_value,"
+    "excess_burst_capacity,activator_in_path,decider_pods,poke\n";
+
+std::string FormatTickRow(const TickRow& r) {
+  return absl::StrFormat("%d,%d,%d,%d,%.3f,%.3f,%d,%d,%d,%d\n", r.time_s,
+                         r.desired_pods, r.ready_pods, r.panic_mode ? 1 : 0,
+                         r.stable_value, r.panic_value, r.excess_burst_capacity,
+                         r.activator_in_path ? 1 : 0, r.decider_pods,
+                         r.poke ? 1 : 0);
+}
+
 std::string FormatTicksCsv(const std::vector<TickRow>& rows) {
-  std::string out =
-      "time_s,desired_pods,ready_pods,panic_mode,stable_value,panic_value,"
-      "excess_burst_capacity,activator_in_path,decider_pods,poke\n";
-  for (const TickRow& r : rows) {
-    absl::StrAppendFormat(&out, "%d,%d,%d,%d,%.3f,%.3f,%d,%d,%d,%d\n", r.time_s,
-                          r.desired_pods, r.ready_pods, r.panic_mode ? 1 : 0,
-                          r.stable_value, r.panic_value,
-                          r.excess_burst_capacity, r.activator_in_path ? 1 : 0,
-                          r.decider_pods, r.poke ? 1 : 0);
-  }
+  std::string out = kTicksCsvHeader;
+  for (const TickRow& r : rows) out += FormatTickRow(r);
   return out;
 }
 

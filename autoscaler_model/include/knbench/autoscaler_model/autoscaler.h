@@ -73,9 +73,11 @@ class Autoscaler {
   int32_t last_decider_pods_ = -1;
 };
 
-// "time_s,desired_pods,ready_pods,panic_mode,stable_value,panic_value,
-// excess_burst_capacity,activator_in_path,decider_pods,poke" and one line per
-// decision.
+// The decisions as CSV: kTicksCsvHeader ("time_s,desired_pods,ready_pods,
+// panic_mode,stable_value,panic_value,excess_burst_capacity,
+// activator_in_path,decider_pods,poke"), then one FormatTickRow line each.
+extern const char kTicksCsvHeader[];
+std::string FormatTickRow(const TickRow& row);
 std::string FormatTicksCsv(const std::vector<TickRow>& rows);
 
 }  // namespace knbench::autoscaler_model
