@@ -137,8 +137,10 @@ void Router::Admit(Call* call) {
     on_arrival_();
   }
   if (refused) {
-    Answer(call, grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                              "local_serving: request queue is full"));
+    Answer(call,
+           grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                        "local_serving: request queue is full"),
+           /*answered_by_pod=*/false);
   } else if (pod != nullptr) {
     call->StartUpstream(pod.get());
   }
@@ -241,7 +243,7 @@ void Router::Release(Call* call, const grpc::Status& status) {
     }
   }
   Send(sends);
-  Answer(call, status);
+  Answer(call, status, /*answered_by_pod=*/true);
 }
 
 void Router::Cancel(Call* call) {
@@ -259,7 +261,8 @@ void Router::Cancel(Call* call) {
     }
   }
   if (state == Call::State::kQueued) {
-    Answer(call, grpc::Status(call->CancelCode(), "cancelled while queued"));
+    Answer(call, grpc::Status(call->CancelCode(), "cancelled while queued"),
+           /*answered_by_pod=*/false);
   } else if (state == Call::State::kUpstream) {
     // The pod's answer (CANCELLED) comes back through Release. gRPC does not
     // destroy the reactor before OnCancel returns, so `call` is alive here.
@@ -267,7 +270,8 @@ void Router::Cancel(Call* call) {
   }
 }
 
-void Router::Answer(Call* call, const grpc::Status& status) {
+void Router::Answer(Call* call, const grpc::Status& status,
+                    bool answered_by_pod) {
   const absl::Time now = SteadyNow();
   bool via_activator;
   {
@@ -277,7 +281,7 @@ void Router::Answer(Call* call, const grpc::Status& status) {
   }
   stats_->Depart(now);
   if (observer_ != nullptr) {
-    observer_->OnCallDone(status.error_code(), via_activator,
+    observer_->OnCallDone(status.error_code(), via_activator, answered_by_pod,
                           now - call->arrived_);
   }
   call->Answer(status);  // may delete `call`

@@ -32,7 +32,7 @@ using SteadyClock = std::chrono::steady_clock;
 
 class CountingObserver : public RouterObserver {
  public:
-  void OnCallDone(grpc::StatusCode code, bool via_activator,
+  void OnCallDone(grpc::StatusCode code, bool via_activator, bool,
                   absl::Duration) override {
     absl::MutexLock lock(&mu_);
     ++codes_[code];

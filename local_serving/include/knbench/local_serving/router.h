@@ -43,9 +43,10 @@ struct RouterOptions {
 class RouterObserver {
  public:
   virtual ~RouterObserver() = default;
-  // `via_activator`: the call arrived while the activator was in the path.
+  // `via_activator`: the call arrived while the activator was in the path;
+  // `answered_by_pod`: the status came from a pod, not from the router.
   virtual void OnCallDone(grpc::StatusCode code, bool via_activator,
-                          absl::Duration latency) = 0;
+                          bool answered_by_pod, absl::Duration latency) = 0;
 };
 
 class Router : public grpc::CallbackGenericService {
@@ -93,7 +94,7 @@ class Router : public grpc::CallbackGenericService {
   void Release(Call* call, const grpc::Status& status);
   void Cancel(Call* call);
   // Answers an admitted call.
-  void Answer(Call* call, const grpc::Status& status);
+  void Answer(Call* call, const grpc::Status& status, bool answered_by_pod);
 
   // The pod an arriving call goes to now, or null after queueing it (or
   // when it must be refused: then the call is left kReading).
