@@ -9,7 +9,7 @@ ARG DEBIAN_FRONTEND=noninteractive
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler \
-      libabsl-dev prometheus-cpp-dev cmake g++ make \
+      libabsl-dev prometheus-cpp-dev libcivetweb-dev cmake g++ make \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Only what the worker target needs: the top-level CMakeLists.txt adds each
@@ -30,6 +30,7 @@ ARG DEBIAN_FRONTEND=noninteractive
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       libgrpc++1.51 libprotobuf32 libabsl20220623 libprometheus-cpp-core1.0 \
+      libcivetweb1 \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/build/worker/worker /usr/local/bin/worker
 # Numeric non-root user: Kubernetes' runAsNonRoot can verify it without /etc/passwd.

@@ -15,8 +15,7 @@ For docker/worker.Dockerfile and docker/load_driver.Dockerfile:
 - with --binary NAME=PATH: every shared library `ldd PATH` reports belongs to
   a runtime package, one of their dependencies, or debian:bookworm-slim's base.
 
-Exit: 0 ok, 1 problems, 77 (skip) when scripts/install_deps.sh does not exist
-yet and everything else passed.
+Exit: 0 ok, 1 problems (a missing scripts/install_deps.sh is one).
 """
 import argparse
 import fnmatch
@@ -28,7 +27,7 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD_SET = {"libgrpc++-dev", "protobuf-compiler-grpc", "libprotobuf-dev", "protobuf-compiler",
-             "libabsl-dev", "prometheus-cpp-dev", "cmake", "g++", "make"}
+             "libabsl-dev", "prometheus-cpp-dev", "libcivetweb-dev", "cmake", "g++", "make"}
 # Packages debian:bookworm-slim already has (Essential/required set in use here).
 SLIM_BASE = {"libc6", "libgcc-s1", "libstdc++6", "zlib1g"}
 COMPONENTS = ["worker", "load_driver"]
@@ -66,8 +65,6 @@ def apt_packages(stage):
 
 def install_deps_words():
     path = os.path.join(ROOT, "scripts", "install_deps.sh")
-    if not os.path.exists(path):
-        return None
     with open(path) as f:
         return set(re.findall(r"[A-Za-z0-9][A-Za-z0-9+.\-]*", f.read()))
 
@@ -161,6 +158,9 @@ def main():
     a = ap.parse_args()
     binaries = dict(b.split("=", 1) for b in a.binary)
     problems = []
+    if not os.path.exists(os.path.join(ROOT, "scripts", "install_deps.sh")):
+        print("FAIL scripts/install_deps.sh is missing", file=sys.stderr)
+        return 1
     deps_words = install_deps_words()
     aliases = alias_dirs()
     ignore = dockerignore_patterns()
@@ -188,9 +188,8 @@ def main():
         if bpkgs != BUILD_SET:
             problems.append(f"{name}: build packages differ from the build set: "
                             f"extra {sorted(bpkgs - BUILD_SET)}, missing {sorted(BUILD_SET - bpkgs)}")
-        if deps_words is not None:
-            for p in sorted(bpkgs - deps_words):
-                problems.append(f"{name}: build package {p} is not installed by scripts/install_deps.sh")
+        for p in sorted(bpkgs - deps_words):
+            problems.append(f"{name}: build package {p} is not installed by scripts/install_deps.sh")
 
         runs = " ".join(r for i, r in build["lines"] if i == "RUN")
         if "-DKNBENCH_BUILD_TESTS=OFF" not in runs:
@@ -245,12 +244,7 @@ def main():
 
     for p in problems:
         print(f"FAIL {p}", file=sys.stderr)
-    if problems:
-        return 1
-    if deps_words is None:
-        print("SKIP: scripts/install_deps.sh does not exist yet; build packages not cross-checked")
-        return 77
-    return 0
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":
