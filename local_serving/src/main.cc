@@ -115,7 +115,10 @@ std::string DefaultWorker() {
   const ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
   if (n <= 0) return "worker";
   const std::string path(self, static_cast<size_t>(n));
-  return path.substr(0, path.rfind('/')) + "/../worker/worker";
+  const std::string beside =
+      path.substr(0, path.rfind('/')) + "/../worker/worker";
+  char resolved[PATH_MAX];
+  return realpath(beside.c_str(), resolved) != nullptr ? resolved : beside;
 }
 
 bool Executable(const std::string& path) {
@@ -251,6 +254,8 @@ int main(int argc, char** argv) {
     knbench::Logf("error: %s", st.message());
     return 1;
   }
+  // Until here a signal exits at once; the pods die with us (PDEATHSIG).
+  shutdown.EnableGracefulStop();
   knbench::Logf(
       "serving %s/%s on %s:%d, metrics on %s:%d; pods run %s (logs in %s); "
       "%s target %.2f per pod, window %s, min %d max %d, start delay %s",
