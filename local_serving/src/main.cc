@@ -18,13 +18,14 @@
 #include "knbench/common/binary.h"
 #include "knbench/common/flags.h"
 #include "knbench/common/log.h"
+#include "knbench/common/net.h"
 #include "knbench/common/shutdown.h"
 #include "knbench/local_serving/serving.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:8080",
           "HOST:PORT of the ingress: every gRPC call sent here goes to a pod. "
-          "The metrics port listens on the same host. Port 0 picks a free "
-          "one (the log says which).");
+          "The metrics port listens on the same host; pods always listen on "
+          "127.0.0.1. Port 0 picks a free one (the log says which).");
 ABSL_FLAG(int32_t, metrics_port, 2114,
           "Port of /metrics (Knative's autoscaler and activator metrics), "
           "/state (pods and queue as JSON) and /healthz. 0 picks a free one.");
@@ -125,7 +126,7 @@ bool Executable(const std::string& path) {
   return access(path.c_str(), X_OK) == 0;
 }
 
-// "HOST:PORT" with an IPv4 host.
+// "HOST:PORT" with a numeric host ("[::1]:8080" for IPv6).
 void ParseListen(const std::string& listen, std::string* host, int* port) {
   const size_t colon = listen.rfind(':');
   if (colon == std::string::npos || colon == 0 ||
@@ -135,6 +136,13 @@ void ParseListen(const std::string& listen, std::string* host, int* port) {
                             ": expected HOST:PORT, e.g. 127.0.0.1:8080"));
   }
   *host = listen.substr(0, colon);
+  if (host->size() > 2 && host->front() == '[' && host->back() == ']') {
+    *host = host->substr(1, host->size() - 2);
+  }
+  if (absl::Status st = knbench::CheckBindAddress(*host, "--listen");
+      !st.ok()) {
+    UsageError(st.message());
+  }
 }
 
 }  // namespace
@@ -196,7 +204,8 @@ int main(int argc, char** argv) {
   }
   pods.worker_args = absl::GetFlag(FLAGS_worker_arg);
   pods.name_prefix = absl::StrCat(o.labels.revision_name, "-deployment");
-  pods.host = o.host;
+  // Pods are this machine's processes: loopback, whatever --listen says.
+  pods.host = "127.0.0.1";
   pods.start_delay = absl::GetFlag(FLAGS_pod_start_delay);
   pods.termination_grace = absl::GetFlag(FLAGS_termination_grace);
   pods.max_pods = absl::GetFlag(FLAGS_max_pods);

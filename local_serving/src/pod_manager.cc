@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <climits>
+#include <optional>
 #include <random>
 #include <utility>
 
@@ -115,6 +116,7 @@ void PodManager::Loop() {
   while (true) {
     std::vector<PodStatus> pods;
     bool changed = false;
+    std::optional<PodCounts> counts;
     bool done = false;
     {
       absl::MutexLock lock(&mu_);
@@ -122,9 +124,16 @@ void PodManager::Loop() {
       changed = membership_changed_;
       membership_changed_ = false;
       if (changed) pods = StatusLocked();
+      const PodCounts now = CountsLocked();
+      if (!reported_once_ || !(now == reported_)) {
+        counts = now;
+        reported_ = now;
+        reported_once_ = true;
+      }
       done = stopping_ && pods_.empty();
     }
     if (changed && listener_.changed) listener_.changed(pods);
+    if (counts.has_value() && listener_.counts) listener_.counts(*counts);
     if (done) return;
     absl::SleepFor(kLoopPeriod);
   }
@@ -335,6 +344,10 @@ void PodManager::Probe(Pod& pod, absl::Time now) {
 
 PodCounts PodManager::counts() const {
   absl::MutexLock lock(&mu_);
+  return CountsLocked();
+}
+
+PodCounts PodManager::CountsLocked() const {
   PodCounts c;
   c.requested = stopping_ ? 0 : desired_;
   c.restarts = restarts_;

@@ -7,6 +7,7 @@
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
 #include "knbench/common/log.h"
+#include "knbench/common/net.h"
 #include "knbench/local_serving/sd_file.h"
 
 namespace knbench::local_serving {
@@ -22,13 +23,15 @@ RouterOptions RouterOptionsFor(const ServingOptions& o) {
   return r;
 }
 
-PodManager::Listener ListenerFor(Router* router, const ServingOptions& o) {
+PodManager::Listener ListenerFor(Router* router, ServingMetrics* metrics,
+                                 const ServingOptions& o) {
   PodManager::Listener l;
   l.ready = [router](const std::string& name,
                      std::shared_ptr<grpc::Channel> channel) {
     router->AddPod(name, std::move(channel));
   };
   l.gone = [router](const std::string& name) { router->RemovePod(name); };
+  l.counts = [metrics](const PodCounts& counts) { metrics->OnPods(counts); };
   if (!o.sd_file.empty()) {
     l.changed = [o](const std::vector<PodStatus>& pods) {
       const absl::Status st = WriteFileAtomically(
@@ -52,7 +55,7 @@ LocalServing::LocalServing(ServingOptions options)
       start_(SteadyNow()),
       stats_(start_),
       router_(RouterOptionsFor(options_), &stats_, &serving_metrics_),
-      pods_(options_.pods, ListenerFor(&router_, options_)) {
+      pods_(options_.pods, ListenerFor(&router_, &serving_metrics_, options_)) {
   metrics_.http().Handle("/state", [this] {
     return HttpResponse{200, "application/json", StateJson()};
   });
@@ -81,11 +84,16 @@ absl::Status LocalServing::Start() {
                                                ":", options_.metrics_port, ": ",
                                                st.message()));
   }
+  if (absl::Status st = CheckPortFree(options_.host, options_.grpc_port);
+      !st.ok()) {
+    metrics_.Stop();
+    return st;
+  }
   grpc::ServerBuilder builder;
   // Without SO_REUSEPORT a port someone else holds is an error, not a
   // silently shared port.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  builder.AddListeningPort(absl::StrCat(options_.host, ":", options_.grpc_port),
+  builder.AddListeningPort(JoinHostPort(options_.host, options_.grpc_port),
                            grpc::InsecureServerCredentials(), &grpc_port_);
   builder.RegisterCallbackGenericService(&router_);
   server_ = builder.BuildAndStart();
@@ -109,7 +117,6 @@ absl::Status LocalServing::Start() {
         stats_file_.is_open() ? &stats_file_ : nullptr,
         decisions_file_.is_open() ? &decisions_file_ : nullptr);
     pods_.ScaleTo(live_->scale());
-    serving_metrics_.OnPods(pods_.counts());
   }
   router_.SetActivatorInPath(true);
   pods_.Start();
@@ -137,7 +144,6 @@ void LocalServing::Loop() {
     router_.EnableArrivalHook(live_->pokeable());
     // A request that came while the hook was off is in the stats already.
     if (live_->pokeable()) Apply(live_->Advance(SteadyNow()));
-    serving_metrics_.OnPods(pods_.counts());
     serving_metrics_.OnRouter(router_.snapshot());
   }
 }

@@ -46,6 +46,12 @@ struct PodCounts {
   int32_t ready = 0;
   int32_t terminating = 0;
   int64_t restarts = 0;  // process deaths restarted, all pods
+
+  bool operator==(const PodCounts& o) const {
+    return requested == o.requested && pending == o.pending &&
+           not_ready == o.not_ready && ready == o.ready &&
+           terminating == o.terminating && restarts == o.restarts;
+  }
 };
 
 class PodManager {
@@ -67,6 +73,7 @@ class PodManager {
         ready;                                     // joins the routing set
     std::function<void(const std::string&)> gone;  // leaves it
     std::function<void(const std::vector<PodStatus>&)> changed;  // processes
+    std::function<void(const PodCounts&)> counts;  // any count changed
   };
 
   PodManager(Options options, Listener listener);
@@ -94,6 +101,7 @@ class PodManager {
   void Reconcile(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::vector<PodStatus> StatusLocked() const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  PodCounts CountsLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::string NewName() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const Options options_;
@@ -106,6 +114,8 @@ class PodManager {
   bool membership_changed_ ABSL_GUARDED_BY(mu_) = false;
   bool capped_warned_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 0;
+  PodCounts reported_ ABSL_GUARDED_BY(mu_);  // last sent to listener.counts
+  bool reported_once_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 
