@@ -10,10 +10,12 @@ import csv
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -22,6 +24,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.join(HERE, "..", "..")
 sys.path.insert(0, os.path.join(ROOT, "scripts", "lib"))
 from knbench_proc import free_port, wait_until  # noqa: E402
+sys.path.insert(0, os.path.join(ROOT, "deploy", "tests"))
+import dashboard_exprs  # noqa: E402
 
 LOCAL_SERVING = os.environ["LOCAL_SERVING_BIN"]
 WORKER = os.environ["WORKER_BIN"]
@@ -36,6 +40,7 @@ class Serving:
 
     def __init__(self, tmp, *flags, worker=WORKER):
         self.tmp = str(tmp)
+        os.makedirs(self.tmp, exist_ok=True)
         self.log_path = os.path.join(self.tmp, "local_serving.log")
         self.stats = os.path.join(self.tmp, "stats.csv")
         self.decisions = os.path.join(self.tmp, "decisions.csv")
@@ -323,3 +328,78 @@ def test_a_worker_that_never_gets_ready_is_reported_not_ready(tmp_path):
         assert serving.metric("autoscaler_actual_pods") == 0
     finally:
         assert serving.stop() == 0
+
+
+def knative_branches():
+    """The dashboard's autoscaler expressions, each `old or new` split in two:
+    (names, expression) for Knative <= 1.18 and >= 1.19 metric names."""
+    with open(dashboard_exprs.DEFAULT_DASHBOARD) as f:
+        dashboard = json.load(f)
+    variables = dashboard_exprs.template_defaults(dashboard)
+    variables.update({"__rate_interval": "1m", "__interval": "1m", "__range": "1m"})
+    out = []
+    for raw in dashboard_exprs.dashboard_exprs(dashboard):
+        for part in dashboard_exprs.split_top_level_or(
+                dashboard_exprs.substitute(raw, variables)):
+            names = dashboard_exprs.metric_names(part)
+            if names and all(n.startswith("autoscaler_") for n in names):
+                out.append(("opencensus", part))
+            elif names and all(n.startswith("kn_revision_") for n in names):
+                out.append(("otel", part))
+    return out
+
+
+def prom_query(url, expr):
+    q = urllib.parse.urlencode({"query": expr})
+    with urllib.request.urlopen(f"{url}/api/v1/query?{q}", timeout=5) as r:
+        return json.load(r)["data"]["result"]
+
+
+def test_dashboard_autoscaler_queries_answer_in_both_generations(tmp_path):
+    """A real Prometheus scrapes two local_serving instances, one per metric
+    generation, and their pods through file_sd: every autoscaler expression
+    of the Grafana dashboard returns data for its generation."""
+    prometheus = shutil.which("prometheus")
+    assert prometheus, "prometheus not on PATH (scripts/install_deps.sh installs it)"
+    branches = knative_branches()
+    assert {g for g, _ in branches} == {"opencensus", "otel"}, branches
+    old = Serving(tmp_path / "opencensus", "--pod-start-delay=0s")
+    new = Serving(tmp_path / "otel", "--metric-names=otel", "--pod-start-delay=0s")
+    prom_port = free_port()
+    config = tmp_path / "prometheus.yml"
+    config.write_text(f"""global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+scrape_configs:
+  - job_name: local_serving
+    static_configs:
+      - targets: ['{old.metrics_url[7:]}', '{new.metrics_url[7:]}']
+  - job_name: worker
+    file_sd_configs:
+      - files: ['{old.sd_file}', '{new.sd_file}']
+        refresh_interval: 1s
+""")
+    prom = subprocess.Popen(
+        [prometheus, f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+         f"--web.listen-address=127.0.0.1:{prom_port}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{prom_port}"
+    try:
+        for serving in (old, new):
+            wait_until(lambda: serving.state()["ready"] == 1, 20, "the initial pod")
+            drive(serving, "20@2s", 10, name="warm")
+
+        def missing():
+            return [(g, e) for g, e in branches if not prom_query(url, e)]
+        try:
+            wait_until(lambda: not missing(), 40, "every autoscaler expression")
+        except AssertionError:
+            raise AssertionError(f"no data for: {missing()}")
+        # The pods' worker metrics arrive through file_sd with a pod label.
+        pods = {s["metric"]["pod"] for s in prom_query(url, 'up{job="worker"} == 1')}
+        assert pods == {p["name"] for s in (old, new) for p in s.state()["pods"]}
+    finally:
+        prom.terminate()
+        prom.wait(timeout=30)
+        assert old.stop() == 0
+        assert new.stop() == 0
