@@ -1,11 +1,13 @@
 #include "knbench/local_serving/router.h"
 
 #include <algorithm>
+#include <atomic>
 #include <utility>
 
 #include "absl/strings/match.h"
 #include "grpcpp/client_context.h"
 #include "grpcpp/generic/generic_stub.h"
+#include "grpcpp/support/async_unary_call.h"
 #include "grpcpp/support/byte_buffer.h"
 
 namespace knbench::local_serving {
@@ -19,34 +21,72 @@ struct Router::Pod {
   std::list<Call*> queue;  // its queue-proxy's queue
 };
 
-// One proxied call. The router's mutex guards state_ and the queue fields.
-class Router::Call : public grpc::ServerGenericBidiReactor {
+// One proxied call, driven by completion-queue events. The router's mutex
+// guards state_ and the queue fields.
+class Router::Call {
  public:
   enum class State { kReading, kQueued, kUpstream, kDone };
+  enum class Op { kAccept, kRead, kUpstream, kFinish, kDone };
 
-  Call(Router* router, grpc::GenericCallbackServerContext* context)
-      : router_(router), context_(context) {
-    StartRead(&request_);
+  // A completion-queue tag: which call, which operation.
+  struct Tag {
+    Call* call;
+    Op op;
+  };
+
+  explicit Call(Router* router)
+      : router_(router),
+        accept_tag_{this, Op::kAccept},
+        read_tag_{this, Op::kRead},
+        upstream_tag_{this, Op::kUpstream},
+        finish_tag_{this, Op::kFinish},
+        done_tag_{this, Op::kDone} {
+    context_.AsyncNotifyWhenDone(&done_tag_);
+    router_->service_.RequestCall(&context_, &stream_, router_->cq_.get(),
+                                  router_->cq_.get(), &accept_tag_);
   }
 
-  void OnReadDone(bool ok) override {
-    if (ok) {
-      router_->Admit(this);
-      return;
+  void OnEvent(Op op, bool ok) {
+    switch (op) {
+      case Op::kAccept:
+        // Not started (the server is stopping): no other event will come.
+        if (!ok) {
+          delete this;
+          return;
+        }
+        router_->Accept();  // the next call
+        stream_.Read(&request_, &read_tag_);
+        return;
+      case Op::kRead:
+        if (ok) {
+          router_->Admit(this);
+          return;
+        }
+        {
+          absl::MutexLock lock(&router_->mu_);
+          state_ = State::kDone;
+        }
+        stream_.Finish(
+            grpc::Status(grpc::StatusCode::CANCELLED, "no request message"),
+            &finish_tag_);
+        return;
+      case Op::kUpstream:
+        router_->Release(this, upstream_status_);
+        return;
+      case Op::kDone:
+        if (context_.IsCancelled()) router_->Cancel(this);
+        Unref();
+        return;
+      case Op::kFinish:
+        Unref();
+        return;
     }
-    {
-      absl::MutexLock lock(&router_->mu_);
-      state_ = State::kDone;
-    }
-    Finish(grpc::Status(grpc::StatusCode::CANCELLED, "no request message"));
   }
-  void OnCancel() override { router_->Cancel(this); }
-  void OnDone() override { delete this; }
 
   // Sends the request to `pod`; Router::Release follows when it answers.
-  void StartUpstream(Pod* pod) {
-    upstream_.set_deadline(context_->deadline());
-    for (const auto& [key, value] : context_->client_metadata()) {
+  void StartUpstream(Pod* pod, grpc::CompletionQueue* cq) {
+    upstream_.set_deadline(context_.deadline());
+    for (const auto& [key, value] : context_.client_metadata()) {
       const absl::string_view k(key.data(), key.size());
       // Transport headers are gRPC's own; the rest is the caller's.
       if (absl::StartsWith(k, ":") || absl::StartsWith(k, "grpc-") ||
@@ -56,30 +96,35 @@ class Router::Call : public grpc::ServerGenericBidiReactor {
       upstream_.AddMetadata(std::string(k),
                             std::string(value.data(), value.size()));
     }
-    pod->stub->UnaryCall(&upstream_, context_->method(), grpc::StubOptions(),
-                         &request_, &response_,
-                         [this](grpc::Status s) { router_->Release(this, s); });
+    reader_ = pod->stub->PrepareUnaryCall(&upstream_, context_.method(),
+                                          request_, cq);
+    reader_->StartCall();
+    reader_->Finish(&response_, &upstream_status_, &upstream_tag_);
   }
 
   void Answer(const grpc::Status& status) {
     if (status.ok()) {
-      StartWriteAndFinish(&response_, grpc::WriteOptions(), status);
+      stream_.WriteAndFinish(response_, grpc::WriteOptions(), status,
+                             &finish_tag_);
     } else {
-      Finish(status);
+      stream_.Finish(status, &finish_tag_);
     }
   }
 
   grpc::StatusCode CancelCode() const {
-    return context_->deadline() <= std::chrono::system_clock::now()
+    return context_.deadline() <= std::chrono::system_clock::now()
                ? grpc::StatusCode::DEADLINE_EXCEEDED
                : grpc::StatusCode::CANCELLED;
   }
 
   Router* const router_;
-  grpc::GenericCallbackServerContext* const context_;
+  grpc::GenericServerContext context_;
+  grpc::GenericServerAsyncReaderWriter stream_{&context_};
   grpc::ByteBuffer request_;
   grpc::ByteBuffer response_;
   grpc::ClientContext upstream_;
+  grpc::Status upstream_status_;
+  std::unique_ptr<grpc::ClientAsyncResponseReader<grpc::ByteBuffer>> reader_;
   // Guarded by the router's mutex.
   State state_ = State::kReading;
   bool cancelled_ = false;
@@ -88,17 +133,57 @@ class Router::Call : public grpc::ServerGenericBidiReactor {
   std::shared_ptr<Pod> pod_;
   std::list<Call*>* queue_ = nullptr;
   std::list<Call*>::iterator queue_pos_;
+
+ private:
+  // A started call ends with two events, its finish and its done
+  // notification, in either order; the last one deletes it.
+  void Unref() {
+    if (pending_.fetch_sub(1) == 1) delete this;
+  }
+
+  Tag accept_tag_;
+  Tag read_tag_;
+  Tag upstream_tag_;
+  Tag finish_tag_;
+  Tag done_tag_;
+  std::atomic<int> pending_{2};
 };
 
 Router::Router(RouterOptions options, SecondStats* stats,
                RouterObserver* observer)
     : options_(options), stats_(stats), observer_(observer) {}
 
-Router::~Router() = default;
+Router::~Router() { Stop(); }
 
-grpc::ServerGenericBidiReactor* Router::CreateReactor(
-    grpc::GenericCallbackServerContext* context) {
-  return new Call(this, context);
+void Router::Register(grpc::ServerBuilder* builder) {
+  builder->RegisterAsyncGenericService(&service_);
+  cq_ = builder->AddCompletionQueue();
+}
+
+void Router::Start(int threads) {
+  // A few calls waiting to be matched, so a burst does not wait for them.
+  for (int i = 0; i < 16; ++i) Accept();
+  for (int i = 0; i < threads; ++i) pollers_.emplace_back([this] { Poll(); });
+}
+
+void Router::Accept() { new Call(this); }
+
+void Router::Poll() {
+  void* tag = nullptr;
+  bool ok = false;
+  while (cq_->Next(&tag, &ok)) {
+    auto* t = static_cast<Call::Tag*>(tag);
+    t->call->OnEvent(t->op, ok);
+  }
+}
+
+void Router::Stop() {
+  if (cq_ == nullptr) return;
+  cq_->Shutdown();
+  if (pollers_.empty()) Poll();  // never started: drain it here
+  for (std::thread& t : pollers_) t.join();
+  pollers_.clear();
+  cq_.reset();
 }
 
 void Router::SetArrivalHook(std::function<void()> on_arrival) {
@@ -130,7 +215,7 @@ void Router::Admit(Call* call) {
     }
   }
   if (cancelled) {
-    call->Finish(grpc::Status(call->CancelCode(), "cancelled before routing"));
+    call->Answer(grpc::Status(call->CancelCode(), "cancelled before routing"));
     return;
   }
   if (hook_enabled_.load(std::memory_order_relaxed) && on_arrival_) {
@@ -142,7 +227,7 @@ void Router::Admit(Call* call) {
                         "local_serving: request queue is full"),
            /*answered_by_pod=*/false);
   } else if (pod != nullptr) {
-    call->StartUpstream(pod.get());
+    call->StartUpstream(pod.get(), cq_.get());
   }
 }
 
@@ -223,7 +308,8 @@ void Router::DrainLocked(Sends* sends) {
 }
 
 void Router::Send(const Sends& sends) {
-  for (const auto& [call, pod] : sends) call->StartUpstream(pod.get());
+  for (const auto& [call, pod] : sends)
+    call->StartUpstream(pod.get(), cq_.get());
 }
 
 void Router::Release(Call* call, const grpc::Status& status) {
@@ -264,8 +350,8 @@ void Router::Cancel(Call* call) {
     Answer(call, grpc::Status(call->CancelCode(), "cancelled while queued"),
            /*answered_by_pod=*/false);
   } else if (state == Call::State::kUpstream) {
-    // The pod's answer (CANCELLED) comes back through Release. gRPC does not
-    // destroy the reactor before OnCancel returns, so `call` is alive here.
+    // The pod's answer (CANCELLED) comes back through Release; the call
+    // lives until this done event has been handled.
     call->upstream_.TryCancel();
   }
 }
@@ -284,7 +370,7 @@ void Router::Answer(Call* call, const grpc::Status& status,
     observer_->OnCallDone(status.error_code(), via_activator, answered_by_pod,
                           now - call->arrived_);
   }
-  call->Answer(status);  // may delete `call`
+  call->Answer(status);
 }
 
 void Router::AddPod(const std::string& name,

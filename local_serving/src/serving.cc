@@ -16,6 +16,11 @@ namespace am = autoscaler_model;
 
 namespace {
 
+// Threads polling the router's completion queue: one runs the request path
+// with the fewest hand-offs; a second keeps it moving while the first is
+// descheduled on a busy machine.
+constexpr int kRouterThreads = 2;
+
 RouterOptions RouterOptionsFor(const ServingOptions& o) {
   RouterOptions r;
   r.container_concurrency = o.config.container_concurrency;
@@ -95,7 +100,7 @@ absl::Status LocalServing::Start() {
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.AddListeningPort(JoinHostPort(options_.host, options_.grpc_port),
                            grpc::InsecureServerCredentials(), &grpc_port_);
-  builder.RegisterCallbackGenericService(&router_);
+  router_.Register(&builder);
   server_ = builder.BuildAndStart();
   if (server_ == nullptr || grpc_port_ == 0) {
     server_.reset();
@@ -109,6 +114,7 @@ absl::Status LocalServing::Start() {
     absl::MutexLock lock(&loop_mu_);
     poked_ = true;
   });
+  router_.Start(kRouterThreads);
   {
     absl::MutexLock lock(&loop_mu_);
     live_ = std::make_unique<LiveAutoscaler>(
@@ -199,6 +205,7 @@ void LocalServing::Shutdown() {
   const absl::Duration grace = options_.shutdown_grace;
   server_->Shutdown(std::chrono::system_clock::now() +
                     absl::ToChronoMilliseconds(grace));
+  router_.Stop();
   pods_.Stop(grace);
   metrics_.Stop();
   stats_file_.close();

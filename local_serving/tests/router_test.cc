@@ -63,9 +63,10 @@ class RouterTest : public ::testing::Test {
     grpc::ServerBuilder builder;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
                              &port_);
-    builder.RegisterCallbackGenericService(router_.get());
+    router_->Register(&builder);
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
+    router_->Start(2);
     stub_ = load_worker::LoadWorker::NewStub(grpc::CreateChannel(
         absl::StrCat("127.0.0.1:", port_), grpc::InsecureChannelCredentials()));
   }
@@ -113,6 +114,7 @@ class RouterTest : public ::testing::Test {
 
   void TearDown() override {
     if (server_) server_->Shutdown(std::chrono::system_clock::now());
+    if (router_) router_->Stop();
     for (auto& [name, w] : workers_) w->Shutdown(absl::ZeroDuration());
   }
 

@@ -13,6 +13,11 @@
 //
 // Every call is counted in SecondStats from arrival to answer: the stat the
 // queue-proxies and the activator report to the autoscaler.
+//
+// It runs on gRPC's completion-queue API, served by a few threads that poll
+// one queue for both sides of every call: bench/local_serving_bench.py showed
+// the callback API's thread hand-offs costing several times more CPU per
+// proxied call.
 #ifndef KNBENCH_LOCAL_SERVING_ROUTER_H_
 #define KNBENCH_LOCAL_SERVING_ROUTER_H_
 
@@ -22,13 +27,16 @@
 #include <list>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "grpcpp/channel.h"
+#include "grpcpp/completion_queue.h"
 #include "grpcpp/generic/async_generic_service.h"
+#include "grpcpp/server_builder.h"
 #include "grpcpp/support/status.h"
 #include "knbench/local_serving/second_stats.h"
 
@@ -49,11 +57,20 @@ class RouterObserver {
                           bool answered_by_pod, absl::Duration latency) = 0;
 };
 
-class Router : public grpc::CallbackGenericService {
+class Router {
  public:
   // `stats` and `observer` must outlive the router; `observer` may be null.
   Router(RouterOptions options, SecondStats* stats, RouterObserver* observer);
-  ~Router() override;
+  ~Router();
+  Router(const Router&) = delete;
+  Router& operator=(const Router&) = delete;
+
+  // Serves every method on `builder`'s server. Call before BuildAndStart.
+  void Register(grpc::ServerBuilder* builder);
+  // Starts accepting calls on `threads` polling threads; after BuildAndStart.
+  void Start(int threads);
+  // After the server's Shutdown returned: stops polling. Idempotent.
+  void Stop();
 
   // A ready pod joins the routing set; waiting calls are sent to it. The
   // channel should already be connected (the readiness probe used it).
@@ -82,8 +99,8 @@ class Router : public grpc::CallbackGenericService {
   struct Pod;
   friend class Call;
 
-  grpc::ServerGenericBidiReactor* CreateReactor(
-      grpc::GenericCallbackServerContext* context) override;
+  void Poll();
+  void Accept();
 
   using Sends = std::vector<std::pair<Call*, std::shared_ptr<Pod>>>;
 
@@ -107,11 +124,14 @@ class Router : public grpc::CallbackGenericService {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Pairs calls waiting in the activator with pods that have capacity.
   void DrainLocked(Sends* sends) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  static void Send(const Sends& sends);
+  void Send(const Sends& sends);
 
   const RouterOptions options_;
   SecondStats* const stats_;
   RouterObserver* const observer_;
+  grpc::AsyncGenericService service_;
+  std::unique_ptr<grpc::ServerCompletionQueue> cq_;
+  std::vector<std::thread> pollers_;
   std::function<void()> on_arrival_;
   std::atomic<bool> hook_enabled_{false};
 
