@@ -14,10 +14,10 @@
 // Every call is counted in SecondStats from arrival to answer: the stat the
 // queue-proxies and the activator report to the autoscaler.
 //
-// It runs on gRPC's completion-queue API, served by a few threads that poll
-// one queue for both sides of every call: bench/local_serving_bench.py showed
-// the callback API's thread hand-offs costing several times more CPU per
-// proxied call.
+// It runs on gRPC's completion-queue API, served by a thread that polls one
+// queue for both sides of every call: on this machine the callback API's
+// thread hand-offs cost 1.5-2.5x the CPU per proxied call (see
+// docs/local_serving.md).
 #ifndef KNBENCH_LOCAL_SERVING_ROUTER_H_
 #define KNBENCH_LOCAL_SERVING_ROUTER_H_
 
