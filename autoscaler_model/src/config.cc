@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 
@@ -19,6 +20,29 @@ absl::Status Invalid(absl::string_view key, absl::string_view why) {
 }  // namespace
 
 absl::Status ValidateConfig(const KpaConfig& c) {
+  for (const auto& [key, value] :
+       {std::pair{"target", c.target.value_or(1)},
+        {"target-utilization-percentage", c.target_utilization_percentage},
+        {"container-concurrency-target-default",
+         c.container_concurrency_target_default},
+        {"requests-per-second-target-default",
+         c.requests_per_second_target_default},
+        {"panic-window-percentage", c.panic_window_percentage},
+        {"panic-threshold-percentage", c.panic_threshold_percentage},
+        {"max-scale-up-rate", c.max_scale_up_rate},
+        {"max-scale-down-rate", c.max_scale_down_rate},
+        {"target-burst-capacity", c.target_burst_capacity}}) {
+    if (!std::isfinite(value)) return Invalid(key, "must be a finite number");
+  }
+  for (const auto& [key, value] : {std::pair{"min-scale", c.min_scale},
+                                   {"max-scale", c.max_scale},
+                                   {"initial-scale", c.initial_scale},
+                                   {"activation-scale", c.activation_scale}}) {
+    if (value > kMaxPodCount) {
+      return Invalid(key, absl::StrCat("must be at most ", kMaxPodCount,
+                                       " (the model's pod limit)"));
+    }
+  }
   if (c.stable_window < absl::Seconds(6) || c.stable_window > absl::Hours(1) ||
       !WholeSeconds(c.stable_window)) {
     return Invalid("window", "must be whole seconds between 6s and 1h");

@@ -2,8 +2,27 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace knbench::autoscaler_model {
+namespace {
+
+// A pod count from a non-negative double, at most kMaxPodCount (NaN -> 0).
+int32_t ToPods(double pods) {
+  if (!(pods > 0)) return 0;
+  return static_cast<int32_t>(std::min(pods, double{kMaxPodCount}));
+}
+
+// floor(x) saturated to the int32 range, for excess burst capacity with huge
+// targets.
+int32_t SaturatingFloor(double x) {
+  constexpr double kLow = std::numeric_limits<int32_t>::min();
+  constexpr double kHigh = std::numeric_limits<int32_t>::max();
+  if (std::isnan(x)) return 0;
+  return static_cast<int32_t>(std::clamp(std::floor(x), kLow, kHigh));
+}
+
+}  // namespace
 
 Decider::Decider(const KpaConfig& config, int32_t ready_at_start)
     : config_(config), target_(ResolveTarget(config)) {
@@ -25,7 +44,7 @@ Decision Decider::Decide(absl::Duration now, double stable_value,
   const double stable_pods = std::ceil(stable_value / target_.target);
   const double panic_pods = std::ceil(panic_value / target_.target);
   auto clamp = [&](double pods) {
-    return static_cast<int32_t>(std::min(std::max(pods, max_down), max_up));
+    return ToPods(std::min(std::max(pods, max_down), max_up));
   };
   int32_t desired_stable = clamp(stable_pods);
   int32_t desired_panic = clamp(panic_pods);
@@ -69,8 +88,8 @@ Decision Decider::Decide(absl::Duration now, double stable_value,
     d.excess_burst_capacity = -1;
   } else {
     const double capacity = static_cast<double>(ready_pods) * target_.total;
-    d.excess_burst_capacity = static_cast<int32_t>(
-        std::floor(capacity - config_.target_burst_capacity - panic_value));
+    d.excess_burst_capacity =
+        SaturatingFloor(capacity - config_.target_burst_capacity - panic_value);
   }
   return d;
 }

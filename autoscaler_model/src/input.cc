@@ -8,10 +8,9 @@
 #include <string>
 #include <utility>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
+#include "knbench/common/csv.h"
 
 namespace knbench::autoscaler_model {
 namespace {
@@ -22,14 +21,6 @@ constexpr int64_t kMaxSeconds = 7 * 24 * 3600;
 constexpr int64_t kMaxSpanUs = kMaxSeconds * kMicrosPerSecond;
 // Year 2286: keeps ts_ms * 1000 far from overflow.
 constexpr int64_t kMaxEpochMs = 10'000'000'000'000;
-
-std::vector<std::string> SplitFields(const std::string& line) {
-  std::string trimmed = line;
-  if (!trimmed.empty() && trimmed.back() == '\r') trimmed.pop_back();
-  std::vector<std::string> fields = absl::StrSplit(trimmed, ',');
-  for (auto& f : fields) f = std::string(absl::StripAsciiWhitespace(f));
-  return fields;
-}
 
 std::optional<size_t> Column(const std::vector<std::string>& header,
                              const char* name) {
@@ -50,31 +41,29 @@ int64_t FloorDiv(int64_t a, int64_t b) {
   return q;
 }
 
-// Calls `row` with the line number and fields of each non-blank line after
-// the header, stopping at the first error: a line whose field count differs
-// from the header's, or whatever `row` returns.
+// Calls `row` with the line number and fields of each record after the
+// header, stopping at the first error: a record whose field count differs
+// from the header's, a broken quote, or whatever `row` returns.
 absl::Status ForEachRow(
-    std::istream& in, size_t columns,
+    CsvReader& csv, size_t columns,
     const std::function<absl::Status(int64_t, const std::vector<std::string>&)>&
         row) {
-  std::string line;
-  int64_t line_no = 1;
-  while (std::getline(in, line)) {
-    ++line_no;
-    if (absl::StripAsciiWhitespace(line).empty()) continue;
-    const std::vector<std::string> fields = SplitFields(line);
+  std::vector<std::string> fields;
+  while (csv.Next(&fields)) {
     if (fields.size() != columns) {
       return absl::InvalidArgumentError(
-          absl::StrCat("line ", line_no, ": ", fields.size(),
+          absl::StrCat("line ", csv.line(), ": ", fields.size(),
                        " fields, header has ", columns));
     }
-    if (absl::Status status = row(line_no, fields); !status.ok()) return status;
+    if (absl::Status status = row(csv.line(), fields); !status.ok()) {
+      return status;
+    }
   }
-  return absl::OkStatus();
+  return csv.status();
 }
 
 absl::StatusOr<InputSeries> ReadDriverCsv(
-    std::istream& in, const std::vector<std::string>& header) {
+    CsvReader& csv, const std::vector<std::string>& header) {
   const auto c_ts = Column(header, "timestamp_ms");
   const auto c_status = Column(header, "status");
   const auto c_lat_us = Column(header, "latency_us");
@@ -93,7 +82,7 @@ absl::StatusOr<InputSeries> ReadDriverCsv(
   std::vector<std::pair<int64_t, int64_t>> spans;  // [send, done) epoch us
   int64_t origin_us = std::numeric_limits<int64_t>::max();
   absl::Status rows_status = ForEachRow(
-      in, header.size(),
+      csv, header.size(),
       [&](int64_t line_no, const std::vector<std::string>& f) -> absl::Status {
         ++out.rows;
         int64_t ts_ms = 0;
@@ -179,7 +168,7 @@ absl::StatusOr<InputSeries> ReadDriverCsv(
 }
 
 absl::StatusOr<InputSeries> ReadPlainCsv(
-    std::istream& in, const std::vector<std::string>& header) {
+    CsvReader& csv, const std::vector<std::string>& header) {
   const size_t c_time = *Column(header, "time_s");
   const size_t c_value = *Column(header, "value");
   const auto c_ready = Column(header, "ready_pods");
@@ -191,7 +180,7 @@ absl::StatusOr<InputSeries> ReadPlainCsv(
   };
   std::vector<Row> rows;
   absl::Status rows_status = ForEachRow(
-      in, header.size(),
+      csv, header.size(),
       [&](int64_t line_no, const std::vector<std::string>& f) -> absl::Status {
         Row r{};
         if (!absl::SimpleAtod(f[c_time], &r.time) || !std::isfinite(r.time)) {
@@ -268,19 +257,17 @@ absl::StatusOr<InputSeries> ReadPlainCsv(
 }  // namespace
 
 absl::StatusOr<InputSeries> ReadInput(std::istream& in) {
-  std::string line;
-  if (!std::getline(in, line)) {
+  CsvReader csv(in);
+  std::vector<std::string> header;
+  if (!csv.Next(&header)) {
+    if (!csv.status().ok()) return csv.status();
     return absl::InvalidArgumentError("input is empty");
   }
-  if (line.size() >= 3 && line.compare(0, 3, "\xEF\xBB\xBF") == 0) {
-    line.erase(0, 3);  // UTF-8 BOM from spreadsheet exports
-  }
-  const std::vector<std::string> header = SplitFields(line);
   if (Column(header, "timestamp_ms") && Column(header, "status")) {
-    return ReadDriverCsv(in, header);
+    return ReadDriverCsv(csv, header);
   }
   if (Column(header, "time_s") && Column(header, "value")) {
-    return ReadPlainCsv(in, header);
+    return ReadPlainCsv(csv, header);
   }
   return absl::InvalidArgumentError(
       "unrecognised header: expected the load driver's CSV "

@@ -1,116 +1,130 @@
 #include "knbench/autoscaler_model/manifest.h"
 
+#include <algorithm>
+#include <cstdint>
+#include <optional>
 #include <utility>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "yaml-cpp/yaml.h"
 
 namespace knbench::autoscaler_model {
 namespace {
 
 constexpr absl::string_view kPrefix = "autoscaling.knative.dev/";
 
-std::string Unquote(absl::string_view s) {
-  s = absl::StripAsciiWhitespace(s);
-  if (s.size() >= 2 && (s.front() == '"' || s.front() == '\'') &&
-      s.back() == s.front()) {
-    s = s.substr(1, s.size() - 2);
-  }
-  return std::string(s);
-}
-
-// Index of the first character outside single or double quotes for which
-// `stop(i)` holds, or npos.
-template <typename Stop>
-size_t FindUnquoted(absl::string_view s, Stop stop) {
-  char quote = 0;
-  for (size_t i = 0; i < s.size(); ++i) {
-    const char c = s[i];
-    if (quote) {
-      if (c == quote) quote = 0;
-    } else if (c == '"' || c == '\'') {
-      quote = c;
-    } else if (stop(i)) {
-      return i;
+// The documents of a YAML stream, split at "---" and "..." lines. yaml-cpp
+// 0.7's LoadAll loops for ever on some invalid input (a lone ",": upstream
+// issue 1040), while Load on one document returns; so the stream is split
+// here and each document loaded on its own.
+std::vector<absl::string_view> SplitDocuments(absl::string_view yaml) {
+  std::vector<absl::string_view> docs;
+  size_t start = 0;
+  size_t pos = 0;
+  auto marker = [](absl::string_view line, absl::string_view m) {
+    return absl::StartsWith(line, m) &&
+           (line.size() == m.size() || line[m.size()] == ' ' ||
+            line[m.size()] == '\t' || line[m.size()] == '\r');
+  };
+  while (pos <= yaml.size()) {
+    size_t eol = yaml.find('\n', pos);
+    if (eol == absl::string_view::npos) eol = yaml.size();
+    const absl::string_view line = yaml.substr(pos, eol - pos);
+    if (marker(line, "---") || marker(line, "...")) {
+      docs.push_back(yaml.substr(start, pos - start));
+      // "--- key: value" starts the next document on the marker's line.
+      start = marker(line, "---") ? pos + 3 : eol + 1;
     }
+    pos = eol + 1;
   }
-  return absl::string_view::npos;
+  if (start < yaml.size()) docs.push_back(yaml.substr(start));
+  return docs;
 }
 
-// Drops a trailing " # comment" that is not inside quotes.
-absl::string_view StripComment(absl::string_view s) {
-  const size_t hash = FindUnquoted(s, [s](size_t i) {
-    return s[i] == '#' && (i == 0 || s[i - 1] == ' ' || s[i - 1] == '\t');
-  });
-  return hash == absl::string_view::npos ? s : s.substr(0, hash);
+// The 1-based line of the stream on which `part` (a view into it) starts.
+int64_t LineOf(absl::string_view whole, absl::string_view part) {
+  const size_t offset = static_cast<size_t>(part.data() - whole.data());
+  return 1 + static_cast<int64_t>(
+                 std::count(whole.begin(), whole.begin() + offset, '\n'));
 }
 
-// Splits "key: value" at the first ": " (or a trailing ':') outside quotes.
-bool SplitKeyValue(absl::string_view s, std::string* key, std::string* value) {
-  const size_t colon = FindUnquoted(s, [s](size_t i) {
-    return s[i] == ':' && (i + 1 == s.size() || s[i + 1] == ' ');
-  });
-  if (colon == absl::string_view::npos) return false;
-  *key = Unquote(s.substr(0, colon));
-  *value = Unquote(s.substr(colon + 1));
-  return true;
+// The text of a scalar node, or nothing for a missing node or null.
+std::optional<std::string> ScalarAt(const YAML::Node& node) {
+  if (!node || node.IsNull() || !node.IsScalar()) return std::nullopt;
+  return node.Scalar();
 }
 
-struct Document {
-  std::string api_version;
-  std::string kind;
+bool IsKnativeService(const YAML::Node& doc) {
+  const auto api = ScalarAt(doc["apiVersion"]);
+  const auto kind = ScalarAt(doc["kind"]);
+  return api && kind && *kind == "Service" &&
+         absl::StartsWith(*api, "serving.knative.dev/");
+}
+
+// A child of a map by key; an error when `node` is set but not a map.
+absl::StatusOr<YAML::Node> Child(const YAML::Node& node, const char* key,
+                                 absl::string_view path) {
+  if (!node || node.IsNull()) return YAML::Node();
+  if (!node.IsMap()) {
+    return absl::InvalidArgumentError(absl::StrCat(path, " is not a map"));
+  }
+  return node[key];
+}
+
+absl::StatusOr<ManifestSettings> ReadService(const YAML::Node& doc) {
   ManifestSettings settings;
-};
-
-Document ReadDocument(const std::vector<absl::string_view>& lines) {
-  Document doc;
-  std::vector<std::pair<size_t, std::string>> stack;  // (indent, key)
-  for (absl::string_view raw : lines) {
-    absl::string_view line = StripComment(raw);
-    if (absl::StripAsciiWhitespace(line).empty()) continue;
-    size_t indent = 0;
-    while (indent < line.size() && line[indent] == ' ') ++indent;
-    line.remove_prefix(indent);
-    // A list item's keys sit two columns right of its dash.
-    while (absl::StartsWith(line, "- ")) {
-      line.remove_prefix(2);
-      indent += 2;
-      while (!line.empty() && line.front() == ' ') {
-        line.remove_prefix(1);
-        ++indent;
-      }
-    }
-    while (!stack.empty() && stack.back().first >= indent) stack.pop_back();
-    std::string key;
-    std::string value;
-    if (!SplitKeyValue(line, &key, &value)) continue;
-
-    std::vector<absl::string_view> path;
-    for (const auto& entry : stack) path.push_back(entry.second);
-    path.push_back(key);
-    if (path.size() == 1 && key == "apiVersion") doc.api_version = value;
-    if (path.size() == 1 && key == "kind") doc.kind = value;
-    if (path.size() == 2 && path[0] == "metadata" && key == "name") {
-      doc.settings.service_name = value;
-    }
-    if (path.size() == 5 && path[0] == "spec" && path[1] == "template" &&
-        path[2] == "metadata" && path[3] == "annotations") {
-      doc.settings.annotations[key] = value;
-    }
-    if (path.size() == 4 && path[0] == "spec" && path[1] == "template" &&
-        path[2] == "spec" && key == "containerConcurrency") {
-      int64_t cc = 0;
-      // A non-number is left for ApplyManifest to report via the sentinel.
-      doc.settings.container_concurrency =
-          absl::SimpleAtoi(value, &cc) ? cc : -1;
-    }
-    if (value.empty()) stack.emplace_back(indent, key);
+  absl::StatusOr<YAML::Node> metadata = Child(doc, "metadata", "");
+  absl::StatusOr<YAML::Node> spec = Child(doc, "spec", "");
+  if (!metadata.ok()) return metadata.status();
+  if (!spec.ok()) return spec.status();
+  for (const auto& [field, out] :
+       {std::pair{"name", &settings.service_name},
+        std::pair{"namespace", &settings.namespace_name}}) {
+    absl::StatusOr<YAML::Node> node = Child(*metadata, field, "metadata");
+    if (!node.ok()) return node.status();
+    if (auto text = ScalarAt(*node)) *out = *text;
   }
-  return doc;
+  absl::StatusOr<YAML::Node> tmpl = Child(*spec, "template", "spec");
+  if (!tmpl.ok()) return tmpl.status();
+  absl::StatusOr<YAML::Node> tmeta = Child(*tmpl, "metadata", "spec.template");
+  if (!tmeta.ok()) return tmeta.status();
+  absl::StatusOr<YAML::Node> annotations =
+      Child(*tmeta, "annotations", "spec.template.metadata");
+  if (!annotations.ok()) return annotations.status();
+  if (*annotations && !annotations->IsNull()) {
+    if (!annotations->IsMap()) {
+      return absl::InvalidArgumentError(
+          "spec.template.metadata.annotations is not a map of strings");
+    }
+    for (const auto& entry : *annotations) {
+      const auto key = ScalarAt(entry.first);
+      const auto value = ScalarAt(entry.second);
+      if (!key || !value) {
+        return absl::InvalidArgumentError(
+            "spec.template.metadata.annotations is not a map of strings");
+      }
+      settings.annotations[*key] = *value;
+    }
+  }
+  absl::StatusOr<YAML::Node> tspec = Child(*tmpl, "spec", "spec.template");
+  if (!tspec.ok()) return tspec.status();
+  absl::StatusOr<YAML::Node> cc =
+      Child(*tspec, "containerConcurrency", "spec.template.spec");
+  if (!cc.ok()) return cc.status();
+  if (*cc && !cc->IsNull()) {
+    int64_t value = 0;
+    const auto text = ScalarAt(*cc);
+    if (!text || !absl::SimpleAtoi(*text, &value) || value < 0) {
+      return absl::InvalidArgumentError(
+          "spec.template.spec.containerConcurrency is not a non-negative "
+          "integer");
+    }
+    settings.container_concurrency = value;
+  }
+  return settings;
 }
 
 absl::Status BadAnnotation(absl::string_view key, absl::string_view value,
@@ -122,42 +136,28 @@ absl::Status BadAnnotation(absl::string_view key, absl::string_view value,
 }  // namespace
 
 absl::StatusOr<ManifestSettings> ParseManifest(absl::string_view yaml) {
-  std::vector<absl::string_view> all = absl::StrSplit(yaml, '\n');
-  std::vector<absl::string_view> current;
-  auto try_document = [&](std::optional<ManifestSettings>* found) {
-    if (found->has_value() || current.empty()) return;
-    Document doc = ReadDocument(current);
-    if (doc.kind == "Service" &&
-        absl::StartsWith(doc.api_version, "serving.knative.dev/")) {
-      *found = std::move(doc.settings);
+  for (absl::string_view text : SplitDocuments(yaml)) {
+    YAML::Node doc;
+    try {
+      doc = YAML::Load(std::string(text));
+    } catch (const YAML::Exception& e) {
+      // The mark counts lines within this document, from 0.
+      const int64_t line = LineOf(yaml, text) + e.mark.line;
+      return absl::InvalidArgumentError(
+          absl::StrCat("not valid YAML: line ", line, ", column ",
+                       e.mark.column + 1, ": ", e.msg));
     }
-  };
-  std::optional<ManifestSettings> found;
-  for (absl::string_view line : all) {
-    absl::ConsumeSuffix(&line, "\r");
-    if (absl::StartsWith(line, "---")) {
-      try_document(&found);
-      current.clear();
-      continue;
-    }
-    current.push_back(line);
+    if (!doc.IsMap() || !IsKnativeService(doc)) continue;
+    return ReadService(doc);
   }
-  try_document(&found);
-  if (!found) {
-    return absl::InvalidArgumentError(
-        "no Knative Service (apiVersion serving.knative.dev/*, kind Service) "
-        "in the manifest");
-  }
-  return *std::move(found);
+  return absl::InvalidArgumentError(
+      "no Knative Service (apiVersion serving.knative.dev/*, kind Service) "
+      "in the manifest");
 }
 
 absl::Status ApplyManifest(const ManifestSettings& settings, KpaConfig* config,
                            std::vector<std::string>* ignored) {
   if (settings.container_concurrency.has_value()) {
-    if (*settings.container_concurrency < 0) {
-      return absl::InvalidArgumentError(
-          "manifest containerConcurrency is not a non-negative integer");
-    }
     config->container_concurrency = *settings.container_concurrency;
   }
   for (const auto& annotation : settings.annotations) {

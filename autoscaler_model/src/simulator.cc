@@ -3,10 +3,6 @@
 #include <algorithm>
 #include <deque>
 
-#include "absl/strings/str_format.h"
-#include "knbench/autoscaler_model/decider.h"
-#include "knbench/autoscaler_model/window.h"
-
 namespace knbench::autoscaler_model {
 namespace {
 
@@ -37,132 +33,40 @@ class PodPool {
   std::deque<absl::Duration> starting_;  // ready times, ascending
 };
 
-// The reconciler's half of the KPA: bounds, initial scale, and the
-// active -> inactive (activator in path) -> zero sequence.
-class Scaler {
- public:
-  explicit Scaler(const KpaConfig& config) : config_(config) {
-    min_ = config.reachable ? config.min_scale : 0;
-    current_ = std::max(min_, config.initial_scale);
-    initialized_ = Threshold() <= 0;
-  }
-
-  int32_t current() const { return current_; }
-  bool inactive() const { return state_ == State::kInactive; }
-
-  // Returns the scale to apply given the decider's wish and the ready pods.
-  int32_t Apply(absl::Duration now, int32_t want, int32_t ready) {
-    if (!initialized_ && ready >= Threshold()) initialized_ = true;
-    int32_t scale = std::max(want, min_);
-    if (config_.max_scale > 0) scale = std::min(scale, config_.max_scale);
-    // Until the revision has once reached its initial scale, hold it there.
-    if (!initialized_) scale = std::max(scale, config_.initial_scale);
-
-    if (scale > 0) {
-      if (state_ == State::kInactive) state_ = State::kActivating;
-    } else if (!config_.enable_scale_to_zero) {
-      scale = 1;
-    } else if (state_ == State::kActivating) {
-      scale = current_;  // unknown: leave the scale alone
-    } else if (state_ == State::kActive) {
-      if (now - active_since_ >= config_.stable_window) {
-        // Idle for a stable window: mark inactive, which puts the activator
-        // in the path; pods stay until the grace period has passed.
-        state_ = State::kInactive;
-        inactive_since_ = now;
-        scale = current_;
-      } else {
-        scale = 1;  // at most one pod until it has been idle long enough
-      }
-    } else if (now - inactive_since_ < config_.scale_to_zero_grace_period) {
-      scale = current_;
-    }
-
-    if (state_ == State::kActivating && ready >= std::max(1, Threshold())) {
-      state_ = State::kActive;
-      active_since_ = now;
-    }
-    current_ = scale;
-    return scale;
-  }
-
- private:
-  enum class State { kActivating, kActive, kInactive };
-
-  int32_t Threshold() const {
-    return initialized_ ? std::max(min_, 1)
-                        : std::max(min_, config_.initial_scale);
-  }
-
-  KpaConfig config_;
-  int32_t min_ = 0;
-  int32_t current_ = 0;
-  bool initialized_ = false;
-  State state_ = State::kActivating;
-  absl::Duration active_since_;
-  absl::Duration inactive_since_;
-};
-
 }  // namespace
 
 std::vector<TickRow> Simulate(const MetricSeries& series,
                               const KpaConfig& config,
                               const SimulationOptions& options) {
   const bool measured = !series.ready_pods.empty();
-  auto measured_ready = [&](int64_t s) {
+  PodPool pods(options.pod_start_delay);
+  auto ready_at = [&](int64_t s) {
+    if (!measured) return pods.ReadyAt(absl::Seconds(s));
     const int64_t last = static_cast<int64_t>(series.ready_pods.size()) - 1;
     return series.ready_pods[static_cast<size_t>(std::min(s, last))];
   };
 
-  Scaler scaler(config);
-  PodPool pods(options.pod_start_delay);
-  if (!measured) pods.ScaleTo(scaler.current(), absl::ZeroDuration());
-  Decider decider(config, measured ? measured_ready(0) : 0);
+  Autoscaler autoscaler(config, ready_at(0));
+  if (!measured) pods.ScaleTo(autoscaler.scale(), absl::ZeroDuration());
 
-  const int64_t stable_buckets = StableWindowBuckets(config);
-  const int64_t panic_buckets = PanicWindowBuckets(config);
-  const auto average = config.aggregation == Aggregation::kLinear
-                           ? &LinearWindowAverage
-                           : &WeightedWindowAverage;
   const int64_t tick_s = absl::ToInt64Seconds(config.tick_interval);
-  const int64_t end_s = static_cast<int64_t>(series.values.size()) +
-                        absl::ToInt64Seconds(options.extend);
-
+  const int64_t input_s = static_cast<int64_t>(series.values.size());
+  const int64_t end_s = input_s + absl::ToInt64Seconds(options.extend);
   std::vector<TickRow> rows;
-  for (int64_t t = tick_s; t <= end_s; t += tick_s) {
-    const absl::Duration now = absl::Seconds(t);
-    TickRow row;
-    row.time_s = t;
-    row.ready_pods = measured ? measured_ready(t) : pods.ReadyAt(now);
-    row.stable_value = average(series.values, t, stable_buckets);
-    row.panic_value = average(series.values, t, panic_buckets);
-    const Decision d =
-        decider.Decide(now, row.stable_value, row.panic_value, row.ready_pods);
-    row.panic_mode = d.panic_mode;
-    row.excess_burst_capacity = d.excess_burst_capacity;
-    row.desired_pods = scaler.Apply(now, d.desired_pods, row.ready_pods);
-    // The KPA proxies through the activator at zero scale, on negative EBC
-    // and once the revision is marked inactive; with no ready endpoint the
-    // serverless service keeps proxying too.
-    row.activator_in_path = row.desired_pods == 0 || row.ready_pods == 0 ||
-                            d.excess_burst_capacity < 0 || scaler.inactive();
-    if (!measured) pods.ScaleTo(row.desired_pods, now);
+  auto apply = [&](const TickRow& row) {
+    if (!measured) pods.ScaleTo(row.desired_pods, absl::Seconds(row.time_s));
     rows.push_back(row);
+  };
+  for (int64_t s = 0; s <= end_s; ++s) {
+    if (s > 0 && s % tick_s == 0) apply(autoscaler.Tick(s, ready_at(s)));
+    const double value =
+        s < input_s ? series.values[static_cast<size_t>(s)] : 0.0;
+    if (value > 0) {
+      if (auto row = autoscaler.Poke(s, ready_at(s))) apply(*row);
+    }
+    autoscaler.Record(value);
   }
   return rows;
-}
-
-std::string FormatTicksCsv(const std::vector<TickRow>& rows) {
-  std::string out =
-      "time_s,desired_pods,ready_pods,panic_mode,stable_value,panic_value,"
-      "excess_burst_capacity,activator_in_path\n";
-  for (const TickRow& r : rows) {
-    absl::StrAppendFormat(&out, "%d,%d,%d,%d,%.3f,%.3f,%d,%d\n", r.time_s,
-                          r.desired_pods, r.ready_pods, r.panic_mode ? 1 : 0,
-                          r.stable_value, r.panic_value,
-                          r.excess_burst_capacity, r.activator_in_path ? 1 : 0);
-  }
-  return out;
 }
 
 }  // namespace knbench::autoscaler_model

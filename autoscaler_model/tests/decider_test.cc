@@ -11,6 +11,7 @@
 //   EBC     = floor(ready * total - TBC - panic)  (TBC 0 -> 0, -1 -> -1)
 #include "knbench/autoscaler_model/decider.h"
 
+#include <limits>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -252,6 +253,43 @@ TEST(ValidateConfig, RejectsOutOfRangeSettings) {
   c = KpaConfig{};
   c.panic_threshold_percentage = 100;
   EXPECT_FALSE(ValidateConfig(c).ok());
+}
+
+TEST(ValidateConfig, RejectsNonFiniteNumbersAndHugePodCounts) {
+  // Probed defects: initial-scale 2000000000 and min-scale 2147483647 made
+  // the model allocate 11-16 GB; target "inf" overflowed EBC.
+  KpaConfig c;
+  c.target = std::numeric_limits<double>::infinity();
+  EXPECT_EQ(ValidateConfig(c).message(), "target: must be a finite number");
+  c = KpaConfig{};
+  c.target_burst_capacity = std::numeric_limits<double>::quiet_NaN();
+  EXPECT_FALSE(ValidateConfig(c).ok());
+  c = KpaConfig{};
+  c.initial_scale = 2000000000;
+  EXPECT_EQ(ValidateConfig(c).message(),
+            "initial-scale: must be at most 10000 (the model's pod limit)");
+  c = KpaConfig{};
+  c.min_scale = 2147483647;
+  EXPECT_FALSE(ValidateConfig(c).ok());
+  c = KpaConfig{};
+  c.min_scale = kMaxPodCount;
+  EXPECT_TRUE(ValidateConfig(c).ok());
+}
+
+TEST(Decider, HugeTargetsAndLoadsStayInRange) {
+  // A finite but huge target: EBC = floor(1 * 1e308 - 211 - 0) saturates at
+  // INT32_MAX instead of wrapping to INT32_MIN.
+  KpaConfig c;
+  c.target = 1e308;
+  Decider d(c, 0);
+  EXPECT_EQ(d.Decide(absl::Seconds(2), 0, 0, 1).excess_burst_capacity,
+            std::numeric_limits<int32_t>::max());
+  // A huge load with a huge scale-up rate asks for at most kMaxPodCount.
+  KpaConfig fast = Target10(0);
+  fast.max_scale_up_rate = 1e300;
+  Decider f(fast, 0);
+  EXPECT_EQ(f.Decide(absl::Seconds(2), 1e12, 1e12, 1).desired_pods,
+            kMaxPodCount);
 }
 
 }  // namespace

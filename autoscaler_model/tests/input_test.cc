@@ -21,6 +21,19 @@ void ExpectSeries(const std::vector<double>& got,
   }
 }
 
+TEST(ReadInput, QuotedPodNamesWithCommas) {
+  // The driver quotes awkward pod names; splitting on every comma rejected
+  // such a CSV with "15 fields, header has 14".
+  auto series = Read(
+      "timestamp_ms,rps,spin_ms,seq,latency_ms,status,latency_us,"
+      "intended_latency_us,lag_us,grpc_code,pod,server_spin_us,phase,warmup\n"
+      "1000000,2,100,1,1000,success,1000000,1000000,0,OK,\"pod,\"\"a\"\"\","
+      "100000,0,0\n");
+  ASSERT_TRUE(series.ok()) << series.status();
+  EXPECT_EQ(series->rows, 1);
+  ExpectSeries(series->concurrency, {1.0});
+}
+
 TEST(ReadInput, RebuildsConcurrencyAndRateFromDriverCsv) {
   // fixtures/driver-small.csv, origin = second 1000 (epoch):
   //  #1 intended 1000.0 + lag 0.5 -> in flight 1000.5..1001.5 (1 s)

@@ -68,7 +68,7 @@ std::vector<std::string> Lines(const std::string& text) {
 
 constexpr char kHeader[] =
     "time_s,desired_pods,ready_pods,panic_mode,stable_value,panic_value,"
-    "excess_burst_capacity,activator_in_path";
+    "excess_burst_capacity,activator_in_path,decider_pods,poke";
 
 std::string WritePlain(const std::string& name, int seconds, double value) {
   const std::string path = Scratch(name);
@@ -87,8 +87,8 @@ TEST(KpaModelCli, DriverCsvConcurrency) {
       RunModel({"--input", KPA_FIXTURES_DIR "/driver-small.csv", "--target",
                 "1", "--target-utilization-percentage=100"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(Lines(r.out),
-            (std::vector<std::string>{kHeader, "2,2,1,1,1.400,1.400,-212,1"}));
+  EXPECT_EQ(Lines(r.out), (std::vector<std::string>{
+                              kHeader, "2,2,1,1,1.400,1.400,-212,1,2,0"}));
 }
 
 TEST(KpaModelCli, DriverCsvRpsToFile) {
@@ -100,8 +100,8 @@ TEST(KpaModelCli, DriverCsvRpsToFile) {
                                 "1", "--target-utilization-percentage", "100"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "");
-  EXPECT_EQ(Lines(Slurp(out)),
-            (std::vector<std::string>{kHeader, "2,1,1,0,1.000,1.000,-211,1"}));
+  EXPECT_EQ(Lines(Slurp(out)), (std::vector<std::string>{
+                                   kHeader, "2,1,1,0,1.000,1.000,-211,1,1,0"}));
 }
 
 TEST(KpaModelCli, ManifestSettingsAndFlagOverride) {
@@ -113,28 +113,30 @@ TEST(KpaModelCli, ManifestSettingsAndFlagOverride) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::vector<std::string> lines = Lines(r.out);
   ASSERT_EQ(lines.size(), 4u);
-  EXPECT_EQ(lines[1], "2,3,1,1,50.000,50.000,0,0");
+  EXPECT_EQ(lines[1], "2,3,1,1,50.000,50.000,0,0,5,0");
   // An explicit flag beats the manifest: max-scale 4.
   r = RunModel(
       {"--from-manifest", manifest, "--max-scale", "4", "--input", input});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   lines = Lines(r.out);
   ASSERT_EQ(lines.size(), 4u);
-  EXPECT_EQ(lines[1], "2,4,1,1,50.000,50.000,0,0");
+  EXPECT_EQ(lines[1], "2,4,1,1,50.000,50.000,0,0,5,0");
 }
 
 TEST(KpaModelCli, ExtendShowsScaleToZero) {
   // Defaults, no traffic: 1 pod active from t=2; idle a stable window
-  // (60 s) -> inactive at t=62; grace 30 s -> 0 at t=92.
+  // (60 s) -> inactive at t=62. TBC 211 keeps EBC negative (1*100 - 211),
+  // so the activator has been in the path since second 0, longer than the
+  // 30 s grace: Knative's fast path scales to zero at once, at t=62.
   const std::string input = WritePlain("idle.csv", 2, 0);
   const CliResult r = RunModel({"--input", input, "--extend", "100s"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::vector<std::string> lines = Lines(r.out);
   ASSERT_EQ(lines.size(), 52u);  // header + ticks 2..102
-  EXPECT_EQ(lines[30], "60,1,1,0,0.000,0.000,-111,1");
-  EXPECT_EQ(lines[45], "90,1,1,0,0.000,0.000,-111,1");
-  EXPECT_EQ(lines[46], "92,0,1,0,0.000,0.000,-111,1");
-  EXPECT_EQ(lines[47], "94,0,0,0,0.000,0.000,-211,1");
+  EXPECT_EQ(lines[30], "60,1,1,0,0.000,0.000,-111,1,0,0");
+  EXPECT_EQ(lines[31], "62,0,1,0,0.000,0.000,-111,1,0,0");
+  EXPECT_EQ(lines[32], "64,0,0,0,0.000,0.000,-211,1,0,0");
+  EXPECT_EQ(lines[51], "102,0,0,0,0.000,0.000,-211,1,0,0");
 }
 
 TEST(KpaModelCli, BadFlagsAndInputExitTwoWithOneLine) {
@@ -191,9 +193,9 @@ TEST(KpaModelCli, ReadsTheRealWorkerManifest) {
   const std::string input = WritePlain("real.csv", 4, 25);
   const CliResult r = RunModel({"--input", input, "--from-manifest", path});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(Lines(r.out),
-            (std::vector<std::string>{kHeader, "2,3,1,1,25.000,25.000,-226,1",
-                                      "4,3,3,1,25.000,25.000,-206,1"}));
+  EXPECT_EQ(Lines(r.out), (std::vector<std::string>{
+                              kHeader, "2,3,1,1,25.000,25.000,-226,1,4,0",
+                              "4,3,3,1,25.000,25.000,-206,1,4,0"}));
 }
 
 }  // namespace

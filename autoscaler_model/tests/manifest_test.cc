@@ -67,6 +67,78 @@ TEST(ParseManifest, FlowListsAndInlineContainers) {
   EXPECT_EQ(m->container_concurrency, 8);
 }
 
+TEST(ParseManifest, FlowStyleAnnotationsAndNamespace) {
+  // Probed defect: flow-style annotations were ignored and the run went on
+  // with the defaults.
+  auto m = ParseManifest(
+      "apiVersion: serving.knative.dev/v1\n"
+      "kind: Service\n"
+      "metadata: {name: w, namespace: bench}\n"
+      "spec:\n"
+      "  template:\n"
+      "    metadata:\n"
+      "      annotations: {autoscaling.knative.dev/target: \"20\", "
+      "autoscaling.knative.dev/window: 30s}\n");
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_EQ(m->service_name, "w");
+  EXPECT_EQ(m->namespace_name, "bench");
+  EXPECT_EQ(m->annotations.at("autoscaling.knative.dev/target"), "20");
+  KpaConfig c;
+  ASSERT_TRUE(ApplyManifest(*m, &c, nullptr).ok());
+  EXPECT_DOUBLE_EQ(*c.target, 20);
+  EXPECT_EQ(c.stable_window, absl::Seconds(30));
+}
+
+TEST(ParseManifest, NotYamlOrAnnotationsNotAMapAreErrors) {
+  // Probed defects: a tab-indented line and annotations given as a list were
+  // silently ignored. Tabs cannot indent YAML: the file is not YAML.
+  const std::string head =
+      "apiVersion: serving.knative.dev/v1\n"
+      "kind: Service\n"
+      "metadata:\n"
+      "  name: w\n"
+      "spec:\n"
+      "  template:\n"
+      "    metadata:\n"
+      "      annotations:\n";
+  auto tab = ParseManifest(head + "\tautoscaling.knative.dev/target: \"20\"\n");
+  ASSERT_FALSE(tab.ok());
+  EXPECT_NE(tab.status().message().find("not valid YAML: line 9"),
+            std::string::npos)
+      << tab.status();
+  auto list =
+      ParseManifest(head + "        - autoscaling.knative.dev/target=20\n");
+  ASSERT_FALSE(list.ok());
+  EXPECT_EQ(list.status().message(),
+            "spec.template.metadata.annotations is not a map of strings");
+  auto cc = ParseManifest(
+      "apiVersion: serving.knative.dev/v1\nkind: Service\nspec:\n"
+      "  template:\n    spec:\n      containerConcurrency: -3\n");
+  ASSERT_FALSE(cc.ok());
+  EXPECT_EQ(cc.status().message(),
+            "spec.template.spec.containerConcurrency is not a non-negative "
+            "integer");
+  EXPECT_FALSE(ParseManifest("key: [unclosed\n").ok());
+  // yaml-cpp's LoadAll loops for ever on this (found by kpa_manifest_fuzz).
+  EXPECT_FALSE(ParseManifest(",a").ok());
+}
+
+TEST(ParseManifest, SecondDocumentAndErrorLinesCountTheWholeStream) {
+  auto m = ParseManifest(
+      "apiVersion: v1\nkind: Service\nmetadata: {name: other}\n"
+      "--- # the Knative one\n"
+      "apiVersion: serving.knative.dev/v1\nkind: Service\n"
+      "metadata: {name: second}\n...\n");
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_EQ(m->service_name, "second");
+  // The unclosed flow is reported where the input ends: line 5 of the
+  // stream, line 3 of the second document.
+  auto bad = ParseManifest("a: 1\n---\nb: 2\nc: [\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("line 5,"), std::string::npos)
+      << bad.status();
+}
+
 TEST(ParseManifest, Errors) {
   EXPECT_FALSE(ParseManifest("apiVersion: v1\nkind: Service\n").ok());
   ManifestSettings s;

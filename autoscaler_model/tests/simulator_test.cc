@@ -120,11 +120,44 @@ TEST(Simulate, NoScaleToZeroWhenDisabledOrMinScale) {
   EXPECT_FALSE(rows.back().activator_in_path);
 }
 
-TEST(Simulate, WakesFromZeroInPanic) {
-  // As above, then 30 in flight from second 30. t=32: ready 0 (taken as 1),
-  // stable (2*30)/6 = 10 -> 1, panic 30 -> 3 >= 2*1: panic, 3 pods, leaving
-  // inactive; pods start at t=32 and are ready at t=34. The activator stays
-  // in the path until a pod is ready.
+TEST(Simulate, ScaleToZeroAtOnceWhenTheActivatorWasInThePathForTheGrace) {
+  // As above but TBC 211: EBC = floor(ready*10 - 211 - panic) < 0 on every
+  // tick, so the activator is in the path from second 0 (no pod ready yet).
+  //  t=2:  1 pod ready, stable 10 -> 1; EBC floor(10-211-10) = -211.
+  //  t=16: decider 0, active 14 s >= window: marked inactive, and as the
+  //        activator has been in the path for 16 s >= grace 10 s, Knative's
+  //        fast path scales to zero at once (not 10 s later as with TBC 0).
+  //  t=18: the pod is gone; EBC floor(0 - 211 - 0) = -211.
+  KpaConfig c = Target10(211);
+  c.stable_window = absl::Seconds(6);
+  c.scale_to_zero_grace_period = absl::Seconds(10);
+  MetricSeries s;
+  s.values = Constant(10, 10);
+  SimulationOptions o;
+  o.extend = absl::Seconds(10);
+  const auto rows = Simulate(s, c, o);
+  ExpectTicks(rows, {{2, 1, 1, true},
+                     {14, 1, 1, true},
+                     {16, 0, 1, true},
+                     {18, 0, 0, true},
+                     {20, 0, 0, true}});
+  EXPECT_EQ(At(rows, 2).excess_burst_capacity, -211);
+  EXPECT_EQ(At(rows, 16).excess_burst_capacity, -201);
+  EXPECT_EQ(At(rows, 18).excess_burst_capacity, -211);
+  EXPECT_EQ(At(rows, 16).decider_pods, 0);
+}
+
+TEST(Simulate, PokedFromZeroThenPanics) {
+  // Scaled to zero as in ScaleToZeroAfterGracePeriod, then 30 in flight from
+  // second 30.
+  //  t=30 tick: nothing seen yet (buckets < 30), decider 0.
+  //  t=30 poke: the first request reaches a revision whose decider wants 0:
+  //        it decides at once, seeing that request as 1 in second 30:
+  //        stable (5*0 + 1)/6 -> ceil(0.017) = 1, panic 1 -> 1 over ready'
+  //        1: no panic. One pod starts now and is ready at t=32.
+  //  t=32: ready 1, stable (2*30)/6 = 10 -> 1, panic 30 -> 3 >= 2*1: panic,
+  //        3 pods; active again, so the activator leaves the path (TBC 0).
+  //  t=34: 3 ready.
   KpaConfig c = Target10(0);
   c.stable_window = absl::Seconds(6);
   c.scale_to_zero_grace_period = absl::Seconds(10);
@@ -135,8 +168,19 @@ TEST(Simulate, WakesFromZeroInPanic) {
   const auto rows = Simulate(s, c, SimulationOptions{});
   ExpectTicks(rows, {{28, 0, 0, true},
                      {30, 0, 0, true},
-                     {32, 3, 0, true},
+                     {32, 3, 1, false},
                      {34, 3, 3, false}});
+  std::vector<TickRow> pokes;
+  for (const TickRow& r : rows) {
+    if (r.poke) pokes.push_back(r);
+  }
+  ASSERT_EQ(pokes.size(), 1u);
+  EXPECT_EQ(pokes[0].time_s, 30);
+  EXPECT_EQ(pokes[0].desired_pods, 1);
+  EXPECT_EQ(pokes[0].ready_pods, 0);
+  EXPECT_FALSE(pokes[0].panic_mode);
+  EXPECT_NEAR(pokes[0].stable_value, 1.0 / 6, 1e-6);
+  EXPECT_TRUE(pokes[0].activator_in_path);
   EXPECT_TRUE(At(rows, 32).panic_mode);
 }
 
@@ -200,10 +244,13 @@ TEST(FormatTicksCsv, HeaderAndRow) {
   r.panic_value = 20.25;
   r.excess_burst_capacity = -7;
   r.activator_in_path = true;
+  r.decider_pods = 5;
+  r.poke = true;
   EXPECT_EQ(FormatTicksCsv({r}),
             "time_s,desired_pods,ready_pods,panic_mode,stable_value,"
-            "panic_value,excess_burst_capacity,activator_in_path\n"
-            "4,3,2,1,1.500,20.250,-7,1\n");
+            "panic_value,excess_burst_capacity,activator_in_path,"
+            "decider_pods,poke\n"
+            "4,3,2,1,1.500,20.250,-7,1,5,1\n");
 }
 
 }  // namespace

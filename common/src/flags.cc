@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdlib>
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include "absl/flags/commandlineflag.h"
 #include "absl/flags/reflection.h"
@@ -43,6 +45,7 @@ absl::Status Set(absl::CommandLineFlag& flag, absl::string_view value) {
 absl::StatusOr<std::vector<std::string>> ParseFlags(
     const std::vector<std::string>& args, std::set<std::string>* given) {
   std::vector<std::string> positional;
+  std::set<std::string> lists_seen;  // list flags given so far
   for (size_t i = 0; i < args.size(); ++i) {
     absl::string_view arg = args[i];
     if (arg == "--") {
@@ -63,22 +66,27 @@ absl::StatusOr<std::vector<std::string>> ParseFlags(
       return absl::InvalidArgumentError(
           absl::StrCat("unknown flag --", name, " (see --help)"));
     }
-    absl::Status status;
+    std::string value;
     if (eq != absl::string_view::npos) {
       if (negated) {
         return absl::InvalidArgumentError(
             absl::StrCat("--", name, " takes no value"));
       }
-      status = Set(*flag, arg.substr(eq + 1));
+      value = std::string(arg.substr(eq + 1));
     } else if (flag->IsOfType<bool>()) {
-      status = Set(*flag, negated ? "false" : "true");
+      value = negated ? "false" : "true";
     } else if (i + 1 < args.size()) {
-      status = Set(*flag, args[++i]);
+      value = args[++i];
     } else {
       return absl::InvalidArgumentError(
           absl::StrCat("--", name, " needs a value"));
     }
-    if (!status.ok()) return status;
+    // A list flag given again appends (--worker-arg=a --worker-arg=b).
+    if (flag->IsOfType<std::vector<std::string>>() &&
+        !lists_seen.insert(std::string(flag->Name())).second) {
+      value = absl::StrCat(flag->CurrentValue(), ",", value);
+    }
+    if (absl::Status status = Set(*flag, value); !status.ok()) return status;
     if (given != nullptr) given->insert(std::string(flag->Name()));
   }
   return positional;

@@ -6,7 +6,9 @@
 
 #include <ctime>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "knbench/common/log.h"
 
 namespace knbench {
 namespace {
@@ -47,6 +49,10 @@ void ShutdownSignal::Loop() {
     int sig = sigtimedwait(&set, nullptr, &tick);
     if (sig <= 0) continue;
     ++received_;
+    if (!graceful_.load()) {
+      LogLine(absl::StrCat("signal ", sig, " during start-up: exiting"));
+      _exit(128 + sig);
+    }
     if (signal_ != 0) {
       // A deliberate second signal: the user wants out now.
       if (absl::Now() - first_signal_time_ >= absl::Seconds(1))

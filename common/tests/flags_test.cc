@@ -1,5 +1,8 @@
 #include "knbench/common/flags.h"
 
+#include <string>
+#include <vector>
+
 #include "absl/flags/flag.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
@@ -9,6 +12,7 @@ ABSL_FLAG(int32_t, grpc_port, 50051, "the port");
 ABSL_FLAG(std::string, spin_clock, "wall", "the clock");
 ABSL_FLAG(bool, fail_fast, false, "stop early");
 ABSL_FLAG(absl::Duration, run_duration, absl::Minutes(12), "how long");
+ABSL_FLAG(std::vector<std::string>, extra_arg, {}, "repeatable");
 
 namespace knbench {
 namespace {
@@ -23,6 +27,7 @@ class FlagsTest : public ::testing::Test {
     absl::SetFlag(&FLAGS_spin_clock, "wall");
     absl::SetFlag(&FLAGS_fail_fast, false);
     absl::SetFlag(&FLAGS_run_duration, absl::Minutes(12));
+    absl::SetFlag(&FLAGS_extra_arg, {});
   }
 };
 
@@ -49,6 +54,17 @@ TEST_F(FlagsTest, ReportsWhichFlagsWereGiven) {
   std::set<std::string> given;
   ASSERT_TRUE(ParseFlags({"--grpc-port=7", "--nofail-fast", "x"}, &given).ok());
   EXPECT_THAT(given, ElementsAre("fail_fast", "grpc_port"));
+}
+
+TEST_F(FlagsTest, ListFlagsCollectEveryOccurrence) {
+  ASSERT_TRUE(ParseFlags({"--extra-arg=--spin-clock=cpu", "--extra-arg",
+                          "--spin-nice=0"})
+                  .ok());
+  EXPECT_THAT(absl::GetFlag(FLAGS_extra_arg),
+              ElementsAre("--spin-clock=cpu", "--spin-nice=0"));
+  // A later parse starts the list afresh.
+  ASSERT_TRUE(ParseFlags({"--extra-arg=x"}).ok());
+  EXPECT_THAT(absl::GetFlag(FLAGS_extra_arg), ElementsAre("x"));
 }
 
 TEST_F(FlagsTest, DoubleDashEndsFlags) {

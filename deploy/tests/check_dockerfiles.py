@@ -20,8 +20,7 @@ For docker/worker.Dockerfile and docker/load_driver.Dockerfile:
 - with --binary NAME=PATH: docker/runtime_rootfs.sh lays out PATH with the
   binary, its ELF interpreter and every shared library `ldd PATH` reports.
 
-Exit: 0 ok, 1 problems, 77 (skip) when scripts/install_deps.sh does not exist
-yet and everything else passed.
+Exit: 0 ok, 1 problems (a missing scripts/install_deps.sh is one).
 """
 import argparse
 import fnmatch
@@ -34,7 +33,7 @@ import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD_SET = {"libgrpc++-dev", "protobuf-compiler-grpc", "libprotobuf-dev", "protobuf-compiler",
-             "libabsl-dev", "prometheus-cpp-dev", "cmake", "g++", "make"}
+             "libabsl-dev", "prometheus-cpp-dev", "libcivetweb-dev", "cmake", "g++", "make"}
 COMPONENTS = ["worker", "load_driver"]
 ROOTFS_SCRIPT = "docker/runtime_rootfs.sh"
 
@@ -71,8 +70,6 @@ def apt_packages(stage):
 
 def install_deps_words():
     path = os.path.join(ROOT, "scripts", "install_deps.sh")
-    if not os.path.exists(path):
-        return None
     with open(path) as f:
         return set(re.findall(r"[A-Za-z0-9][A-Za-z0-9+.\-]*", f.read()))
 
@@ -154,6 +151,9 @@ def main():
     a = ap.parse_args()
     binaries = dict(b.split("=", 1) for b in a.binary)
     problems = []
+    if not os.path.exists(os.path.join(ROOT, "scripts", "install_deps.sh")):
+        print("FAIL scripts/install_deps.sh is missing", file=sys.stderr)
+        return 1
     deps_words = install_deps_words()
     aliases = alias_dirs()
     ignore = dockerignore_patterns()
@@ -182,9 +182,8 @@ def main():
         if bpkgs != BUILD_SET:
             problems.append(f"{name}: build packages differ from the build set: "
                             f"extra {sorted(bpkgs - BUILD_SET)}, missing {sorted(BUILD_SET - bpkgs)}")
-        if deps_words is not None:
-            for p in sorted(bpkgs - deps_words):
-                problems.append(f"{name}: build package {p} is not installed by scripts/install_deps.sh")
+        for p in sorted(bpkgs - deps_words):
+            problems.append(f"{name}: build package {p} is not installed by scripts/install_deps.sh")
 
         runs = " ".join(r for i, r in build["lines"] if i == "RUN")
         for flag in ("-DKNBENCH_BUILD_TESTS=OFF", "-DKNBENCH_STATIC=ON"):
@@ -244,12 +243,7 @@ def main():
 
     for p in problems:
         print(f"FAIL {p}", file=sys.stderr)
-    if problems:
-        return 1
-    if deps_words is None:
-        print("SKIP: scripts/install_deps.sh does not exist yet; build packages not cross-checked")
-        return 77
-    return 0
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":

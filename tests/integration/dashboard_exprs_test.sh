@@ -4,7 +4,7 @@
 # short driver run, then evaluates each line of
 #   deploy/tests/dashboard_exprs.py --local-only --dashboard <dashboard json>
 # as an instant query at the end of the run and requires a non-empty, finite
-# result. Skips (exit 77) when the deploy part's expression lister is missing.
+# result.
 # Usage: dashboard_exprs_test.sh WORKER_BIN DRIVER_BIN
 set -euo pipefail
 # shellcheck source=tests/integration/testlib.sh
@@ -12,15 +12,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/testlib.sh"
 need_binaries "${1:-}" "${2:-}"
 
 lister="${ROOT}/deploy/tests/dashboard_exprs.py"
-if [[ ! -f "$lister" ]]; then
-  echo "SKIP: ${lister} is missing (the deploy part provides it)"
-  exit 77
-fi
+[[ -f "$lister" ]] || fail "${lister} is missing"
 dashboard="$(grep -rl --include='*.json' --exclude-dir=node_modules '"panels"' "${ROOT}/deploy" | head -n 1 || true)"
-if [[ -z "$dashboard" ]]; then
-  echo "SKIP: no Grafana dashboard JSON under ${ROOT}/deploy"
-  exit 77
-fi
+[[ -n "$dashboard" ]] || fail "no Grafana dashboard JSON under ${ROOT}/deploy"
 mapfile -t exprs < <("$PY" "$lister" --local-only --dashboard "$dashboard")
 ((${#exprs[@]} > 0)) || fail "${lister} printed no local expressions for ${dashboard}"
 

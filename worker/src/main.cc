@@ -12,6 +12,7 @@
 #include "knbench/common/flags.h"
 #include "knbench/common/log.h"
 #include "knbench/common/metrics_endpoint.h"
+#include "knbench/common/net.h"
 #include "knbench/common/shutdown.h"
 #include "knbench/worker/worker_server.h"
 
@@ -20,13 +21,19 @@ ABSL_FLAG(int32_t, grpc_port, 50051,
           "GRPC_PORT; a flag given explicitly wins. 0 picks a free port.");
 ABSL_FLAG(int32_t, metrics_port, 2112,
           "Port serving /metrics and /healthz. Default from env METRICS_PORT.");
+ABSL_FLAG(std::string, bind, knbench::kDefaultBindAddress,
+          "Address both ports listen on: 0.0.0.0 (all IPv4 interfaces, as a "
+          "container needs), 127.0.0.1 for this machine only, or any numeric "
+          "IPv4/IPv6 address.");
 ABSL_FLAG(std::string, spin_clock, "wall",
           "What duration_ms measures: 'wall' (wall time, as the original; "
           "concurrent spins share the CPU and each ends on time) or 'cpu' "
           "(the thread's CPU time: fixed work, latency grows under "
           "contention).");
 ABSL_FLAG(int32_t, max_inflight, 1000,
-          "Calls served at once; beyond it a call gets RESOURCE_EXHAUSTED.");
+          "Calls served at once; beyond it a call gets RESOURCE_EXHAUSTED. "
+          "Each connection also carries at most this many + 100 HTTP/2 "
+          "streams.");
 ABSL_FLAG(int64_t, max_duration_ms, 600000,
           "Largest duration_ms accepted; larger or negative gets "
           "INVALID_ARGUMENT.");
@@ -56,8 +63,13 @@ Environment:
   POD_NAME      instance name returned in every response (else the hostname)
 Flags given on the command line win over the environment.
 
-Exit status: 0 after a clean shutdown, 1 if a port cannot be bound,
-2 on bad flags or environment.
+Limits: a request of more than 64 KiB gets RESOURCE_EXHAUSTED, bytes that
+are not a WorkRequest get INVALID_ARGUMENT (both counted in
+worker_requests_total); gRPC buffers at most 128 MiB across connections.
+
+Exit status: 0 after a clean shutdown, 1 if a port is in use or cannot be
+bound (one line), 2 on bad flags or environment. A signal before the
+servers are up exits at once with 128 + the signal.
 
 Usage: worker [flags])";
 
@@ -101,6 +113,11 @@ int main(int argc, char** argv) {
           absl::StrCat(name, "=", port, " is not a TCP port (0..65535)"));
     }
   }
+  const std::string bind = absl::GetFlag(FLAGS_bind);
+  if (absl::Status status = knbench::CheckBindAddress(bind, "--bind");
+      !status.ok()) {
+    UsageError(status.message());
+  }
   if (absl::GetFlag(FLAGS_max_inflight) < 1) {
     UsageError("--max-inflight must be at least 1");
   }
@@ -123,7 +140,8 @@ int main(int argc, char** argv) {
   options.instance_name = knbench::InstanceName();
 
   if (absl::GetFlag(FLAGS_check_config)) {
-    std::cout << "grpc_port=" << grpc_port << "\nmetrics_port=" << metrics_port
+    std::cout << "bind=" << bind << "\ngrpc_port=" << grpc_port
+              << "\nmetrics_port=" << metrics_port
               << "\nspin_clock=" << knbench::worker::SpinClockName(*clock)
               << "\nmax_inflight=" << options.max_inflight
               << "\nmax_duration_ms=" << options.max_duration_ms
@@ -133,21 +151,34 @@ int main(int argc, char** argv) {
     return 0;
   }
 
+  // Both ports first, before either server starts: gRPC would otherwise
+  // share a busy gRPC port (SO_REUSEPORT) or log several lines about it.
+  for (const auto& [name, port] :
+       {std::pair{"gRPC", grpc_port}, std::pair{"metrics", metrics_port}}) {
+    if (absl::Status status = knbench::CheckPortFree(bind, port);
+        !status.ok()) {
+      knbench::Logf("error: %s: %s", name, status.message());
+      return 1;
+    }
+  }
+  // From here a signal drains: there is something to stop gracefully.
+  shutdown.EnableGracefulStop();
   auto registry = std::make_shared<prometheus::Registry>();
   knbench::MetricsEndpoint metrics(registry);
-  if (absl::Status status = metrics.Start(metrics_port); !status.ok()) {
+  if (absl::Status status = metrics.Start(metrics_port, bind); !status.ok()) {
     knbench::Logf("error: metrics: %s", status.message());
     return 1;
   }
   knbench::worker::WorkerServer server(options, registry);
-  if (absl::Status status = server.Start("0.0.0.0", grpc_port); !status.ok()) {
+  if (absl::Status status = server.Start(bind, grpc_port); !status.ok()) {
     knbench::Logf("error: %s", status.message());
     return 1;
   }
   knbench::Logf(
-      "serving gRPC on 0.0.0.0:%d and metrics on 0.0.0.0:%d (instance %s, "
-      "spin clock %s, max in flight %d)",
-      server.port(), metrics.port(), options.instance_name,
+      "serving gRPC on %s and metrics on %s (instance %s, spin clock %s, max "
+      "in flight %d)",
+      knbench::JoinHostPort(bind, server.port()),
+      knbench::JoinHostPort(bind, metrics.port()), options.instance_name,
       knbench::worker::SpinClockName(*clock), options.max_inflight);
 
   shutdown.Wait();

@@ -1,8 +1,13 @@
 #include "knbench/worker/worker_service.h"
 
+#include <grpc/support/time.h>
+
 #include <chrono>
+#include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "grpcpp/support/byte_buffer.h"
 #include "knbench/common/buckets.h"
 
 namespace knbench::worker {
@@ -24,12 +29,40 @@ double MillisecondsSince(Clock::time_point start) {
 }
 
 // The client's deadline on the steady clock (max when it set none).
+// Computed from gRPC's own timespec: context.deadline() converts to the
+// system clock in nanoseconds, which overflows for deadlines more than about
+// 290 years away (grpc-timeout: 2562048H) and turns them into the past.
 Clock::time_point SteadyDeadline(const grpc::CallbackServerContext& context) {
-  const auto deadline = context.deadline();
-  if (deadline == std::chrono::system_clock::time_point::max()) {
+  const gpr_timespec deadline = context.raw_deadline();
+  if (gpr_time_cmp(deadline, gpr_inf_future(deadline.clock_type)) == 0) {
     return Clock::time_point::max();
   }
-  return Clock::now() + (deadline - std::chrono::system_clock::now());
+  const gpr_timespec left =
+      gpr_time_sub(deadline, gpr_now(deadline.clock_type));
+  if (left.tv_sec < 0) return Clock::now();
+  // Saturate: anything beyond a century is as good as no deadline, and
+  // stays far from the steady clock's range.
+  constexpr int64_t kCenturySeconds = int64_t{100} * 366 * 24 * 3600;
+  if (left.tv_sec >= kCenturySeconds) return Clock::time_point::max();
+  return Clock::now() + std::chrono::seconds(left.tv_sec) +
+         std::chrono::nanoseconds(left.tv_nsec);
+}
+
+// The request's bytes as a WorkRequest; false if they are not one.
+bool ParseRequest(const grpc::ByteBuffer& bytes,
+                  load_worker::WorkRequest* request) {
+  std::vector<grpc::Slice> slices;
+  if (!bytes.Dump(&slices).ok()) return false;
+  std::string flat;
+  for (const grpc::Slice& slice : slices) {
+    flat.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+  }
+  return request->ParseFromString(flat);
+}
+
+grpc::ByteBuffer Serialize(const load_worker::WorkResponse& response) {
+  grpc::Slice slice(response.SerializeAsString());
+  return grpc::ByteBuffer(&slice, 1);
 }
 
 }  // namespace
@@ -37,6 +70,8 @@ Clock::time_point SteadyDeadline(const grpc::CallbackServerContext& context) {
 WorkerMetrics::WorkerMetrics(prometheus::Registry& registry)
     : success(RequestsFamily(registry).Add({{"status", "success"}})),
       invalid(RequestsFamily(registry).Add({{"status", "invalid"}})),
+      malformed(RequestsFamily(registry).Add({{"status", "malformed"}})),
+      oversized(RequestsFamily(registry).Add({{"status", "oversized"}})),
       rejected(RequestsFamily(registry).Add({{"status", "rejected"}})),
       cancelled(RequestsFamily(registry).Add({{"status", "cancelled"}})),
       latency_ms(prometheus::BuildHistogram()
@@ -63,10 +98,26 @@ WorkerMetrics::WorkerMetrics(prometheus::Registry& registry)
 class WorkerService::SpinReactor final : public grpc::ServerUnaryReactor {
  public:
   SpinReactor(WorkerService* service, grpc::CallbackServerContext* context,
-              const load_worker::WorkRequest* request,
-              load_worker::WorkResponse* response)
+              const grpc::ByteBuffer* bytes, grpc::ByteBuffer* response)
       : service_(service), response_(response), start_(Clock::now()) {
-    const int64_t duration_ms = request->duration_ms();
+    // A call without a message at all arrives as an invalid buffer; an empty
+    // message (duration_ms 0) as a valid one of length 0.
+    if (bytes->Valid() && bytes->Length() > kMaxRequestBytes) {
+      service_->metrics_.oversized.Increment();
+      Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                          absl::StrCat("request of ", bytes->Length(),
+                                       " bytes; a WorkRequest has at most ",
+                                       kMaxRequestBytes)));
+      return;
+    }
+    load_worker::WorkRequest request;
+    if (!bytes->Valid() || !ParseRequest(*bytes, &request)) {
+      service_->metrics_.malformed.Increment();
+      Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          "the request is not a load_worker.WorkRequest"));
+      return;
+    }
+    const int64_t duration_ms = request.duration_ms();
     const WorkerOptions& options = service_->options_;
     if (duration_ms < 0 || duration_ms > options.max_duration_ms) {
       service_->metrics_.invalid.Increment();
@@ -119,12 +170,14 @@ class WorkerService::SpinReactor final : public grpc::ServerUnaryReactor {
                           "call cancelled or past its deadline"));
       return;
     }
-    response_->set_message(absl::StrCat("processed in ", duration_ms,
-                                        " ms by Worker \xE2\x9C\x85"));
-    response_->set_pod(service_->options_.instance_name);
-    response_->set_spin_us(
+    load_worker::WorkResponse response;
+    response.set_message(absl::StrCat("processed in ", duration_ms,
+                                      " ms by Worker \xE2\x9C\x85"));
+    response.set_pod(service_->options_.instance_name);
+    response.set_spin_us(
         std::chrono::duration_cast<std::chrono::microseconds>(spin.spun)
             .count());
+    *response_ = Serialize(response);
     service_->metrics_.success.Increment();
     const double elapsed_ms = MillisecondsSince(start_);
     service_->metrics_.latency_ms.Observe(elapsed_ms);
@@ -133,7 +186,7 @@ class WorkerService::SpinReactor final : public grpc::ServerUnaryReactor {
   }
 
   WorkerService* const service_;
-  load_worker::WorkResponse* const response_;
+  grpc::ByteBuffer* const response_;
   const Clock::time_point start_;
   std::atomic<bool> cancelled_{false};
   bool counted_inflight_ = false;
@@ -146,9 +199,8 @@ WorkerService::WorkerService(WorkerOptions options,
       pool_(options_.spin_nice) {}
 
 grpc::ServerUnaryReactor* WorkerService::InvokeWorker(
-    grpc::CallbackServerContext* context,
-    const load_worker::WorkRequest* request,
-    load_worker::WorkResponse* response) {
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
   return new SpinReactor(this, context, request, response);
 }
 

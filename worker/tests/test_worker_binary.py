@@ -8,9 +8,11 @@ Run by ctest with WORKER_BIN and PROTO_DIR set.
 import importlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
+import time
 import urllib.request
 
 import grpc
@@ -19,6 +21,8 @@ import pytest
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "..", "scripts", "lib"))
 from knbench_proc import free_port, wait_until  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import rawh2  # noqa: E402
 
 WORKER = os.environ["WORKER_BIN"]
 PROTO_DIR = os.environ["PROTO_DIR"]
@@ -60,17 +64,29 @@ print(sorted(f.name for f in pb2.WorkResponse.DESCRIPTOR.fields))
 """
 
 
+def rss_mb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise AssertionError(f"no VmRSS for {pid}")
+
+
+def clean_env(env=None):
+    full_env = {k: v for k, v in os.environ.items()
+                if k not in ("PORT", "GRPC_PORT", "METRICS_PORT")}
+    full_env.update(env or {})
+    return full_env
+
+
 class Worker:
-    def __init__(self, args=(), env=None):
-        self.grpc_port = free_port()
-        self.metrics_port = free_port()
-        full_env = {k: v for k, v in os.environ.items()
-                    if k not in ("PORT", "GRPC_PORT", "METRICS_PORT")}
-        full_env.update(env or {})
+    def __init__(self, args=(), env=None, grpc_port=None, metrics_port=None):
+        self.grpc_port = grpc_port or free_port()
+        self.metrics_port = metrics_port or free_port()
         self.proc = subprocess.Popen(
-            [WORKER, f"--grpc-port={self.grpc_port}",
+            [WORKER, "--bind=127.0.0.1", f"--grpc-port={self.grpc_port}",
              f"--metrics-port={self.metrics_port}", *args],
-            env=full_env, stderr=subprocess.PIPE, text=True)
+            env=clean_env(env), stderr=subprocess.PIPE, text=True)
         self.channel = grpc.insecure_channel(f"127.0.0.1:{self.grpc_port}")
         grpc.channel_ready_future(self.channel).result(timeout=20)
 
@@ -180,10 +196,7 @@ def test_sigterm_lets_calls_in_flight_finish_then_exits_0(ours):
 
 
 def check_config(env, *args):
-    base = {k: v for k, v in os.environ.items()
-            if k not in ("PORT", "GRPC_PORT", "METRICS_PORT")}
-    base.update(env)
-    return subprocess.run([WORKER, "--check-config", *args], env=base,
+    return subprocess.run([WORKER, "--check-config", *args], env=clean_env(env),
                           capture_output=True, text=True, timeout=20)
 
 
@@ -208,6 +221,7 @@ def test_port_precedence_flag_then_port_then_grpc_port(env, args, grpc_port,
     ({}, ["--spin-clock=gpu"], "--spin-clock"),
     ({}, ["--max-inflight=0"], "--max-inflight"),
     ({}, ["--shutdown-grace=soon"], "--shutdown-grace"),
+    ({}, ["--bind=localhost"], "--bind"),
     ({}, ["--nope"], "--nope"),
 ])
 def test_bad_input_is_one_line_and_exit_2(env, args, needle):
@@ -221,7 +235,187 @@ def test_help_documents_flags_and_env():
     result = subprocess.run([WORKER, "--help"], capture_output=True, text=True,
                             timeout=20)
     assert result.returncode == 0
-    for needle in ("--grpc-port", "--metrics-port", "--spin-clock",
+    for needle in ("--grpc-port", "--metrics-port", "--bind", "--spin-clock",
                    "--max-inflight", "--max-duration-ms", "--shutdown-grace",
                    "PORT", "GRPC_PORT", "METRICS_PORT", "POD_NAME"):
         assert needle in result.stdout
+
+
+def listen_addresses(port):
+    """Local addresses with a TCP listener on `port`, from /proc/net/tcp*
+    (hex, as the kernel prints them; IPv4-mapped IPv6 reduced to IPv4)."""
+    found = set()
+    for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(name) as f:
+            for line in f.readlines()[1:]:
+                local, state = line.split()[1], line.split()[3]
+                addr, hexport = local.split(":")
+                if state == "0A" and int(hexport, 16) == port:
+                    found.add(addr.replace("0000000000000000FFFF0000", ""))
+    return found
+
+
+def test_bind_127_0_0_1_listens_on_loopback_only(worker):
+    # 0100007F is 127.0.0.1 as /proc/net/tcp prints it.
+    assert listen_addresses(worker.grpc_port) == {"0100007F"}
+    assert listen_addresses(worker.metrics_port) == {"0100007F"}
+    result = check_config({})
+    assert "bind=0.0.0.0\n" in result.stdout  # containers keep all addresses
+
+
+@pytest.mark.parametrize("which", ["grpc", "metrics"])
+def test_a_busy_port_is_exit_1_with_one_line(worker, ours, which):
+    """gRPC sets SO_REUSEPORT: a second worker used to start on a busy gRPC
+    port, log "serving" and take half of the calls."""
+    kwargs = {f"{which}_port": getattr(worker, f"{which}_port")}
+    second = subprocess.run(
+        [WORKER, "--bind=127.0.0.1",
+         f"--grpc-port={kwargs.get('grpc_port', free_port())}",
+         f"--metrics-port={kwargs.get('metrics_port', free_port())}"],
+        env=clean_env(), capture_output=True, text=True, timeout=30)
+    assert second.returncode == 1, second.stderr
+    lines = second.stderr.strip().splitlines()
+    busy = kwargs[f"{which}_port"]
+    assert len(lines) == 1 and f"port {busy} is already in use" in lines[0], \
+        second.stderr
+    assert worker.call(ours, 1).message.startswith("processed in 1 ms")
+
+
+def test_malformed_and_oversized_requests_are_counted(worker):
+    raw = worker.channel.unary_unary(METHOD)  # bytes in, bytes out
+    cases = [
+        (b"\x08\x05\x12", grpc.StatusCode.INVALID_ARGUMENT),  # cut-off field
+        (b"\xff" * 10, grpc.StatusCode.INVALID_ARGUMENT),
+        (b"\x08\x01" + b"\x1a\x80\x80\x04" + b"x" * 65536,  # 64 KiB field
+         grpc.StatusCode.RESOURCE_EXHAUSTED),
+    ]
+    for payload, code in cases:
+        with pytest.raises(grpc.RpcError) as error:
+            raw(payload, timeout=10)
+        assert error.value.code() == code, payload[:8]
+    assert raw(b"\x08\x01", timeout=10).startswith(b"\n")  # still serves
+    text = worker.metrics()
+    assert 'worker_requests_total{status="malformed"} 2' in text
+    assert 'worker_requests_total{status="oversized"} 1' in text
+    assert 'worker_requests_total{status="success"} 1' in text
+
+
+@pytest.mark.parametrize("timeout", ["2562048H", "99999999H", "99999999S"])
+def test_far_future_grpc_timeout_is_no_hurry(worker, timeout):
+    """2562048H overflowed a nanosecond conversion: the call was CANCELLED
+    at once. gRPC's own clients never send more than 27000H, so the header
+    is written by hand."""
+    conn = rawh2.Connection(worker.grpc_port)
+    try:
+        sid = conn.call(METHOD, rawh2.grpc_message(b"\x08\x14"),
+                        headers=[("grpc-timeout", timeout)])
+        assert conn.wait(lambda c: sid in c.ended or sid in c.resets, 20)
+        assert b"processed in 20 ms" in conn.data.get(sid, b""), conn.data
+    finally:
+        conn.close()
+    assert 'worker_requests_total{status="cancelled"} 0' in worker.metrics()
+
+
+def test_stalled_streams_keep_memory_bounded():
+    """Streams that send headers and part of a message, then stall, never
+    reach the handler. 40 000 of them took the worker from 16 MB to 490 MB;
+    each connection now carries at most --max-inflight + 100 streams."""
+    w = Worker(args=["--max-inflight=100"])
+    conns = []
+    try:
+        base = rss_mb(w.proc.pid)
+        for _ in range(4):
+            conn = rawh2.Connection(w.grpc_port)
+            conns.append(conn)
+            assert conn.settle()
+            streams = conn.server_settings.get(
+                rawh2.SETTINGS_MAX_CONCURRENT_STREAMS)
+            assert streams == 200, conn.server_settings  # 100 + 100
+            # Claims a 100-byte message, sends 1 byte of it.
+            conn.open_streams(5000, METHOD, rawh2.grpc_message(b"\x08",
+                                                                declared=100))
+        # gRPC drops a connection that opens streams beyond the limit it
+        # announced: none of them is left waiting on the server.
+        for conn in conns:
+            assert conn.wait(lambda c: c.closed, 20)
+        grown = rss_mb(w.proc.pid) - base
+        print(f"20000 stalled streams on 4 connections: RSS {base:.0f} MB "
+              f"+ {grown:.0f} MB")
+        assert grown < 64, f"RSS grew by {grown:.0f} MB"
+        reply = w.channel.unary_unary(METHOD)(b"\x08\x01", timeout=10)
+        assert b"processed in 1 ms" in reply
+    finally:
+        for conn in conns:
+            conn.close()
+        w.stop()
+
+
+def test_partial_messages_meet_the_memory_quota():
+    """A stream may declare a 4 MiB message and send all but its end; gRPC
+    keeps what arrived, and without a resource quota it took all 600 MiB of
+    200 such streams. With the quota (128 MiB) gRPC resets streams
+    (ENHANCE_YOUR_CALM) once its buffers pass it. The reset lags the
+    arrival, so RSS still overshoots: the printed numbers say by how much."""
+    w = Worker()
+    conn = rawh2.Connection(w.grpc_port)
+    try:
+        base = rss_mb(w.proc.pid)
+        assert conn.settle()
+        size = 3 << 20
+        ids = conn.open_streams(200, METHOD, rawh2.grpc_message(
+            b"", declared=size))
+        sent = conn.send_partial_messages(ids, size - 5, timeout=30)
+        grown = rss_mb(w.proc.pid) - base
+        calmed = sum(code == rawh2.ENHANCE_YOUR_CALM
+                     for code in conn.resets.values())
+        print(f"200 streams x 3 MiB partial messages: {sent >> 20} MiB "
+              f"accepted, RSS {base:.0f} MB + {grown:.0f} MB, {calmed} "
+              f"streams reset")
+        assert calmed > 0
+        assert sent < 0.9 * 200 * (size - 5), "gRPC took every byte"
+
+        def serves():
+            # Under memory pressure gRPC may also have sent our own client
+            # a GOAWAY: it reconnects, and the call goes through.
+            try:
+                return b"processed in 1 ms" in w.channel.unary_unary(METHOD)(
+                    b"\x08\x01", timeout=5)
+            except grpc.RpcError:
+                return False
+        wait_until(serves, 20, "a call to succeed after the pressure")
+    finally:
+        conn.close()
+        w.stop()
+
+
+def test_sigterm_exits_within_the_grace_with_500_slow_http_clients(ours):
+    """Slow clients on the metrics port used to block /metrics and /healthz
+    and make a 2 s grace take 27 s."""
+    w = Worker(args=["--shutdown-grace=1s"])
+    slow = []
+    try:
+        for _ in range(500):
+            s = socket.create_connection(("127.0.0.1", w.metrics_port), 10)
+            s.sendall(b"GET /metrics HTTP/1.1\r\n")
+            slow.append(s)
+        for _ in range(3):
+            for s in slow:
+                try:
+                    s.sendall(b"X-Slow: 1\r\n")
+                except OSError:
+                    pass
+            start = time.monotonic()
+            status = urllib.request.urlopen(
+                f"http://127.0.0.1:{w.metrics_port}/healthz", timeout=3).status
+            assert status == 200
+            assert time.monotonic() - start < 3
+        start = time.monotonic()
+        w.proc.send_signal(signal.SIGTERM)
+        assert w.proc.wait(timeout=30) == 0
+        took = time.monotonic() - start
+        print(f"SIGTERM to exit with 500 slow clients, grace 1s: {took:.1f} s")
+        assert took < 1 + 4, f"took {took:.1f} s"
+    finally:
+        for s in slow:
+            s.close()
+        w.stop()

@@ -261,5 +261,22 @@ TEST_F(WorkerServiceTest, ShutdownCancelsSpinsThatOutlastTheGrace) {
   EXPECT_EQ(Requests("cancelled"), 1);
 }
 
+// gRPC sets SO_REUSEPORT on its listeners: without care a second server
+// starts on a busy port and the two split the calls.
+TEST_F(WorkerServiceTest, SecondServerOnABusyPortFailsInsteadOfSharingIt) {
+  StartServer({});
+  WorkerServer second({}, std::make_shared<prometheus::Registry>());
+  absl::Status status = second.Start("127.0.0.1", server_->port());
+  ASSERT_FALSE(status.ok());
+  EXPECT_THAT(std::string(status.message()), HasSubstr("cannot listen"));
+  load_worker::WorkResponse response;
+  EXPECT_TRUE(Call(0, &response).ok());
+}
+
+TEST_F(WorkerServiceTest, StreamsPerConnectionFollowMaxInflight) {
+  EXPECT_EQ(MaxStreamsPerConnection(1000), 1100);
+  EXPECT_EQ(MaxStreamsPerConnection(1), 101);
+}
+
 }  // namespace
 }  // namespace knbench::worker

@@ -25,15 +25,23 @@ sockaddr_in Loopback(int port) {
 
 }  // namespace
 
-absl::StatusOr<std::string> SendRaw(int port, absl::string_view request,
-                                    int timeout_ms) {
+int ConnectLoopback(int port) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return absl::InternalError(std::strerror(errno));
+  if (fd < 0) return -1;
   sockaddr_in addr = Loopback(port);
   if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    std::string error = std::strerror(errno);
     close(fd);
-    return absl::UnavailableError(absl::StrCat("connect: ", error));
+    return -1;
+  }
+  return fd;
+}
+
+absl::StatusOr<std::string> SendRaw(int port, absl::string_view request,
+                                    int timeout_ms) {
+  const int fd = ConnectLoopback(port);
+  if (fd < 0) {
+    return absl::UnavailableError(
+        absl::StrCat("connect: ", std::strerror(errno)));
   }
   size_t sent = 0;
   while (sent < request.size()) {
@@ -60,19 +68,28 @@ absl::StatusOr<std::string> SendRaw(int port, absl::string_view request,
 }
 
 absl::StatusOr<RawHttpResponse> HttpGet(int port, absl::string_view path,
-                                        int timeout_ms) {
-  absl::StatusOr<std::string> raw = SendRaw(
-      port, absl::StrCat("GET ", path, " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"),
-      timeout_ms);
+                                        int timeout_ms,
+                                        absl::string_view headers) {
+  absl::StatusOr<std::string> raw =
+      SendRaw(port,
+              absl::StrCat("GET ", path,
+                           " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: "
+                           "close\r\n",
+                           headers, "\r\n"),
+              timeout_ms);
   if (!raw.ok()) return raw.status();
+  return ParseHttpResponse(*raw);
+}
+
+absl::StatusOr<RawHttpResponse> ParseHttpResponse(const std::string& raw) {
   RawHttpResponse response;
-  size_t split = raw->find("\r\n\r\n");
-  if (split == std::string::npos || raw->size() < 12) {
-    return absl::DataLossError(absl::StrCat("not an HTTP response: ", *raw));
+  size_t split = raw.find("\r\n\r\n");
+  if (split == std::string::npos || raw.size() < 12) {
+    return absl::DataLossError(absl::StrCat("not an HTTP response: ", raw));
   }
-  response.head = raw->substr(0, split);
-  response.body = raw->substr(split + 4);
-  if (!absl::SimpleAtoi(raw->substr(9, 3), &response.status)) {
+  response.head = raw.substr(0, split);
+  response.body = raw.substr(split + 4);
+  if (!absl::SimpleAtoi(raw.substr(9, 3), &response.status)) {
     return absl::DataLossError("bad status line");
   }
   return response;

@@ -13,6 +13,12 @@
 
 namespace knbench::autoscaler_model {
 
+// The largest pod count the model handles: min/max/initial/activation-scale
+// above it are rejected, and the decider never asks for more. Knative itself
+// has no default limit (config-autoscaler max-scale-limit sets one); this one
+// keeps a typo such as min-scale 2147483647 from exhausting memory.
+inline constexpr int32_t kMaxPodCount = 10000;
+
 enum class Metric { kConcurrency, kRps };
 // autoscaling.knative.dev/metric-aggregation-algorithm: linear (default) or
 // weighted-exponential (also spelled weightedExponential).
@@ -51,7 +57,8 @@ struct KpaConfig {
 };
 
 // Checks the ranges Knative's validation enforces (window 6s..1h in whole
-// seconds, rates > 1, panic threshold 110..1000 %, ...). The message names the
+// seconds, rates > 1, panic threshold 110..1000 %, ...), that every number is
+// finite, and that pod counts are at most kMaxPodCount. The message names the
 // offending setting by its Knative key.
 absl::Status ValidateConfig(const KpaConfig& config);
 

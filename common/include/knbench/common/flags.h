@@ -13,7 +13,9 @@ namespace knbench {
 // Command-line parsing over ABSL_FLAG definitions with the original
 // project's dashed spelling: --grpc-port sets the flag grpc_port. Accepts
 // --name=value, --name value, and for booleans --name, --noname,
-// --name=true|false. "--" ends the flags.
+// --name=true|false. A std::vector<std::string> flag given several times
+// collects every value (each value may itself be a comma-separated list).
+// "--" ends the flags.
 //
 // Returns the positional arguments (without argv[0]), or an error that
 // names the offending argument. When `given` is set, it receives the

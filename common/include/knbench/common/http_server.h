@@ -1,16 +1,17 @@
 #ifndef KNBENCH_COMMON_HTTP_SERVER_H_
 #define KNBENCH_COMMON_HTTP_SERVER_H_
 
-#include <atomic>
-#include <condition_variable>
 #include <functional>
 #include <map>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <utility>
 
 #include "absl/status/status.h"
+#include "absl/time/time.h"
+
+struct mg_context;
+struct mg_connection;
 
 namespace knbench {
 
@@ -22,7 +23,9 @@ struct HttpResponse {
         body(std::move(body)) {}
 
   // A response whose body is the file at `path`, streamed from disk: result
-  // files can be far larger than anything worth holding in memory.
+  // files can be far larger than anything worth holding in memory. File
+  // responses honour a single-range Range header (206), so an interrupted
+  // download can resume.
   static HttpResponse File(std::string path, std::string content_type) {
     HttpResponse response(200, std::move(content_type), "");
     response.file_path = std::move(path);
@@ -33,17 +36,35 @@ struct HttpResponse {
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
   std::string file_path;  // When set, replaces `body`.
+  // Called once a GET has written the body, or the file up to its last
+  // byte, to the client: never for HEAD, nor for a download cut short.
+  std::function<void()> on_complete;
 };
 
-// A small read-only HTTP/1.1 server: GET and HEAD on exact paths, one
-// response per connection. It exists for /metrics, /healthz and the driver's
-// result files, where a full web framework would only add surface. Malformed
-// or slow requests get an error or time out without affecting other clients.
+// Limits of an HttpServer. The defaults are what the metrics ports serve
+// with; see docs/load_driver.md ("The metrics port").
+struct HttpServerOptions {
+  // Connections served at once. Each holds one thread while open (civetweb
+  // serves a connection per thread), so this many slow or idle clients can
+  // be connected and scrapes and probes still get answers.
+  int max_connections = 600;
+  // A request's head must arrive whole within this time of the connection
+  // (or of the previous response): a client that trickles its headers is
+  // cut off however steadily it sends.
+  absl::Duration request_deadline = absl::Seconds(5);
+  // How long an idle keep-alive connection is kept for its next request.
+  absl::Duration keep_alive = absl::Seconds(10);
+};
+
+// A small read-only HTTP/1.1 server for /metrics, /healthz and the driver's
+// result files: GET and HEAD on exact paths, keep-alive, Range on files. It
+// is a facade over civetweb, which parses requests and bounds each one's
+// time; this class only maps paths to handlers and writes responses.
 class HttpServer {
  public:
   using Handler = std::function<HttpResponse()>;
 
-  HttpServer() = default;
+  explicit HttpServer(HttpServerOptions options = {}) : options_(options) {}
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
@@ -51,28 +72,28 @@ class HttpServer {
   // Registers `handler` for GET `path`. May be called before or after Start.
   void Handle(const std::string& path, Handler handler);
 
-  // Binds `address`:`port` (port 0 picks a free one) and starts serving.
+  // Listens on `address` (a numeric IPv4 or IPv6 address) and `port` (0
+  // picks a free one) and starts serving.
   absl::Status Start(const std::string& address, int port);
 
   // The bound port; valid after a successful Start.
   int port() const { return port_; }
 
-  // Stops accepting and joins the serving threads. Idempotent.
+  // Stops accepting, ends the connections and joins the serving threads, so
+  // no handler runs once it returns. Bounded: a slow client is cut off
+  // within about 2 s. Idempotent.
   void Stop();
 
  private:
-  void AcceptLoop();
-  void ServeConnection(int fd);
-  HttpResponse Dispatch(const std::string& method, const std::string& path);
+  static int Serve(mg_connection* conn, void* self);
+  int Serve(mg_connection* conn);
 
+  const HttpServerOptions options_;
   std::mutex mu_;
-  std::map<std::string, Handler> handlers_;
-  int active_connections_ = 0;  // Guarded by mu_.
-  std::condition_variable connections_done_;
-  int listen_fd_ = -1;
+  std::map<std::string, Handler> handlers_;  // Guarded by mu_.
+  mg_context* context_ = nullptr;
+  std::string address_;
   int port_ = 0;
-  std::atomic<bool> stopping_{false};
-  std::thread accept_thread_;
 };
 
 }  // namespace knbench

@@ -13,10 +13,15 @@ namespace knbench {
 //
 // Construct it first thing in main, before any thread starts: it blocks both
 // signals so every later thread inherits the mask, and one thread receives
-// them with sigwait. A second signal at least a second after the first exits
-// at once with 128 + signal, for a user whose graceful stop takes too long;
-// signals closer together (a terminal's Ctrl-C reaching the process group
-// and a supervisor's SIGTERM right after) count as one.
+// them with sigwait.
+//
+// Until EnableGracefulStop() a signal exits at once with 128 + signal: during
+// start-up (parsing flags, reading a schedule, binding ports) there is
+// nothing to drain, and nothing would look at the event. Afterwards it
+// becomes the event. A second signal at least a second after the first
+// exits at once, for a user whose graceful stop takes too long; signals
+// closer together (a terminal's Ctrl-C reaching the process group and a
+// supervisor's SIGTERM right after) count as one.
 class ShutdownSignal {
  public:
   ShutdownSignal();
@@ -38,6 +43,9 @@ class ShutdownSignal {
   int signals_received() const { return received_.load(); }
   // Triggers shutdown from the program itself (end of run, tests).
   void Request();
+  // From now on a signal requests a graceful stop instead of exiting. Call
+  // it once the program waits on the event (or polls requested()).
+  void EnableGracefulStop() { graceful_.store(true); }
 
  private:
   void Loop();
@@ -46,6 +54,7 @@ class ShutdownSignal {
   std::atomic<int> signal_{0};
   std::atomic<int> received_{0};
   std::atomic<bool> stop_thread_{false};
+  std::atomic<bool> graceful_{false};
   absl::Time first_signal_time_;  // Used by the signal thread only.
   std::thread thread_;
 };

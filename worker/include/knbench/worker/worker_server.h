@@ -12,6 +12,20 @@
 
 namespace knbench::worker {
 
+// Transport limits of the worker's gRPC server (README, "worker").
+//
+// HTTP/2 streams per connection: --max-inflight plus this many, so a client
+// at the limit still gets RESOURCE_EXHAUSTED answers (and health checks get
+// through) instead of having its calls queued.
+inline constexpr int kStreamsAboveMaxInflight = 100;
+int MaxStreamsPerConnection(int max_inflight);
+// Memory gRPC may use for buffers across all connections: under pressure it
+// cancels the streams holding the most (RST_STREAM ENHANCE_YOUR_CALM).
+inline constexpr size_t kGrpcMemoryQuotaBytes = size_t{128} << 20;
+// Largest message gRPC itself accepts (its default, made explicit); the
+// service refuses, and counts, anything above kMaxRequestBytes below it.
+inline constexpr int kMaxGrpcMessageBytes = 4 << 20;
+
 // The worker's gRPC server: LoadWorker, grpc.health.v1 and reflection on one
 // port. Shared by main() and the in-process tests.
 class WorkerServer {

@@ -24,12 +24,19 @@ struct WorkerOptions {
   std::string instance_name;  // Reported in every response.
 };
 
+// Largest request the service reads: a WorkRequest is a few bytes, so
+// anything near this is not one. Larger requests get RESOURCE_EXHAUSTED (the
+// code gRPC itself gives a message over its limit) and count as "oversized".
+inline constexpr size_t kMaxRequestBytes = 64 * 1024;
+
 // Metric handles, looked up once so the request path only increments.
 struct WorkerMetrics {
   explicit WorkerMetrics(prometheus::Registry& registry);
 
   prometheus::Counter& success;
-  prometheus::Counter& invalid;
+  prometheus::Counter& invalid;    // duration_ms out of range
+  prometheus::Counter& malformed;  // bytes that are not a WorkRequest
+  prometheus::Counter& oversized;  // more than kMaxRequestBytes
   prometheus::Counter& rejected;
   prometheus::Counter& cancelled;
   prometheus::Histogram& latency_ms;
@@ -38,16 +45,21 @@ struct WorkerMetrics {
 };
 
 // LoadWorker on gRPC's callback API. Each call gets a reactor that owns its
-// state; its spin runs on a SpinPool thread, never on gRPC's threads.
-class WorkerService final : public load_worker::LoadWorker::CallbackService {
+// state; its spin runs on a SpinPool thread, never on gRPC's threads. The
+// method takes raw bytes and parses them itself: with the generated handler
+// a request that does not parse gets UNIMPLEMENTED and is never seen, so it
+// could be neither answered with INVALID_ARGUMENT nor counted.
+class WorkerService final
+    : public load_worker::LoadWorker::WithRawCallbackMethod_InvokeWorker<
+          load_worker::LoadWorker::Service> {
  public:
   WorkerService(WorkerOptions options, prometheus::Registry& registry);
 
-  grpc::ServerUnaryReactor* InvokeWorker(
-      grpc::CallbackServerContext* context,
-      const load_worker::WorkRequest* request,
-      load_worker::WorkResponse* response) override;
+  grpc::ServerUnaryReactor* InvokeWorker(grpc::CallbackServerContext* context,
+                                         const grpc::ByteBuffer* request,
+                                         grpc::ByteBuffer* response) override;
 
+  const WorkerOptions& options() const { return options_; }
   int inflight() const { return inflight_.load(); }
   const SpinPool& pool() const { return pool_; }
 

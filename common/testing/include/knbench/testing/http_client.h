@@ -14,14 +14,25 @@ struct RawHttpResponse {
   std::string body;
 };
 
+// A TCP connection to 127.0.0.1:`port` (blocking), or -1.
+int ConnectLoopback(int port);
+
 // Sends `request` bytes as-is to 127.0.0.1:`port` and reads until the server
-// closes. For tests that need malformed requests as well as plain GETs.
+// closes. For tests that need malformed requests as well as plain GETs; a
+// well-formed HTTP/1.1 request needs "Connection: close", or the server keeps
+// the connection open for the next one.
 absl::StatusOr<std::string> SendRaw(int port, absl::string_view request,
                                     int timeout_ms = 5000);
 
-// GET `path` from 127.0.0.1:`port`; parses the status line and splits body.
+// GET `path` from 127.0.0.1:`port` (one request, Connection: close); parses
+// the status line and splits off the body. `headers` are extra header lines,
+// each ending in "\r\n".
 absl::StatusOr<RawHttpResponse> HttpGet(int port, absl::string_view path,
-                                        int timeout_ms = 5000);
+                                        int timeout_ms = 5000,
+                                        absl::string_view headers = "");
+
+// Splits one raw response into status, head and body.
+absl::StatusOr<RawHttpResponse> ParseHttpResponse(const std::string& raw);
 
 // A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then
 // released), for servers that must be told their port up front.

@@ -1,0 +1,171 @@
+#!/usr/bin/python3
+"""What local serving's router (activator + queue-proxy) costs, next to a
+direct connection, in one run on this machine.
+
+At 1 000 and 5 000 RPS with spin 0, the same driver sends to a worker
+directly and to a worker behind local_serving (one pod: min-scale = max-scale
+= 1). It reports the latency the router adds (p50/p99 of latency from the
+actual send minus the worker's spin), the router's CPU per proxied call, and
+the highest rate the router sustains with every call sent and answered.
+Writes <out-dir>/local-serving-latest.{json,md}; see docs/bench.md.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench  # noqa: E402  (processes, sampling, driver runs, output)
+from bench import BenchError, log, metric  # noqa: E402
+
+
+class Target:
+    """What bench.run_driver sends to: a port, and the pid whose CPU counts."""
+
+    def __init__(self, grpc_port, pid):
+        self.grpc_port = grpc_port
+        self.pid = pid
+
+
+class Router:
+    def __init__(self, binary, worker_bin, workdir):
+        log_path = os.path.join(workdir, "local_serving.log")
+        self.proc = bench.spawn(
+            [binary, "--listen=127.0.0.1:0", "--metrics-port=0", f"--worker={worker_bin}",
+             "--min-scale=1", "--max-scale=1", "--initial-scale=1", "--pod-start-delay=0s",
+             f"--log-dir={workdir}"], log_path)
+        line = re.compile(r"on 127\.0\.0\.1:(\d+), metrics on 127\.0\.0\.1:(\d+)")
+
+        def ports():
+            with open(log_path) as f:
+                return line.search(f.read())
+
+        bench.wait_until(lambda: self.proc.poll() is not None or ports(), 20,
+                         "local_serving to listen", error=BenchError)
+        m = ports()
+        if not m:
+            raise BenchError(f"local_serving exited {self.proc.returncode}")
+        self.grpc_port, self.metrics_port = int(m.group(1)), int(m.group(2))
+
+        def one_ready():
+            return json.loads(bench.http_get(self.metrics_port, "/state")[1])["ready"] == 1
+
+        bench.wait_until(one_ready, 20, "the pod to be ready", error=BenchError)
+
+    def stop(self):
+        return bench.stop(self.proc)
+
+
+def measure(ctx, router, results, rps):
+    window = ctx.p["window"]
+    direct, direct_csv, _ = bench.run_driver(
+        ctx.with_target(ctx.direct), f"direct-{rps}", rps, ctx.p["run_s"], 0,
+        warmup_s=window[0])
+    via, via_csv, samples = bench.run_driver(
+        ctx.with_target(Target(router.grpc_port, router.proc.pid)), f"router-{rps}",
+        rps, ctx.p["run_s"], 0, warmup_s=window[0], window=window,
+        extra_pids={"router": router.proc.pid})
+    d, v = bench.overhead(direct_csv), bench.overhead(via_csv)
+    cost = bench.window_cost(samples, "router", rps)
+    results["details"][f"{rps}rps"] = {
+        "direct": d, "router": v, "router_process": cost,
+        "direct_failures": direct["failure"], "router_failures": via["failure"]}
+    if direct["failure"] or via["failure"]:
+        raise BenchError(f"{rps} RPS: {direct['failure']} direct and "
+                         f"{via['failure']} routed calls failed")
+    at = f"at {rps:,} RPS".replace(",", " ")
+    added_p50 = v["p50_us"] - d["p50_us"]
+    label = f"router: latency added, p50, {at}"
+    if rps == 1000:  # the target is set at 1 000 RPS
+        metric(results, f"router_added_p50_us_{rps}", label, added_p50, "µs", "<=", 150)
+    else:
+        metric(results, f"router_added_p50_us_{rps}", label, added_p50, "µs")
+    metric(results, f"router_added_p99_us_{rps}", f"router: latency added, p99, {at}",
+           v["p99_us"] - d["p99_us"], "µs")
+    metric(results, f"router_cpu_us_per_call_{rps}", f"router: CPU per proxied call, {at}",
+           cost["cpu_us_per_request"], "µs", "<=", 30)
+
+
+def max_rate(ctx, router, results):
+    best, steps = 0, []
+    target = ctx.with_target(Target(router.grpc_port, router.proc.pid))
+    for rps in ctx.p["rates"]:
+        s, _, _ = bench.run_driver(target, f"max-{rps}", rps, ctx.p["step_s"], 0)
+        ok = s["sent"] == s["scheduled"] and s["success"] == s["scheduled"]
+        steps.append({"rps": rps, "scheduled": s["scheduled"], "sent": s["sent"],
+                      "success": s["success"], "failure": s["failure"],
+                      "dropped": s["dropped"], "lag_p99_ms": s["lag_ms"]["p99"],
+                      "answered_all": ok})
+        log(f"  {rps:>6} rps: {s['success']}/{s['scheduled']} answered -> "
+            f"{'ok' if ok else 'miss'}")
+        if not ok:
+            break
+        best = rps
+    results["details"]["max_rate_steps"] = steps
+    metric(results, "router_max_rps", "router: highest rate with every call answered "
+           "(driver and router on 2 cores)", best, "RPS")
+
+
+class Ctx:
+    def with_target(self, target):
+        c = Ctx()
+        c.__dict__.update(self.__dict__)
+        c.worker = target
+        return c
+
+
+FULL = {"window": (3, 9), "run_s": 10, "rates": [1000, 2000, 5000, 10000, 15000, 20000],
+        "step_s": 5}
+QUICK = {"window": (1, 2), "run_s": 3, "rates": [500, 1000], "step_s": 2}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--local-serving", required=True, help="the local_serving binary")
+    ap.add_argument("--worker", required=True, help="the worker binary")
+    ap.add_argument("--driver", required=True, help="the load_driver binary")
+    ap.add_argument("--out-dir", required=True, help="where the results go")
+    ap.add_argument("--quick", action="store_true", help="a short smoke run")
+    args = ap.parse_args()
+    for path in (args.local_serving, args.worker, args.driver):
+        if not os.access(path, os.X_OK):
+            ap.error(f"not an executable: {path}")
+
+    ctx = Ctx()
+    ctx.p = QUICK if args.quick else FULL
+    ctx.driver = args.driver
+    ctx.workdir = tempfile.mkdtemp(prefix="knbench-ls-bench-")
+    results = {"mode": "local serving " + ("quick" if args.quick else "full"),
+               "metrics": [], "details": {}, "errors": [], "machine": bench.machine(),
+               "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    router = None
+    try:
+        worker = bench.Worker(args.worker, ctx.workdir, extra=["--bind=127.0.0.1"])
+        ctx.direct = worker
+        router = Router(args.local_serving, args.worker, ctx.workdir)
+        for rps in (1000, 5000) if not args.quick else (500,):
+            log(f"bench: {rps} RPS, direct then through the router")
+            measure(ctx, router, results, rps)
+        log("bench: highest rate through the router")
+        max_rate(ctx, router, results)
+    except BenchError as e:
+        print(f"local_serving_bench: {e}", file=sys.stderr)
+        return 1
+    finally:
+        if router:
+            router.stop()
+        bench.stop_all()
+        shutil.rmtree(ctx.workdir, ignore_errors=True)
+    md = bench.markdown(results)
+    bench.write_outputs(args.out_dir, "local-serving-latest", results, md)
+    print(md)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+#include "knbench/common/csv.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+
+namespace knbench {
+namespace {
+
+constexpr absl::string_view kBom = "\xEF\xBB\xBF";
+constexpr int kEof = std::char_traits<char>::eof();
+
+}  // namespace
+
+bool CsvReader::Next(std::vector<std::string>* fields) {
+  fields->clear();
+  if (!status_.ok()) return false;
+  if (!started_) {
+    started_ = true;
+    size_t matched = 0;
+    while (matched < kBom.size() &&
+           in_.peek() == static_cast<unsigned char>(kBom[matched])) {
+      in_.get();
+      ++matched;
+    }
+  }
+  while (true) {
+    record_line_ = next_line_;
+    std::string field;
+    bool in_quotes = false;
+    bool was_quoted = false;  // the current field began with a quote
+    auto end_field = [&] {
+      fields->push_back(
+          was_quoted ? field : std::string(absl::StripAsciiWhitespace(field)));
+      field.clear();
+      was_quoted = false;
+    };
+    int c = kEof;
+    while ((c = in_.get()) != kEof) {
+      if (in_quotes) {
+        if (c != '"') {
+          if (c == '\n') ++next_line_;
+          field.push_back(static_cast<char>(c));
+        } else if (in_.peek() == '"') {
+          in_.get();
+          field.push_back('"');
+        } else {
+          in_quotes = false;
+        }
+      } else if (c == '\n' || c == '\r') {
+        if (c == '\r' && in_.peek() == '\n') in_.get();
+        ++next_line_;
+        break;
+      } else if (c == ',') {
+        end_field();
+      } else if (c == '"' && !was_quoted &&
+                 absl::StripAsciiWhitespace(field).empty()) {
+        field.clear();
+        in_quotes = true;
+        was_quoted = true;
+      } else {
+        field.push_back(static_cast<char>(c));
+      }
+    }
+    if (in_quotes) {
+      status_ = absl::InvalidArgumentError(absl::StrCat(
+          "line ", record_line_, ": a quoted field is never closed"));
+      fields->clear();
+      return false;
+    }
+    const bool blank = fields->empty() && !was_quoted &&
+                       absl::StripAsciiWhitespace(field).empty();
+    if (!blank) {
+      end_field();
+      return true;
+    }
+    if (c == kEof) return false;
+  }
+}
+
+}  // namespace knbench

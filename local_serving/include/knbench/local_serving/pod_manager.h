@@ -1,0 +1,124 @@
+// The Deployment and the kubelet of local serving: keeps as many pods as the
+// autoscaler asks for, each one process of the real worker binary on free
+// loopback ports. A pod is pending for the start delay (image pull and
+// container start), then starting until its grpc.health.v1 check answers
+// SERVING, then ready. Scale-down takes pending and not-ready pods first,
+// newest first, then the newest ready ones; a ready pod leaves the routing
+// set before it gets SIGTERM and drains. A pod whose process dies is
+// restarted as the kubelet would (at once the first time, then after 10 s,
+// 20 s, ... up to 5 min) and counted.
+#ifndef KNBENCH_LOCAL_SERVING_POD_MANAGER_H_
+#define KNBENCH_LOCAL_SERVING_POD_MANAGER_H_
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "grpcpp/channel.h"
+
+namespace knbench::local_serving {
+
+enum class PodPhase { kPending, kStarting, kReady, kTerminating };
+const char* PodPhaseName(PodPhase phase);
+
+struct PodStatus {
+  std::string name;
+  PodPhase phase = PodPhase::kPending;
+  pid_t pid = 0;  // 0 while no process runs
+  int grpc_port = 0;
+  int metrics_port = 0;
+  int32_t restarts = 0;
+  bool started_once = false;  // pending for the first time (not a restart)
+};
+
+struct PodCounts {
+  int32_t requested = 0;  // the scale asked for (capped by max_pods)
+  int32_t pending = 0;    // never started yet (start delay)
+  int32_t not_ready = 0;  // pending + starting + waiting to restart
+  int32_t ready = 0;
+  int32_t terminating = 0;
+  int64_t restarts = 0;  // process deaths restarted, all pods
+
+  bool operator==(const PodCounts& o) const {
+    return requested == o.requested && pending == o.pending &&
+           not_ready == o.not_ready && ready == o.ready &&
+           terminating == o.terminating && restarts == o.restarts;
+  }
+};
+
+class PodManager {
+ public:
+  struct Options {
+    std::string worker_path;
+    std::vector<std::string> worker_args;  // after ours, so they win
+    std::string log_dir;
+    std::string name_prefix = "worker-00001-deployment";
+    std::string host = "127.0.0.1";  // pods bind and are reached here
+    absl::Duration start_delay = absl::Seconds(2);
+    absl::Duration termination_grace = absl::Seconds(30);
+    absl::Duration not_ready_warning = absl::Seconds(30);
+    int32_t max_pods = 50;
+  };
+  // Called from the manager's thread.
+  struct Listener {
+    std::function<void(const std::string&, std::shared_ptr<grpc::Channel>)>
+        ready;                                     // joins the routing set
+    std::function<void(const std::string&)> gone;  // leaves it
+    std::function<void(const std::vector<PodStatus>&)> changed;  // processes
+    std::function<void(const PodCounts&)> counts;  // any count changed
+  };
+
+  PodManager(Options options, Listener listener);
+  ~PodManager();
+  PodManager(const PodManager&) = delete;
+  PodManager& operator=(const PodManager&) = delete;
+
+  void Start();
+  void ScaleTo(int32_t pods);
+  PodCounts counts() const;
+  std::vector<PodStatus> pods() const;
+  // Every pod gets SIGTERM (ready ones leave the routing set first); what is
+  // left after `grace` gets SIGKILL. Returns once all have exited.
+  void Stop(absl::Duration grace);
+
+ private:
+  struct Pod;
+
+  void Loop();
+  void Step(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Spawn(Pod& pod, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Probe(Pod& pod, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Terminate(Pod& pod, absl::Time now, absl::Duration grace)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Reconcile(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::vector<PodStatus> StatusLocked() const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  PodCounts CountsLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::string NewName() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const Options options_;
+  const Listener listener_;
+  mutable absl::Mutex mu_;
+  std::vector<std::unique_ptr<Pod>> pods_ ABSL_GUARDED_BY(mu_);
+  int32_t desired_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t restarts_ ABSL_GUARDED_BY(mu_) = 0;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool membership_changed_ ABSL_GUARDED_BY(mu_) = false;
+  bool capped_warned_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 0;
+  PodCounts reported_ ABSL_GUARDED_BY(mu_);  // last sent to listener.counts
+  bool reported_once_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
+
+}  // namespace knbench::local_serving
+
+#endif  // KNBENCH_LOCAL_SERVING_POD_MANAGER_H_

@@ -1,0 +1,42 @@
+// Starting and stopping the worker processes that stand for pods.
+#ifndef KNBENCH_LOCAL_SERVING_PROCESS_H_
+#define KNBENCH_LOCAL_SERVING_PROCESS_H_
+
+#include <sys/types.h>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace knbench::local_serving {
+
+struct ProcessSpec {
+  std::string path;
+  std::vector<std::string> args;           // argv[1..]
+  std::map<std::string, std::string> env;  // set over this process's env
+  std::string log_path;                    // stdout and stderr, appended
+};
+
+// Starts `spec` in its own process group (a terminal's Ctrl-C reaches only
+// us, and we stop the pods in order) with no signal blocked. The child gets
+// SIGKILL when the calling thread ends, so pods never outlive local_serving
+// even if it is killed with SIGKILL: call this from a thread that lives as
+// long as the pods. Fails if the log cannot be opened or fork fails; an
+// exec failure shows as exit status 127 with the reason in the log.
+absl::StatusOr<pid_t> SpawnProcess(const ProcessSpec& spec);
+
+// The exit status (as waitpid reports it) if `pid` has exited; reaps it.
+std::optional<int> Reap(pid_t pid);
+
+// "exit 1", "signal 9 (Killed)".
+std::string DescribeExit(int wait_status);
+
+// A TCP port on `host` that was free a moment ago (bind to port 0).
+absl::StatusOr<int> FreePort(const std::string& host);
+
+}  // namespace knbench::local_serving
+
+#endif  // KNBENCH_LOCAL_SERVING_PROCESS_H_

@@ -1,0 +1,91 @@
+// Local serving as a whole: the router on the ingress address, the pods,
+// the live autoscaler deciding every second, and the metrics and files
+// that report it. main() only turns flags into ServingOptions.
+#ifndef KNBENCH_LOCAL_SERVING_SERVING_H_
+#define KNBENCH_LOCAL_SERVING_SERVING_H_
+
+#include <fstream>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "grpcpp/server.h"
+#include "knbench/autoscaler_model/config.h"
+#include "knbench/common/metrics_endpoint.h"
+#include "knbench/local_serving/live_autoscaler.h"
+#include "knbench/local_serving/pod_manager.h"
+#include "knbench/local_serving/router.h"
+#include "knbench/local_serving/second_stats.h"
+#include "knbench/local_serving/serving_metrics.h"
+#include "prometheus/registry.h"
+
+namespace knbench::local_serving {
+
+struct ServingOptions {
+  autoscaler_model::KpaConfig config;
+  RevisionLabels labels;
+  std::string host = "127.0.0.1";  // ingress and metrics listen here
+  int grpc_port = 8080;            // 0 picks a free one
+  int metrics_port = 2114;         // 0 picks a free one
+  MetricNames metric_names = MetricNames::kOpenCensus;
+  int64_t queue_depth = 10000;
+  PodManager::Options pods;
+  std::string sd_file;        // empty: none
+  std::string stats_out;      // empty: none
+  std::string decisions_out;  // empty: none
+  absl::Duration shutdown_grace = absl::Seconds(30);
+};
+
+class LocalServing {
+ public:
+  explicit LocalServing(ServingOptions options);
+  ~LocalServing();
+
+  // Opens the output files and both ports, then starts the pods and the
+  // autoscaler. An error names what failed (a port in use, a file that
+  // cannot be written); nothing is left running then.
+  absl::Status Start();
+  int grpc_port() const { return grpc_port_; }
+  int metrics_port() const { return metrics_.port(); }
+
+  // Stops deciding, stops accepting calls and lets those in progress finish
+  // (up to the grace), then stops every pod the same way. Idempotent.
+  void Shutdown();
+
+ private:
+  void Loop();
+  void Apply(const std::vector<autoscaler_model::TickRow>& rows)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(loop_mu_);
+  std::string StateJson() const;
+
+  const ServingOptions options_;
+  const double target_per_pod_;
+  std::shared_ptr<prometheus::Registry> registry_;
+  ServingMetrics serving_metrics_;
+  MetricsEndpoint metrics_;
+  std::ofstream stats_file_;
+  std::ofstream decisions_file_;
+  const absl::Time start_;
+  SecondStats stats_;
+  Router router_;
+  PodManager pods_;
+  std::unique_ptr<grpc::Server> server_;
+  int grpc_port_ = 0;
+
+  absl::Mutex loop_mu_;
+  std::unique_ptr<LiveAutoscaler> live_ ABSL_GUARDED_BY(loop_mu_);
+  bool poked_ ABSL_GUARDED_BY(loop_mu_) = false;
+  bool stop_ ABSL_GUARDED_BY(loop_mu_) = false;
+  autoscaler_model::TickRow last_ ABSL_GUARDED_BY(loop_mu_);
+  std::thread loop_;
+  bool started_ = false;
+  bool shut_down_ = false;
+};
+
+}  // namespace knbench::local_serving
+
+#endif  // KNBENCH_LOCAL_SERVING_SERVING_H_

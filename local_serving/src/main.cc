@@ -1,0 +1,283 @@
+// local_serving: Knative Serving's request path and autoscaler on one
+// machine, with real worker processes as pods. See --help.
+#include <limits.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <iostream>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "knbench/autoscaler_model/settings_flags.h"
+#include "knbench/common/binary.h"
+#include "knbench/common/flags.h"
+#include "knbench/common/log.h"
+#include "knbench/common/net.h"
+#include "knbench/common/shutdown.h"
+#include "knbench/local_serving/serving.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:8080",
+          "HOST:PORT of the ingress: every gRPC call sent here goes to a pod. "
+          "The metrics port listens on the same host; pods always listen on "
+          "127.0.0.1. Port 0 picks a free one (the log says which).");
+ABSL_FLAG(int32_t, metrics_port, 2114,
+          "Port of /metrics (Knative's autoscaler and activator metrics), "
+          "/state (pods and queue as JSON) and /healthz. 0 picks a free one.");
+ABSL_FLAG(std::string, worker, "",
+          "The worker binary each pod runs (default: the worker built beside "
+          "this binary, ../worker/worker).");
+ABSL_FLAG(std::vector<std::string>, worker_arg, {},
+          "An argument for every pod's worker, after local serving's own "
+          "(--bind, --grpc-port, --metrics-port, --shutdown-grace), so it "
+          "wins; repeat the flag for more (a value cannot hold a comma).");
+ABSL_FLAG(std::string, log_dir, "",
+          "Directory of the pods' logs, one file per pod (default: a new "
+          "directory under $TMPDIR or /tmp).");
+ABSL_FLAG(absl::Duration, pod_start_delay, absl::Seconds(2),
+          "How long a new pod stays pending before its process starts: it "
+          "stands for scheduling, image pull and container start on a "
+          "cluster, which the worker's own start-up (milliseconds) does not "
+          "include. Same default as kpa_model; see docs/local_serving.md for "
+          "how to measure a realistic value.");
+ABSL_FLAG(int64_t, queue_depth, 10000,
+          "Calls the activator buffers while no pod has capacity; beyond it "
+          "a call gets UNAVAILABLE (Knative's activator holds 10000).");
+ABSL_FLAG(std::string, metric_names, "opencensus",
+          "Knative metric names to export: opencensus (Knative <= 1.18, "
+          "autoscaler_*) or otel (>= 1.19, kn_revision_*).");
+ABSL_FLAG(std::string, prometheus_sd_file, "",
+          "Write the pods' metrics endpoints here as a Prometheus file_sd "
+          "target list (with a pod label), rewritten on every pod change.");
+ABSL_FLAG(std::string, stats_out, "",
+          "Write the autoscaler's per-second input as time_s,value,ready_pods "
+          "(kpa_model's input format).");
+ABSL_FLAG(std::string, decisions_out, "",
+          "Write every decision in kpa_model's output format: kpa_model "
+          "--input STATS_OUT with the same settings prints the same rows.");
+ABSL_FLAG(std::string, service_name, "",
+          "Knative Service name in the metrics' labels (default: the "
+          "manifest's metadata.name, else worker).");
+ABSL_FLAG(std::string, namespace, "",
+          "Namespace in the metrics' labels (default: the manifest's, else "
+          "default).");
+ABSL_FLAG(int32_t, max_pods, 50,
+          "Most pods started at once, whatever the autoscaler asks (pods "
+          "share this machine).");
+ABSL_FLAG(absl::Duration, termination_grace, absl::Seconds(30),
+          "A pod being stopped gets SIGTERM, then SIGKILL after this; it is "
+          "also the worker's --shutdown-grace.");
+ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(30),
+          "On SIGTERM/SIGINT: how long calls in progress may take to finish "
+          "before the pods are stopped.");
+ABSL_FLAG(bool, check_config, false,
+          "Resolve flags and manifest, print the configuration, exit.");
+
+namespace {
+
+namespace am = knbench::autoscaler_model;
+namespace ls = knbench::local_serving;
+
+constexpr char kUsage[] =
+    R"(local_serving: Knative's autoscaling loop on one machine.
+
+Listens on --listen like a Knative Service's address and forwards every
+unary gRPC call to a pod. Pods are processes of the real worker binary,
+scaled from zero by Knative's KPA (the autoscaler_model library, the same
+code as kpa_model) on the real clock: per-second stats from the request
+path, a decision every 2 s and at once when a request reaches a revision
+at zero, the activator buffering calls while no pod has capacity, and
+scale-down and scale to zero as Knative does them. Metrics use Knative's
+names, so the cluster's dashboards and queries work on it.
+
+  local_serving --from-manifest deploy/base/worker/knative-service.yaml \
+      --listen 127.0.0.1:8080 --prometheus-sd-file /tmp/pods.json
+
+Autoscaling settings are kpa_model's flags, with Knative's names and
+defaults; precedence: flag > --from-manifest > default.
+
+Exit status: 0 after SIGTERM/SIGINT (every pod stopped), 1 if a port
+cannot be bound or a file written, 2 on bad flags, manifest or worker.
+
+Usage: local_serving [flags])";
+
+[[noreturn]] void UsageError(absl::string_view message) {
+  std::cerr << "local_serving: " << message << "\n";
+  std::exit(2);
+}
+
+std::string DefaultWorker() {
+  char self[PATH_MAX];
+  const ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+  if (n <= 0) return "worker";
+  const std::string path(self, static_cast<size_t>(n));
+  const std::string beside =
+      path.substr(0, path.rfind('/')) + "/../worker/worker";
+  char resolved[PATH_MAX];
+  return realpath(beside.c_str(), resolved) != nullptr ? resolved : beside;
+}
+
+bool Executable(const std::string& path) {
+  return access(path.c_str(), X_OK) == 0;
+}
+
+// "HOST:PORT" with a numeric host ("[::1]:8080" for IPv6).
+void ParseListen(const std::string& listen, std::string* host, int* port) {
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0 ||
+      !absl::SimpleAtoi(listen.substr(colon + 1), port) || *port < 0 ||
+      *port > 65535) {
+    UsageError(absl::StrCat("--listen=", listen,
+                            ": expected HOST:PORT, e.g. 127.0.0.1:8080"));
+  }
+  *host = listen.substr(0, colon);
+  if (host->size() > 2 && host->front() == '[' && host->back() == ']') {
+    *host = host->substr(1, host->size() - 2);
+  }
+  if (absl::Status st = knbench::CheckBindAddress(*host, "--listen");
+      !st.ok()) {
+    UsageError(st.message());
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  knbench::ShutdownSignal shutdown;  // First: blocks signals for all threads.
+  knbench::InitBinary("local_serving");
+  std::set<std::string> given;
+  const std::vector<std::string> positional =
+      knbench::ParseFlagsOrExit(argc, argv, "local_serving", kUsage, &given);
+  if (!positional.empty()) {
+    UsageError(
+        absl::StrCat("unexpected argument '", positional[0], "' (see --help)"));
+  }
+
+  absl::StatusOr<am::FlagSettings> settings = am::SettingsFromFlags(given);
+  if (!settings.ok()) UsageError(settings.status().message());
+  for (const std::string& note : settings->notes) {
+    knbench::Logf("note: %s", note);
+  }
+
+  ls::ServingOptions o;
+  o.config = settings->config;
+  ParseListen(absl::GetFlag(FLAGS_listen), &o.host, &o.grpc_port);
+  o.metrics_port = absl::GetFlag(FLAGS_metrics_port);
+  if (o.metrics_port < 0 || o.metrics_port > 65535) {
+    UsageError("--metrics-port must be a TCP port (0..65535)");
+  }
+  const auto names = ls::ParseMetricNames(absl::GetFlag(FLAGS_metric_names));
+  if (!names) UsageError("--metric-names must be opencensus or otel");
+  o.metric_names = *names;
+  o.queue_depth = absl::GetFlag(FLAGS_queue_depth);
+  if (o.queue_depth < 0) UsageError("--queue-depth must not be negative");
+  o.sd_file = absl::GetFlag(FLAGS_prometheus_sd_file);
+  o.stats_out = absl::GetFlag(FLAGS_stats_out);
+  o.decisions_out = absl::GetFlag(FLAGS_decisions_out);
+  o.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
+
+  const std::string service = absl::GetFlag(FLAGS_service_name);
+  const std::string ns = absl::GetFlag(FLAGS_namespace);
+  o.labels.service_name = !service.empty() ? service
+                          : !settings->manifest.service_name.empty()
+                              ? settings->manifest.service_name
+                              : "worker";
+  o.labels.namespace_name = !ns.empty() ? ns
+                            : !settings->manifest.namespace_name.empty()
+                                ? settings->manifest.namespace_name
+                                : "default";
+  o.labels.configuration_name = o.labels.service_name;
+  o.labels.revision_name = absl::StrCat(o.labels.service_name, "-00001");
+
+  ls::PodManager::Options& pods = o.pods;
+  pods.worker_path = absl::GetFlag(FLAGS_worker);
+  if (pods.worker_path.empty()) pods.worker_path = DefaultWorker();
+  if (!Executable(pods.worker_path)) {
+    UsageError(absl::StrCat("--worker: ", pods.worker_path,
+                            " is not an executable file (build the worker, "
+                            "or pass --worker)"));
+  }
+  pods.worker_args = absl::GetFlag(FLAGS_worker_arg);
+  pods.name_prefix = absl::StrCat(o.labels.revision_name, "-deployment");
+  // Pods are this machine's processes: loopback, whatever --listen says.
+  pods.host = "127.0.0.1";
+  pods.start_delay = absl::GetFlag(FLAGS_pod_start_delay);
+  pods.termination_grace = absl::GetFlag(FLAGS_termination_grace);
+  pods.max_pods = absl::GetFlag(FLAGS_max_pods);
+  for (const auto& [flag, value] :
+       {std::pair{"--pod-start-delay", pods.start_delay},
+        std::pair{"--termination-grace", pods.termination_grace},
+        std::pair{"--shutdown-grace", o.shutdown_grace}}) {
+    if (value < absl::ZeroDuration() || value > absl::Hours(1)) {
+      UsageError(absl::StrCat(flag, " must be between 0s and 1h"));
+    }
+  }
+  if (pods.max_pods < 1 || pods.max_pods > 1000) {
+    UsageError("--max-pods must be between 1 and 1000");
+  }
+  pods.log_dir = absl::GetFlag(FLAGS_log_dir);
+
+  if (absl::GetFlag(FLAGS_check_config)) {
+    const am::KpaConfig& c = o.config;
+    std::cout << "listen=" << o.host << ":" << o.grpc_port
+              << "\nmetrics_port=" << o.metrics_port
+              << "\nworker=" << pods.worker_path
+              << "\nservice=" << o.labels.namespace_name << "/"
+              << o.labels.service_name
+              << "\nmetric=" << am::MetricName(c.metric)
+              << "\ntarget_per_pod=" << am::ResolveTarget(c).target
+              << "\ncontainer_concurrency=" << c.container_concurrency
+              << "\nwindow=" << absl::FormatDuration(c.stable_window)
+              << "\npanic_window_percentage=" << c.panic_window_percentage
+              << "\ntarget_burst_capacity=" << c.target_burst_capacity
+              << "\nmin_scale=" << c.min_scale << "\nmax_scale=" << c.max_scale
+              << "\ninitial_scale=" << c.initial_scale
+              << "\nscale_to_zero_grace_period="
+              << absl::FormatDuration(c.scale_to_zero_grace_period)
+              << "\npod_start_delay=" << absl::FormatDuration(pods.start_delay)
+              << "\nmax_pods=" << pods.max_pods << "\n";
+    return 0;
+  }
+
+  if (pods.log_dir.empty()) {
+    const char* tmp = std::getenv("TMPDIR");
+    std::string pattern = absl::StrCat(tmp != nullptr && *tmp ? tmp : "/tmp",
+                                       "/local_serving.XXXXXX");
+    if (mkdtemp(pattern.data()) == nullptr) {
+      knbench::Logf("error: cannot create a log directory %s", pattern);
+      return 1;
+    }
+    pods.log_dir = pattern;
+  } else if (access(pods.log_dir.c_str(), W_OK) != 0) {
+    UsageError(absl::StrCat("--log-dir: ", pods.log_dir,
+                            " is not a writable directory"));
+  }
+
+  ls::LocalServing serving(o);
+  if (absl::Status st = serving.Start(); !st.ok()) {
+    knbench::Logf("error: %s", st.message());
+    return 1;
+  }
+  // Until here a signal exits at once; the pods die with us (PDEATHSIG).
+  shutdown.EnableGracefulStop();
+  knbench::Logf(
+      "serving %s/%s on %s:%d, metrics on %s:%d; pods run %s (logs in %s); "
+      "%s target %.2f per pod, window %s, min %d max %d, start delay %s",
+      o.labels.namespace_name, o.labels.service_name, o.host,
+      serving.grpc_port(), o.host, serving.metrics_port(), pods.worker_path,
+      pods.log_dir, am::MetricName(o.config.metric),
+      am::ResolveTarget(o.config).target,
+      absl::FormatDuration(o.config.stable_window), o.config.min_scale,
+      o.config.max_scale, absl::FormatDuration(pods.start_delay));
+  shutdown.Wait();
+  knbench::Logf("signal %d: stopping (grace %s)", shutdown.signal_number(),
+                absl::FormatDuration(o.shutdown_grace));
+  serving.Shutdown();
+  knbench::Logf("stopped");
+  return 0;
+}

@@ -1,0 +1,399 @@
+#include "knbench/local_serving/pod_manager.h"
+
+#include <signal.h>
+
+#include <algorithm>
+#include <climits>
+#include <optional>
+#include <random>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "grpcpp/client_context.h"
+#include "grpcpp/completion_queue.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/generic/generic_stub.h"
+#include "grpcpp/security/credentials.h"
+#include "grpcpp/support/byte_buffer.h"
+#include "grpcpp/support/channel_arguments.h"
+#include "knbench/common/log.h"
+#include "knbench/local_serving/process.h"
+
+namespace knbench::local_serving {
+namespace {
+
+constexpr absl::Duration kLoopPeriod = absl::Milliseconds(10);
+constexpr absl::Duration kProbePeriod = absl::Milliseconds(25);
+constexpr absl::Duration kProbeTimeout = absl::Milliseconds(200);
+// Kubernetes restarts a crashed container at once, then after 10 s, 20 s,
+// ... up to 5 min, and forgets the crashes after 10 min of running.
+constexpr absl::Duration kFirstBackoff = absl::Seconds(10);
+constexpr absl::Duration kMaxBackoff = absl::Minutes(5);
+constexpr absl::Duration kBackoffReset = absl::Minutes(10);
+
+// grpc.health.v1.HealthCheckResponse{status: SERVING} on the wire: field 1,
+// varint 1. The request (empty service name) is an empty message.
+bool IsServing(const grpc::ByteBuffer& response) {
+  std::vector<grpc::Slice> slices;
+  if (!response.Dump(&slices).ok()) return false;
+  std::string bytes;
+  for (const grpc::Slice& s : slices) {
+    bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  }
+  return bytes == std::string("\x08\x01", 2);
+}
+
+// One grpc.health.v1 Check, waited for on a private completion queue. The
+// callback API would start gRPC's own polling threads for good, and they
+// would then compete with the router's for every call's I/O.
+bool CheckServing(grpc::GenericStub& stub) {
+  grpc::CompletionQueue cq;
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       absl::ToChronoMilliseconds(kProbeTimeout));
+  grpc::Slice empty("");
+  const grpc::ByteBuffer request(&empty, 1);
+  grpc::ByteBuffer response;
+  grpc::Status status;
+  auto reader = stub.PrepareUnaryCall(&context, "/grpc.health.v1.Health/Check",
+                                      request, &cq);
+  reader->StartCall();
+  reader->Finish(&response, &status, &cq);
+  void* tag = nullptr;
+  bool ok = false;
+  cq.Next(&tag, &ok);  // the call's deadline bounds the wait
+  cq.Shutdown();
+  while (cq.Next(&tag, &ok)) {
+  }
+  return status.ok() && IsServing(response);
+}
+
+}  // namespace
+
+const char* PodPhaseName(PodPhase phase) {
+  switch (phase) {
+    case PodPhase::kPending:
+      return "pending";
+    case PodPhase::kStarting:
+      return "starting";
+    case PodPhase::kReady:
+      return "ready";
+    case PodPhase::kTerminating:
+      return "terminating";
+  }
+  return "unknown";
+}
+
+struct PodManager::Pod {
+  PodStatus status;
+  uint64_t id = 0;      // creation order
+  absl::Time start_at;  // pending: when to start the process
+  absl::Time started;   // the process's start
+  absl::Time kill_at;   // terminating: SIGKILL after this
+  absl::Time next_probe;
+  absl::Duration backoff = absl::ZeroDuration();
+  bool warned = false;
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<grpc::GenericStub> stub;
+};
+
+PodManager::PodManager(Options options, Listener listener)
+    : options_(std::move(options)), listener_(std::move(listener)) {}
+
+PodManager::~PodManager() { Stop(absl::ZeroDuration()); }
+
+void PodManager::Start() {
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void PodManager::ScaleTo(int32_t pods) {
+  absl::MutexLock lock(&mu_);
+  if (stopping_) return;
+  if (pods > options_.max_pods) {
+    if (!capped_warned_) {
+      Logf("warning: the autoscaler asks for %d pods; --max-pods keeps %d",
+           pods, options_.max_pods);
+      capped_warned_ = true;
+    }
+    pods = options_.max_pods;
+  }
+  desired_ = std::max(0, pods);
+}
+
+std::string PodManager::NewName() {
+  // Deployment pods end in 5 random characters; a counter keeps them unique.
+  static constexpr char kChars[] = "bcdfghjklmnpqrstvwxz2456789";
+  std::mt19937 rng(static_cast<uint32_t>(next_id_ * 2654435761u + 12345));
+  std::string suffix;
+  for (int i = 0; i < 5; ++i) suffix.push_back(kChars[rng() % 27]);
+  return absl::StrCat(options_.name_prefix, "-", next_id_, suffix);
+}
+
+void PodManager::Loop() {
+  while (true) {
+    std::vector<PodStatus> pods;
+    bool changed = false;
+    std::optional<PodCounts> counts;
+    bool done = false;
+    {
+      absl::MutexLock lock(&mu_);
+      Step(absl::Now());
+      changed = membership_changed_;
+      membership_changed_ = false;
+      if (changed) pods = StatusLocked();
+      const PodCounts now = CountsLocked();
+      if (!reported_once_ || !(now == reported_)) {
+        counts = now;
+        reported_ = now;
+        reported_once_ = true;
+      }
+      done = stopping_ && pods_.empty();
+    }
+    if (changed && listener_.changed) listener_.changed(pods);
+    if (counts.has_value() && listener_.counts) listener_.counts(*counts);
+    if (done) return;
+    absl::SleepFor(kLoopPeriod);
+  }
+}
+
+void PodManager::Step(absl::Time now) {
+  // Processes that ended.
+  for (auto it = pods_.begin(); it != pods_.end();) {
+    Pod& pod = **it;
+    if (pod.status.pid == 0) {
+      ++it;
+      continue;
+    }
+    const std::optional<int> exit = Reap(pod.status.pid);
+    if (!exit.has_value()) {
+      ++it;
+      continue;
+    }
+    membership_changed_ = true;
+    pod.status.pid = 0;
+    if (pod.status.phase == PodPhase::kTerminating) {
+      Logf("pod %s stopped (%s)", pod.status.name, DescribeExit(*exit));
+      it = pods_.erase(it);
+      continue;
+    }
+    // Died on its own: out of the routing set, restarted like the kubelet
+    // does.
+    if (pod.status.phase == PodPhase::kReady && listener_.gone) {
+      listener_.gone(pod.status.name);
+    }
+    if (now - pod.started >= kBackoffReset) pod.backoff = absl::ZeroDuration();
+    Logf("pod %s died (%s); restart %d in %s", pod.status.name,
+         DescribeExit(*exit), pod.status.restarts + 1,
+         absl::FormatDuration(pod.backoff));
+    pod.status.phase = PodPhase::kPending;
+    pod.status.restarts += 1;
+    ++restarts_;
+    pod.start_at = now + pod.backoff;
+    pod.backoff = pod.backoff == absl::ZeroDuration()
+                      ? kFirstBackoff
+                      : std::min(pod.backoff * 2, kMaxBackoff);
+    ++it;
+  }
+
+  Reconcile(now);
+
+  for (auto& p : pods_) {
+    Pod& pod = *p;
+    switch (pod.status.phase) {
+      case PodPhase::kPending:
+        if (now >= pod.start_at) Spawn(pod, now);
+        break;
+      case PodPhase::kStarting:
+        Probe(pod, now);
+        break;
+      case PodPhase::kReady:
+        break;
+      case PodPhase::kTerminating:
+        if (pod.status.pid != 0 && now >= pod.kill_at) {
+          kill(pod.status.pid, SIGKILL);
+          pod.kill_at = absl::InfiniteFuture();
+        }
+        break;
+    }
+  }
+}
+
+void PodManager::Reconcile(absl::Time now) {
+  // Pods terminated before their process started have nothing to wait for.
+  pods_.erase(std::remove_if(pods_.begin(), pods_.end(),
+                             [](const std::unique_ptr<Pod>& p) {
+                               return p->status.phase ==
+                                          PodPhase::kTerminating &&
+                                      p->status.pid == 0;
+                             }),
+              pods_.end());
+  const int32_t want = stopping_ ? 0 : desired_;
+  std::vector<Pod*> active;
+  for (auto& p : pods_) {
+    if (p->status.phase != PodPhase::kTerminating) active.push_back(p.get());
+  }
+  for (int32_t n = static_cast<int32_t>(active.size()); n < want; ++n) {
+    auto pod = std::make_unique<Pod>();
+    pod->id = next_id_;
+    pod->status.name = NewName();
+    ++next_id_;
+    pod->start_at = now + options_.start_delay;
+    pods_.push_back(std::move(pod));
+  }
+  if (static_cast<int32_t>(active.size()) <= want) return;
+  // Not ready before ready, newest first within each.
+  std::sort(active.begin(), active.end(), [](const Pod* a, const Pod* b) {
+    const bool a_ready = a->status.phase == PodPhase::kReady;
+    const bool b_ready = b->status.phase == PodPhase::kReady;
+    if (a_ready != b_ready) return !a_ready;
+    return a->id > b->id;
+  });
+  const size_t excess = active.size() - static_cast<size_t>(want);
+  for (size_t i = 0; i < excess; ++i) {
+    Terminate(*active[i], now, options_.termination_grace);
+  }
+}
+
+void PodManager::Terminate(Pod& pod, absl::Time now, absl::Duration grace) {
+  if (pod.status.phase == PodPhase::kReady && listener_.gone) {
+    listener_.gone(pod.status.name);  // no new calls, then SIGTERM
+  }
+  pod.status.phase = PodPhase::kTerminating;
+  if (pod.status.pid != 0) {
+    kill(pod.status.pid, SIGTERM);
+    pod.kill_at = now + grace;
+  }
+  membership_changed_ = true;
+}
+
+void PodManager::Spawn(Pod& pod, absl::Time now) {
+  absl::StatusOr<int> grpc_port = FreePort(options_.host);
+  absl::StatusOr<int> metrics_port = FreePort(options_.host);
+  if (!grpc_port.ok() || !metrics_port.ok()) {
+    Logf("pod %s: %s", pod.status.name,
+         (grpc_port.ok() ? metrics_port.status() : grpc_port.status())
+             .message());
+    pod.start_at = now + absl::Seconds(1);
+    return;
+  }
+  ProcessSpec spec;
+  spec.path = options_.worker_path;
+  spec.args = {absl::StrCat("--bind=", options_.host),
+               absl::StrCat("--grpc-port=", *grpc_port),
+               absl::StrCat("--metrics-port=", *metrics_port),
+               absl::StrCat("--shutdown-grace=",
+                            absl::FormatDuration(options_.termination_grace))};
+  spec.args.insert(spec.args.end(), options_.worker_args.begin(),
+                   options_.worker_args.end());
+  spec.env = {{"POD_NAME", pod.status.name}};
+  spec.log_path = absl::StrCat(options_.log_dir, "/", pod.status.name, ".log");
+  absl::StatusOr<pid_t> pid = SpawnProcess(spec);
+  if (!pid.ok()) {
+    Logf("pod %s: %s", pod.status.name, pid.status().message());
+    pod.start_at = now + absl::Seconds(1);
+    return;
+  }
+  pod.status.pid = *pid;
+  pod.status.grpc_port = *grpc_port;
+  pod.status.metrics_port = *metrics_port;
+  pod.status.phase = PodPhase::kStarting;
+  pod.status.started_once = true;
+  pod.started = now;
+  pod.next_probe = now;
+  pod.warned = false;
+  grpc::ChannelArguments args;
+  // Probe and proxy over one connection; reconnect fast while the worker
+  // starts, and never let the connection idle out.
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 10);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 10);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_CLIENT_IDLE_TIMEOUT_MS, INT_MAX);
+  // Each pod gets its own connection, as each pod is its own host.
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  pod.channel =
+      grpc::CreateCustomChannel(absl::StrCat(options_.host, ":", *grpc_port),
+                                grpc::InsecureChannelCredentials(), args);
+  pod.stub = std::make_unique<grpc::GenericStub>(pod.channel);
+  membership_changed_ = true;
+  Logf("pod %s started (pid %d, gRPC %s:%d, metrics :%d)", pod.status.name,
+       *pid, options_.host, *grpc_port, *metrics_port);
+}
+
+void PodManager::Probe(Pod& pod, absl::Time now) {
+  if (now < pod.next_probe) return;
+  if (CheckServing(*pod.stub)) {
+    pod.status.phase = PodPhase::kReady;
+    Logf("pod %s ready after %s", pod.status.name,
+         absl::FormatDuration(
+             absl::Trunc(absl::Now() - pod.started, absl::Milliseconds(1))));
+    if (listener_.ready) listener_.ready(pod.status.name, pod.channel);
+    return;
+  }
+  pod.next_probe = now + kProbePeriod;
+  if (!pod.warned && now - pod.started >= options_.not_ready_warning) {
+    Logf("warning: pod %s not ready after %s (its log: %s/%s.log)",
+         pod.status.name, absl::FormatDuration(options_.not_ready_warning),
+         options_.log_dir, pod.status.name);
+    pod.warned = true;
+  }
+}
+
+PodCounts PodManager::counts() const {
+  absl::MutexLock lock(&mu_);
+  return CountsLocked();
+}
+
+PodCounts PodManager::CountsLocked() const {
+  PodCounts c;
+  c.requested = stopping_ ? 0 : desired_;
+  c.restarts = restarts_;
+  for (const auto& p : pods_) {
+    switch (p->status.phase) {
+      case PodPhase::kPending:
+        if (!p->status.started_once) ++c.pending;
+        ++c.not_ready;
+        break;
+      case PodPhase::kStarting:
+        ++c.not_ready;
+        break;
+      case PodPhase::kReady:
+        ++c.ready;
+        break;
+      case PodPhase::kTerminating:
+        ++c.terminating;
+        break;
+    }
+  }
+  return c;
+}
+
+std::vector<PodStatus> PodManager::StatusLocked() const {
+  std::vector<PodStatus> out;
+  for (const auto& p : pods_) out.push_back(p->status);
+  return out;
+}
+
+std::vector<PodStatus> PodManager::pods() const {
+  absl::MutexLock lock(&mu_);
+  return StatusLocked();
+}
+
+void PodManager::Stop(absl::Duration grace) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!stopping_) {
+      stopping_ = true;
+      const absl::Time now = absl::Now();
+      for (auto& p : pods_) {
+        if (p->status.phase != PodPhase::kTerminating) {
+          Terminate(*p, now, grace);
+        } else {
+          p->kill_at = std::min(p->kill_at, now + grace);
+        }
+      }
+    }
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace knbench::local_serving

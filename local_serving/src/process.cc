@@ -1,0 +1,125 @@
+#include "knbench/local_serving/process.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "absl/strings/str_cat.h"
+
+extern char** environ;
+
+namespace knbench::local_serving {
+namespace {
+
+// Only async-signal-safe calls between fork and exec.
+[[noreturn]] void ExecChild(pid_t parent, int log_fd, char* const argv[],
+                            char* const envp[]) {
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != parent) _exit(127);  // the parent died before prctl
+  setpgid(0, 0);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  dup2(log_fd, STDOUT_FILENO);
+  dup2(log_fd, STDERR_FILENO);
+  const int devnull = open("/dev/null", O_RDONLY);
+  if (devnull >= 0) dup2(devnull, STDIN_FILENO);
+  close_range(3, ~0U, 0);
+  execve(argv[0], argv, envp);
+  const char* why = strerror(errno);
+  (void)!write(STDERR_FILENO, "local_serving: cannot execute worker: ", 38);
+  (void)!write(STDERR_FILENO, why, strlen(why));
+  (void)!write(STDERR_FILENO, "\n", 1);
+  _exit(127);
+}
+
+}  // namespace
+
+absl::StatusOr<pid_t> SpawnProcess(const ProcessSpec& spec) {
+  // Everything the child needs is built before fork.
+  std::vector<std::string> args = {spec.path};
+  args.insert(args.end(), spec.args.begin(), spec.args.end());
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string entry = *e;
+    const std::string name = entry.substr(0, entry.find('='));
+    if (spec.env.count(name) == 0) env.push_back(entry);
+  }
+  for (const auto& [name, value] : spec.env) {
+    env.push_back(absl::StrCat(name, "=", value));
+  }
+  std::vector<char*> envp;
+  for (std::string& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+
+  const int log_fd = open(spec.log_path.c_str(),
+                          O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (log_fd < 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot open ", spec.log_path, ": ", strerror(errno)));
+  }
+  const pid_t parent = getpid();
+  const pid_t pid = fork();
+  if (pid == 0) ExecChild(parent, log_fd, argv.data(), envp.data());
+  const int fork_errno = errno;
+  close(log_fd);
+  if (pid < 0) {
+    return absl::UnavailableError(absl::StrCat("fork: ", strerror(fork_errno)));
+  }
+  return pid;
+}
+
+std::optional<int> Reap(pid_t pid) {
+  int status = 0;
+  const pid_t r = waitpid(pid, &status, WNOHANG);
+  if (r == pid) return status;
+  if (r < 0 && errno == ECHILD) return 0;  // already gone
+  return std::nullopt;
+}
+
+std::string DescribeExit(int wait_status) {
+  if (WIFEXITED(wait_status)) {
+    return absl::StrCat("exit ", WEXITSTATUS(wait_status));
+  }
+  if (WIFSIGNALED(wait_status)) {
+    const int sig = WTERMSIG(wait_status);
+    return absl::StrCat("signal ", sig, " (", strsignal(sig), ")");
+  }
+  return absl::StrCat("status ", wait_status);
+}
+
+absl::StatusOr<int> FreePort(const std::string& host) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return absl::UnavailableError("socket failed");
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = 0;
+  if (inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) {
+    close(fd);
+    return absl::InvalidArgumentError(
+        absl::StrCat("not an IPv4 address: ", host));
+  }
+  socklen_t len = sizeof(addr);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    const std::string why = strerror(errno);
+    close(fd);
+    return absl::UnavailableError(absl::StrCat("no free port: ", why));
+  }
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+}  // namespace knbench::local_serving

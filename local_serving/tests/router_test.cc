@@ -1,0 +1,289 @@
+// The router over real gRPC on loopback, with in-process workers as pods.
+#include "knbench/local_serving/router.h"
+
+#include <chrono>
+#include <future>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "gmock/gmock.h"
+#include "grpcpp/client_context.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/generic/generic_stub.h"
+#include "grpcpp/security/credentials.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server.h"
+#include "grpcpp/server_builder.h"
+#include "gtest/gtest.h"
+#include "knbench/testing/wait.h"
+#include "knbench/worker/worker_server.h"
+#include "load_worker.grpc.pb.h"
+
+namespace knbench::local_serving {
+namespace {
+
+using ::knbench::testing::WaitUntil;
+using ::testing::HasSubstr;
+using SteadyClock = std::chrono::steady_clock;
+
+class CountingObserver : public RouterObserver {
+ public:
+  void OnCallDone(grpc::StatusCode code, bool via_activator, bool,
+                  absl::Duration) override {
+    absl::MutexLock lock(&mu_);
+    ++codes_[code];
+    if (via_activator) ++via_activator_;
+  }
+  int count(grpc::StatusCode code) {
+    absl::MutexLock lock(&mu_);
+    return codes_[code];
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::map<grpc::StatusCode, int> codes_;
+  int via_activator_ = 0;
+};
+
+struct Result {
+  grpc::Status status;
+  std::string pod;
+  double seconds = 0;
+};
+
+class RouterTest : public ::testing::Test {
+ protected:
+  void StartRouter(RouterOptions options) {
+    stats_ = std::make_unique<SecondStats>(SteadyNow());
+    router_ = std::make_unique<Router>(options, stats_.get(), &observer_);
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
+                             &port_);
+    router_->Register(&builder);
+    server_ = builder.BuildAndStart();
+    ASSERT_NE(server_, nullptr);
+    router_->Start(2);
+    stub_ = load_worker::LoadWorker::NewStub(grpc::CreateChannel(
+        absl::StrCat("127.0.0.1:", port_), grpc::InsecureChannelCredentials()));
+  }
+
+  // An in-process worker as a pod, connected and added to the router.
+  void AddPod(const std::string& name) {
+    worker::WorkerOptions options;
+    options.instance_name = name;
+    // The worker's metrics live in the registry: keep it as long.
+    registries_.push_back(std::make_shared<prometheus::Registry>());
+    auto worker =
+        std::make_unique<worker::WorkerServer>(options, registries_.back());
+    ASSERT_TRUE(worker->Start("127.0.0.1", 0).ok());
+    auto channel =
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", worker->port()),
+                            grpc::InsecureChannelCredentials());
+    ASSERT_TRUE(channel->WaitForConnected(std::chrono::system_clock::now() +
+                                          std::chrono::seconds(10)));
+    router_->AddPod(name, channel);
+    workers_[name] = std::move(worker);
+  }
+
+  worker::WorkerServer& Worker(const std::string& name) {
+    return *workers_.at(name);
+  }
+
+  std::future<Result> CallAsync(
+      int64_t spin_ms,
+      std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
+    return std::async(std::launch::async, [this, spin_ms, timeout] {
+      grpc::ClientContext context;
+      context.set_deadline(std::chrono::system_clock::now() + timeout);
+      load_worker::WorkRequest request;
+      request.set_duration_ms(spin_ms);
+      load_worker::WorkResponse response;
+      const auto start = SteadyClock::now();
+      Result r;
+      r.status = stub_->InvokeWorker(&context, request, &response);
+      r.seconds =
+          std::chrono::duration<double>(SteadyClock::now() - start).count();
+      r.pod = response.pod();
+      return r;
+    });
+  }
+
+  void TearDown() override {
+    if (server_) server_->Shutdown(std::chrono::system_clock::now());
+    if (router_) router_->Stop();
+    for (auto& [name, w] : workers_) w->Shutdown(absl::ZeroDuration());
+  }
+
+  int port_ = 0;
+  CountingObserver observer_;
+  std::unique_ptr<SecondStats> stats_;
+  std::unique_ptr<Router> router_;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<load_worker::LoadWorker::Stub> stub_;
+  std::vector<std::shared_ptr<prometheus::Registry>> registries_;
+  std::map<std::string, std::unique_ptr<worker::WorkerServer>> workers_;
+};
+
+TEST_F(RouterTest, ForwardsAnyMethodToAPod) {
+  StartRouter({});
+  AddPod("pod-a");
+  Result r = CallAsync(5).get();
+  ASSERT_TRUE(r.status.ok()) << r.status.error_message();
+  EXPECT_EQ(r.pod, "pod-a");
+  // Any method is forwarded: one the pod does not serve comes back from it.
+  grpc::GenericStub generic(grpc::CreateChannel(
+      absl::StrCat("127.0.0.1:", port_), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  grpc::Slice empty("");
+  grpc::ByteBuffer request(&empty, 1);  // an empty message
+  grpc::ByteBuffer response;
+  std::promise<grpc::Status> done;
+  generic.UnaryCall(&context, "/load_worker.LoadWorker/NoSuchMethod",
+                    grpc::StubOptions(), &request, &response,
+                    [&](grpc::Status s) { done.set_value(s); });
+  EXPECT_EQ(done.get_future().get().error_code(),
+            grpc::StatusCode::UNIMPLEMENTED);
+  EXPECT_EQ(observer_.count(grpc::StatusCode::OK), 1);
+  EXPECT_EQ(observer_.count(grpc::StatusCode::UNIMPLEMENTED), 1);
+}
+
+TEST_F(RouterTest, CallsWaitForTheFirstPodAndAllSucceed) {
+  // Scale from zero: nothing is ready, every call waits in the activator,
+  // and all are sent once a pod is.
+  StartRouter({});
+  std::vector<std::future<Result>> calls;
+  for (int i = 0; i < 20; ++i) calls.push_back(CallAsync(1));
+  ASSERT_TRUE(WaitUntil([&] { return router_->snapshot().queued == 20; },
+                        absl::Seconds(10)));
+  absl::SleepFor(absl::Milliseconds(300));  // the wait shows in latency
+  AddPod("pod-a");
+  for (auto& f : calls) {
+    const Result r = f.get();
+    EXPECT_TRUE(r.status.ok()) << r.status.error_message();
+    EXPECT_GE(r.seconds, 0.3);
+  }
+  EXPECT_EQ(router_->snapshot().queued, 0);
+  EXPECT_EQ(observer_.count(grpc::StatusCode::OK), 20);
+}
+
+TEST_F(RouterTest, FullQueueAndDeadlinesAreAnsweredNotLost) {
+  RouterOptions options;
+  options.queue_depth = 3;
+  StartRouter(options);
+  std::vector<std::future<Result>> waiting;
+  for (int i = 0; i < 3; ++i) {
+    waiting.push_back(CallAsync(1, std::chrono::milliseconds(500)));
+  }
+  ASSERT_TRUE(WaitUntil([&] { return router_->snapshot().queued == 3; },
+                        absl::Seconds(10)));
+  const Result overflow = CallAsync(1).get();
+  EXPECT_EQ(overflow.status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_THAT(overflow.status.error_message(), HasSubstr("queue is full"));
+  for (auto& f : waiting) {
+    EXPECT_EQ(f.get().status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  }
+  // The router took them out of its queue and counted each once.
+  ASSERT_TRUE(WaitUntil([&] { return router_->snapshot().queued == 0; },
+                        absl::Seconds(10)));
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        return observer_.count(grpc::StatusCode::DEADLINE_EXCEEDED) == 3 &&
+               observer_.count(grpc::StatusCode::UNAVAILABLE) == 1;
+      },
+      absl::Seconds(10)));
+  EXPECT_EQ(stats_->in_system(), 0);
+}
+
+TEST_F(RouterTest, ContainerConcurrencyQueuesUntilAPodIsFree) {
+  // CC 1, activator in the path: 4 calls of 200 ms on one pod run one after
+  // another; with a second pod they take half as long.
+  RouterOptions options;
+  options.container_concurrency = 1;
+  StartRouter(options);
+  AddPod("pod-a");
+  std::vector<std::future<Result>> calls;
+  for (int i = 0; i < 4; ++i) calls.push_back(CallAsync(200));
+  double slowest = 0;
+  for (auto& f : calls) {
+    const Result r = f.get();
+    ASSERT_TRUE(r.status.ok()) << r.status.error_message();
+    slowest = std::max(slowest, r.seconds);
+  }
+  EXPECT_GE(slowest, 0.8);
+  AddPod("pod-b");
+  calls.clear();
+  for (int i = 0; i < 4; ++i) calls.push_back(CallAsync(200));
+  std::map<std::string, int> per_pod;
+  for (auto& f : calls) {
+    const Result r = f.get();
+    ASSERT_TRUE(r.status.ok());
+    ++per_pod[r.pod];
+  }
+  EXPECT_EQ(per_pod["pod-a"], 2);
+  EXPECT_EQ(per_pod["pod-b"], 2);
+}
+
+TEST_F(RouterTest, OutOfThePathQueueProxyQueuesAndRemovalRequeues) {
+  // Activator out of the path, CC 1: the service alternates pods and each
+  // pod's queue-proxy holds what it cannot take. Removing a pod sends its
+  // queued calls elsewhere; none is lost.
+  RouterOptions options;
+  options.container_concurrency = 1;
+  StartRouter(options);
+  AddPod("pod-a");
+  AddPod("pod-b");
+  router_->SetActivatorInPath(false);
+  std::vector<std::future<Result>> calls;
+  for (int i = 0; i < 6; ++i) calls.push_back(CallAsync(300));
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        const Router::Snapshot s = router_->snapshot();
+        return s.inflight == 2 && s.queued == 4;
+      },
+      absl::Seconds(10)));
+  router_->RemovePod("pod-b");
+  std::map<std::string, int> per_pod;
+  for (auto& f : calls) {
+    const Result r = f.get();
+    ASSERT_TRUE(r.status.ok()) << r.status.error_message();
+    ++per_pod[r.pod];
+  }
+  // pod-b finished the call it had; the two it queued went to pod-a.
+  EXPECT_EQ(per_pod["pod-b"], 1);
+  EXPECT_EQ(per_pod["pod-a"], 5);
+}
+
+TEST_F(RouterTest, CancellationReachesThePod) {
+  StartRouter({});
+  AddPod("pod-a");
+  auto call = CallAsync(60000, std::chrono::milliseconds(300));
+  const Result r = call.get();
+  EXPECT_EQ(r.status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  // The worker stops spinning once its caller (the router) gives up.
+  EXPECT_TRUE(
+      WaitUntil([&] { return Worker("pod-a").service().inflight() == 0; },
+                absl::Seconds(5)));
+  EXPECT_TRUE(WaitUntil([&] { return router_->snapshot().inflight == 0; },
+                        absl::Seconds(5)));
+}
+
+TEST_F(RouterTest, StatsCountEveryCallFromArrivalToAnswer) {
+  StartRouter({});
+  AddPod("pod-a");
+  std::vector<std::future<Result>> calls;
+  for (int i = 0; i < 5; ++i) calls.push_back(CallAsync(100));
+  for (auto& f : calls) ASSERT_TRUE(f.get().status.ok());
+  const absl::Time now = SteadyNow();
+  int64_t arrivals = 0;
+  for (const auto& s : stats_->TakeEnded(now)) arrivals += s.arrivals;
+  arrivals += stats_->Open(now).arrivals;
+  EXPECT_EQ(arrivals, 5);
+  EXPECT_EQ(stats_->in_system(), 0);
+}
+
+}  // namespace
+}  // namespace knbench::local_serving

@@ -1,0 +1,51 @@
+#include "knbench/local_serving/sd_file.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "gtest/gtest.h"
+
+namespace knbench::local_serving {
+namespace {
+
+TEST(FileSdJson, RunningPodsOnly) {
+  PodStatus ready;
+  ready.name = "worker-00001-deployment-0abcde";
+  ready.pid = 100;
+  ready.metrics_port = 4001;
+  PodStatus pending;
+  pending.name = "worker-00001-deployment-1fghij";
+  PodStatus starting;
+  starting.name = "worker-00001-deployment-2klmno";
+  starting.pid = 101;
+  starting.metrics_port = 4002;
+  EXPECT_EQ(
+      FileSdJson({ready, pending, starting}, "127.0.0.1", "default", "worker"),
+      "[\n"
+      "  {\"targets\": [\"127.0.0.1:4001\"], \"labels\": {\"pod\": "
+      "\"worker-00001-deployment-0abcde\", \"namespace\": \"default\", "
+      "\"service\": \"worker\"}},\n"
+      "  {\"targets\": [\"127.0.0.1:4002\"], \"labels\": {\"pod\": "
+      "\"worker-00001-deployment-2klmno\", \"namespace\": \"default\", "
+      "\"service\": \"worker\"}}\n"
+      "]\n");
+  EXPECT_EQ(FileSdJson({pending}, "127.0.0.1", "default", "worker"), "[]\n");
+}
+
+TEST(WriteFileAtomically, ReplacesTheFileWhole) {
+  const char* tmp = std::getenv("TMPDIR");
+  const std::string path =
+      std::string(tmp != nullptr ? tmp : "/tmp") + "/knbench_sd_test.json";
+  ASSERT_TRUE(WriteFileAtomically(path, "[1]\n").ok());
+  ASSERT_TRUE(WriteFileAtomically(path, "[]\n").ok());
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  EXPECT_EQ(text.str(), "[]\n");
+  std::remove(path.c_str());
+  EXPECT_FALSE(WriteFileAtomically("/nonexistent-dir/sd.json", "[]").ok());
+}
+
+}  // namespace
+}  // namespace knbench::local_serving
