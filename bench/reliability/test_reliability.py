@@ -18,6 +18,7 @@ import re
 import signal
 import socket
 import subprocess
+import threading
 import time
 import urllib.request
 
@@ -74,7 +75,7 @@ class Worker:
         self.log_path = os.path.join(tmp, f"{name}.log")
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(
-                [WORKER, f"--grpc-port={self.grpc_port}",
+                [WORKER, "--bind=127.0.0.1", f"--grpc-port={self.grpc_port}",
                  f"--metrics-port={self.metrics_port}", *args],
                 env={**os.environ, "POD_NAME": name}, stdout=log,
                 stderr=subprocess.STDOUT)
@@ -111,7 +112,8 @@ class Driver:
         self.summary = os.path.join(tmp, f"{name}.json")
         self.metrics_port = free_port()
         self.proc = subprocess.Popen(
-            [DRIVER, f"--out={self.out}", f"--summary={self.summary}",
+            [DRIVER, "--bind=127.0.0.1", f"--out={self.out}",
+             f"--summary={self.summary}",
              f"--metrics-port={self.metrics_port}", *args],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
@@ -344,7 +346,8 @@ def test_bad_flags_and_schedules_exit_2_with_one_line_and_no_load(
         listener.setblocking(False)
         port = listener.getsockname()[1]
         full = [f"--target=127.0.0.1:{port}", "--rps=100", "--duration=2s",
-                "--metrics-port=0", f"--out={tmp_path}/r.csv", *args]
+                "--bind=127.0.0.1", "--metrics-port=0",
+                f"--out={tmp_path}/r.csv", *args]
         r = subprocess.run([DRIVER, *full], capture_output=True, text=True,
                            timeout=30)
         assert r.returncode == 2, (args, r.stderr)
@@ -365,7 +368,7 @@ def test_out_on_dev_full_reports_the_write_error_and_keeps_counts(tmp_path,
     r = subprocess.run(
         [DRIVER, f"--target=127.0.0.1:{worker.grpc_port}", "--rps=200",
          "--duration=2s", "--spin-ms=0", "--out=/dev/full",
-         f"--summary={summary}", "--metrics-port=0"],
+         f"--summary={summary}", "--bind=127.0.0.1", "--metrics-port=0"],
         capture_output=True, text=True, timeout=60)
     assert r.returncode != 0, r.stderr
     assert re.search(r"/dev/full|No space left", r.stderr), r.stderr
@@ -376,3 +379,115 @@ def test_out_on_dev_full_reports_the_write_error_and_keeps_counts(tmp_path,
     assert s["success"] == 400
     text = worker.metrics()
     assert metric_value(text, "worker_requests_total", "success") == 400
+
+
+class SlowStartProxy:
+    """A TCP proxy on 127.0.0.1 to `upstream`: the server side of each
+    connection starts only after `delay` seconds, as for a server whose
+    first bytes are slow (a cold container behind a proxy)."""
+
+    def __init__(self, upstream, delay):
+        self.upstream, self.delay = upstream, delay
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.port = self.listener.getsockname()[1]
+        self.sockets = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            self.sockets.append(client)
+            threading.Thread(target=self._serve, args=(client,),
+                             daemon=True).start()
+
+    def _serve(self, client):
+        time.sleep(self.delay)  # the fault: nothing from the server yet
+        try:
+            server = socket.create_connection(("127.0.0.1", self.upstream))
+        except OSError:
+            client.close()
+            return
+        self.sockets.append(server)
+        for a, b in ((client, server), (server, client)):
+            threading.Thread(target=self._pipe, args=(a, b),
+                             daemon=True).start()
+
+    @staticmethod
+    def _pipe(src, dst):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def stop(self):
+        self.listener.close()
+        for s in self.sockets:
+            s.close()
+
+
+def test_slow_first_bytes_connect_before_the_first_send(tmp_path, cleanup):
+    """gRPC's connect timeout was 100 ms to 1 s (the reconnect backoff
+    setting sets it too): with first bytes 1.5 s late, 50 of 50 calls
+    failed. The driver now connects before its first send, with
+    --connect-timeout (20 s) to do it in."""
+    tmp = str(tmp_path)
+    worker = Worker(tmp, "slow-start")
+    cleanup.append(worker)
+    proxy = SlowStartProxy(worker.grpc_port, 1.5)
+    cleanup.append(proxy)
+    driver = Driver(tmp, "slow", [f"--target=127.0.0.1:{proxy.port}",
+                                  "--rps=50", "--duration=1s", "--spin-ms=0",
+                                  "--timeout=10s"])
+    cleanup.append(driver)
+    code, err = driver.wait(timeout=60)
+    assert code == 0, err
+    rows, summary = driver.rows(), driver.result()
+    check_counts(rows, summary)
+    assert summary["success"] == 50, (summary["errors"], err)
+    assert "connected to" in err
+    # Connected before the first send: the first request did not wait for
+    # the connection.
+    first = min(rows, key=lambda r: int(r["seq"]))
+    assert int(first["latency_us"]) < 1_000_000, first
+
+    # A connect timeout shorter than the server's first bytes: the driver
+    # says so and sends anyway; the requests record the failures.
+    short = Driver(tmp, "short", [f"--target=127.0.0.1:{proxy.port}",
+                                  "--rps=20", "--duration=1s", "--spin-ms=0",
+                                  "--connect-timeout=300ms", "--timeout=2s"])
+    cleanup.append(short)
+    code, err = short.wait(timeout=60)
+    assert code == 0, err
+    assert "sending anyway" in err
+    assert short.result()["failure"] > 0
+
+
+def test_driver_metrics_port_listens_where_bind_says(tmp_path, cleanup):
+    driver = Driver(str(tmp_path), "bound", ["--target=127.0.0.1:1",
+                                             "--rps=1", "--duration=30s"])
+    cleanup.append(driver)
+    wait_until(lambda: get(driver.metrics_port, "/healthz", 1)[0] == 200, 20,
+               "the driver's metrics port")
+    listening = set()
+    for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(name) as f:
+            for line in f.readlines()[1:]:
+                local, state = line.split()[1], line.split()[3]
+                addr, port = local.split(":")
+                if state == "0A" and int(port, 16) == driver.metrics_port:
+                    listening.add(addr.replace("0000000000000000FFFF0000", ""))
+    assert listening == {"0100007F"}  # 127.0.0.1 only

@@ -50,6 +50,18 @@ inline int64_t JsonInt(const std::string& json, const std::string& key) {
   return v;
 }
 
+// The number value of a top-level "key": N in the summary JSON, or -1.
+inline double JsonDouble(const std::string& json, const std::string& key) {
+  const std::string needle = "\n  \"" + key + "\": ";
+  const size_t at = json.find(needle);
+  if (at == std::string::npos) return -1;
+  const size_t start = at + needle.size();
+  const size_t end = json.find_first_of(",\n", start);
+  double v = -1;
+  if (!absl::SimpleAtod(json.substr(start, end - start), &v)) return -1;
+  return v;
+}
+
 }  // namespace knbench::load_driver
 
 #endif  // KNBENCH_LOAD_DRIVER_TESTS_TEST_FILES_H_
