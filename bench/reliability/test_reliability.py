@@ -20,6 +20,7 @@ import socket
 import subprocess
 import threading
 import time
+import urllib.error
 import urllib.request
 
 import grpc
@@ -36,10 +37,13 @@ METHOD = "/load_worker.LoadWorker/InvokeWorker"
 
 
 def get(port, path, timeout=5):
+    """(status, body) of GET path; (None, "") when there is no answer."""
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}",
                                     timeout=timeout) as r:
             return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:  # an answer all the same
+        return e.code, e.read().decode()
     except OSError:
         return None, ""
 
@@ -491,3 +495,46 @@ def test_driver_metrics_port_listens_where_bind_says(tmp_path, cleanup):
                 if state == "0A" and int(port, 16) == driver.metrics_port:
                     listening.add(addr.replace("0000000000000000FFFF0000", ""))
     assert listening == {"0100007F"}  # 127.0.0.1 only
+
+
+def test_driver_with_500_slow_http_clients_answers_probes_and_exits_on_time(
+        tmp_path, cleanup):
+    """500 clients trickling headers into the driver's metrics port made
+    /done (the Job's readiness probe) return 503 for the whole run, and a
+    3 s run exit after 31.7 s."""
+    tmp = str(tmp_path)
+    worker = Worker(tmp, "probe-target")
+    cleanup.append(worker)
+    driver = Driver(tmp, "probed", [f"--target=127.0.0.1:{worker.grpc_port}",
+                                    "--rps=20", "--duration=3s",
+                                    "--spin-ms=0"])
+    cleanup.append(driver)
+    started = time.monotonic()
+    wait_until(lambda: get(driver.metrics_port, "/healthz", 1)[0] == 200, 20,
+               "the driver's metrics port")
+    slow = []
+    try:
+        for _ in range(500):
+            s = socket.create_connection(("127.0.0.1", driver.metrics_port),
+                                         10)
+            s.sendall(b"GET /done HTTP/1.1\r\n")
+            slow.append(s)
+        answers = []
+        while driver.proc.poll() is None and len(answers) < 5:
+            for s in slow:
+                try:
+                    s.sendall(b"X-Slow: 1\r\n")
+                except OSError:
+                    pass
+            answers.append(get(driver.metrics_port, "/done", 2)[0])
+        # Answered (503: the run is still going), never timed out.
+        assert answers and all(a == 503 for a in answers), answers
+        code, err = driver.wait(timeout=60)
+        took = time.monotonic() - started
+        print(f"3 s run with 500 slow clients on its metrics port: exited "
+              f"after {took:.1f} s")
+        assert code == 0, err
+        assert took < 3 + 5, f"exited after {took:.1f} s"
+    finally:
+        for s in slow:
+            s.close()
