@@ -26,7 +26,7 @@ import urllib.request
 import grpc
 import pytest
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts", "lib"))
-from knbench_proc import free_port, wait_until  # noqa: E402
+from knbench_proc import free_port, listen_addresses, wait_until  # noqa: E402
 
 WORKER = os.environ["WORKER_BIN"]
 DRIVER = os.environ["DRIVER_BIN"]
@@ -486,15 +486,7 @@ def test_driver_metrics_port_listens_where_bind_says(tmp_path, cleanup):
     cleanup.append(driver)
     wait_until(lambda: get(driver.metrics_port, "/healthz", 1)[0] == 200, 20,
                "the driver's metrics port")
-    listening = set()
-    for name in ("/proc/net/tcp", "/proc/net/tcp6"):
-        with open(name) as f:
-            for line in f.readlines()[1:]:
-                local, state = line.split()[1], line.split()[3]
-                addr, port = local.split(":")
-                if state == "0A" and int(port, 16) == driver.metrics_port:
-                    listening.add(addr.replace("0000000000000000FFFF0000", ""))
-    assert listening == {"0100007F"}  # 127.0.0.1 only
+    assert listen_addresses(driver.metrics_port) == {"0100007F"}  # 127.0.0.1
 
 
 def test_driver_with_500_slow_http_clients_answers_probes_and_exits_on_time(

@@ -20,7 +20,7 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "..", "scripts", "lib"))
-from knbench_proc import free_port, wait_until  # noqa: E402
+from knbench_proc import free_port, listen_addresses, wait_until  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rawh2  # noqa: E402
 
@@ -239,20 +239,6 @@ def test_help_documents_flags_and_env():
                    "--max-inflight", "--max-duration-ms", "--shutdown-grace",
                    "PORT", "GRPC_PORT", "METRICS_PORT", "POD_NAME"):
         assert needle in result.stdout
-
-
-def listen_addresses(port):
-    """Local addresses with a TCP listener on `port`, from /proc/net/tcp*
-    (hex, as the kernel prints them; IPv4-mapped IPv6 reduced to IPv4)."""
-    found = set()
-    for name in ("/proc/net/tcp", "/proc/net/tcp6"):
-        with open(name) as f:
-            for line in f.readlines()[1:]:
-                local, state = line.split()[1], line.split()[3]
-                addr, hexport = local.split(":")
-                if state == "0A" and int(hexport, 16) == port:
-                    found.add(addr.replace("0000000000000000FFFF0000", ""))
-    return found
 
 
 def test_bind_127_0_0_1_listens_on_loopback_only(worker):
