@@ -162,11 +162,16 @@ class SummaryFile {
   }
 
   absl::Status Write(const std::string& text) {
+    // A regular file is rewritten from the start; a pipe or terminal
+    // (--summary=/dev/stdout) just gets the text.
+    struct stat info {};
+    bool ok = fstat(fd_, &info) == 0;
+    if (ok && S_ISREG(info.st_mode)) {
+      ok = ftruncate(fd_, 0) == 0 && lseek(fd_, 0, SEEK_SET) == 0;
+    }
     size_t done = 0;
-    bool ok = ftruncate(fd_, 0) == 0;
     while (ok && done < text.size()) {
-      const ssize_t n = pwrite(fd_, text.data() + done, text.size() - done,
-                               static_cast<off_t>(done));
+      const ssize_t n = write(fd_, text.data() + done, text.size() - done);
       if (n < 0 && errno == EINTR) continue;
       ok = n > 0;
       if (ok) done += static_cast<size_t>(n);
