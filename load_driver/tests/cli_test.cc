@@ -48,7 +48,7 @@ TEST(CliTest, UsageErrorsExitTwoWithOneLine) {
       {{"--no-such-flag=1", out}, "unknown flag --no-such-flag"},
       {{"--target=127.0.0.1:1", "stray", out}, "unexpected argument"},
       {{"--target=127.0.0.1:1", "--out=/nonexistent-dir/r.csv",
-        "--metrics-port=0", "--duration=1s"},
+        "--metrics-port=0", "--bind=127.0.0.1", "--duration=1s"},
        "cannot create --out"},
       {{"--target=127.0.0.1:1", "--bind=localhost", out}, "--bind"},
       {{"--target=127.0.0.1:1", "--connect-timeout=0s", out},
