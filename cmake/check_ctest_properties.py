@@ -23,7 +23,8 @@ import sys
 EXPECTED = {
     "common_test": {"labels": {"common", "unit"}, "timeout": 120},
     "worker_test": {"labels": {"worker", "unit"}, "timeout": 120},
-    "worker_binary_test": {"labels": {"worker", "cli"}, "timeout": 180},
+    "worker_binary_test": {"labels": {"worker", "cli"}, "timeout": 180,
+                           "run_serial": True},
     "load_driver_unit_tests": {"labels": {"load_driver", "unit"}},
     "load_driver_cli_tests": {"labels": {"load_driver", "cli"}, "timeout": 120},
     "load_driver_e2e_tests": {"labels": {"load_driver", "e2e"}, "timeout": 120,

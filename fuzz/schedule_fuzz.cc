@@ -18,7 +18,6 @@ void Exercise(const kl::Schedule& s) {
     __builtin_trap();
   (void)s.Describe();
   (void)s.RateAt(s.length() / 2);
-  (void)s.CumulativeAt(s.length());
   for (kl::Arrivals mode : {kl::Arrivals::kUniform, kl::Arrivals::kPoisson}) {
     kl::ArrivalGenerator gen(s, mode, /*seed=*/1, absl::Seconds(1));
     kl::Arrival a, prev;

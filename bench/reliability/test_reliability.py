@@ -18,13 +18,15 @@ import re
 import signal
 import socket
 import subprocess
+import threading
 import time
+import urllib.error
 import urllib.request
 
 import grpc
 import pytest
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts", "lib"))
-from knbench_proc import free_port, wait_until  # noqa: E402
+from knbench_proc import free_port, listen_addresses, wait_until  # noqa: E402
 
 WORKER = os.environ["WORKER_BIN"]
 DRIVER = os.environ["DRIVER_BIN"]
@@ -35,10 +37,13 @@ METHOD = "/load_worker.LoadWorker/InvokeWorker"
 
 
 def get(port, path, timeout=5):
+    """(status, body) of GET path; (None, "") when there is no answer."""
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}",
                                     timeout=timeout) as r:
             return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:  # an answer all the same
+        return e.code, e.read().decode()
     except OSError:
         return None, ""
 
@@ -74,7 +79,7 @@ class Worker:
         self.log_path = os.path.join(tmp, f"{name}.log")
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(
-                [WORKER, f"--grpc-port={self.grpc_port}",
+                [WORKER, "--bind=127.0.0.1", f"--grpc-port={self.grpc_port}",
                  f"--metrics-port={self.metrics_port}", *args],
                 env={**os.environ, "POD_NAME": name}, stdout=log,
                 stderr=subprocess.STDOUT)
@@ -111,7 +116,8 @@ class Driver:
         self.summary = os.path.join(tmp, f"{name}.json")
         self.metrics_port = free_port()
         self.proc = subprocess.Popen(
-            [DRIVER, f"--out={self.out}", f"--summary={self.summary}",
+            [DRIVER, "--bind=127.0.0.1", f"--out={self.out}",
+             f"--summary={self.summary}",
              f"--metrics-port={self.metrics_port}", *args],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
@@ -344,7 +350,8 @@ def test_bad_flags_and_schedules_exit_2_with_one_line_and_no_load(
         listener.setblocking(False)
         port = listener.getsockname()[1]
         full = [f"--target=127.0.0.1:{port}", "--rps=100", "--duration=2s",
-                "--metrics-port=0", f"--out={tmp_path}/r.csv", *args]
+                "--bind=127.0.0.1", "--metrics-port=0",
+                f"--out={tmp_path}/r.csv", *args]
         r = subprocess.run([DRIVER, *full], capture_output=True, text=True,
                            timeout=30)
         assert r.returncode == 2, (args, r.stderr)
@@ -365,7 +372,7 @@ def test_out_on_dev_full_reports_the_write_error_and_keeps_counts(tmp_path,
     r = subprocess.run(
         [DRIVER, f"--target=127.0.0.1:{worker.grpc_port}", "--rps=200",
          "--duration=2s", "--spin-ms=0", "--out=/dev/full",
-         f"--summary={summary}", "--metrics-port=0"],
+         f"--summary={summary}", "--bind=127.0.0.1", "--metrics-port=0"],
         capture_output=True, text=True, timeout=60)
     assert r.returncode != 0, r.stderr
     assert re.search(r"/dev/full|No space left", r.stderr), r.stderr
@@ -376,3 +383,150 @@ def test_out_on_dev_full_reports_the_write_error_and_keeps_counts(tmp_path,
     assert s["success"] == 400
     text = worker.metrics()
     assert metric_value(text, "worker_requests_total", "success") == 400
+
+
+class SlowStartProxy:
+    """A TCP proxy on 127.0.0.1 to `upstream`: the server side of each
+    connection starts only after `delay` seconds, as for a server whose
+    first bytes are slow (a cold container behind a proxy)."""
+
+    def __init__(self, upstream, delay):
+        self.upstream, self.delay = upstream, delay
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.port = self.listener.getsockname()[1]
+        self.sockets = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            self.sockets.append(client)
+            threading.Thread(target=self._serve, args=(client,),
+                             daemon=True).start()
+
+    def _serve(self, client):
+        time.sleep(self.delay)  # the fault: nothing from the server yet
+        try:
+            server = socket.create_connection(("127.0.0.1", self.upstream))
+        except OSError:
+            client.close()
+            return
+        self.sockets.append(server)
+        for a, b in ((client, server), (server, client)):
+            threading.Thread(target=self._pipe, args=(a, b),
+                             daemon=True).start()
+
+    @staticmethod
+    def _pipe(src, dst):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def stop(self):
+        self.listener.close()
+        for s in self.sockets:
+            s.close()
+
+
+def test_slow_first_bytes_connect_before_the_first_send(tmp_path, cleanup):
+    """gRPC's connect timeout was 100 ms to 1 s (the reconnect backoff
+    setting sets it too): with first bytes 1.5 s late, 50 of 50 calls
+    failed. The driver now connects before its first send, with
+    --connect-timeout (20 s) to do it in."""
+    tmp = str(tmp_path)
+    worker = Worker(tmp, "slow-start")
+    cleanup.append(worker)
+    proxy = SlowStartProxy(worker.grpc_port, 1.5)
+    cleanup.append(proxy)
+    driver = Driver(tmp, "slow", [f"--target=127.0.0.1:{proxy.port}",
+                                  "--rps=50", "--duration=1s", "--spin-ms=0",
+                                  "--timeout=10s"])
+    cleanup.append(driver)
+    code, err = driver.wait(timeout=60)
+    assert code == 0, err
+    rows, summary = driver.rows(), driver.result()
+    check_counts(rows, summary)
+    assert summary["success"] == 50, (summary["errors"], err)
+    assert "connected to" in err
+    # Connected before the first send: the first request did not wait for
+    # the connection.
+    first = min(rows, key=lambda r: int(r["seq"]))
+    assert int(first["latency_us"]) < 1_000_000, first
+
+    # A connect timeout shorter than the server's first bytes: the driver
+    # says so and sends anyway; the requests record the failures.
+    short = Driver(tmp, "short", [f"--target=127.0.0.1:{proxy.port}",
+                                  "--rps=20", "--duration=1s", "--spin-ms=0",
+                                  "--connect-timeout=300ms", "--timeout=2s"])
+    cleanup.append(short)
+    code, err = short.wait(timeout=60)
+    assert code == 0, err
+    assert "sending anyway" in err
+    assert short.result()["failure"] > 0
+
+
+def test_driver_metrics_port_listens_where_bind_says(tmp_path, cleanup):
+    driver = Driver(str(tmp_path), "bound", ["--target=127.0.0.1:1",
+                                             "--rps=1", "--duration=30s"])
+    cleanup.append(driver)
+    wait_until(lambda: get(driver.metrics_port, "/healthz", 1)[0] == 200, 20,
+               "the driver's metrics port")
+    assert listen_addresses(driver.metrics_port) == {"0100007F"}  # 127.0.0.1
+
+
+def test_driver_with_500_slow_http_clients_answers_probes_and_exits_on_time(
+        tmp_path, cleanup):
+    """500 clients trickling headers into the driver's metrics port made
+    /done (the Job's readiness probe) return 503 for the whole run, and a
+    3 s run exit after 31.7 s."""
+    tmp = str(tmp_path)
+    worker = Worker(tmp, "probe-target")
+    cleanup.append(worker)
+    driver = Driver(tmp, "probed", [f"--target=127.0.0.1:{worker.grpc_port}",
+                                    "--rps=20", "--duration=3s",
+                                    "--spin-ms=0"])
+    cleanup.append(driver)
+    started = time.monotonic()
+    wait_until(lambda: get(driver.metrics_port, "/healthz", 1)[0] == 200, 20,
+               "the driver's metrics port")
+    slow = []
+    try:
+        for _ in range(500):
+            s = socket.create_connection(("127.0.0.1", driver.metrics_port),
+                                         10)
+            s.sendall(b"GET /done HTTP/1.1\r\n")
+            slow.append(s)
+        answers = []
+        while driver.proc.poll() is None and len(answers) < 5:
+            for s in slow:
+                try:
+                    s.sendall(b"X-Slow: 1\r\n")
+                except OSError:
+                    pass
+            answers.append(get(driver.metrics_port, "/done", 2)[0])
+        # Answered (503: the run is still going), never timed out.
+        assert answers and all(a == 503 for a in answers), answers
+        code, err = driver.wait(timeout=60)
+        took = time.monotonic() - started
+        print(f"3 s run with 500 slow clients on its metrics port: exited "
+              f"after {took:.1f} s")
+        assert code == 0, err
+        assert took < 3 + 5, f"exited after {took:.1f} s"
+    finally:
+        for s in slow:
+            s.close()

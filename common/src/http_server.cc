@@ -231,12 +231,13 @@ absl::Status HttpServer::Start(const std::string& address, int port) {
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", listen, ": ", error_text));
   }
+  address_ = address;
   mg_server_port bound[1];
   if (mg_get_server_ports(context_, 1, bound) < 1) {
-    Stop();
+    mg_stop(context_);
+    context_ = nullptr;
     return absl::InternalError(absl::StrCat("no port bound for ", listen));
   }
-  address_ = address;
   port_ = bound[0].port;
   // One handler for every path: ours maps exact paths (and answers 404 and
   // 405 itself), so handlers can be added after Start.

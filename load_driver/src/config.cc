@@ -3,11 +3,15 @@
 #include <netdb.h>
 #include <sys/socket.h>
 
+#include <filesystem>
+#include <system_error>
+
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
+#include "knbench/common/net.h"
 
 namespace knbench::load_driver {
 namespace {
@@ -47,7 +51,22 @@ absl::StatusOr<HostPort> SplitHostPort(absl::string_view t,
   return hp;
 }
 
+// The file a path names, as well as can be told without creating it: made
+// absolute, with "." and ".." and symlinks of existing parts resolved.
+std::filesystem::path FileIdentity(const std::string& path) {
+  std::error_code ec;
+  const std::filesystem::path absolute = std::filesystem::absolute(path, ec);
+  std::filesystem::path p = std::filesystem::weakly_canonical(absolute, ec);
+  return ec ? absolute.lexically_normal() : p;
+}
+
 }  // namespace
+
+std::string SummaryPathFor(const std::string& out) {
+  absl::string_view base = out;
+  absl::ConsumeSuffix(&base, ".csv");
+  return absl::StrCat(base, ".summary.json");
+}
 
 absl::Status CheckTargetSyntax(const std::string& target) {
   absl::string_view t = target;
@@ -93,6 +112,9 @@ absl::Status ResolveConfig(Config* c) {
     return absl::InvalidArgumentError(absl::StrCat(
         "--metrics-port must be in [0, 65535], got ", c->metrics_port));
   }
+  if (absl::Status st = CheckBindAddress(c->bind, "--bind"); !st.ok()) {
+    return st;
+  }
   if (c->connections < 1 || c->connections > 1024) {
     return absl::InvalidArgumentError(absl::StrCat(
         "--connections must be in [1, 1024], got ", c->connections));
@@ -100,6 +122,11 @@ absl::Status ResolveConfig(Config* c) {
   if (c->timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "--timeout must be > 0, got ", absl::FormatDuration(c->timeout)));
+  }
+  if (c->connect_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--connect-timeout must be > 0, got ",
+                     absl::FormatDuration(c->connect_timeout)));
   }
   if (c->max_inflight < 1) {
     return absl::InvalidArgumentError(
@@ -141,13 +168,11 @@ absl::Status ResolveConfig(Config* c) {
                      absl::FormatDuration(c->schedule->length()),
                      "): nothing would be measured"));
   }
-  if (!c->summary.empty()) {
-    c->summary_path = c->summary;
-  } else {
-    const size_t slash = c->out.rfind('/');
-    c->summary_path = slash == std::string::npos
-                          ? "summary.json"
-                          : c->out.substr(0, slash + 1) + "summary.json";
+  c->summary_path = c->summary.empty() ? SummaryPathFor(c->out) : c->summary;
+  if (FileIdentity(c->summary_path) == FileIdentity(c->out)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--summary ", c->summary_path,
+                     " is the --out file: the summary would replace the CSV"));
   }
   return absl::OkStatus();
 }
@@ -165,9 +190,12 @@ std::string DescribeConfig(const Config& c) {
   absl::StrAppendFormat(&out, "out               %s\n", c.out);
   absl::StrAppendFormat(&out, "summary           %s\n", c.summary_path);
   absl::StrAppendFormat(&out, "metrics_port      %d\n", c.metrics_port);
+  absl::StrAppendFormat(&out, "bind              %s\n", c.bind);
   absl::StrAppendFormat(&out, "connections       %d\n", c.connections);
   absl::StrAppendFormat(&out, "timeout           %s\n",
                         absl::FormatDuration(c.timeout));
+  absl::StrAppendFormat(&out, "connect_timeout   %s\n",
+                        absl::FormatDuration(c.connect_timeout));
   absl::StrAppendFormat(&out, "drain_timeout     %s\n",
                         absl::FormatDuration(c.drain_timeout));
   absl::StrAppendFormat(&out, "max_inflight      %d\n", c.max_inflight);
@@ -179,8 +207,17 @@ std::string DescribeConfig(const Config& c) {
                         c.fail_fast ? "true" : "false");
   if (c.schedule) {
     absl::StrAppend(&out, c.schedule->Describe());
-    absl::StrAppendFormat(&out, "requests          %d (uniform arrivals)\n",
-                          c.schedule->UniformCount());
+    if (c.arrivals == Arrivals::kUniform) {
+      absl::StrAppendFormat(&out, "requests          %d (uniform arrivals)\n",
+                            c.schedule->UniformCount());
+    } else {
+      // A Poisson process's count is random; only its mean is known.
+      absl::StrAppendFormat(
+          &out,
+          "requests          %.0f expected (poisson arrivals: the count is "
+          "random)\n",
+          c.schedule->expected());
+    }
   }
   return out;
 }

@@ -1,5 +1,10 @@
 #include "knbench/load_driver/driver.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <condition_variable>
@@ -11,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "knbench/common/log.h"
 #include "knbench/common/metrics_endpoint.h"
+#include "knbench/common/net.h"
 #include "knbench/load_driver/clock.h"
 #include "knbench/load_driver/metrics.h"
 #include "knbench/load_driver/pacer.h"
@@ -24,14 +30,16 @@ namespace knbench::load_driver {
 namespace {
 
 // After the run, serves /results.csv and /summary.json and remembers which
-// were fetched, for --linger.
+// were fetched, for --linger: a file counts once a GET has sent it to its
+// end (a HEAD, or a download cut short, does not).
 class ResultFiles {
  public:
   void Install(HttpServer& http, const std::string& csv_path) {
     http.Handle("/results.csv", [this, csv_path] {
       if (!finished_.load()) return NotYet();
-      Fetched(&csv_fetched_);
-      return HttpResponse::File(csv_path, "text/csv; charset=utf-8");
+      HttpResponse r = HttpResponse::File(csv_path, "text/csv; charset=utf-8");
+      r.on_complete = [this] { Fetched(&csv_fetched_); };
+      return r;
     });
     // For readiness probes and scripts that poll: says the run is over
     // without counting as a fetch of either file.
@@ -47,7 +55,7 @@ class ResultFiles {
         std::lock_guard<std::mutex> lock(mu_);
         r.body = summary_json_;
       }
-      Fetched(&summary_fetched_);
+      r.on_complete = [this] { Fetched(&summary_fetched_); };
       return r;
     });
   }
@@ -135,20 +143,54 @@ class ProgressLoop {
   std::thread thread_;
 };
 
-absl::Status WriteFile(const std::string& path, const std::string& text) {
-  FILE* f = std::fopen(path.c_str(), "w");
-  if (f == nullptr) {
-    return absl::InternalError(absl::StrCat("cannot create --summary ", path,
-                                            ": ", std::strerror(errno)));
+// The --summary file, opened before the run so that a path that cannot be
+// written is found before any load is sent, and written at the end. An
+// existing file keeps its content until then.
+class SummaryFile {
+ public:
+  explicit SummaryFile(std::string path) : path_(std::move(path)) {}
+  ~SummaryFile() {
+    if (fd_ >= 0) close(fd_);
   }
-  const bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
-  const int err = errno;
-  if (std::fclose(f) != 0 || !ok) {
-    return absl::InternalError(absl::StrCat("writing --summary ", path, ": ",
-                                            std::strerror(ok ? errno : err)));
+
+  absl::Status Open() {
+    fd_ = open(path_.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "cannot create --summary ", path_, ": ", std::strerror(errno)));
+    }
+    return absl::OkStatus();
   }
-  return absl::OkStatus();
-}
+
+  absl::Status Write(const std::string& text) {
+    // A regular file is rewritten from the start; a pipe or terminal
+    // (--summary=/dev/stdout) just gets the text.
+    struct stat info {};
+    bool ok = fstat(fd_, &info) == 0;
+    if (ok && S_ISREG(info.st_mode)) {
+      ok = ftruncate(fd_, 0) == 0 && lseek(fd_, 0, SEEK_SET) == 0;
+    }
+    size_t done = 0;
+    while (ok && done < text.size()) {
+      const ssize_t n = write(fd_, text.data() + done, text.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      ok = n > 0;
+      if (ok) done += static_cast<size_t>(n);
+    }
+    const int err = errno;
+    const bool closed = close(fd_) == 0;
+    fd_ = -1;
+    if (!ok || !closed) {
+      return absl::InternalError(
+          absl::StrCat("writing --summary ", path_, ": ", std::strerror(err)));
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  const std::string path_;
+  int fd_ = -1;
+};
 
 }  // namespace
 
@@ -160,18 +202,31 @@ int RunDriver(const Config& c, ShutdownSignal& shutdown) {
   ResultFiles results;
   MetricsEndpoint endpoint(registry);
   results.Install(endpoint.http(), c.out);
-  if (absl::Status st = endpoint.Start(static_cast<int>(c.metrics_port));
+  if (absl::Status st =
+          endpoint.Start(static_cast<int>(c.metrics_port), c.bind);
       !st.ok()) {
     Logf("error: cannot serve metrics on port %d: %s", c.metrics_port,
          st.message());
     return kExitRunError;
   }
 
+  struct stat out_info {};
+  const bool out_existed = lstat(c.out.c_str(), &out_info) == 0;
   auto writer = CsvWriter::Open(c.out);
   if (!writer.ok()) {
     Logf("error: %s", writer.status().message());
     return kExitUsage;
   }
+  SummaryFile summary_file(c.summary_path);
+  if (absl::Status st = summary_file.Open(); !st.ok()) {
+    Logf("error: %s", st.message());
+    writer->reset();
+    // No run happens: a CSV this run created (header only) goes too.
+    if (!out_existed) unlink(c.out.c_str());
+    return kExitUsage;
+  }
+  // From here a signal stops the run and still writes both files.
+  shutdown.EnableGracefulStop();
   SummaryAccumulator summary_acc(*c.schedule);
   ProgressTracker progress;
   Recorder recorder(std::move(*writer), {&summary_acc, &progress});
@@ -180,7 +235,7 @@ int RunDriver(const Config& c, ShutdownSignal& shutdown) {
   std::atomic<bool> aborted{false};
   GrpcTransport transport(
       TransportOptions{c.target, static_cast<int>(c.connections), c.timeout,
-                       static_cast<int32_t>(c.spin_ms)},
+                       c.connect_timeout, static_cast<int32_t>(c.spin_ms)},
       &clock, &recorder, &metrics);
   if (c.fail_fast) {
     transport.set_on_failure([&aborted] { aborted.store(true); });
@@ -192,11 +247,25 @@ int RunDriver(const Config& c, ShutdownSignal& shutdown) {
   popts.spin_ms = static_cast<int32_t>(c.spin_ms);
   Pacer pacer(&clock, &arrivals, &transport, &recorder, &metrics, popts);
 
+  // Connected before the first send: otherwise the first requests wait for
+  // the connection, or fail while it comes up.
+  const ConnectResult connected = transport.Connect(
+      clock.Now() + c.connect_timeout, [&] { return shutdown.requested(); });
+  if (connected.ready == c.connections) {
+    Logf("connected to %s in %d ms", c.target,
+         absl::ToInt64Milliseconds(connected.took));
+  } else if (!shutdown.requested()) {
+    Logf(
+        "%d of %d connection(s) to %s up after %d ms; sending anyway, and "
+        "requests fail until it can be reached",
+        connected.ready, c.connections, c.target,
+        absl::ToInt64Milliseconds(connected.took));
+  }
   Logf(
       "sending to %s: %s, %s arrivals, spin %d ms, %d connection(s); "
-      "metrics on port %d; CSV %s",
+      "metrics on %s; CSV %s",
       c.target, c.schedule->spec(), ArrivalsName(c.arrivals), c.spin_ms,
-      c.connections, endpoint.port(), c.out);
+      c.connections, JoinHostPort(c.bind, endpoint.port()), c.out);
 
   const absl::Time start = clock.Now();
   bool write_error_logged = false;
@@ -257,8 +326,11 @@ int RunDriver(const Config& c, ShutdownSignal& shutdown) {
   RunInfo info;
   info.target = c.target;
   info.arrivals = ArrivalsName(c.arrivals);
-  info.duration_s =
-      absl::ToDoubleSeconds(pr.stopped ? pr.end - start : c.schedule->length());
+  // The real time scheduling took: a driver that falls behind its schedule
+  // takes longer than the schedule's length, and its rate is lower.
+  info.duration_s = absl::ToDoubleSeconds(
+      pr.stopped ? pr.end - start
+                 : std::max(pr.end - start, c.schedule->length()));
   if (!write_status.ok())
     info.write_error = std::string(write_status.message());
   Summary summary = summary_acc.Build(info);
@@ -273,7 +345,7 @@ int RunDriver(const Config& c, ShutdownSignal& shutdown) {
          write_status.message(), summary.scheduled);
     code = kExitRunError;
   }
-  if (absl::Status st = WriteFile(c.summary_path, json); !st.ok()) {
+  if (absl::Status st = summary_file.Write(json); !st.ok()) {
     Logf("error: %s", st.message());
     code = kExitRunError;
   }

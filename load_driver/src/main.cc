@@ -10,6 +10,7 @@
 #include "absl/time/time.h"
 #include "knbench/common/binary.h"
 #include "knbench/common/flags.h"
+#include "knbench/common/net.h"
 #include "knbench/common/shutdown.h"
 #include "knbench/load_driver/config.h"
 #include "knbench/load_driver/driver.h"
@@ -28,6 +29,10 @@ ABSL_FLAG(std::string, out, "/out/results.csv",
 ABSL_FLAG(int64_t, metrics_port, 2113,
           "Port of /metrics, /healthz and, after the run, /results.csv and "
           "/summary.json (0 picks a free port).");
+ABSL_FLAG(std::string, bind, knbench::kDefaultBindAddress,
+          "Address the metrics port listens on: 0.0.0.0 (all IPv4 "
+          "interfaces, as a container needs), 127.0.0.1 for this machine "
+          "only, or any numeric IPv4/IPv6 address.");
 ABSL_FLAG(std::string, schedule, "",
           "Phases, replacing --rps/--duration: RATE@DUR, FROM..TO@DUR, "
           "step:START:STEP:END@HOLD, trace:PATH[@HOLD], comma-separated.");
@@ -40,11 +45,15 @@ ABSL_FLAG(absl::Duration, warmup, absl::ZeroDuration(),
 ABSL_FLAG(int64_t, connections, 1,
           "gRPC channels (TCP connections), round-robin.");
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(30), "Deadline of each call.");
+ABSL_FLAG(absl::Duration, connect_timeout, absl::Seconds(20),
+          "Longest a connection attempt to the target may take (also how "
+          "long the driver waits to connect before the first send).");
 ABSL_FLAG(int64_t, max_inflight, 10000,
           "Calls in flight at most; a request due beyond it is recorded as "
           "dropped and not sent.");
 ABSL_FLAG(std::string, summary, "",
-          "Summary JSON path (default: summary.json beside --out).");
+          "Summary JSON path (default: --out with .csv replaced by "
+          ".summary.json; never the --out file itself).");
 ABSL_FLAG(absl::Duration, progress_interval, absl::Seconds(5),
           "Progress line on stderr every interval (0: off).");
 ABSL_FLAG(absl::Duration, linger, absl::ZeroDuration(),
@@ -83,7 +92,9 @@ Schedule grammar (--schedule, phases run in order, separated by commas):
   trace:PATH[@HOLD]          one rate (requests/s) per line of PATH, each held
                              HOLD (default 1s; @1m for per-minute traces); in
                              CSV lines the last field is the rate; blank, '#'
-                             and header lines are skipped
+                             and header lines and a UTF-8 byte order mark
+                             are skipped. Limits: 64 MiB, lines of 4096
+                             bytes, 1000000 rates
   Durations use Go syntax (90s, 12m, 1h30m). Rates may be fractional or 0.
   Example, a staircase 100, 200, ... 500 rps, 2 minutes each, after a
   1-minute ramp:   --schedule=0..100@1m,step:100:100:500@2m
@@ -92,16 +103,20 @@ CSV columns:
   timestamp_ms,rps,spin_ms,seq,latency_ms,status,latency_us,
   intended_latency_us,lag_us,grpc_code,pod,server_spin_us,phase,warmup
 
+Before the first send the driver connects to the target (up to
+--connect-timeout); if it cannot, it sends anyway and records the failures.
+
 Exit codes:
   0  run completed (requests that failed are recorded, not an error);
      also after SIGTERM/SIGINT once the results are written
   1  run error: the CSV or summary could not be written, --fail-fast saw a
      failure, or the metrics port could not be bound
   2  usage: unknown flag, unparsable value or schedule, rps <= 0, negative
-     duration, unresolvable target, unwritable --out, bad --threshold;
-     nothing was sent
+     duration, unresolvable target, unwritable --out or --summary,
+     --summary naming the --out file, or a bad --threshold; nothing was sent
   99 run completed and written, but a --threshold was violated (k6's code;
      a run error's 1 wins over it)
+  128+N  signal N during start-up (before the CSV is opened): nothing to save
 
 Flags are also accepted with underscores or a single dash.)";
 
@@ -135,12 +150,14 @@ int main(int argc, char** argv) {
   c.duration = absl::GetFlag(FLAGS_duration);
   c.out = absl::GetFlag(FLAGS_out);
   c.metrics_port = absl::GetFlag(FLAGS_metrics_port);
+  c.bind = absl::GetFlag(FLAGS_bind);
   c.schedule_spec = absl::GetFlag(FLAGS_schedule);
   c.arrivals_name = absl::GetFlag(FLAGS_arrivals);
   c.seed = absl::GetFlag(FLAGS_seed);
   c.warmup = absl::GetFlag(FLAGS_warmup);
   c.connections = absl::GetFlag(FLAGS_connections);
   c.timeout = absl::GetFlag(FLAGS_timeout);
+  c.connect_timeout = absl::GetFlag(FLAGS_connect_timeout);
   c.max_inflight = absl::GetFlag(FLAGS_max_inflight);
   c.summary = absl::GetFlag(FLAGS_summary);
   c.progress_interval = absl::GetFlag(FLAGS_progress_interval);

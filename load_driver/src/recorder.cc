@@ -53,11 +53,6 @@ void CsvWriter::WriteBuffer() {
   buffer_.clear();
 }
 
-absl::Status CsvWriter::Flush() {
-  WriteBuffer();
-  return error_;
-}
-
 absl::Status CsvWriter::Close() {
   if (fd_ < 0) return error_;
   WriteBuffer();

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
+#include <cstdio>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -55,6 +55,87 @@ std::string Rate(double r) { return absl::StrFormat("%g", r); }
 
 }  // namespace
 
+absl::StatusOr<std::vector<double>> ReadTraceRates(const std::string& path) {
+  const auto error = [&path](absl::string_view what) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("trace file \"", path, "\" ", what));
+  };
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  if (file == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot open trace file \"", path, "\""));
+  }
+  std::vector<double> rates;
+  std::string line;
+  int64_t line_no = 0;
+  // One line, with its number; false and `status` set on a bad line.
+  absl::Status status;
+  const auto take = [&](absl::string_view l) {
+    ++line_no;
+    // Editors on some systems start UTF-8 files with a byte order mark; it
+    // is not part of the first rate (nor a header).
+    if (line_no == 1) absl::ConsumePrefix(&l, "\xEF\xBB\xBF");
+    l = absl::StripAsciiWhitespace(l);
+    if (l.empty() || l[0] == '#') return true;
+    const size_t comma = l.rfind(',');
+    absl::string_view field = absl::StripAsciiWhitespace(
+        comma == absl::string_view::npos ? l : l.substr(comma + 1));
+    double r = 0;
+    if (!absl::SimpleAtod(field, &r) || !std::isfinite(r)) {
+      if (rates.empty() && line_no == 1) return true;  // header line
+      status =
+          error(absl::StrCat("line ", line_no, ": bad rate \"", field, "\""));
+      return false;
+    }
+    if (r < 0 || r > kMaxRps) {
+      status = error(absl::StrCat("line ", line_no, ": rate out of range"));
+      return false;
+    }
+    if (rates.size() == kMaxTraceRates) {
+      status = error(
+          absl::StrCat("has more than ", kMaxTraceRates, " rates (the limit)"));
+      return false;
+    }
+    rates.push_back(r);
+    return true;
+  };
+  char buf[1 << 16];
+  int64_t total = 0;
+  size_t n = 0;
+  bool ok = true;
+  while (ok && (n = std::fread(buf, 1, sizeof(buf), file)) > 0) {
+    total += static_cast<int64_t>(n);
+    if (total > kMaxTraceBytes) {
+      status = error(absl::StrCat("is larger than ", kMaxTraceBytes >> 20,
+                                  " MiB (the limit)"));
+      break;
+    }
+    absl::string_view chunk(buf, n);
+    while (ok && !chunk.empty()) {
+      const size_t newline = chunk.find('\n');
+      const absl::string_view piece = chunk.substr(0, newline);
+      if (line.size() + piece.size() > kMaxTraceLineBytes) {
+        status = error(absl::StrCat("line ", line_no + 1, " is longer than ",
+                                    kMaxTraceLineBytes, " bytes (the limit)"));
+        ok = false;
+        break;
+      }
+      line.append(piece.data(), piece.size());
+      if (newline == absl::string_view::npos) break;
+      ok = take(line);
+      line.clear();
+      chunk.remove_prefix(newline + 1);
+    }
+  }
+  const bool read_error = std::ferror(file) != 0;
+  std::fclose(file);
+  if (!status.ok()) return status;
+  if (read_error) return error("could not be read");
+  if (!line.empty() && !take(line)) return status;
+  if (rates.empty()) return error("has no rates");
+  return rates;
+}
+
 absl::StatusOr<Arrivals> ParseArrivals(absl::string_view text) {
   if (text == "uniform") return Arrivals::kUniform;
   if (text == "poisson") return Arrivals::kPoisson;
@@ -97,7 +178,7 @@ absl::StatusOr<Schedule> Schedule::Constant(double rps, absl::Duration length) {
   p.spec = s.spec_;
   p.kind = "constant";
   p.length = length;
-  p.min_rps = p.max_rps = rps;
+  p.min_rps = p.max_rps = p.first_rps = p.last_rps = rps;
   s.phases_.push_back(p);
   s.AddSegment(length, rps, rps);  // exact rate, not the %g text
   s.phases_.back().expected = s.expected();
@@ -143,46 +224,19 @@ absl::Status Schedule::AddPhase(absl::string_view text) {
       if (!d.ok()) return d.status();
       hold = *d;
     }
-    std::ifstream in{std::string(path)};
-    if (!in) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("cannot open trace file \"", path, "\""));
-    }
-    std::string line;
-    int line_no = 0;
-    int rates = 0;
-    while (std::getline(in, line)) {
-      ++line_no;
-      absl::string_view l = absl::StripAsciiWhitespace(line);
-      if (l.empty() || l[0] == '#') continue;
-      const size_t comma = l.rfind(',');
-      absl::string_view field =
-          comma == absl::string_view::npos ? l : l.substr(comma + 1);
-      double r = 0;
-      field = absl::StripAsciiWhitespace(field);
-      if (!absl::SimpleAtod(field, &r) || !std::isfinite(r)) {
-        if (rates == 0 && line_no == 1) continue;  // header line
-        return absl::InvalidArgumentError(
-            absl::StrCat("trace file \"", path, "\" line ", line_no,
-                         ": bad rate \"", field, "\""));
-      }
-      if (r < 0 || r > kMaxRps) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "trace file \"", path, "\" line ", line_no, ": rate out of range"));
-      }
-      if (rates == 0) p.min_rps = p.max_rps = r;
-      p.min_rps = std::min(p.min_rps, r);
-      p.max_rps = std::max(p.max_rps, r);
+    absl::StatusOr<std::vector<double>> rates =
+        ReadTraceRates(std::string(path));
+    if (!rates.ok()) return rates.status();
+    p.min_rps = *std::min_element(rates->begin(), rates->end());
+    p.max_rps = *std::max_element(rates->begin(), rates->end());
+    p.first_rps = rates->front();
+    p.last_rps = rates->back();
+    for (double r : *rates) {
       AddSegment(hold, r, r);
-      ++rates;
       if (length_ > kMaxLength) {
         return absl::InvalidArgumentError(
             absl::StrCat("trace file \"", path, "\" is longer than 168h"));
       }
-    }
-    if (rates == 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("trace file \"", path, "\" has no rates"));
     }
   } else {
     const size_t at = body.rfind('@');
@@ -223,8 +277,10 @@ absl::Status Schedule::AddPhase(absl::string_view text) {
         const double r = *start + dir * static_cast<double>(i) * *step;
         AddSegment(*d, r, r);
       }
-      p.min_rps = std::min(*start, *start + dir * (stairs - 1) * *step);
-      p.max_rps = std::max(*start, *start + dir * (stairs - 1) * *step);
+      p.first_rps = *start;
+      p.last_rps = *start + dir * static_cast<double>(stairs - 1) * *step;
+      p.min_rps = std::min(p.first_rps, p.last_rps);
+      p.max_rps = std::max(p.first_rps, p.last_rps);
     } else if (const size_t dots = rates.find(".."); dots != rates.npos) {
       p.kind = "ramp";
       auto from = ParseRate(rates.substr(0, dots), text);
@@ -232,6 +288,8 @@ absl::Status Schedule::AddPhase(absl::string_view text) {
       auto to = ParseRate(rates.substr(dots + 2), text);
       if (!to.ok()) return to.status();
       AddSegment(*d, *from, *to);
+      p.first_rps = *from;
+      p.last_rps = *to;
       p.min_rps = std::min(*from, *to);
       p.max_rps = std::max(*from, *to);
     } else {
@@ -239,7 +297,7 @@ absl::Status Schedule::AddPhase(absl::string_view text) {
       auto r = ParseRate(rates, text);
       if (!r.ok()) return r.status();
       AddSegment(*d, *r, *r);
-      p.min_rps = p.max_rps = *r;
+      p.min_rps = p.max_rps = p.first_rps = p.last_rps = *r;
     }
   }
   p.length = length_ - p.start;
@@ -272,19 +330,6 @@ double Schedule::RateAt(absl::Duration offset) const {
   return segments_.empty() ? 0 : segments_.back().end_rps;
 }
 
-double Schedule::CumulativeAt(absl::Duration offset) const {
-  for (size_t i = 0; i < segments_.size(); ++i) {
-    const Segment& s = segments_[i];
-    if (offset < s.start + s.length) {
-      const double t = std::max(0.0, absl::ToDoubleSeconds(offset - s.start));
-      const double a =
-          (s.end_rps - s.start_rps) / absl::ToDoubleSeconds(s.length);
-      return cumulative_[i] + s.start_rps * t + a * t * t / 2;
-    }
-  }
-  return expected();
-}
-
 absl::Duration Schedule::OffsetOf(double n, size_t* hint) const {
   size_t i = *hint;
   while (i + 1 < segments_.size() && cumulative_[i + 1] <= n) ++i;
@@ -308,10 +353,14 @@ std::string Schedule::Describe() const {
   std::string out;
   for (size_t i = 0; i < phases_.size(); ++i) {
     const Phase& p = phases_[i];
+    // Ramps and staircases in their direction (a descending staircase is
+    // 300..100); a trace by its range.
     std::string rate =
-        p.min_rps == p.max_rps
-            ? absl::StrCat(Rate(p.min_rps), " rps")
-            : absl::StrCat(Rate(p.min_rps), "..", Rate(p.max_rps), " rps");
+        p.min_rps == p.max_rps ? absl::StrCat(Rate(p.min_rps), " rps")
+        : p.kind == "trace"
+            ? absl::StrCat("between ", Rate(p.min_rps), " and ",
+                           Rate(p.max_rps), " rps")
+            : absl::StrCat(Rate(p.first_rps), "..", Rate(p.last_rps), " rps");
     absl::StrAppendFormat(
         &out, "phase %d: %s %s from %s for %s, %.0f requests (%s)\n", i, p.kind,
         rate, absl::FormatDuration(p.start), absl::FormatDuration(p.length),

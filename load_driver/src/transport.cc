@@ -2,7 +2,9 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <chrono>
+#include <limits>
 
 #include "absl/strings/str_cat.h"
 
@@ -49,8 +51,13 @@ GrpcTransport::GrpcTransport(TransportOptions options, Clock* clock,
     args.SetInt("knbench.channel_index", i);
     // Reconnect quickly when a worker comes back (default backoff is 1s..120s).
     args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+    // Despite its name this is gRPC's minimum connect timeout: at 100 ms a
+    // server whose first bytes take longer could never be reached.
+    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS,
+                static_cast<int>(std::min<int64_t>(
+                    absl::ToInt64Milliseconds(options_.connect_timeout),
+                    std::numeric_limits<int>::max())));
     auto channel = grpc::CreateCustomChannel(
         options_.target, grpc::InsecureChannelCredentials(), args);
     stubs_.push_back(load_worker::LoadWorker::NewStub(channel));
@@ -61,6 +68,28 @@ GrpcTransport::GrpcTransport(TransportOptions options, Clock* clock,
 GrpcTransport::~GrpcTransport() {
   CancelAll();
   WaitIdle(absl::Now() + absl::Seconds(10));
+}
+
+ConnectResult GrpcTransport::Connect(absl::Time deadline,
+                                     const std::function<bool()>& stop) {
+  const absl::Time start = absl::Now();
+  ConnectResult result;
+  for (const auto& channel : channels_) {
+    grpc_connectivity_state state = channel->GetState(/*try_to_connect=*/true);
+    while (state != GRPC_CHANNEL_READY &&
+           state != GRPC_CHANNEL_TRANSIENT_FAILURE && !stop() &&
+           absl::Now() < deadline) {
+      // Short waits, so that a stop request is seen promptly.
+      channel->WaitForStateChange(
+          state, absl::ToChronoTime(std::min(
+                     deadline, absl::Now() + absl::Milliseconds(100))));
+      state = channel->GetState(/*try_to_connect=*/true);
+    }
+    if (state == GRPC_CHANNEL_READY) ++result.ready;
+    if (state == GRPC_CHANNEL_TRANSIENT_FAILURE) ++result.failed;
+  }
+  result.took = absl::Now() - start;
+  return result;
 }
 
 void GrpcTransport::Send(const Arrival& a, absl::Time intended,

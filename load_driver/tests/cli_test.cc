@@ -1,5 +1,7 @@
 // The load_driver binary's command line: usage errors exit 2 before any load,
 // --check-config and --help exit 0.
+#include <unistd.h>
+
 #include <string>
 #include <vector>
 
@@ -46,8 +48,11 @@ TEST(CliTest, UsageErrorsExitTwoWithOneLine) {
       {{"--no-such-flag=1", out}, "unknown flag --no-such-flag"},
       {{"--target=127.0.0.1:1", "stray", out}, "unexpected argument"},
       {{"--target=127.0.0.1:1", "--out=/nonexistent-dir/r.csv",
-        "--metrics-port=0", "--duration=1s"},
+        "--metrics-port=0", "--bind=127.0.0.1", "--duration=1s"},
        "cannot create --out"},
+      {{"--target=127.0.0.1:1", "--bind=localhost", out}, "--bind"},
+      {{"--target=127.0.0.1:1", "--connect-timeout=0s", out},
+       "--connect-timeout"},
   };
   for (const auto& [args, message] : cases) {
     const Result r = RunDriverCli(args);
@@ -57,6 +62,30 @@ TEST(CliTest, UsageErrorsExitTwoWithOneLine) {
       EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
     }
   }
+}
+
+// --summary equal to --out replaced the CSV; an unwritable --summary was
+// found only after the whole run. Both are refused before any load.
+TEST(CliTest, SummaryPathIsCheckedBeforeTheRun) {
+  const std::string dir = MakeTempDir();
+  const Result same = RunDriverCli({"--target=127.0.0.1:1", "--metrics-port=0",
+                                    "--out=" + dir + "/r.csv",
+                                    "--summary=" + dir + "/./r.csv"});
+  EXPECT_EQ(same.code, 2) << same.err;
+  EXPECT_THAT(same.err, HasSubstr("is the --out file"));
+  EXPECT_EQ(std::count(same.err.begin(), same.err.end(), '\n'), 1) << same.err;
+
+  const Result unwritable = RunDriverCli(
+      {"--target=127.0.0.1:1", "--metrics-port=0", "--bind=127.0.0.1",
+       "--duration=60s", "--out=" + dir + "/never.csv",
+       "--summary=/nonexistent-dir/s.json"});
+  EXPECT_EQ(unwritable.code, 2) << unwritable.err;
+  EXPECT_THAT(unwritable.err,
+              HasSubstr("cannot create --summary /nonexistent-dir/s.json"));
+  EXPECT_EQ(std::count(unwritable.err.begin(), unwritable.err.end(), '\n'), 1)
+      << unwritable.err;
+  EXPECT_NE(access((dir + "/never.csv").c_str(), F_OK), 0)
+      << "the CSV was created";
 }
 
 TEST(CliTest, CheckConfigPrintsTheResolvedScheduleWithoutNetwork) {
@@ -70,8 +99,11 @@ TEST(CliTest, CheckConfigPrintsTheResolvedScheduleWithoutNetwork) {
       r.out,
       HasSubstr("target            worker.default.svc.cluster.local:80\n"));
   EXPECT_THAT(r.out, HasSubstr("spin_ms           250\n"));
-  EXPECT_THAT(r.out, HasSubstr("summary           /out/summary.json\n"));
+  EXPECT_THAT(r.out,
+              HasSubstr("summary           /out/results.summary.json\n"));
   EXPECT_THAT(r.out, HasSubstr("arrivals          poisson (seed 9)\n"));
+  EXPECT_THAT(r.out, HasSubstr("75000 expected (poisson arrivals"));
+  EXPECT_THAT(r.out, ::testing::Not(HasSubstr("uniform arrivals")));
   EXPECT_THAT(r.out,
               HasSubstr("phase 1: staircase 100..300 rps from 1m for 6m"));
   EXPECT_THAT(r.out, HasSubstr("total: 7m, 75000 requests\n"));
@@ -80,6 +112,13 @@ TEST(CliTest, CheckConfigPrintsTheResolvedScheduleWithoutNetwork) {
   EXPECT_EQ(d.code, 0);
   EXPECT_THAT(d.out, HasSubstr("requests          3600 (uniform arrivals)\n"));
   EXPECT_THAT(d.out, HasSubstr("metrics_port      2113\n"));
+  EXPECT_THAT(d.out, HasSubstr("bind              0.0.0.0\n"));
+  EXPECT_THAT(d.out, HasSubstr("connect_timeout   20s\n"));
+  // A staircase going down is described going down.
+  const Result down =
+      RunDriverCli({"--check-config", "--schedule=step:500:100:100@1m"});
+  EXPECT_EQ(down.code, 0) << down.err;
+  EXPECT_THAT(down.out, HasSubstr("phase 0: staircase 500..100 rps"));
 }
 
 TEST(CliTest, HelpDocumentsGrammarFlagsAndExitCodes) {

@@ -7,6 +7,7 @@ namespace knbench::load_driver {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 Config Valid() {
   Config c;
@@ -25,7 +26,7 @@ std::string ErrorOf(Config c) {
 TEST(ConfigTest, DefaultsResolve) {
   Config c = Valid();
   ASSERT_TRUE(ResolveConfig(&c).ok());
-  EXPECT_EQ(c.summary_path, "/tmp/x/summary.json");
+  EXPECT_EQ(c.summary_path, "/tmp/x/results.summary.json");
   EXPECT_EQ(c.drain_timeout, absl::Seconds(30));
   EXPECT_EQ(c.schedule->UniformCount(), 1000);
   EXPECT_EQ(c.schedule->spec(), "100@10s");
@@ -34,7 +35,7 @@ TEST(ConfigTest, DefaultsResolve) {
   c.drain_timeout_text = "5s";
   c.schedule_spec = "step:10:10:30@1m";
   ASSERT_TRUE(ResolveConfig(&c).ok());
-  EXPECT_EQ(c.summary_path, "summary.json");
+  EXPECT_EQ(c.summary_path, "results.summary.json");
   EXPECT_EQ(c.drain_timeout, absl::Seconds(5));
   EXPECT_EQ(c.schedule->length(), absl::Minutes(3));
   // The original Job's target is valid syntax (resolution is checked later).
@@ -77,6 +78,36 @@ TEST(ConfigTest, BadInputIsOneClearMessage) {
   c = Valid();
   c.timeout = absl::ZeroDuration();
   EXPECT_THAT(ErrorOf(c), HasSubstr("--timeout"));
+  c = Valid();
+  c.connect_timeout = absl::ZeroDuration();
+  EXPECT_THAT(ErrorOf(c), HasSubstr("--connect-timeout"));
+  c = Valid();
+  c.bind = "localhost";
+  EXPECT_THAT(ErrorOf(c), HasSubstr("--bind"));
+}
+
+// Two hand runs in one directory used to share (and overwrite) one
+// summary.json.
+TEST(ConfigTest, DefaultSummaryFollowsTheOutName) {
+  EXPECT_EQ(SummaryPathFor("/out/results.csv"), "/out/results.summary.json");
+  EXPECT_EQ(SummaryPathFor("stairs.csv"), "stairs.summary.json");
+  EXPECT_EQ(SummaryPathFor("run.data"), "run.data.summary.json");
+  EXPECT_NE(SummaryPathFor("a.csv"), SummaryPathFor("b.csv"));
+}
+
+// --summary equal to --out silently replaced the CSV with the summary.
+TEST(ConfigTest, SummaryThatIsTheOutFileIsRefused) {
+  for (const auto& [out, summary] :
+       std::vector<std::pair<std::string, std::string>>{
+           {"r.csv", "r.csv"},
+           {"r.csv", "./r.csv"},
+           {"/tmp/x/r.csv", "/tmp/x/../x/r.csv"},
+           {"/tmp//r.csv", "/tmp/r.csv"}}) {
+    Config c = Valid();
+    c.out = out;
+    c.summary = summary;
+    EXPECT_THAT(ErrorOf(c), HasSubstr("is the --out file")) << summary;
+  }
 }
 
 TEST(ConfigTest, TargetResolution) {
@@ -98,6 +129,12 @@ TEST(ConfigTest, DescribeShowsScheduleAndCount) {
   EXPECT_THAT(
       d, HasSubstr("phase 0: constant 10 rps from 0 for 1m, 600 requests"));
   EXPECT_THAT(d, HasSubstr("requests          600 (uniform arrivals)\n"));
+  // Poisson arrivals send a random number of requests.
+  c.arrivals_name = "poisson";
+  ASSERT_TRUE(ResolveConfig(&c).ok());
+  const std::string p = DescribeConfig(c);
+  EXPECT_THAT(p, Not(HasSubstr("uniform")));
+  EXPECT_THAT(p, HasSubstr("600 expected (poisson arrivals"));
 }
 
 }  // namespace

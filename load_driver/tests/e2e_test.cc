@@ -1,6 +1,9 @@
 // End to end: the load_driver binary against a real worker over loopback.
+#include <fcntl.h>
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <set>
 #include <string>
@@ -28,10 +31,10 @@ class DriverE2eTest : public ::testing::Test {
     dir_ = new std::string(MakeTempDir());
     grpc_port_ = PickFreePort();
     const int metrics_port = PickFreePort();
-    worker_ = new Subprocess(
-        {KNBENCH_WORKER_BIN, absl::StrCat("--grpc-port=", grpc_port_),
-         absl::StrCat("--metrics-port=", metrics_port)},
-        *dir_ + "/worker");
+    worker_ = new Subprocess({KNBENCH_WORKER_BIN, "--bind=127.0.0.1",
+                              absl::StrCat("--grpc-port=", grpc_port_),
+                              absl::StrCat("--metrics-port=", metrics_port)},
+                             *dir_ + "/worker");
     ASSERT_TRUE(worker_->started());
     // Ready once it accepts gRPC connections (bounded wait).
     auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", grpc_port_),
@@ -51,7 +54,7 @@ class DriverE2eTest : public ::testing::Test {
 
   std::unique_ptr<Subprocess> StartDriver(std::vector<std::string> args,
                                           const std::string& name) {
-    args.insert(args.begin(), KNBENCH_DRIVER_BIN);
+    args.insert(args.begin(), {KNBENCH_DRIVER_BIN, "--bind=127.0.0.1"});
     auto p = std::make_unique<Subprocess>(args, *dir_ + "/" + name);
     EXPECT_TRUE(p->started());
     return p;
@@ -106,7 +109,8 @@ TEST_F(DriverE2eTest,
        "--out=" + csv, "--metrics-port=0", "--progress-interval=1s"},
       "k");
   ASSERT_EQ(d->Wait(absl::Seconds(60)), 0) << d->Stderr();
-  const std::string json = Subprocess::Read(*dir_ + "/summary.json");
+  // The default summary is named after --out.
+  const std::string json = Subprocess::Read(*dir_ + "/k.summary.json");
   auto by_status = CheckConsistent(csv, json);
   EXPECT_EQ(by_status["success"], 5000);
   EXPECT_EQ(JsonInt(json, "scheduled"), 5000);
@@ -246,6 +250,16 @@ TEST_F(DriverE2eTest, ResultsAreServedAfterTheRunAndLingerEndsWhenFetched) {
         "load_driver_request_latency_ms_bucket{le=\"16384\"} 200\n"}) {
     EXPECT_THAT(metrics->body, HasSubstr(want));
   }
+  // HEAD of both files (curl -I) fetches neither: still lingering.
+  for (const char* path : {"/results.csv", "/summary.json"}) {
+    auto head = knbench::testing::SendRaw(
+        port,
+        absl::StrCat("HEAD ", path,
+                     " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+    ASSERT_TRUE(head.ok()) << head.status();
+    EXPECT_THAT(*head, HasSubstr(" 200 "));
+  }
+  EXPECT_FALSE(d->Wait(absl::Milliseconds(300)).has_value());
   auto results = HttpGet(port, "/results.csv");
   ASSERT_TRUE(results.ok());
   EXPECT_EQ(results->status, 200);
@@ -259,6 +273,53 @@ TEST_F(DriverE2eTest, ResultsAreServedAfterTheRunAndLingerEndsWhenFetched) {
   EXPECT_EQ(JsonInt(summary->body, "success"), 200);
   // Both fetched: exits well before --linger.
   EXPECT_EQ(d->Wait(absl::Seconds(10)), 0) << d->Stderr();
+}
+
+// The first SIGTERM during start-up was swallowed: a trace read from a pipe
+// (or /dev/zero) kept the driver going after `timeout` sent its one signal.
+TEST_F(DriverE2eTest, SigtermDuringStartUpExitsAtOnce) {
+  const std::string fifo = *dir_ + "/trace.fifo";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  auto d = StartDriver({"--target=" + Target(), "--schedule=trace:" + fifo,
+                        "--out=" + *dir_ + "/fifo.csv", "--metrics-port=0"},
+                       "fifo");
+  // A writer can open the pipe once the driver has it open for reading; the
+  // driver then waits for rates that never come.
+  int writer = -1;
+  ASSERT_TRUE(knbench::testing::WaitUntil(
+      [&] {
+        writer = open(fifo.c_str(), O_WRONLY | O_NONBLOCK);
+        return writer >= 0;
+      },
+      absl::Seconds(20), absl::Milliseconds(10)));
+  d->Signal(SIGTERM);
+  EXPECT_EQ(d->Wait(absl::Seconds(10)), 128 + SIGTERM) << d->Stderr();
+  EXPECT_THAT(d->Stderr(), HasSubstr("during start-up"));
+  close(writer);
+}
+
+// "achieved" reported the target rate even when scheduling fell far behind.
+// A driver stopped for 3 s before its last request ends late: the summary
+// says how long it really took, and the rate it really achieved.
+TEST_F(DriverE2eTest, SummaryReportsTheRealDurationAndRate) {
+  const int port = PickFreePort();
+  const std::string json_path = *dir_ + "/late.json";
+  auto d =
+      StartDriver({"--target=" + Target(), "--spin-ms=0",
+                   "--schedule=10@1s,0@2s,10@100ms",  // 11 requests, 3.1 s
+                   "--out=" + *dir_ + "/late.csv", "--summary=" + json_path,
+                   absl::StrCat("--metrics-port=", port)},
+                  "late");
+  ASSERT_TRUE(WaitScheduled(port, 10, absl::Seconds(20))) << d->Stderr();
+  d->Signal(SIGSTOP);  // during the pause: the last request is due at 3 s
+  absl::SleepFor(absl::Seconds(3));
+  d->Signal(SIGCONT);
+  ASSERT_EQ(d->Wait(absl::Seconds(30)), 0) << d->Stderr();
+  const std::string json = Subprocess::Read(json_path);
+  EXPECT_EQ(JsonInt(json, "sent"), 11);
+  const double duration = JsonDouble(json, "duration_s");
+  EXPECT_GE(duration, 3.9) << json;
+  EXPECT_NEAR(JsonDouble(json, "achieved_rps"), 11 / duration, 0.01) << json;
 }
 
 TEST_F(DriverE2eTest, WriteErrorIsReportedAndCountsReachTheSummary) {

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <vector>
 
+#include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -231,6 +232,59 @@ TEST(ScheduleTest, BadTraceFilesNameTheProblem) {
               HasSubstr("cannot open"));
 }
 
+// A UTF-8 byte order mark made the first line look like a header, and its
+// rate was dropped.
+TEST(ScheduleTest, TraceWithAByteOrderMarkKeepsItsFirstRate) {
+  for (const std::string content : {"\xEF\xBB\xBF"
+                                    "10\n20\n",
+                                    "\xEF\xBB\xBF"
+                                    "0,10\r\n1,20\r\n"}) {
+    const std::string path = TempFile(content);
+    auto s = Schedule::Parse("trace:" + path);
+    std::remove(path.c_str());
+    ASSERT_TRUE(s.ok()) << s.status();
+    EXPECT_EQ(s->length(), absl::Seconds(2));
+    EXPECT_DOUBLE_EQ(s->expected(), 30);
+    EXPECT_DOUBLE_EQ(s->phases()[0].first_rps, 10);
+  }
+}
+
+// trace:/dev/zero grew the driver to 11 GB: a trace is read within limits.
+TEST(ScheduleTest, TraceFilesAreReadWithinLimits) {
+  const absl::Time start = absl::Now();
+  auto zero = ReadTraceRates("/dev/zero");
+  ASSERT_FALSE(zero.ok());
+  EXPECT_THAT(std::string(zero.status().message()),
+              HasSubstr("line 1 is longer than 4096 bytes"));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+
+  std::string many;
+  for (size_t i = 0; i <= kMaxTraceRates; ++i) many += "1\n";
+  const std::string path = TempFile(many);
+  auto too_many = ReadTraceRates(path);
+  std::remove(path.c_str());
+  ASSERT_FALSE(too_many.ok());
+  EXPECT_THAT(std::string(too_many.status().message()),
+              HasSubstr("more than 1000000 rates"));
+
+  // Large, though every line is short: stopped at 64 MiB.
+  std::string blank_lines(kMaxTraceBytes + 1, '\n');
+  const std::string big = TempFile(blank_lines);
+  blank_lines.clear();
+  auto too_big = ReadTraceRates(big);
+  std::remove(big.c_str());
+  ASSERT_FALSE(too_big.ok());
+  EXPECT_THAT(std::string(too_big.status().message()),
+              HasSubstr("larger than 64 MiB"));
+
+  // A last line without a newline still counts.
+  const std::string last = TempFile("5\n7");
+  auto rates = ReadTraceRates(last);
+  std::remove(last.c_str());
+  ASSERT_TRUE(rates.ok()) << rates.status();
+  EXPECT_THAT(*rates, ::testing::ElementsAre(5, 7));
+}
+
 TEST(ScheduleTest, RejectsBadSpecs) {
   for (const char* bad :
        {"", "abc", "100", "100@", "100@abc", "100@-5s", "-5@10s", "100@0s",
@@ -261,6 +315,20 @@ TEST(ScheduleTest, DescribeListsPhases) {
             "phase 1: staircase 10..30 rps from 1m for 1m30s, 1800 requests "
             "(step:10:10:30@30s)\n"
             "total: 2m30s, 2400 requests\n");
+}
+
+// A staircase or ramp that goes down used to be described as going up.
+TEST(ScheduleTest, DescribeGivesTheDirectionOfStaircasesAndRamps) {
+  auto s = Schedule::Parse("step:300:100:100@10s,50..10@10s");
+  ASSERT_TRUE(s.ok());
+  const std::string d = s->Describe();
+  EXPECT_THAT(d, HasSubstr("phase 0: staircase 300..100 rps"));
+  EXPECT_THAT(d, HasSubstr("phase 1: ramp 50..10 rps"));
+  const std::string path = TempFile("20\n5\n40\n");
+  auto t = Schedule::Parse("trace:" + path);
+  std::remove(path.c_str());
+  ASSERT_TRUE(t.ok());
+  EXPECT_THAT(t->Describe(), HasSubstr("phase 0: trace between 5 and 40 rps"));
 }
 
 }  // namespace

@@ -163,15 +163,16 @@ int main(int argc, char** argv) {
   }
   // From here a signal drains: there is something to stop gracefully.
   shutdown.EnableGracefulStop();
+  // gRPC first: once /healthz answers, calls are served too.
   auto registry = std::make_shared<prometheus::Registry>();
-  knbench::MetricsEndpoint metrics(registry);
-  if (absl::Status status = metrics.Start(metrics_port, bind); !status.ok()) {
-    knbench::Logf("error: metrics: %s", status.message());
-    return 1;
-  }
   knbench::worker::WorkerServer server(options, registry);
   if (absl::Status status = server.Start(bind, grpc_port); !status.ok()) {
     knbench::Logf("error: %s", status.message());
+    return 1;
+  }
+  knbench::MetricsEndpoint metrics(registry);
+  if (absl::Status status = metrics.Start(metrics_port, bind); !status.ok()) {
+    knbench::Logf("error: metrics: %s", status.message());
     return 1;
   }
   knbench::Logf(

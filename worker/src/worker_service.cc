@@ -166,8 +166,15 @@ class WorkerService::SpinReactor final : public grpc::ServerUnaryReactor {
   void Complete(int64_t duration_ms, const SpinResult& spin) {
     if (spin.interrupted) {
       service_->metrics_.cancelled.Increment();
-      Finish(grpc::Status(grpc::StatusCode::CANCELLED,
-                          "call cancelled or past its deadline"));
+      // Stopped by our own check of the deadline, which may come a moment
+      // before gRPC's (its clock is cached): the status says so, as gRPC's
+      // would, rather than racing it with CANCELLED.
+      if (cancelled_.load()) {
+        Finish(grpc::Status(grpc::StatusCode::CANCELLED, "call cancelled"));
+      } else {
+        Finish(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                            "the call's deadline passed"));
+      }
       return;
     }
     load_worker::WorkResponse response;

@@ -20,14 +20,16 @@ struct Config {
   absl::Duration duration = absl::Minutes(12);
   std::string out = "/out/results.csv";
   int64_t metrics_port = 2113;
-  std::string schedule_spec;  // empty: one constant phase of rps/duration
+  std::string bind = "0.0.0.0";  // address of the metrics port
+  std::string schedule_spec;     // empty: one constant phase of rps/duration
   std::string arrivals_name = "uniform";
   uint64_t seed = 1;
   absl::Duration warmup;
   int64_t connections = 1;
   absl::Duration timeout = absl::Seconds(30);
+  absl::Duration connect_timeout = absl::Seconds(20);
   int64_t max_inflight = 10000;
-  std::string summary;  // empty: summary.json beside out
+  std::string summary;  // empty: derived from out (see SummaryPathFor)
   absl::Duration progress_interval = absl::Seconds(5);
   absl::Duration linger;
   std::string drain_timeout_text;  // empty: same as timeout
@@ -42,8 +44,13 @@ struct Config {
 };
 
 // Validates and resolves `c` (schedule, summary path, drain timeout). Does
-// not touch the network: see CheckTargetResolves.
+// not touch the network (see CheckTargetResolves) nor write any file.
 absl::Status ResolveConfig(Config* c);
+
+// The default --summary for an --out path: its name with ".csv" replaced by
+// (or, without it, followed by) ".summary.json", so that runs with
+// different --out in one directory keep their own summaries.
+std::string SummaryPathFor(const std::string& out);
 
 // host:port syntax of --target (also dns:///host:port, ipv4:, ipv6:, unix:).
 absl::Status CheckTargetSyntax(const std::string& target);

@@ -33,8 +33,6 @@ class CsvWriter {
   ~CsvWriter();
 
   void Append(const Row& row);
-  // Writes what is buffered; returns the first error so far.
-  absl::Status Flush();
   // Flushes and closes; returns the first error of the whole file.
   absl::Status Close();
   int64_t rows() const { return rows_; }

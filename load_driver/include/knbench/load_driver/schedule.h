@@ -25,10 +25,21 @@ namespace knbench::load_driver {
 //   trace:PATH[@HOLD]        one rate (requests/s) per line of PATH, each
 //                            held HOLD (default 1s; 1m for per-minute traces);
 //                            in CSV lines the last field is the rate, '#'
-//                            lines, blank lines and a header line are skipped
+//                            lines, blank lines, a header line and a UTF-8
+//                            byte order mark are skipped. At most 64 MiB,
+//                            lines of at most 4096 bytes, 1 000 000 rates.
 // DUR/HOLD use Go duration syntax (90s, 12m, 1h30m). Rates may be fractional
 // and 0 (a pause); the schedule as a whole must ask for at least 1 request.
 // Example: "10@1m,10..200@5m,step:200:100:500@2m,500@10m".
+
+// Limits of a trace file, so that a wrong path (/dev/zero, a huge log) is an
+// error and not a process that reads without end.
+inline constexpr int64_t kMaxTraceBytes = int64_t{64} << 20;
+inline constexpr size_t kMaxTraceLineBytes = 4096;
+inline constexpr size_t kMaxTraceRates = 1000000;
+
+// The rates of a trace file (see trace:PATH above), within those limits.
+absl::StatusOr<std::vector<double>> ReadTraceRates(const std::string& path);
 
 enum class Arrivals { kUniform, kPoisson };
 
@@ -51,7 +62,9 @@ struct Phase {
   absl::Duration length;
   double min_rps = 0;
   double max_rps = 0;
-  double expected = 0;  // integral of the rate: requests due in this phase
+  double first_rps = 0;  // the phase's first and last rates: a staircase or
+  double last_rps = 0;   // ramp may go down
+  double expected = 0;   // integral of the rate: requests due in this phase
 };
 
 class Schedule {
@@ -70,8 +83,6 @@ class Schedule {
   int64_t UniformCount() const;
 
   double RateAt(absl::Duration offset) const;
-  // Integral of the rate from 0 to `offset`.
-  double CumulativeAt(absl::Duration offset) const;
   // The offset at which the integral reaches `n` (0 <= n < expected()).
   // `segment_hint` is advanced monotonically for sequential callers.
   absl::Duration OffsetOf(double n, size_t* segment_hint) const;

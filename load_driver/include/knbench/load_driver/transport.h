@@ -22,7 +22,17 @@ struct TransportOptions {
   std::string target;
   int connections = 1;
   absl::Duration timeout = absl::Seconds(30);
+  // Longest a connection attempt may take (gRPC's minimum connect timeout,
+  // which its default of 20 s also is).
+  absl::Duration connect_timeout = absl::Seconds(20);
   int32_t spin_ms = 100;
+};
+
+// How connecting before the run went.
+struct ConnectResult {
+  int ready = 0;   // channels connected
+  int failed = 0;  // channels whose first attempt failed (TRANSIENT_FAILURE)
+  absl::Duration took;
 };
 
 // Sends InvokeWorker calls with gRPC's callback API over `connections`
@@ -40,6 +50,13 @@ class GrpcTransport : public Sender {
     return inflight_.load(std::memory_order_relaxed);
   }
   void Send(const Arrival& a, absl::Time intended, absl::Time actual) override;
+
+  // Connects every channel before the first send, so the run's first
+  // requests do not wait for (or fail with) the connection. Returns once
+  // each channel is READY or has failed a first attempt, at `deadline`, or
+  // when `stop()` is true. A failed channel keeps retrying in the
+  // background; its requests meanwhile fail with UNAVAILABLE.
+  ConnectResult Connect(absl::Time deadline, const std::function<bool()>& stop);
 
   // Called (on a gRPC thread) after a failed call has been recorded.
   void set_on_failure(std::function<void()> f) { on_failure_ = std::move(f); }
