@@ -111,8 +111,13 @@ class Router::Call {
     }
   }
 
+  // Why a call ended before a pod answered it. The caller's own deadline
+  // timer usually fires first and cancels the call a little before the
+  // deadline as the server computes it (the timeout header travels), so a
+  // cancel that close to the deadline counts as the deadline.
   grpc::StatusCode CancelCode() const {
-    return context_.deadline() <= std::chrono::system_clock::now()
+    constexpr auto kSlack = std::chrono::milliseconds(250);
+    return context_.deadline() <= std::chrono::system_clock::now() + kSlack
                ? grpc::StatusCode::DEADLINE_EXCEEDED
                : grpc::StatusCode::CANCELLED;
   }
