@@ -7,7 +7,8 @@ end-to-end tests ran in parallel without their timeout. This reads
 `ctest --show-only=json-v1` and checks, for each test executable that was
 built, the labels, timeout and serialisation it must have; that every test
 has a label; and that no test declares a skip exit code (a skip hides a
-missing part instead of failing).
+missing part instead of failing) except the images test where buildah
+cannot run.
 
 Usage: check_ctest_properties.py --build-dir DIR
 Exit: 0 ok, 1 a property is missing or wrong (one line each), 2 bad usage.
@@ -18,6 +19,10 @@ import os
 import subprocess
 import sys
 
+# The one test allowed to skip, and why: issue 14 asks it to skip (with one
+# clear line) where buildah cannot run at all.
+ALLOWED_SKIPS = {"images.build_and_run"}
+
 # Test executable (gtest) or test name (others) -> what each of its tests
 # must have. Components left out of a build are skipped.
 EXPECTED = {
@@ -26,6 +31,12 @@ EXPECTED = {
     "worker_binary_test": {"labels": {"worker", "cli"}, "timeout": 180,
                            "run_serial": True},
     "load_driver_unit_tests": {"labels": {"load_driver", "unit"}},
+    "knbench_autoscaler_model_test": {"labels": {"autoscaler_model", "unit"}},
+    "knbench_kpa_model_cli_test": {"labels": {"autoscaler_model", "cli"},
+                                   "timeout": 120},
+    "local_serving_test": {"labels": {"local_serving", "unit"}, "timeout": 120},
+    "local_serving_e2e": {"labels": {"local_serving", "e2e"}, "timeout": 600,
+                          "run_serial": True},
     "load_driver_cli_tests": {"labels": {"load_driver", "cli"}, "timeout": 120},
     "load_driver_e2e_tests": {"labels": {"load_driver", "e2e"}, "timeout": 120,
                               "run_serial": True},
@@ -61,7 +72,7 @@ def check(tests):
         name = test["name"]
         if not labels:
             problems.append(f"{name}: no LABELS")
-        if "SKIP_RETURN_CODE" in props:
+        if "SKIP_RETURN_CODE" in props and name not in ALLOWED_SKIPS:
             problems.append(f"{name}: declares SKIP_RETURN_CODE "
                             f"{props['SKIP_RETURN_CODE']}")
         source = source_of(test)

@@ -214,11 +214,16 @@ hq() { # hq Q HISTOGRAM: quantile over all instances, per rate window
 # The whole window's buckets: the increase since START of a series that
 # existed then (a long-lived worker), else the series itself (a driver
 # process started for this run counts from zero). Exact, unlike increase(),
-# which extrapolates.
+# which extrapolates. The END side is the last sample scraped before END: a
+# driver stops as soon as its final numbers are scraped, and Prometheus
+# marks a stopped target's series stale, so a plain selector at END finds
+# nothing. The START side stays an instant selector: a previous run's
+# driver, stale by then, must not count.
 run_offset="$(awk -v s="$start" -v e="$end" 'BEGIN { printf "%dms\n", (e - s) * 1000 }')"
 hq_run() { # hq_run Q HISTOGRAM
   local b="$2_bucket"
-  echo "1000 * histogram_quantile($1, (sum by (le) ($b) - sum by (le) ($b offset $run_offset)) or sum by (le) ($b))"
+  local last="last_over_time(${b}[1m])"
+  echo "1000 * histogram_quantile($1, (sum by (le) ($last) - sum by (le) ($b offset $run_offset)) or sum by (le) ($last))"
 }
 add worker_rps "sum(rate(worker_requests_total[$window]))"
 add worker_p50_ms "$(hq 0.5 worker_request_latency_seconds)"
