@@ -40,6 +40,9 @@
 #                        settings for the analysis) when the backend knows them
 #   backend_teardown     stop only what backend_setup/backend_run started;
 #                        idempotent (this script's trap calls it on exit)
+#   backend_replay_check (optional) after teardown: one line on whether the
+#                        autoscaler's live decisions equal kpa_model's replay
+#                        of its recorded input (sweep.conf's replay_check)
 #   BACKEND_COLLECT_MODE local|cluster, passed to collect_prometheus.sh --mode
 set -euo pipefail
 
@@ -694,6 +697,14 @@ done
 # Nothing left to measure: stop the processes before the analysis.
 TORN_DOWN=1
 backend_teardown
+# Local serving: its live decisions against kpa_model's replay of its stats.
+if declare -F backend_replay_check >/dev/null; then
+  replay="$(backend_replay_check)"
+  if [[ -n "$replay" ]]; then
+    log "live vs replayed decisions: ${replay}"
+    conf_set <<<"replay_check=${replay}"
+  fi
+fi
 
 FINISHED=1
 if [[ -n "$STOPPED" ]]; then

@@ -601,6 +601,31 @@ backend_describe() {
   echo "driver_flags=--linger ${LOCAL_LINGER_SECONDS}s --progress-interval 1s${THRESHOLDS:+ --threshold=${THRESHOLDS}}${DRIVER_ARGS:+ ${DRIVER_ARGS}}"
 }
 
+# backend_replay_check: after teardown, with local serving and kpa_model:
+# kpa_model replays local serving's per-second stats with the sweep's
+# settings; prints one line saying whether its decisions equal the live ones
+# (nothing when there is nothing to check).
+backend_replay_check() {
+  local stats="${_LOCAL_LOGS}/local_serving-stats.csv" live="${_LOCAL_LOGS}/local_serving-decisions.csv"
+  local replay="${_LOCAL_LOGS}/kpa_model-replay.csv" first n
+  local -a args=()
+  _local_serving && [[ -x "${KPA_MODEL_BIN:-}" && -s "$stats" && -s "$live" ]] || return 0
+  read -r -a args <<<"$(_local_kpa_model_args)"
+  if ! setpriv --pdeathsig TERM "$KPA_MODEL_BIN" --input "$stats" --output "$replay" "${args[@]}" \
+    >/dev/null 2>"${replay}.err"; then
+    echo "not checked: kpa_model failed on logs/local_serving-stats.csv ($(tail -n 1 "${replay}.err"))"
+    return 0
+  fi
+  rm -f "${replay}.err"
+  n=$(($(wc -l <"$live") - 1))
+  if cmp -s "$replay" "$live"; then
+    echo "identical: kpa_model's replay of logs/local_serving-stats.csv gives the ${n} live decisions of logs/local_serving-decisions.csv"
+  else
+    first="$(cmp "$replay" "$live" 2>&1 | grep -o 'line [0-9]*' | head -n 1)"
+    echo "DIFFERENT: kpa_model's replay (logs/kpa_model-replay.csv) and the ${n} live decisions differ from ${first:-the end of one file}"
+  fi
+}
+
 # Drop PIDs of processes that have exited so teardown never signals a PID the
 # kernel may have reused.
 _local_forget_exited() {

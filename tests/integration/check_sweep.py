@@ -199,6 +199,10 @@ def main():
               f"sweep.conf system {kv.get('system')}")
         check(kv.get("prom_url", "").startswith("http://127.0.0.1:"),
               f"sweep.conf prom_url {kv.get('prom_url')}")
+        if not a.local_pods:
+            # The live decisions equal kpa_model's replay of local serving's own input.
+            check(kv.get("replay_check", "").startswith("identical: "),
+                  f"sweep.conf replay_check {kv.get('replay_check')!r}")
     if not a.no_analysis:
         report = os.path.join(d, "report.html")
         if check(os.path.isfile(report), "report.html missing"):
@@ -234,7 +238,8 @@ def check_serving_report(d, html, a):
     for want in ("What ran: local serving", "scaled from zero and back by Knative's KPA",
                  "max-scale 3", "stable window 6s", "Pod start delay 2s",
                  f"{n} of {n} runs started at 0 pods", f"{n} of {n} went back to 0 pods",
-                 "entered panic mode", "(the cold start)"):
+                 "entered panic mode", "(the cold start)",
+                 "Live vs offline decisions: identical: kpa_model's replay"):
         check(want in words, f"the report's opening words lack {want!r}: {words!r}")
     for spin in a.spin:
         for rps in a.rps:

@@ -173,6 +173,8 @@ def in_words(info: SweepInfo, runs: List[Run]) -> str:
                          + _span(back, "s") + " after their last request was sent")
         out.append("Across the runs (Knative's own series, from Prometheus): "
                    + "; ".join(facts) + ".")
+    if c("replay_check"):
+        out.append(f"Live vs offline decisions: {esc(c('replay_check'))}.")
     elif c("mode") == "local" and c("autoscaling", "").startswith("none"):
         out.append("No autoscaler was in the loop: the pods never changed; the KPA model's "
                    "curves show what Knative would have done with this load.")

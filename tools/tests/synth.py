@@ -149,6 +149,8 @@ LOCAL_SERVING_CONF = {
     "autoscaling_source": "deploy/base/worker/knative-service.yaml (its autoscaling.knative.dev "
                           "annotations), then --window 6s --initial-scale 0",
     "pod_start_delay": "2s",
+    "replay_check": "identical: kpa_model's replay of logs/local_serving-stats.csv gives the 12 "
+                    "live decisions of logs/local_serving-decisions.csv",
 }
 
 

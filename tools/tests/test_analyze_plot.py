@@ -3,6 +3,7 @@
 import contextlib
 import json
 import csv
+import html
 import io
 import os
 import re
@@ -256,7 +257,8 @@ def test_autoscaler_series_make_the_autoscaling_plot_numbers_and_words(tmp_path,
     assert s.first_latency_ms == 5000  # the first (warm-up) request of write_new_csv
     assert s.back_to_start_s == pytest.approx(1.6)
     page = (d / "report.html").read_text()
-    words = re.sub(r"<[^>]+>", "", re.search(r"<p class='words'>(.*?)</p>", page, re.S).group(1))
+    words = html.unescape(re.sub(r"<[^>]+>", "", re.search(r"<p class='words'>(.*?)</p>", page,
+                                                            re.S).group(1)))
     for want in ("What ran: local serving: the worker ran as pods",
                  "Autoscaling: the KPA, metric concurrency, target 7 per pod (target x "
                  "utilization), stable window 6s, min-scale 0, max-scale 3 (from "
@@ -264,7 +266,9 @@ def test_autoscaler_series_make_the_autoscaling_plot_numbers_and_words(tmp_path,
                  "Pod start delay 2s", "1 of 1 runs started at 0 pods",
                  "ready pods peaked at 3 pods", "1 of 1 entered panic mode",
                  "the first request waited 5.0 s (the cold start)",
-                 "1 of 1 went back to 0 pods 2 s after their last request was sent"):
+                 "1 of 1 went back to 0 pods 2 s after their last request was sent",
+                 "Live vs offline decisions: identical: kpa_model's replay of "
+                 "logs/local_serving-stats.csv gives the 12 live decisions"):
         assert want in words, (want, words)
     assert ("scaled from zero: first pod ready 3 s after the first send; the first request "
             "took 5.00 s (cold start); up to 3 ready pod(s) (3 requested; the decider wished "
