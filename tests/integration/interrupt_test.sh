@@ -32,14 +32,7 @@ set -m # the sweep becomes a process-group leader, like a terminal's foreground 
 sweep_pid=$!
 set +m
 
-# Wait (bounded) until run 1's driver has scheduled >= 20 requests and a pod runs.
-pod_running() { grep -q 'pod .* started (pid' "${tmp}/sweep/logs/local_serving.log" 2>/dev/null; }
-deadline=$((SECONDS + 180))
-until driver_scheduled "$log" 20 && pod_running; do
-  kill -0 "$sweep_pid" 2>/dev/null || { cat "$log"; fail "the sweep ended before it was interrupted"; }
-  ((SECONDS < deadline)) || { cat "$log"; fail "run 1 never reached 20 scheduled requests"; }
-  sleep 0.2
-done
+wait_mid_run "$log" "$sweep_pid" "${tmp}/sweep" 180
 
 kill -INT -- "-${sweep_pid}"
 rc=0

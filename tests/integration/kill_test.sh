@@ -34,15 +34,7 @@ trap cleanup EXIT
   --duration 30s --warmup 1 --outdir "$tmp" --sweep-id sweep >"$log" 2>&1 &
 sweep_pid=$!
 
-pod_running() {
-  [[ ${#extra[@]} -gt 0 ]] || grep -q 'pod .* started (pid' "${d}/logs/local_serving.log" 2>/dev/null
-}
-deadline=$((SECONDS + 120))
-until driver_scheduled "$log" 20 && pod_running; do
-  kill -0 "$sweep_pid" 2>/dev/null || { cat "$log"; fail "the sweep ended before it was killed"; }
-  ((SECONDS < deadline)) || { cat "$log"; fail "run 1 never reached 20 scheduled requests"; }
-  sleep 0.2
-done
+wait_mid_run "$log" "$sweep_pid" "$d" 120
 # Everything that runs now, for the message if it outlives the sweep.
 before="$(survivors "$log" "$d" "$tmp")"
 kill -KILL "$sweep_pid"

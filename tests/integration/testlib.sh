@@ -81,6 +81,21 @@ driver_scheduled() {
     awk -v n="$2" '/^load_driver_scheduled_total/ { if ($2 >= n) ok = 1 } END { exit !ok }'
 }
 
+# wait_mid_run LOGFILE SWEEP_PID SWEEP_DIR TIMEOUT_S: wait until run 1's
+# driver has scheduled 20 requests and, with local serving (when the sweep
+# writes SWEEP_DIR/logs/local_serving.log), a pod runs; fail if the sweep
+# ends first or the timeout passes.
+wait_mid_run() {
+  local logfile="$1" pid="$2" dir="$3" deadline=$((SECONDS + $4))
+  until driver_scheduled "$logfile" 20 &&
+    { grep -q 'pod .* started (pid' "${dir}/logs/local_serving.log" 2>/dev/null ||
+      grep -q 'started worker-1 (pid' "$logfile"; }; do
+    kill -0 "$pid" 2>/dev/null || { cat "$logfile"; fail "the sweep ended before mid-run"; }
+    ((SECONDS < deadline)) || { cat "$logfile"; fail "run 1 never got a pod and 20 scheduled requests"; }
+    sleep 0.2
+  done
+}
+
 # assert_conf_keys_once SWEEP_DIR: sweep.conf holds each key once.
 assert_conf_keys_once() {
   local dup
