@@ -223,7 +223,7 @@ DEFAULT[BUILD_DIR]="${ROOT}/build"
 DEFAULT[LOCAL_PODS]=""
 DEFAULT[KNATIVE_MANIFEST]="${ROOT}/deploy/base/worker/knative-service.yaml"
 # Local serving's settings: the manifest's, with a 6 s stable window (Knative's
-# least; 60 s by default) so that a 12 s run scales up and back down within a
+# least; 60 s by default) so that a 20 s run scales up and back down within a
 # few seconds of its end, and a revision that starts at zero, as a deployed
 # one that already scaled to zero (docs/experiments.md, "Local serving").
 DEFAULT[LOCAL_SERVING_ARGS]="--window 6s --initial-scale 0"
