@@ -22,11 +22,16 @@ than the rate window gets one point at END whose rate() covers exactly
 [START, END].
 
 Options:
-  --mode local|cluster  local: pods = worker instances up (up{job="worker"}).
-                        cluster: pods = Knative actual pods, plus actual/desired/
-                        requested pods, panic mode, stable/panic concurrency and
-                        excess burst capacity (Knative <=1.18 autoscaler_* or
-                        >=1.19 kn_revision_* names). Default: cluster.
+  --mode local|cluster  Both modes collect Knative's autoscaler series (actual,
+                        desired, requested, not-ready, pending and terminating
+                        pods, panic mode, stable/panic concurrency, the target
+                        per pod, excess burst capacity; Knative <=1.18
+                        autoscaler_* or >=1.19 kn_revision_* names).
+                        cluster: pods = Knative's actual pods.
+                        local: pods = Knative's actual pods when local_serving
+                        exports them, else the worker instances up
+                        (up{job="worker"}: fixed pods); plus local_serving's
+                        activator_in_path and queued_requests. Default: cluster.
   --step D              query resolution (Prometheus duration or seconds).
                         Default: 1s in local mode, 15s in cluster mode.
   --rate-window W       range for rate()/histogram_quantile(). Default: 3s in
@@ -48,9 +53,10 @@ histograms, at most 9.05 % off between 100 us and 62 s):
   run_worker_p50_ms run_worker_p95_ms run_worker_p99_ms run_driver_p50_ms
   run_driver_p95_ms run_driver_p99_ms run_driver_intended_p50_ms
   run_driver_intended_p95_ms run_driver_intended_p99_ms (one point at END:
-  the whole window's quantiles) pods
-  cluster mode adds: actual_pods desired_pods requested_pods panic_mode
-  stable_concurrency panic_concurrency excess_burst_capacity
+  the whole window's quantiles) pods actual_pods desired_pods requested_pods
+  not_ready_pods pending_pods terminating_pods panic_mode stable_concurrency
+  panic_concurrency target_concurrency excess_burst_capacity
+  local mode adds: activator_in_path queued_requests
 
 Exit status: 0 on success; 1 if Prometheus is unreachable or answers an error
 (OUT_JSON is then left untouched); 2 on bad arguments. Needs curl and jq.
@@ -211,19 +217,17 @@ add_run() { # add_run NAME QUERY: one point at END, over the whole window
 hq() { # hq Q HISTOGRAM: quantile over all instances, per rate window
   echo "1000 * histogram_quantile($1, sum by (le) (rate($2_bucket[$window])))"
 }
-# The whole window's buckets: the increase since START of a series that
-# existed then (a long-lived worker), else the series itself (a driver
-# process started for this run counts from zero). Exact, unlike increase(),
-# which extrapolates. The END side is the last sample scraped before END: a
-# driver stops as soon as its final numbers are scraped, and Prometheus
-# marks a stopped target's series stale, so a plain selector at END finds
-# nothing. The START side stays an instant selector: a previous run's
-# driver, stale by then, must not count.
+# The whole window's buckets, per series: its last count in the window
+# (max_over_time: a counter only grows) minus its count at START when it
+# existed then (a long-lived worker), else its last count (a driver or a pod
+# started during the run counts from zero). Series that stopped before END
+# count too: a driver stopped after its final scrape, a pod local serving
+# scaled down. Exact, unlike increase(), which extrapolates.
 run_offset="$(awk -v s="$start" -v e="$end" 'BEGIN { printf "%dms\n", (e - s) * 1000 }')"
 hq_run() { # hq_run Q HISTOGRAM
   local b="$2_bucket"
-  local last="last_over_time(${b}[1m])"
-  echo "1000 * histogram_quantile($1, (sum by (le) ($last) - sum by (le) ($b offset $run_offset)) or sum by (le) ($last))"
+  local last="max_over_time(${b}[${run_offset}])"
+  echo "1000 * histogram_quantile($1, sum by (le) (($last - $b offset $run_offset) or $last))"
 }
 add worker_rps "sum(rate(worker_requests_total[$window]))"
 add worker_p50_ms "$(hq 0.5 worker_request_latency_seconds)"
@@ -245,30 +249,42 @@ add driver_requests_by_status "sum by (status) (rate(load_driver_requests_total[
 add_gauge worker_inflight "sum(worker_inflight_requests)"
 add_gauge driver_inflight "sum(load_driver_inflight_requests)"
 add process_cpu_cores \
-  "sum by (job, instance) (rate(process_cpu_seconds_total{job=~\"worker|load_driver\"}[$window]))"
+  "sum by (job, instance) (rate(process_cpu_seconds_total{job=~\"worker|load_driver|local_serving\"}[$window]))"
 add_gauge process_rss_bytes \
-  "sum by (job, instance) (process_resident_memory_bytes{job=~\"worker|load_driver\"})"
+  "sum by (job, instance) (process_resident_memory_bytes{job=~\"worker|load_driver|local_serving\"})"
 for q in 50 95 99; do
   add_run "run_worker_p${q}_ms" "$(hq_run "0.$q" worker_request_latency_seconds)"
   add_run "run_driver_p${q}_ms" "$(hq_run "0.$q" load_driver_request_latency_seconds)"
   add_run "run_driver_intended_p${q}_ms" "$(hq_run "0.$q" load_driver_intended_latency_seconds)"
 done
+# Knative's autoscaler (on a cluster; locally, local_serving exports the same
+# names): the <=1.18 (OpenCensus) name first, the >=1.19 (OpenTelemetry) name
+# second, summed over the service's revisions (normally one during a run).
+old_sel="{namespace_name=\"$namespace\",service_name=\"$service\"}"
+new_sel="{k8s_namespace_name=\"$namespace\",kn_service_name=\"$service\"}"
+kn() { echo "$1(autoscaler_$2$old_sel) or $1(kn_revision_$3$new_sel)"; }
 if [[ "$mode" == "local" ]]; then
-  # up is 1 per scraped-and-healthy instance: the sum counts workers up (0 when all are down).
-  add_gauge pods "sum(up{job=\"worker\"})"
+  # With fixed pods there is no autoscaler: up is 1 per scraped-and-healthy
+  # worker, so the sum counts workers up (0 when all are down).
+  add_gauge pods "($(kn sum actual_pods pods_count)) or sum(up{job=\"worker\"})"
 else
-  old_sel="{namespace_name=\"$namespace\",service_name=\"$service\"}"
-  new_sel="{k8s_namespace_name=\"$namespace\",kn_service_name=\"$service\"}"
-  # Knative <=1.18 (OpenCensus) name first, >=1.19 (OpenTelemetry) name second.
-  kn() { echo "$1(autoscaler_$2$old_sel) or $1(kn_revision_$3$new_sel)"; }
   add_gauge pods "$(kn sum actual_pods pods_count)"
-  add_gauge actual_pods "$(kn sum actual_pods pods_count)"
-  add_gauge desired_pods "$(kn sum desired_pods pods_desired)"
-  add_gauge requested_pods "$(kn sum requested_pods pods_requested)"
-  add_gauge panic_mode "$(kn max panic_mode panic_mode)"
-  add_gauge stable_concurrency "$(kn sum stable_request_concurrency concurrency_stable)"
-  add_gauge panic_concurrency "$(kn sum panic_request_concurrency concurrency_panic)"
-  add_gauge excess_burst_capacity "$(kn sum excess_burst_capacity capacity_excess)"
+fi
+add_gauge actual_pods "$(kn sum actual_pods pods_count)"
+add_gauge desired_pods "$(kn sum desired_pods pods_desired)"
+add_gauge requested_pods "$(kn sum requested_pods pods_requested)"
+add_gauge not_ready_pods "$(kn sum not_ready_pods pods_not_ready_count)"
+add_gauge pending_pods "$(kn sum pending_pods pods_pending_count)"
+add_gauge terminating_pods "$(kn sum terminating_pods pods_terminating_count)"
+add_gauge panic_mode "$(kn max panic_mode panic_mode)"
+add_gauge stable_concurrency "$(kn sum stable_request_concurrency concurrency_stable)"
+add_gauge panic_concurrency "$(kn sum panic_request_concurrency concurrency_panic)"
+# Per pod (target x utilization), the same for every revision: max, not sum.
+add_gauge target_concurrency "$(kn max target_concurrency_per_pod concurrency_target)"
+add_gauge excess_burst_capacity "$(kn sum excess_burst_capacity capacity_excess)"
+if [[ "$mode" == "local" ]]; then
+  add_gauge activator_in_path "max(local_serving_activator_in_path)"
+  add_gauge queued_requests "sum(local_serving_queued_requests)"
 fi
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/collect_prometheus.XXXXXX")"

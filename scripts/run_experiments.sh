@@ -8,12 +8,22 @@
 #                        one driver run to completion, writes both files;
 #                        returns 0 even if requests failed, non-zero if the run
 #                        itself could not be done. Returns only once Prometheus
-#                        holds the run's final numbers.
+#                        holds the run's final numbers (local serving: and the
+#                        revision's scale back to idle, which is part of the
+#                        run's window).
+#   backend_plan         (optional) check the backend's own settings without
+#                        starting anything; set BACKEND_PLAN to them as
+#                        key=value lines, each ending in a newline (for
+#                        --dry-run and sweep.conf), and BACKEND_RUN_EXTRA_S /
+#                        BACKEND_SETUP_EXTRA_S (seconds beyond the generic
+#                        estimate) for the planned time
 #   backend_wait_idle GAP_S
 #                        before each run: return once the system under test is
-#                        back at its idle state (local: no call in flight at
-#                        any worker; cluster: the worker's pods back at
-#                        min-scale) and at least GAP_S seconds have passed
+#                        back at its idle state (local serving: zero pods or
+#                        min-scale ready, nothing queued or in flight; fixed
+#                        local pods: no call in flight at any worker; cluster:
+#                        the worker's pods back at min-scale) and at least
+#                        GAP_S seconds have passed
 #                        since the previous run's traffic ended. Bounded by a
 #                        timeout; returns non-zero (the run is then flagged)
 #                        if the idle state was not reached or not observable.
@@ -24,10 +34,15 @@
 #                        dropped N ... (last 5s: N ok)"); nothing if none yet.
 #                        Called from a background ticker during backend_run.
 #   backend_describe     print key=value lines on the system under test for
-#                        the report: autoscaling, autoscaling_source,
-#                        worker_flags, driver_flags
+#                        the report: system_under_test, autoscaling,
+#                        autoscaling_source, pod_start_delay, worker_flags,
+#                        driver_flags, and kpa_model_args (the KPA model's
+#                        settings for the analysis) when the backend knows them
 #   backend_teardown     stop only what backend_setup/backend_run started;
 #                        idempotent (this script's trap calls it on exit)
+#   backend_replay_check (optional) after teardown: one line on whether the
+#                        autoscaler's live decisions equal kpa_model's replay
+#                        of its recorded input (sweep.conf's replay_check)
 #   BACKEND_COLLECT_MODE local|cluster, passed to collect_prometheus.sh --mode
 set -euo pipefail
 
@@ -41,14 +56,20 @@ usage() {
 Usage: scripts/run_experiments.sh [--mode local|cluster] [options]
 
 Runs the RPS x spin-ms grid (spin in the outer loop, RPS in the inner one),
-one load_driver run per point, and writes OUTDIR/<sweep-id>/:
+one load_driver run per point. Local mode runs everything on this machine:
+by default the worker behind local_serving (Knative's activator, queue-proxy
+and KPA autoscaler, pods scaled from zero and back), with --local-pods N
+fixed worker processes and no autoscaler. It writes OUTDIR/<sweep-id>/:
   results-<rps>rps-<spin>ms.csv      the driver's per-request CSV
   summary-<rps>rps-<spin>ms.json     the driver's summary
   prometheus-<rps>rps-<spin>ms.json  collect_prometheus.sh over the run's window
   sweep.conf, runs.csv               settings and provenance; one line per run
                                      with its status (ok, over_fail_threshold,
                                      error, interrupted)
-  logs/                              process logs (local mode)
+  logs/                              process logs (local mode; local serving:
+                                     local_serving.log, pods/, and its
+                                     replayable local_serving-stats.csv and
+                                     local_serving-decisions.csv)
   plots, summary.csv, report.html    tools/analyze_plot.py (unless --no-analyze)
 The sweep stops after a run whose (failure+dropped)/scheduled exceeds
 FAIL_THRESHOLD.
@@ -59,11 +80,11 @@ Options (flag, environment variable, default local | cluster):
   --rps-step N           RPS_STEP         90   | 40
   --rps-max N            RPS_MAX          200  | 150
   --spin-start MS        SPIN_START       10   | 100
-  --spin-step MS         SPIN_STEP        45   | 300
+  --spin-step MS         SPIN_STEP        90   | 300
   --spin-max MS          SPIN_MAX         100  | 1000
-  --duration D           RUN_DURATION     12s  | 12m   per run, warm-up included
+  --duration D           RUN_DURATION     20s  | 12m   per run, warm-up included
                          (whole seconds: 90, 90s, 12m, 1m30s)
-  --warmup S             WARMUP_SECONDS   4    | 120   first seconds of each
+  --warmup S             WARMUP_SECONDS   5    | 120   first seconds of each
                          run, marked warm-up by the driver (seconds or 2m form)
   --repeat N             REPEAT           1    each grid point N times (files
                          get a -r1 .. -rN suffix when N > 1); the report gives
@@ -87,13 +108,26 @@ Options (flag, environment variable, default local | cluster):
   --outdir DIR           OUTDIR           results
   --sweep-id ID          SWEEP_ID         UTC time, e.g. 20260101T120000Z
   --build-dir DIR        BUILD_DIR        <repo>/build (binaries DIR/worker/worker,
-                                                   DIR/load_driver/load_driver)
-                         WORKER_BIN, DRIVER_BIN override the binaries' paths
-  --workers N            LOCAL_WORKERS    1    local mode: worker processes;
-                         N drivers run at RPS/N each, one per worker, and their
-                         CSVs are merged
+                                DIR/load_driver/load_driver,
+                                DIR/local_serving/local_serving,
+                                DIR/autoscaler_model/kpa_model)
+                         WORKER_BIN, DRIVER_BIN, LOCAL_SERVING_BIN,
+                         KPA_MODEL_BIN override the binaries' paths (without
+                         kpa_model the report has no model curves)
+  --local-pods N         LOCAL_PODS       local mode: N fixed worker processes,
+                         no autoscaler; N drivers run at RPS/N each, one per
+                         worker, and their CSVs are merged. Without it: local
+                         serving. (--workers N, LOCAL_WORKERS: the same)
+  --manifest FILE        KNATIVE_MANIFEST local serving's autoscaling settings:
+                         the autoscaling.knative.dev annotations of this Knative
+                         Service YAML [deploy/base/worker/knative-service.yaml]
+  --serving-args ARGS    LOCAL_SERVING_ARGS  local_serving flags that win over
+                         the manifest, split on whitespace (kpa_model's names:
+                         --window, --target, --pod-start-delay, ...)
+                         [--window 6s --initial-scale 0: see docs/experiments.md;
+                         --serving-args '' keeps the manifest's and Knative's]
                          WORKER_ARGS, DRIVER_ARGS: extra arguments for every
-                         worker / driver (local mode), split on whitespace
+                         worker (pod) / driver (local mode), split on whitespace
   --no-analyze                            skip tools/analyze_plot.py
   --dry-run                               print the resolved settings and
                                           the grid, start nothing
@@ -107,9 +141,15 @@ MODE="local"
 ANALYZE=1
 STOP_ON_THRESHOLD=0
 DRY_RUN=0
-declare -A FLAG=()
+declare -A FLAG=()     # setting -> value given by a flag
+declare -A FLAG_NAME=() # setting -> the flag as the user spelled it
 
 need_value() { [[ $# -ge 2 ]] || die "$1 needs a value (see --help)"; }
+# set_flag NAME FLAG VALUE
+set_flag() {
+  FLAG[$1]="$3"
+  FLAG_NAME[$1]="$2"
+}
 
 while [[ $# -gt 0 ]]; do
   arg="$1"
@@ -123,36 +163,46 @@ while [[ $# -gt 0 ]]; do
       exit 0
       ;;
     --mode) need_value "$@"; MODE="$2"; shift 2 ;;
-    --rps-start) need_value "$@"; FLAG[RPS_START]="$2"; shift 2 ;;
-    --rps-step) need_value "$@"; FLAG[RPS_STEP]="$2"; shift 2 ;;
-    --rps-max) need_value "$@"; FLAG[RPS_MAX]="$2"; shift 2 ;;
-    --spin-start) need_value "$@"; FLAG[SPIN_START]="$2"; shift 2 ;;
-    --spin-step) need_value "$@"; FLAG[SPIN_STEP]="$2"; shift 2 ;;
-    --spin-max) need_value "$@"; FLAG[SPIN_MAX]="$2"; shift 2 ;;
-    --duration) need_value "$@"; FLAG[RUN_DURATION]="$2"; shift 2 ;;
-    --warmup) need_value "$@"; FLAG[WARMUP_SECONDS]="$2"; shift 2 ;;
-    --fail-threshold) need_value "$@"; FLAG[FAIL_THRESHOLD]="$2"; shift 2 ;;
-    --repeat) need_value "$@"; FLAG[REPEAT]="$2"; shift 2 ;;
-    --order) need_value "$@"; FLAG[ORDER]="$2"; shift 2 ;;
-    --seed) need_value "$@"; FLAG[SEED]="$2"; shift 2 ;;
-    --rate-window) need_value "$@"; FLAG[RATE_WINDOW]="$2"; shift 2 ;;
-    --threshold) need_value "$@"; FLAG[THRESHOLDS]="${FLAG[THRESHOLDS]:+${FLAG[THRESHOLDS]},}$2"; shift 2 ;;
+    --rps-start) need_value "$@"; set_flag RPS_START "$1" "$2"; shift 2 ;;
+    --rps-step) need_value "$@"; set_flag RPS_STEP "$1" "$2"; shift 2 ;;
+    --rps-max) need_value "$@"; set_flag RPS_MAX "$1" "$2"; shift 2 ;;
+    --spin-start) need_value "$@"; set_flag SPIN_START "$1" "$2"; shift 2 ;;
+    --spin-step) need_value "$@"; set_flag SPIN_STEP "$1" "$2"; shift 2 ;;
+    --spin-max) need_value "$@"; set_flag SPIN_MAX "$1" "$2"; shift 2 ;;
+    --duration) need_value "$@"; set_flag RUN_DURATION "$1" "$2"; shift 2 ;;
+    --warmup) need_value "$@"; set_flag WARMUP_SECONDS "$1" "$2"; shift 2 ;;
+    --fail-threshold) need_value "$@"; set_flag FAIL_THRESHOLD "$1" "$2"; shift 2 ;;
+    --repeat) need_value "$@"; set_flag REPEAT "$1" "$2"; shift 2 ;;
+    --order) need_value "$@"; set_flag ORDER "$1" "$2"; shift 2 ;;
+    --seed) need_value "$@"; set_flag SEED "$1" "$2"; shift 2 ;;
+    --rate-window) need_value "$@"; set_flag RATE_WINDOW "$1" "$2"; shift 2 ;;
+    --threshold) need_value "$@"; set_flag THRESHOLDS "$1" "${FLAG[THRESHOLDS]:+${FLAG[THRESHOLDS]},}$2"; shift 2 ;;
     --stop-on-threshold) STOP_ON_THRESHOLD=1; shift ;;
-    --prom-url) need_value "$@"; FLAG[PROM_URL]="$2"; shift 2 ;;
-    --outdir) need_value "$@"; FLAG[OUTDIR]="$2"; shift 2 ;;
-    --sweep-id) need_value "$@"; FLAG[SWEEP_ID]="$2"; shift 2 ;;
-    --build-dir) need_value "$@"; FLAG[BUILD_DIR]="$2"; shift 2 ;;
-    --workers) need_value "$@"; FLAG[LOCAL_WORKERS]="$2"; shift 2 ;;
+    --prom-url) need_value "$@"; set_flag PROM_URL "$1" "$2"; shift 2 ;;
+    --outdir) need_value "$@"; set_flag OUTDIR "$1" "$2"; shift 2 ;;
+    --sweep-id) need_value "$@"; set_flag SWEEP_ID "$1" "$2"; shift 2 ;;
+    --build-dir) need_value "$@"; set_flag BUILD_DIR "$1" "$2"; shift 2 ;;
+    --local-pods | --workers) need_value "$@"; set_flag LOCAL_PODS "$1" "$2"; shift 2 ;;
+    --manifest) need_value "$@"; set_flag KNATIVE_MANIFEST "$1" "$2"; shift 2 ;;
+    --serving-args) need_value "$@"; set_flag LOCAL_SERVING_ARGS "$1" "$2"; shift 2 ;;
     --no-analyze) ANALYZE=0; shift ;;
     --dry-run) DRY_RUN=1; shift ;;
     *) die "unknown argument '$arg' (see --help)" ;;
   esac
 done
+# LOCAL_WORKERS is the older name of LOCAL_PODS.
+if [[ -z "${LOCAL_PODS:-}" && -n "${LOCAL_WORKERS:-}" ]]; then
+  LOCAL_PODS="$LOCAL_WORKERS"
+  # shellcheck disable=SC2034  # read through ${!env_alias} below
+  ENV_NAME_LOCAL_PODS=LOCAL_WORKERS
+fi
 
 case "$MODE" in
   local)
+    # The quick start: 6 runs of 20 s, long enough to see the pods follow the
+    # load once a cold start's panic is over (docs/experiments.md).
     declare -A DEFAULT=([RPS_START]=20 [RPS_STEP]=90 [RPS_MAX]=200 [SPIN_START]=10
-      [SPIN_STEP]=45 [SPIN_MAX]=100 [RUN_DURATION]=12s [WARMUP_SECONDS]=4 [RATE_WINDOW]=3s)
+      [SPIN_STEP]=90 [SPIN_MAX]=100 [RUN_DURATION]=20s [WARMUP_SECONDS]=5 [RATE_WINDOW]=3s)
     ;;
   cluster)
     # The original project's sweep.
@@ -170,22 +220,61 @@ DEFAULT[PROM_URL]=""
 DEFAULT[OUTDIR]=results
 DEFAULT[SWEEP_ID]="$(date -u +%Y%m%dT%H%M%SZ)"
 DEFAULT[BUILD_DIR]="${ROOT}/build"
-DEFAULT[LOCAL_WORKERS]=1
+DEFAULT[LOCAL_PODS]=""
+DEFAULT[KNATIVE_MANIFEST]="${ROOT}/deploy/base/worker/knative-service.yaml"
+# Local serving's settings: the manifest's, with a 6 s stable window (Knative's
+# least; 60 s by default) so that a 20 s run scales up and back down within a
+# few seconds of its end, and a revision that starts at zero, as a deployed
+# one that already scaled to zero (docs/experiments.md, "Local serving").
+DEFAULT[LOCAL_SERVING_ARGS]="--window 6s --initial-scale 0"
+# The flag each setting is spelled with in --help (for messages about defaults).
+declare -A CANON=([RPS_START]=--rps-start [RPS_STEP]=--rps-step [RPS_MAX]=--rps-max
+  [SPIN_START]=--spin-start [SPIN_STEP]=--spin-step [SPIN_MAX]=--spin-max
+  [RUN_DURATION]=--duration [WARMUP_SECONDS]=--warmup [RATE_WINDOW]=--rate-window
+  [FAIL_THRESHOLD]=--fail-threshold [REPEAT]=--repeat [THRESHOLDS]=--threshold [ORDER]=--order
+  [SEED]=--seed [PROM_URL]=--prom-url [OUTDIR]=--outdir [SWEEP_ID]=--sweep-id
+  [BUILD_DIR]=--build-dir [LOCAL_PODS]=--local-pods [KNATIVE_MANIFEST]=--manifest
+  [LOCAL_SERVING_ARGS]=--serving-args)
 
-# flag > environment > default
+# flag > environment > default. FLAG_NAME ends up naming where each value
+# came from, so that an error names what the user actually wrote.
 for name in "${!DEFAULT[@]}"; do
   if [[ -n "${FLAG[$name]+set}" ]]; then
     printf -v "$name" '%s' "${FLAG[$name]}"
   elif [[ -n "${!name:-}" ]]; then
-    : # keep the environment's value
+    env_alias="ENV_NAME_${name}"
+    FLAG_NAME[$name]="${!env_alias:-$name}" # keep the environment's value
   else
     printf -v "$name" '%s' "${DEFAULT[$name]}"
+    FLAG_NAME[$name]="${CANON[$name]}"
   fi
 done
+# what NAME: the flag or variable that set NAME.
+what() { echo "${FLAG_NAME[$1]:-$1}"; }
 
-for name in RPS_START RPS_STEP RPS_MAX SPIN_START SPIN_STEP SPIN_MAX LOCAL_WORKERS REPEAT; do
-  is_posint "${!name}" || die "${name} must be a positive integer, got '${!name}'"
+# Bounds: the driver's and the worker's own limits, checked here so that
+# --dry-run catches them, not the first driver run.
+MAX_RPS=10000000   # load_driver --rps
+MAX_SPIN_MS=600000 # load_driver --spin-ms and the worker's --max-duration-ms
+for name in RPS_START RPS_STEP RPS_MAX; do
+  posint_at_most "${!name}" "$MAX_RPS" ||
+    die "$(what "$name") must be a whole number of requests/s from 1 to ${MAX_RPS}, got '${!name}'"
 done
+for name in SPIN_START SPIN_STEP SPIN_MAX; do
+  posint_at_most "${!name}" "$MAX_SPIN_MS" ||
+    die "$(what "$name") must be a whole number of ms from 1 to ${MAX_SPIN_MS}, got '${!name}'"
+done
+posint_at_most "$REPEAT" 1000 ||
+  die "$(what REPEAT) must be a whole number from 1 to 1000, got '${REPEAT}'"
+if [[ -n "$LOCAL_PODS" ]]; then
+  posint_at_most "$LOCAL_PODS" 64 ||
+    die "$(what LOCAL_PODS) must be a whole number of worker processes from 1 to 64, got '${LOCAL_PODS}'"
+fi
+if [[ "$MODE" != local ]]; then
+  for name in LOCAL_PODS KNATIVE_MANIFEST LOCAL_SERVING_ARGS; do
+    [[ -z "${FLAG[$name]+set}" ]] || die "$(what "$name") is local-mode only"
+  done
+fi
 # Specs hold no spaces; commas or spaces separate them in THRESHOLDS.
 THRESHOLDS="$(tr ' ' ',' <<<"$THRESHOLDS" | sed 's/,,*/,/g; s/^,//; s/,$//')"
 if [[ -n "$THRESHOLDS" && "$MODE" != local ]]; then
@@ -194,39 +283,47 @@ fi
 if ((STOP_ON_THRESHOLD)) && [[ -z "$THRESHOLDS" ]]; then
   die "--stop-on-threshold needs at least one --threshold"
 fi
-[[ "$ORDER" == grid || "$ORDER" == shuffled ]] || die "ORDER must be grid or shuffled, got '${ORDER}'"
-is_uint "$SEED" || die "SEED must be a non-negative integer, got '${SEED}'"
-((RPS_START <= RPS_MAX)) || die "RPS_START (${RPS_START}) is above RPS_MAX (${RPS_MAX})"
-((SPIN_START <= SPIN_MAX)) || die "SPIN_START (${SPIN_START}) is above SPIN_MAX (${SPIN_MAX})"
-if [[ "$MODE" == local ]] && ((RPS_START < LOCAL_WORKERS)); then
-  die "RPS_START (${RPS_START}) is below --workers (${LOCAL_WORKERS}): each worker's driver needs at least 1 request/s"
+[[ "$ORDER" == grid || "$ORDER" == shuffled ]] || die "$(what ORDER) must be grid or shuffled, got '${ORDER}'"
+uint_at_most "$SEED" 4294967295 || die "$(what SEED) must be a whole number from 0 to 4294967295, got '${SEED}'"
+((RPS_START <= RPS_MAX)) || die "$(what RPS_START) (${RPS_START}) is above $(what RPS_MAX) (${RPS_MAX})"
+((SPIN_START <= SPIN_MAX)) || die "$(what SPIN_START) (${SPIN_START}) is above $(what SPIN_MAX) (${SPIN_MAX})"
+if [[ "$MODE" == local && -n "$LOCAL_PODS" ]] && ((RPS_START < LOCAL_PODS)); then
+  die "$(what RPS_START) (${RPS_START}) is below $(what LOCAL_PODS) (${LOCAL_PODS}): each worker's driver needs at least 1 request/s"
 fi
+MAX_DURATION_S=$((168 * 3600)) # load_driver --duration
 # shellcheck disable=SC2015  # die exits
-DURATION_S="$(duration_seconds "$RUN_DURATION")" && ((DURATION_S > 0)) ||
-  die "RUN_DURATION must be a positive whole-second duration (90, 90s, 12m, 1m30s), got '${RUN_DURATION}'"
-WARMUP_S="$(duration_seconds "$WARMUP_SECONDS")" ||
-  die "WARMUP_SECONDS must be whole seconds (120 or 2m), got '${WARMUP_SECONDS}'"
+DURATION_S="$(duration_seconds "$RUN_DURATION")" && ((DURATION_S > 0 && DURATION_S <= MAX_DURATION_S)) ||
+  die "$(what RUN_DURATION) must be a whole-second duration from 1s to 168h (90, 90s, 12m, 1m30s), got '${RUN_DURATION}'"
+# shellcheck disable=SC2015  # die exits
+WARMUP_S="$(duration_seconds "$WARMUP_SECONDS")" && ((WARMUP_S <= MAX_DURATION_S)) ||
+  die "$(what WARMUP_SECONDS) must be whole seconds (120 or 2m), got '${WARMUP_SECONDS}'"
 ((WARMUP_S < DURATION_S)) ||
-  die "the warm-up (${WARMUP_S}s) must be shorter than the run (${DURATION_S}s)"
+  die "the warm-up (${WARMUP_S}s, $(what WARMUP_SECONDS)) must be shorter than the run (${DURATION_S}s, $(what RUN_DURATION))"
 # shellcheck disable=SC2015,SC2153  # die exits; RATE_WINDOW is set by the loop above
-RATE_WINDOW_S="$(duration_seconds "$RATE_WINDOW")" && ((RATE_WINDOW_S > 0)) ||
-  die "RATE_WINDOW must be a positive whole-second duration (3s, 1m), got '${RATE_WINDOW}'"
+RATE_WINDOW_S="$(duration_seconds "$RATE_WINDOW")" && ((RATE_WINDOW_S > 0 && RATE_WINDOW_S <= 86400)) ||
+  die "$(what RATE_WINDOW) must be a whole-second duration from 1s to 24h (3s, 1m), got '${RATE_WINDOW}'"
 # shellcheck disable=SC2015  # die exits
 is_number "$FAIL_THRESHOLD" && awk -v t="$FAIL_THRESHOLD" 'BEGIN { exit !(t <= 1) }' ||
-  die "FAIL_THRESHOLD must be a ratio between 0 and 1, got '${FAIL_THRESHOLD}'"
+  die "$(what FAIL_THRESHOLD) must be a ratio between 0 and 1, got '${FAIL_THRESHOLD}'"
 # shellcheck disable=SC2153  # set by the flag/env/default loop
 [[ "$SWEEP_ID" =~ ^[A-Za-z0-9._-]+$ ]] ||
-  die "SWEEP_ID may hold only letters, digits, '.', '_' and '-', got '${SWEEP_ID}'"
+  die "$(what SWEEP_ID) may hold only letters, digits, '.', '_' and '-', got '${SWEEP_ID}'"
+# The plan's size, before seq writes it out: a typo such as --rps-step 1 on a
+# 10-million range must not take minutes and gigabytes to refuse.
+TOTAL=$(((SPIN_MAX - SPIN_START) / SPIN_STEP + 1))
+TOTAL=$((TOTAL * ((RPS_MAX - RPS_START) / RPS_STEP + 1) * REPEAT))
+((TOTAL <= 10000)) ||
+  die "the plan has ${TOTAL} runs (rates x spins x repeats); more than 10000 is surely a mistake: raise a step"
 
 WORKER_BIN="${WORKER_BIN:-${BUILD_DIR}/worker/worker}"
 DRIVER_BIN="${DRIVER_BIN:-${BUILD_DIR}/load_driver/load_driver}"
 KPA_MODEL_BIN="${KPA_MODEL_BIN:-${BUILD_DIR}/autoscaler_model/kpa_model}"
+LOCAL_SERVING_BIN="${LOCAL_SERVING_BIN:-${BUILD_DIR}/local_serving/local_serving}"
 SWEEP_DIR="${OUTDIR}/${SWEEP_ID}"
 SPINS=()
 while IFS= read -r v; do SPINS+=("$v"); done < <(seq "$SPIN_START" "$SPIN_STEP" "$SPIN_MAX")
 RPSS=()
 while IFS= read -r v; do RPSS+=("$v"); done < <(seq "$RPS_START" "$RPS_STEP" "$RPS_MAX")
-TOTAL=$((${#SPINS[@]} * ${#RPSS[@]} * REPEAT))
 
 # The plan: one "spin rps repeat" line per run, in the order they run. Grid:
 # repeat by repeat (so slow drift of the machine spreads over every point),
@@ -267,12 +364,7 @@ settings() {
   echo "stop_on_threshold=${STOP_ON_THRESHOLD}"
   echo "rate_window_s=${RATE_WINDOW_S}"
   echo "sweep_dir=${SWEEP_DIR}"
-  if [[ "$MODE" == local ]]; then
-    echo "workers=${LOCAL_WORKERS}"
-    echo "worker_bin=${WORKER_BIN}"
-    echo "driver_bin=${DRIVER_BIN}"
-  fi
-  echo "prom_url=${PROM_URL}"
+  printf '%s' "$BACKEND_PLAN"
 }
 
 # hms SECONDS -> 1h02m03s / 2m03s / 45s
@@ -286,14 +378,32 @@ hms() {
     printf '%ds' "$t"
   fi
 }
+BACKEND="${ROOT}/scripts/lib/${MODE}_mode.sh"
+[[ -f "$BACKEND" ]] || die "${MODE} mode is not available: ${BACKEND} is missing"
+# Sourcing a backend starts nothing.
+# shellcheck source=scripts/lib/local_mode.sh
+source "$BACKEND"
+for fn in backend_setup backend_wait_idle backend_run backend_progress backend_describe \
+  backend_teardown; do
+  declare -F "$fn" >/dev/null || die "${BACKEND} does not define ${fn}"
+done
+[[ -n "${BACKEND_COLLECT_MODE:-}" ]] || die "${BACKEND} does not set BACKEND_COLLECT_MODE"
+# The backend's own settings, checked (local serving: local_serving
+# --check-config) and recorded.
+BACKEND_PLAN=""
+BACKEND_RUN_EXTRA_S=0
+BACKEND_SETUP_EXTRA_S=0
+if declare -F backend_plan >/dev/null; then backend_plan; fi
+
 # What a run costs beyond its duration, estimated (docs/experiments.md):
 # local: the idle wait (rate window + one scrape), the final scrape, the
-# collection; cluster: the driver Job's start (~30 s), the final 15 s scrape,
-# and the wait for the pods to be idle again (stable window 60 s + the KPA's
-# scale-to-zero grace 30 s).
+# collection, and what the backend adds (local serving: the scale back to
+# idle after each run); cluster: the driver Job's start (~30 s), the final
+# 15 s scrape, and the wait for the pods to be idle again (stable window 60 s
+# + the KPA's scale-to-zero grace 30 s).
 if [[ "$MODE" == local ]]; then
-  OVERHEAD_S=$((RATE_WINDOW_S + 3))
-  SETUP_S=5
+  OVERHEAD_S=$((RATE_WINDOW_S + 3 + BACKEND_RUN_EXTRA_S))
+  SETUP_S=$((5 + BACKEND_SETUP_EXTRA_S))
 else
   OVERHEAD_S=$((30 + 15 + (RATE_WINDOW_S > 60 ? RATE_WINDOW_S : 60) + 30))
   SETUP_S=10
@@ -305,6 +415,7 @@ planned_time() {
 
 if ((DRY_RUN)); then
   settings
+  echo "prom_url=${PROM_URL}"
   planned_time
   for ((j = 0; j < ${#PLAN[@]}; j++)); do
     read -r spin rps rep <<<"${PLAN[$j]}"
@@ -313,29 +424,29 @@ if ((DRY_RUN)); then
   exit 0
 fi
 
-BACKEND="${ROOT}/scripts/lib/${MODE}_mode.sh"
-[[ -f "$BACKEND" ]] || die "${MODE} mode is not available: ${BACKEND} is missing"
 COLLECT="${ROOT}/scripts/collect_prometheus.sh"
 [[ -x "$COLLECT" ]] || die "${COLLECT} is missing or not executable"
 if ((ANALYZE)); then
   [[ -f "${ROOT}/tools/analyze_plot.py" ]] ||
     die "tools/analyze_plot.py is missing (or pass --no-analyze)"
 fi
-if [[ -d "$SWEEP_DIR" ]] && [[ -n "$(ls -A "$SWEEP_DIR")" ]]; then
-  die "${SWEEP_DIR} already holds results; choose another --sweep-id or --outdir"
+if [[ -d "$SWEEP_DIR" ]] && [[ -n "$(ls -A "$SWEEP_DIR" 2>/dev/null)" ]]; then
+  if compgen -G "${SWEEP_DIR}/results-*.csv" >/dev/null; then
+    die "${SWEEP_DIR} already holds results; choose another $(what SWEEP_ID) or $(what OUTDIR)"
+  fi
+  die "${SWEEP_DIR} is not empty (it holds no results: remove it), or choose another $(what SWEEP_ID) or $(what OUTDIR)"
 fi
-mkdir -p "${SWEEP_DIR}/logs"
+SWEEP_DIR_EXISTED=0
+[[ -d "$SWEEP_DIR" ]] && SWEEP_DIR_EXISTED=1
+if ! err="$(mkdir -p "${SWEEP_DIR}/logs" 2>&1)"; then
+  die "cannot create the sweep directory ${SWEEP_DIR} ($(what OUTDIR)): ${err##*: }"
+fi
+[[ -w "$SWEEP_DIR" && -w "${SWEEP_DIR}/logs" ]] ||
+  die "cannot write to the sweep directory ${SWEEP_DIR} ($(what OUTDIR))"
 SWEEP_DIR="$(cd "$SWEEP_DIR" && pwd)"
 
-export LOCAL_WORKERS WORKER_BIN DRIVER_BIN THRESHOLDS
+export WORKER_BIN DRIVER_BIN THRESHOLDS
 LOCAL_LOG_DIR="${SWEEP_DIR}/logs"
-# shellcheck source=scripts/lib/local_mode.sh
-source "$BACKEND"
-for fn in backend_setup backend_wait_idle backend_run backend_progress backend_describe \
-  backend_teardown; do
-  declare -F "$fn" >/dev/null || die "${BACKEND} does not define ${fn}"
-done
-[[ -n "${BACKEND_COLLECT_MODE:-}" ]] || die "${BACKEND} does not set BACKEND_COLLECT_MODE"
 
 # provenance: what ran, for the report's header (docs/analysis.md).
 provenance() {
@@ -353,6 +464,26 @@ provenance() {
   echo "host_cpu=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null)"
   echo "schedule=constant rate for ${DURATION_S} s per run"
   echo "warmup_rule=the driver marks the first ${WARMUP_S} s of each run as warm-up"
+}
+
+# conf_set: key=value lines on stdin go into sweep.conf, which holds each key
+# once: a key already there has its line replaced in place, a new one is
+# appended. The file is replaced atomically, so a sweep killed at any moment
+# leaves the old or the new version, never half of one.
+conf_set() {
+  local f="${SWEEP_DIR}/sweep.conf"
+  [[ -f "$f" ]] || : >"$f"
+  awk 'FNR == NR {
+         i = index($0, "=")
+         if (i) { k = substr($0, 1, i - 1); if (!(k in v)) order[++n] = k; v[k] = $0 }
+         next
+       }
+       {
+         i = index($0, "="); k = i ? substr($0, 1, i - 1) : ""
+         if (k in v) { if (!(k in done)) print v[k]; done[k] = 1 } else print
+       }
+       END { for (j = 1; j <= n; j++) if (!(order[j] in done)) print v[order[j]] }' \
+    /dev/stdin "$f" >"${f}.tmp" && mv -f -- "${f}.tmp" "$f"
 }
 
 # runs.csv: one line per run that started, with how it ended.
@@ -373,7 +504,18 @@ stop_ticker() {
   fi
 }
 
+# A sweep that fails before its first run leaves nothing behind, so that the
+# same --sweep-id can be used again at once: what it created is only its
+# settings and the start-up logs (whose last lines were shown already).
+forget_failed_start() {
+  rm -rf -- "${SWEEP_DIR}/logs" "${SWEEP_DIR}/sweep.conf" "${SWEEP_DIR}/runs.csv"
+  if ((!SWEEP_DIR_EXISTED)); then rmdir -- "$SWEEP_DIR" 2>/dev/null || true; fi
+  log "removed ${SWEEP_DIR}: the sweep ended before its first run"
+}
+
 TORN_DOWN=0
+FINISHED=0
+RUNS_STARTED=0
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
@@ -385,23 +527,41 @@ cleanup() {
     TORN_DOWN=1
     backend_teardown || log "teardown reported an error"
   fi
+  if ((!FINISHED)); then
+    if ((RUNS_STARTED == 0 && rc != 0)); then
+      forget_failed_start
+    elif [[ -f "${SWEEP_DIR}/sweep.conf" ]]; then
+      # "running" (written at the start) becomes partial.
+      local why="failed (exit ${rc})"
+      ((rc == 130)) && why="interrupted (SIGINT)"
+      ((rc == 143)) && why="terminated (SIGTERM)"
+      printf '%s\n' "status=partial" "partial_because=${why} after ${RUNS_STARTED} of ${TOTAL} runs started" \
+        "ended_utc=$(date -u +%Y-%m-%dT%H:%M:%SZ)" | conf_set 2>/dev/null || true
+    fi
+  fi
   exit "$rc"
 }
 trap cleanup EXIT
 trap 'log "interrupted; stopping what this sweep started"; exit 130' INT
 trap 'log "terminated; stopping what this sweep started"; exit 143' TERM
 
+# sweep.conf's status changes from running to complete, stopped or partial
+# (a sweep killed with SIGKILL stays "running" and has no finished_utc).
 {
   settings
   provenance
-} >"${SWEEP_DIR}/sweep.conf"
+  echo "status=running"
+} | conf_set
 echo "index,repeat,rps,spin_ms,name,idle,launch,status,start,end,collect" >"$RUNS_CSV"
 log "sweep ${SWEEP_ID}: ${TOTAL} runs (${MODE} mode) -> ${SWEEP_DIR}; $(planned_time | sed 's/^planned_time=/planned time /')"
 backend_setup
-{
-  echo "prom_url=${PROM_URL}"
-  backend_describe
-} >>"${SWEEP_DIR}/sweep.conf"
+DESCRIBED="$(backend_describe)"
+conf_set <<<"prom_url=${PROM_URL}"$'\n'"${DESCRIBED}"
+KPA_ARGS="$(sed -n 's/^kpa_model_args=//p' <<<"$DESCRIBED" | tail -n 1)"
+if [[ -z "$KPA_ARGS" ]]; then
+  KPA_ARGS="--from-manifest ${KNATIVE_MANIFEST:-${ROOT}/deploy/base/worker/knative-service.yaml}"
+  [[ "$MODE" == local ]] || KPA_ARGS="--from-manifest ${ROOT}/deploy/base/worker/knative-service.yaml"
+fi
 
 # run_stats SUMMARY THRESHOLD -> "ok failed scheduled p95 ratio exceeded violated"
 # (violated: the --threshold specs a driver reported as violated, comma-
@@ -448,7 +608,9 @@ progress_ticker() { # progress_ticker INDEX NAME RPS SPIN DONE_RUNS_S DONE_RUNS
   set +e
   per_run=$((DURATION_S + OVERHEAD_S))
   ((done_n > 0)) && per_run=$((done_s / done_n))
-  while :; do
+  # A subshell has no parent-death signal: it ends itself once the sweep
+  # ($$, even in a subshell) is gone, e.g. killed with SIGKILL.
+  while pid_alive "$$"; do
     sleep 1
     line="$(backend_progress "$name" 2>/dev/null | awk '
       { for (k = 1; k < NF; k++) {
@@ -493,6 +655,7 @@ for entry in "${PLAN[@]}"; do
   log "run ${i}/${TOTAL}: rps=${rps} spin=${spin}ms$( ((REPEAT > 1)) && echo " repeat ${rep}/${REPEAT}") for ${DURATION_S}s (${WARMUP_S}s warm-up; waited $((SECONDS - idle_from))s for idle)"
   launch="$(date +%s.%3N)"
   CURRENT="${i},${rep},${rps},${spin},${name},${idle},${launch}"
+  RUNS_STARTED=$((RUNS_STARTED + 1))
   progress_ticker "$i" "$name" "$rps" "$spin" "$DONE_S" $((i - 1)) &
   TICKER_PID=$!
   if ! backend_run "$rps" "$spin" "$DURATION_S" "$WARMUP_S" "$csv" "$summary"; then
@@ -505,7 +668,7 @@ for entry in "${PLAN[@]}"; do
   end="$(date +%s.%3N)"
   start="$(run_start "$csv" "$launch" "$end")"
   collected=ok
-  if ! "$COLLECT" "$PROM_URL" "$start" "$end" "$prom" --mode "$BACKEND_COLLECT_MODE" \
+  if ! setpriv --pdeathsig TERM "$COLLECT" "$PROM_URL" "$start" "$end" "$prom" --mode "$BACKEND_COLLECT_MODE" \
     --rate-window "${RATE_WINDOW_S}s" >"${SWEEP_DIR}/logs/collect-${name}.log" 2>&1; then
     COLLECT_FAILURES=$((COLLECT_FAILURES + 1))
     collected=failed
@@ -534,23 +697,33 @@ done
 # Nothing left to measure: stop the processes before the analysis.
 TORN_DOWN=1
 backend_teardown
+# Local serving: its live decisions against kpa_model's replay of its stats.
+if declare -F backend_replay_check >/dev/null; then
+  replay="$(backend_replay_check)"
+  if [[ -n "$replay" ]]; then
+    log "live vs replayed decisions: ${replay}"
+    conf_set <<<"replay_check=${replay}"
+  fi
+fi
 
+FINISHED=1
 if [[ -n "$STOPPED" ]]; then
   echo "sweep stopped early: ${STOPPED}"
-  echo "stopped_at=${i}" >>"${SWEEP_DIR}/sweep.conf"
-  echo "stopped_because=${STOPPED}" >>"${SWEEP_DIR}/sweep.conf"
+  printf '%s\n' "status=stopped" "stopped_at=${i}" "stopped_because=${STOPPED}" | conf_set
+else
+  conf_set <<<"status=complete"
 fi
-echo "finished_utc=$(date -u +%Y-%m-%dT%H:%M:%SZ)" >>"${SWEEP_DIR}/sweep.conf"
+conf_set <<<"finished_utc=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 if ((ANALYZE)); then
   log "analysing ${SWEEP_DIR}"
   analyze_args=("$SWEEP_DIR")
-  # The KPA model's pods for each run, with the deployed manifest's settings,
-  # drawn next to the measured pods (in local mode: what Knative would do).
+  # The KPA model's pods for each run, drawn next to the measured pods: with
+  # the settings the backend ran (local serving: its manifest and overrides),
+  # else the manifest's (fixed pods: what Knative would have done).
   if [[ -x "$KPA_MODEL_BIN" ]]; then
-    analyze_args+=(--kpa-model "$KPA_MODEL_BIN"
-      --kpa-args "--from-manifest ${ROOT}/deploy/base/worker/knative-service.yaml")
+    analyze_args+=(--kpa-model "$KPA_MODEL_BIN" "--kpa-args=${KPA_ARGS}")
   fi
-  "$PY" "${ROOT}/tools/analyze_plot.py" "${analyze_args[@]}" >"${SWEEP_DIR}/logs/analyze.log" 2>&1 || {
+  setpriv --pdeathsig TERM "$PY" "${ROOT}/tools/analyze_plot.py" "${analyze_args[@]}" >"${SWEEP_DIR}/logs/analyze.log" 2>&1 || {
     tail -n 20 "${SWEEP_DIR}/logs/analyze.log" >&2
     die "tools/analyze_plot.py failed; see ${SWEEP_DIR}/logs/analyze.log"
   }

@@ -112,7 +112,10 @@ _cluster_start_prom_forward() {
     die "Prometheus service ${pns}/${svc} not found; install kube-prometheus-stack (docs/deploy.md) or set PROM_URL / PROM_SERVICE"
   free_port _CLUSTER_PROM_PORT || return 1
   log="${_CLUSTER_TMP}/port-forward-prometheus.log"
-  _kc port-forward -n "$pns" "svc/${svc}" "${_CLUSTER_PROM_PORT}:9090" --address 127.0.0.1 >"$log" 2>&1 &
+  # A parent-death signal: the port-forward ends with the sweep, even on SIGKILL.
+  # shellcheck disable=SC2086  # KUBECTL may hold arguments, as in _kc
+  setpriv --pdeathsig TERM ${KUBECTL:-kubectl} port-forward -n "$pns" "svc/${svc}" \
+    "${_CLUSTER_PROM_PORT}:9090" --address 127.0.0.1 >"$log" 2>&1 &
   _CLUSTER_PF_PID=$!
   PROM_URL="http://127.0.0.1:${_CLUSTER_PROM_PORT}"
   if ! wait_for 30 "port-forward to ${pns}/${svc}" http_ok "${PROM_URL}/-/ready"; then
@@ -386,6 +389,7 @@ print("worker_flags=" + (" ".join(map(str, args)) if isinstance(args, list) and 
                          else "(the image's defaults)"))
 EOF
   echo "autoscaling_source=live Knative Service ${ns}/${svc} (kubectl get ksvc)"
+  echo "system_under_test=cluster: the Knative Service ${ns}/${svc} (kubectl context $(_kc config current-context 2>/dev/null || echo unknown)), scraped by kube-prometheus-stack"
   echo "driver_flags=Job template deploy/sweep$( ((${CLUSTER_DRIVER_PODS:-1} > 1)) && echo "-parallel, ${CLUSTER_DRIVER_PODS} pods")"
 }
 

@@ -17,6 +17,16 @@ die() {
 
 is_uint() { [[ "${1-}" =~ ^[0-9]+$ ]]; }
 is_posint() { [[ "${1-}" =~ ^[0-9]+$ ]] && ((10#$1 > 0)); }
+# uint_at_most VALUE MAX: VALUE is a whole number 0..MAX. The length check comes
+# first: bash arithmetic wraps silently above 2^63, so 99999999999999999999
+# would otherwise pass any comparison.
+uint_at_most() {
+  local v="${1-}"
+  [[ "$v" =~ ^[0-9]+$ ]] || return 1
+  v="${v#"${v%%[!0]*}"}" # strip leading zeros ("" for 0)
+  ((${#v} <= 18)) && ((10#${v:-0} <= $2))
+}
+posint_at_most() { uint_at_most "${1-}" "$2" && ((10#$1 > 0)); }
 # A non-negative decimal such as 0.1, 1, .5
 is_number() { [[ "${1-}" =~ ^([0-9]+(\.[0-9]*)?|\.[0-9]+)$ ]]; }
 
@@ -25,13 +35,14 @@ is_number() { [[ "${1-}" =~ ^([0-9]+(\.[0-9]*)?|\.[0-9]+)$ ]]; }
 # and fails on anything else (fractions and ms are not used by the sweep).
 duration_seconds() {
   local text="${1-}" total=0 num unit
-  if [[ "$text" =~ ^[0-9]+$ ]]; then
+  # At most 9 digits per number: bash arithmetic would wrap on huge ones.
+  if [[ "$text" =~ ^[0-9]{1,9}$ ]]; then
     echo $((10#$text))
     return 0
   fi
   [[ "$text" =~ ^([0-9]+[hms])+$ ]] || return 1
   while [[ -n "$text" ]]; do
-    [[ "$text" =~ ^([0-9]+)([hms])(.*)$ ]] || return 1
+    [[ "$text" =~ ^([0-9]{1,9})([hms])(.*)$ ]] || return 1
     num=$((10#${BASH_REMATCH[1]}))
     unit="${BASH_REMATCH[2]}"
     text="${BASH_REMATCH[3]}"
@@ -43,6 +54,16 @@ duration_seconds() {
   done
   echo "$total"
 }
+
+# spawn CMD [ARGS...]: exec CMD in a session of its own (a terminal's Ctrl-C
+# reaches only the caller, which stops its children itself) with a
+# parent-death signal (util-linux setpriv), so the child gets SIGTERM if the
+# calling shell dies, even by SIGKILL. Call it in the background from the
+# shell that owns the child — `spawn cmd ... &` — never inside $(...) or a
+# pipeline, whose subshell would be the "parent" and exit at once. setsid
+# does not fork here (a background job of a script is no group leader), so
+# $! is the child's own PID.
+spawn() { exec setsid setpriv --pdeathsig TERM "$@"; }
 
 # Ports handed out by free_port in this shell, so two calls never collide.
 KNBENCH_PORTS_TAKEN=()

@@ -1,10 +1,14 @@
 #!/usr/bin/python3
 """Checks a finished local sweep directory against what was asked for.
 
-Used by local_sweep_test.sh; every check prints what it found when it fails.
+With local serving (the default) also: Knative's autoscaler series are there, and
+in every run the pods go from 0 up and back to 0; the report says in words that
+local serving ran. Used by local_sweep_test.sh; every check prints what it found
+when it fails.
 """
 import argparse
 import csv
+import html as htmllib
 import json
 import os
 import re
@@ -20,6 +24,18 @@ LOCAL_SERIES = (
     "worker_requests_by_status driver_requests_by_status worker_inflight driver_inflight "
     "process_cpu_cores process_rss_bytes pods").split() + [
         f"run_{w}_p{q}_ms" for q in (50, 95, 99) for w in ("worker", "driver", "driver_intended")]
+# Knative's autoscaler series, as local_serving exports them.
+SERVING_SERIES = ("actual_pods desired_pods requested_pods not_ready_pods pending_pods "
+                  "terminating_pods panic_mode stable_concurrency panic_concurrency "
+                  "target_concurrency excess_burst_capacity activator_in_path "
+                  "queued_requests").split()
+# Series of the workers' own rates. With local serving a pod's first seconds are not
+# scraped (Prometheus hands new file_sd targets to its scrapers at most every 5 s), so in a
+# short run they may hold no rate at all; the driver's rates and run_worker_* do.
+WORKER_RATE_SERIES = ("worker_rps worker_p50_ms worker_p95_ms worker_p99_ms "
+                      "worker_requests_by_status").split()
+# local_serving's pod names: <revision>-deployment-<suffix>.
+SERVING_POD = re.compile(r"^worker-00001-deployment-[a-z0-9]+$")
 
 errors = []
 
@@ -70,10 +86,14 @@ def check_run(d, rps, spin, a):
     seqs = sorted(int(r["seq"]) for r in rows)
     check(seqs == list(range(1, len(rows) + 1)), f"{name}: seq is not 1..{len(rows)}")
     pods = {r["pod"] for r in rows if r["status"] == "success"}
-    want_pods = {f"worker-{i}" for i in range(1, a.workers + 1)}
-    check(pods == want_pods, f"{name}: pods in CSV {sorted(pods)}, expected {sorted(want_pods)}")
+    if a.local_pods:
+        want_pods = {f"worker-{i}" for i in range(1, a.local_pods + 1)}
+        check(pods == want_pods, f"{name}: pods in CSV {sorted(pods)}, expected {sorted(want_pods)}")
+    else:
+        check(pods and all(SERVING_POD.match(p) for p in pods),
+              f"{name}: pods in CSV {sorted(pods)} are not local_serving's pods")
     warm = sum(r["warmup"] == "1" for r in rows)
-    check(abs(warm - rps * a.warmup) <= 1 + a.workers,
+    check(abs(warm - rps * a.warmup) <= 1 + (a.local_pods or 1),
           f"{name}: {warm} warm-up rows, expected about {rps * a.warmup}")
     p95 = s["latency_ms"]["p95"]
     check(p95 is not None and p95 >= spin,
@@ -84,8 +104,11 @@ def check_run(d, rps, spin, a):
                       rf"ETA \S+$", a.log_text, re.M)
     if check(live, f"{name}: no live progress line"):
         rates = [float(r) for _, r, _, _ in live]
-        check(0.5 * rps <= max(rates) <= 1.5 * rps,
-              f"{name}: live rates {rates} not within 50% of {rps}")
+        # Local serving: the cold start (2 s with nothing answered, then a burst) takes
+        # much of a short run, so its live rates are not the run's rate.
+        if a.local_pods:
+            check(0.5 * rps <= max(rates) <= 1.5 * rps,
+                  f"{name}: live rates {rates} not within 50% of {rps}")
     m = re.search(rf"^run \d+/\d+ rps={rps} spin={spin}ms ok=(\d+) failed=(\d+) p95=([0-9.]+)ms$",
                   a.log_text, re.M)
     if check(m, f"{name}: no progress line in the sweep output"):
@@ -95,7 +118,9 @@ def check_run(d, rps, spin, a):
     with open(prom_path) as f:
         prom = json.load(f)
     by_name = {e["name"]: e["result"] for e in prom}
-    for series in LOCAL_SERIES:
+    wanted = LOCAL_SERIES if a.local_pods else [
+        x for x in LOCAL_SERIES + SERVING_SERIES if x not in WORKER_RATE_SERIES]
+    for series in wanted:
         res = by_name.get(series)
         if not check(res is not None, f"{name}: series {series} missing from {prom_path}"):
             continue
@@ -103,7 +128,8 @@ def check_run(d, rps, spin, a):
         vals = values(res.get("data", {}).get("result", []))
         check(vals, f"{name}: series {series} is empty")
     # A few values that must be right, not just present.
-    for series, want in (("driver_target_rps", rps), ("pods", a.workers)):
+    checks = [("driver_target_rps", rps)] + ([("pods", a.local_pods)] if a.local_pods else [])
+    for series, want in checks:
         vals = values(by_name.get(series, {}).get("data", {}).get("result", []))
         if series == "driver_target_rps":
             # one series per driver process; their sum is the run's rate
@@ -114,10 +140,35 @@ def check_run(d, rps, spin, a):
             vals = list(per_ts.values())
         check(vals and max(vals) == want, f"{name}: max of {series} is "
               f"{max(vals) if vals else None}, expected {want}")
-    for series in ("worker_rps", "driver_rps"):
+    # Local serving: a cold start's queue is answered in a burst (up to the run's 2 s of
+    # start delay at once), so the peak may reach a few times the rate.
+    top = 1.5 if a.local_pods else 3.0
+    for series in ("worker_rps", "driver_rps") if a.local_pods else ("driver_rps",):
         vals = values(by_name.get(series, {}).get("data", {}).get("result", []))
-        check(vals and 0.5 * rps <= max(vals) <= 1.5 * rps,
-              f"{name}: peak {series} {max(vals) if vals else None} not within 50% of {rps}")
+        check(vals and 0.5 * rps <= max(vals) <= top * rps,
+              f"{name}: peak {series} {max(vals) if vals else None} not within "
+              f"[0.5, {top}] x {rps}")
+    if not a.local_pods:
+        check_scaling(name, by_name)
+
+
+def check_scaling(name, by_name):
+    """Local serving: the run starts at 0 pods, scales up, and is back at 0 at its end."""
+    for series in ("actual_pods", "requested_pods"):
+        res = by_name.get(series, {}).get("data", {}).get("result", [])
+        vals = [float(v[1]) for s in res for v in s.get("values", [])]
+        if not check(vals, f"{name}: {series} is empty"):
+            continue
+        # The first request asks for a pod at once (the poke): requested may be 1 at the
+        # first sample, a second into the run, while no pod is ready yet.
+        first_ok = vals[0] == 0 if series == "actual_pods" else vals[0] <= 1
+        check(first_ok and max(vals) >= 1 and vals[-1] == 0,
+              f"{name}: {series} does not go 0 -> N -> 0: {vals}")
+    panic = values(by_name.get("panic_mode", {}).get("data", {}).get("result", []))
+    check(set(panic) <= {0.0, 1.0}, f"{name}: panic_mode is not 0/1: {sorted(set(panic))}")
+    target = values(by_name.get("target_concurrency", {}).get("data", {}).get("result", []))
+    # deploy/base/worker/knative-service.yaml: target 10 at the default 70 % utilization.
+    check(target and set(target) == {7.0}, f"{name}: target_concurrency {sorted(set(target))}")
 
 
 def main():
@@ -127,7 +178,8 @@ def main():
     ap.add_argument("--spin", type=int, nargs="+", required=True)
     ap.add_argument("--duration", type=int, required=True)
     ap.add_argument("--warmup", type=int, required=True)
-    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--local-pods", type=int, default=0,
+                    help="fixed worker processes (default: local serving)")
     ap.add_argument("--log", required=True, help="the sweep's stdout+stderr")
     ap.add_argument("--no-analysis", action="store_true")
     a = ap.parse_args()
@@ -137,6 +189,20 @@ def main():
     for spin in a.spin:
         for rps in a.rps:
             check_run(d, rps, spin, a)
+    conf = os.path.join(d, "sweep.conf")
+    if check(os.path.isfile(conf), "sweep.conf missing"):
+        keys = [line.split("=", 1)[0] for line in open(conf) if "=" in line]
+        check(len(keys) == len(set(keys)), f"sweep.conf repeats keys: {sorted(keys)}")
+        kv = dict(line.rstrip("\n").split("=", 1) for line in open(conf) if "=" in line)
+        check(kv.get("status") == "complete", f"sweep.conf status {kv.get('status')}")
+        check(kv.get("system") == ("fixed pods" if a.local_pods else "local serving"),
+              f"sweep.conf system {kv.get('system')}")
+        check(kv.get("prom_url", "").startswith("http://127.0.0.1:"),
+              f"sweep.conf prom_url {kv.get('prom_url')}")
+        if not a.local_pods:
+            # The live decisions equal kpa_model's replay of local serving's own input.
+            check(kv.get("replay_check", "").startswith("identical: "),
+                  f"sweep.conf replay_check {kv.get('replay_check')!r}")
     if not a.no_analysis:
         report = os.path.join(d, "report.html")
         if check(os.path.isfile(report), "report.html missing"):
@@ -159,6 +225,28 @@ def main():
             check(n == len(a.rps) * len(a.spin), f"summary.csv has {n} rows")
         check(f"report: {os.path.realpath(report)}" in a.log_text,
               "the sweep did not print where report.html is")
+        if not a.local_pods and os.path.isfile(report):
+            check_serving_report(d, html, a)
+
+
+def check_serving_report(d, html, a):
+    """The report says in words that local serving ran and what the pods did; every run
+    has its autoscaling plot and the KPA model beside it."""
+    m = re.search(r"<p class='words'>(.*?)</p>", html, re.S)
+    words = htmllib.unescape(re.sub(r"<[^>]+>", "", m.group(1))) if m else ""
+    n = len(a.rps) * len(a.spin)
+    for want in ("What ran: local serving", "scaled from zero and back by Knative's KPA",
+                 "max-scale 3", "stable window 6s", "Pod start delay 2s",
+                 f"{n} of {n} runs started at 0 pods", f"{n} of {n} went back to 0 pods",
+                 "entered panic mode", "(the cold start)",
+                 "Live vs offline decisions: identical: kpa_model's replay"):
+        check(want in words, f"the report's opening words lack {want!r}: {words!r}")
+    for spin in a.spin:
+        for rps in a.rps:
+            stem = f"{rps}rps-{spin}ms"
+            check(f'src="autoscaler_{stem}.png"' in html, f"report.html lacks autoscaler_{stem}.png")
+            check(os.path.isfile(os.path.join(d, f"model-{stem}.csv")),
+                  f"model-{stem}.csv missing (kpa_model not run)")
     if errors:
         for e in errors:
             print("FAIL:", e, file=sys.stderr)

@@ -14,7 +14,7 @@ trap 'rm -rf "$tmp"' EXIT
 
 rc=0
 WORKER_BIN="$1" DRIVER_BIN="$2" WORKER_ARGS="--max-duration-ms 50" FAIL_THRESHOLD=0.10 \
-  timeout --kill-after=20 240 "${ROOT}/scripts/run_experiments.sh" --no-analyze \
+  timeout --kill-after=20 240 "${ROOT}/scripts/run_experiments.sh" --no-analyze --local-pods 1 \
   --rps-start 10 --rps-step 10 --rps-max 20 --spin-start 100 --spin-step 100 --spin-max 200 \
   --duration 3s --warmup 1 --outdir "$tmp" --sweep-id sweep >"${tmp}/sweep.log" 2>&1 || rc=$?
 cat "${tmp}/sweep.log"

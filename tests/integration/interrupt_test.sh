@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# Integration test: Ctrl-C in the middle of a run. The sweep runs in its own
-# process group and gets SIGINT on the whole group, as a terminal sends it,
-# once the driver has scheduled at least 20 requests. The sweep must exit 130,
-# stop every process it started, and keep the interrupted run's CSV and
-# summary (one row per request scheduled before the stop).
-# Usage: interrupt_test.sh WORKER_BIN DRIVER_BIN
+# Integration test: Ctrl-C in the middle of a run, with local serving. The
+# sweep runs in its own process group and gets SIGINT on the whole group, as a
+# terminal sends it, once the driver has scheduled at least 20 requests and
+# local_serving runs a pod. The
+# sweep must exit 130, stop every process it started (local_serving's pods
+# too), keep the interrupted run's CSV and summary (one row per request
+# scheduled before the stop), and mark sweep.conf partial, each key once.
+# Usage: interrupt_test.sh WORKER_BIN DRIVER_BIN LOCAL_SERVING_BIN
 set -euo pipefail
 # shellcheck source=tests/integration/testlib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/testlib.sh"
-need_binaries "${1:-}" "${2:-}"
+need_binaries "${1:-}" "${2:-}" "${3:-}"
 
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/knbench-int-test.XXXXXX")"
 sweep_pid=""
@@ -24,26 +26,13 @@ trap cleanup EXIT
 
 log="${tmp}/sweep.log"
 set -m # the sweep becomes a process-group leader, like a terminal's foreground job
-WORKER_BIN="$1" DRIVER_BIN="$2" "${ROOT}/scripts/run_experiments.sh" --no-analyze \
+"${ROOT}/scripts/run_experiments.sh" --no-analyze \
   --rps-start 20 --rps-max 20 --spin-start 5 --spin-step 5 --spin-max 10 \
   --duration 20s --warmup 1 --outdir "$tmp" --sweep-id sweep >"$log" 2>&1 &
 sweep_pid=$!
 set +m
 
-# Wait (bounded) until run 1's driver has scheduled >= 20 requests.
-mid_run() {
-  local port
-  port="$(grep -o 'started load_driver-1 (pid [0-9]*) .*metrics :[0-9]*' "$log" | grep -o '[0-9]*$' | head -n 1)"
-  [[ -n "$port" ]] || return 1
-  curl -fsS --max-time 2 "http://127.0.0.1:${port}/metrics" 2>/dev/null |
-    awk '/^load_driver_scheduled_total/ { if ($2 >= 20) ok = 1 } END { exit !ok }'
-}
-deadline=$((SECONDS + 180))
-until mid_run; do
-  kill -0 "$sweep_pid" 2>/dev/null || { cat "$log"; fail "the sweep ended before it was interrupted"; }
-  ((SECONDS < deadline)) || { cat "$log"; fail "run 1 never reached 20 scheduled requests"; }
-  sleep 0.2
-done
+wait_mid_run "$log" "$sweep_pid" "${tmp}/sweep" 180
 
 kill -INT -- "-${sweep_pid}"
 rc=0
@@ -57,10 +46,16 @@ sweep_pid=""
 cat "$log"
 ((rc == 130)) || fail "the interrupted sweep exited ${rc}, expected 130"
 grep -q "interrupted; stopping what this sweep started" "$log" || fail "no interruption message"
-assert_torn_down "$log"
-grep -q '^run 2/2' "$log" && fail "run 2 started after the interrupt"
-
 d="${tmp}/sweep"
+assert_torn_down "$log" "$d"
+grep -q 'pod .* started (pid' "${d}/logs/local_serving.log" || fail "local_serving started no pod"
+grep -q '^run 2/2' "$log" && fail "run 2 started after the interrupt"
+assert_conf_keys_once "$d"
+grep -qx 'status=partial' "${d}/sweep.conf" || fail "sweep.conf does not say partial: $(cat "${d}/sweep.conf")"
+grep -qx 'partial_because=interrupted (SIGINT) after 1 of 2 runs started' "${d}/sweep.conf" ||
+  fail "sweep.conf does not say why it is partial"
+grep -q '^finished_utc=' "${d}/sweep.conf" && fail "an interrupted sweep.conf says finished"
+grep -q '^prom_url=http://127.0.0.1:' "${d}/sweep.conf" || fail "sweep.conf lost prom_url"
 [[ -s "${d}/results-20rps-5ms.csv" && -s "${d}/summary-20rps-5ms.json" ]] ||
   fail "the interrupted run's CSV or summary is missing"
 "$PY" - "${d}/results-20rps-5ms.csv" "${d}/summary-20rps-5ms.json" <<'PYEOF' || fail "the interrupted run's files disagree"

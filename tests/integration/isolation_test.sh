@@ -14,7 +14,7 @@ need_binaries "${1:-}" "${2:-}"
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/knbench-isolation-test.XXXXXX")"
 trap 'rm -rf "$tmp"' EXIT
 
-WORKER_BIN="$1" DRIVER_BIN="$2" run_sweep "${tmp}/sweep.log" 300 --no-analyze \
+WORKER_BIN="$1" DRIVER_BIN="$2" run_sweep "${tmp}/sweep.log" 300 --no-analyze --local-pods 1 \
   --rps-start 10 --rps-step 50 --rps-max 60 --spin-start 5 --spin-step 5 --spin-max 10 \
   --duration 5s --warmup 1 --outdir "$tmp" --sweep-id sweep
 assert_torn_down "${tmp}/sweep.log"

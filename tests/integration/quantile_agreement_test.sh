@@ -16,7 +16,7 @@ tmp="$(mktemp -d "${TMPDIR:-/tmp}/knbench-quantile-test.XXXXXX")"
 trap 'rm -rf "$tmp"' EXIT
 
 WORKER_BIN="$1" DRIVER_BIN="$2" DRIVER_ARGS="--arrivals=poisson --seed=7" \
-  run_sweep "${tmp}/sweep.log" 240 --rps-start 60 --rps-max 60 --spin-start 3 --spin-max 3 \
+  run_sweep "${tmp}/sweep.log" 240 --local-pods 1 --rps-start 60 --rps-max 60 --spin-start 3 --spin-max 3 \
   --duration 6s --warmup 1 --outdir "$tmp" --sweep-id sweep
 "$PY" - "${tmp}/sweep" <<'PYEOF' || fail "Prometheus and the CSV disagree beyond the bucket error"
 import csv, os, sys

@@ -70,7 +70,7 @@ stop_pid "$worker" worker 10
 worker=""
 
 # Stopping at a threshold is not an error: run_sweep requires exit 0.
-WORKER_BIN="$worker_bin" DRIVER_BIN="$driver_bin" run_sweep "${tmp}/sweep.log" 240 --no-analyze \
+WORKER_BIN="$worker_bin" DRIVER_BIN="$driver_bin" run_sweep "${tmp}/sweep.log" 240 --no-analyze --local-pods 1 \
   --rps-start 10 --rps-step 10 --rps-max 20 --spin-start 5 --spin-max 5 --duration 3s --warmup 1 \
   --threshold 'p99<1ms' --stop-on-threshold --outdir "$tmp" --sweep-id sweep
 assert_torn_down "${tmp}/sweep.log"

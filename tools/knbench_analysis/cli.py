@@ -137,7 +137,12 @@ def main(argv: List[str]) -> int:
                              plots.plot_cdf(runs, spin, args.out_dir)))
     if not args.no_run_plots:
         for run in runs:
-            pods = plots.plot_pods(run, args.out_dir)
+            # With an autoscaler in the loop its own series tell the story (the pods plot
+            # is part of it); with fixed pods, the measured pods next to the model's.
+            auto = plots.plot_autoscaler(run, args.out_dir)
+            if auto:
+                run.plots.append((f"Autoscaling, {run.stem}", auto))
+            pods = None if auto else plots.plot_pods(run, args.out_dir)
             if pods:
                 run.plots.append((f"Pods over time, {run.stem}", pods))
             timeline = plots.plot_timeline(run, args.out_dir)

@@ -20,7 +20,8 @@ from .stats import AnalysisOptions, RunStats, add_model_stats
 from .sweep import SweepInfo, analyze_sweep
 
 # sweep.conf keys shown in the settings table, in this order; those that differ come first.
-SETTINGS = ["mode", "autoscaling", "autoscaling_source", "workers", "rps", "spin_ms", "runs",
+SETTINGS = ["mode", "system", "autoscaling", "autoscaling_source", "pod_start_delay",
+            "serving_args", "workers", "rps", "spin_ms", "runs",
             "repeat", "order", "run_duration_s", "warmup_s", "rate_window_s", "fail_threshold",
             "worker_flags", "driver_flags", "schedule", "commit", "kit_version", "host",
             "host_cores", "host_cpu"]

@@ -7,9 +7,11 @@ from typing import List
 
 import pandas as pd
 
+from .autoscaling import has_autoscaler
 from .loading import Run
 
 MODEL_TIMEOUT_S = 600
+EXTEND_MARGIN_S = 10
 
 
 def model_usable(path: str) -> bool:
@@ -20,6 +22,14 @@ def run_model(run: Run, model: str, model_args: List[str], out_dir: str) -> None
     """PATH --input RUN.csv --output model-<tag>.csv ARGS; fills run.model or notes why not."""
     out_csv = os.path.join(out_dir, f"model-{run.stem}.csv")
     cmd = [model, "--input", run.csv_path, "--output", out_csv] + model_args
+    tail = tail_s(run)
+    if (tail >= 1 and has_autoscaler(run)
+            and not any(a == "--extend" or a.startswith("--extend=") for a in model_args)):
+        # With an autoscaler in the loop the run's window goes on after its load (local
+        # serving: until the revision is idle again): the model decides on over that tail
+        # too, with no traffic, and EXTEND_MARGIN_S more, so that its own way back to zero
+        # shows when it comes later.
+        cmd.append(f"--extend={math.ceil(tail) + EXTEND_MARGIN_S}s")
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=MODEL_TIMEOUT_S)
     except subprocess.TimeoutExpired:
@@ -33,6 +43,15 @@ def run_model(run: Run, model: str, model_args: List[str], out_dir: str) -> None
         run.notes.append(f"KPA model failed (exit {proc.returncode}): {last}")
         return
     load_model_output(run, out_csv)
+
+
+def tail_s(run: Run) -> float:
+    """Seconds the run's Prometheus window goes on after its last intended send (0 when
+    there is no window or no row)."""
+    ends = [float(s.t.max()) for series in run.prom.values() for s in series if len(s.t)]
+    if not ends or run.df is None or run.df.empty:
+        return 0.0
+    return max(0.0, max(ends) - float(run.df["t_ms"].max()) / 1000.0)
 
 
 def load_model_output(run: Run, out_csv: str) -> None:

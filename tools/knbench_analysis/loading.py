@@ -59,6 +59,7 @@ class Run:
     prom: Dict[str, List[PromSeries]] = field(default_factory=dict)
     prom_queries: Dict[str, str] = field(default_factory=dict)  # PromQL per series name
     model: Optional[pd.DataFrame] = None
+    episode: Optional["object"] = None  # autoscaling.Episode, when an autoscaler ran
     plots: List[Tuple[str, str]] = field(default_factory=list)  # (title, file name)
     notes: List[str] = field(default_factory=list)
     summary: Dict[str, object] = field(default_factory=dict)  # the driver's summary JSON
@@ -204,6 +205,15 @@ def series_total(series: List[PromSeries]) -> Optional[pd.Series]:
         return None
     total = pd.concat(parts, axis=1).sum(axis=1, min_count=1).dropna()
     return total.sort_index() if len(total) else None
+
+
+def prom_rel(run: Run, name: str) -> Optional[pd.Series]:
+    """A Prometheus series summed over instances, indexed by seconds since run start."""
+    total = series_total(run.prom.get(name, []))
+    if total is None:
+        return None
+    total.index = total.index - run.start_ms / 1000.0
+    return total
 
 
 def read_driver_summary(run: Run) -> Dict[str, object]:

@@ -11,7 +11,8 @@ import matplotlib.pyplot as plt  # noqa: E402  (backend must be chosen first)
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from .loading import Run, fmt_num, series_total  # noqa: E402
+from .autoscaling import load_end_s, spans  # noqa: E402
+from .loading import Run, fmt_num, prom_rel  # noqa: E402
 from .promcheck import bucket_bound, rate_window_s  # noqa: E402
 from .stats import RunStats, successes_ms  # noqa: E402
 
@@ -126,18 +127,10 @@ def plot_cdf(runs: List[Run], spin: float, out_dir: str) -> str:
     return save(fig, out_dir, f"latency_cdf_{fmt_num(spin)}ms.png")
 
 
-def prom_rel(run: Run, name: str) -> Optional[pd.Series]:
-    """A Prometheus series summed over instances, indexed by seconds since run start."""
-    total = series_total(run.prom.get(name, []))
-    if total is None:
-        return None
-    total.index = total.index - run.start_ms / 1000.0
-    return total
-
-
-def shade_warmup(ax, run: Run) -> None:
+def shade_warmup(ax, run: Run, label: bool = True) -> None:
     if not math.isnan(run.measured_from_s) and run.measured_from_s > 0:
-        ax.axvspan(0, run.measured_from_s, color="grey", alpha=0.15, label="warm-up")
+        ax.axvspan(0, run.measured_from_s, color="grey", alpha=0.15,
+                   label="warm-up" if label else None)
 
 
 def plot_pods(run: Run, out_dir: str) -> Optional[str]:
@@ -161,6 +154,139 @@ def plot_pods(run: Run, out_dir: str) -> Optional[str]:
     ax.grid(alpha=0.3)
     ax.legend()
     return save(fig, out_dir, f"pods_{run.stem}.png")
+
+
+def shade_panic(axes, panic: List) -> None:
+    """Panic mode as a shaded band on every panel (labelled on the first)."""
+    for ax in axes:
+        for k, (a, b) in enumerate(panic):
+            ax.axvspan(a, b, color="tab:red", alpha=0.12, linewidth=0,
+                       label="panic mode" if k == 0 and ax is axes[0] else None)
+
+
+def plot_autoscaler(run: Run, out_dir: str) -> Optional[str]:
+    """What the autoscaler did, from its own series (local serving or a cluster), with the KPA
+    model's offline prediction from the driver's CSV beside it: each request's latency (the
+    cold start), the pods (desired, requested, ready; panic shaded), the stable concurrency
+    against target x utilization, and the excess burst capacity / activator in the path."""
+    ready = prom_rel(run, "actual_pods")
+    if ready is None or run.df is None or run.df.empty:
+        return None
+    model = run.model
+    end = load_end_s(run)
+    panic = spans(prom_rel(run, "panic_mode"))
+    fig, axes = plt.subplots(4, 1, figsize=(9, 11), sharex=True,
+                             gridspec_kw={"height_ratios": [1.1, 1.3, 1, 0.8]})
+
+    ax = axes[0]  # every request's latency by intended send: the cold start shows here
+    df = run.df
+    rel = (df["t_ms"].to_numpy(float) - run.start_ms) / 1000.0
+    ok = (df["status"] == "success").to_numpy()
+    lat = df["lat_ms"].to_numpy(float)
+    ax.scatter(rel[ok], lat[ok], s=3, alpha=0.4, color="C0", linewidths=0,
+               label="latency of each request (by intended send)")
+    if (~ok).any():
+        failed = ~ok & np.isfinite(lat)
+        ax.scatter(rel[failed], lat[failed], s=8, color="tab:red", marker="x",
+                   label="failed or dropped")
+    ax.axhline(run.spin, color="grey", linestyle="--", label="spin")
+    ax.set_yscale("log")
+    ax.set_ylabel("latency (ms)")
+    ax.set_title(f"Autoscaling, {run.stem}")
+
+    ax = axes[1]  # pods
+    top = [float(ready.max())]
+    requested = prom_rel(run, "requested_pods")
+    desired = prom_rel(run, "desired_pods")
+    if requested is not None:
+        ax.step(requested.index, requested.values, where="post", color="C1", linewidth=2,
+                label="requested (the scale the KPA applies)")
+        top.append(float(requested.max()))
+    ax.step(ready.index, ready.values, where="post", color="C2", linewidth=2,
+            label="ready (actual pods)")
+    if model is not None:
+        ax.step(model["time_s"], model["desired_pods"], where="post", color="C1",
+                linestyle="--", label="KPA model: scale applied (offline, from the CSV)")
+        top.append(float(model["desired_pods"].max()))
+        if "ready_pods" in model.columns:
+            ax.step(model["time_s"], model["ready_pods"], where="post", color="C2",
+                    linestyle=":", label="KPA model: ready pods")
+            top.append(float(model["ready_pods"].max()))
+    ymax = max(top) + 1
+    if desired is not None:
+        # The decider's wish can be far above max-scale (a cold start's queue): shown up to
+        # twice the other curves, with its peak written out when it goes beyond.
+        if float(desired.max()) <= 2 * ymax:
+            ymax = max(ymax, float(desired.max()) + 1)
+        ax.step(desired.index, np.minimum(desired.values, ymax), where="post", color="C4",
+                linewidth=1, alpha=0.8, label="desired (the decider's wish, before max-scale)")
+        if float(desired.max()) > ymax:
+            ax.annotate(f"the decider's wish peaks at {desired.max():g} pods (off the chart)",
+                        xy=(0.5, 0.04), xycoords="axes fraction", ha="center", va="bottom",
+                        fontsize=7, color="C4")
+    ax.set_ylim(-0.1, ymax + 0.3)
+    ax.yaxis.get_major_locator().set_params(integer=True)
+    ax.set_ylabel("pods")
+
+    ax = axes[2]  # stable concurrency against the target
+    stable = prom_rel(run, "stable_concurrency")
+    panic_c = prom_rel(run, "panic_concurrency")
+    target = prom_rel(run, "target_concurrency")
+    if stable is not None:
+        ax.step(stable.index, stable.values, where="post", color="C0",
+                label="stable concurrency (all pods)")
+    if panic_c is not None:
+        ax.step(panic_c.index, panic_c.values, where="post", color="C3", linewidth=0.8,
+                alpha=0.7, label="panic concurrency")
+    if target is not None:
+        ax.step(target.index, target.values, where="post", color="grey", linestyle="--",
+                label="target x utilization (per pod)")
+        both = pd.concat([target, ready], axis=1).ffill().dropna()
+        if len(both):
+            ax.step(both.index, both.iloc[:, 0] * both.iloc[:, 1], where="post", color="C2",
+                    linestyle=":", label="target x utilization x ready pods")
+    if model is not None and "stable_value" in model.columns:
+        ax.step(model["time_s"], model["stable_value"], where="post", color="C0",
+                linestyle="--", label="KPA model: stable concurrency")
+    ax.set_ylabel("concurrent requests")
+    ax.set_ylim(bottom=0)
+    # A cold start's queue can be a hundred times the target: past the capacity at target
+    # the axis turns logarithmic, so that the target stays readable.
+    capacity = float((target.max() if target is not None else 1) * max(1.0, ready.max()))
+    peak = max([float(x.max()) for x in (stable, panic_c) if x is not None] or [0.0])
+    if peak > 4 * capacity:
+        ax.set_yscale("symlog", linthresh=max(1.0, capacity))
+        ax.set_ylabel("concurrent requests\n(log above target x ready)")
+
+    ax = axes[3]  # excess burst capacity, activator in the path
+    ebc = prom_rel(run, "excess_burst_capacity")
+    if ebc is not None:
+        ax.step(ebc.index, ebc.values, where="post", color="C5",
+                label="excess burst capacity (< 0: activator in the path)")
+    if model is not None and "excess_burst_capacity" in model.columns:
+        ax.step(model["time_s"], model["excess_burst_capacity"], where="post", color="C5",
+                linestyle="--", label="KPA model: excess burst capacity")
+    ax.axhline(0, color="black", linewidth=0.6)
+    ax.set_ylabel("excess burst capacity")
+    inpath = prom_rel(run, "activator_in_path")
+    if inpath is not None:
+        twin = ax.twinx()
+        twin.step(inpath.index, inpath.values, where="post", color="k", linewidth=1,
+                  alpha=0.6, label="activator in the path (right axis)")
+        twin.set_ylim(-0.1, 1.3)
+        twin.set_yticks([0, 1], ["out", "in"])
+        twin.legend(fontsize=7, loc="lower right")
+    ax.set_xlabel("time since run start (s)")
+
+    shade_panic(axes, panic)
+    for ax in axes:
+        if not math.isnan(end):
+            ax.axvline(end, color="black", linestyle="-.", linewidth=0.8,
+                       label="load ends" if ax is axes[1] else None)
+        shade_warmup(ax, run, label=ax is axes[0])
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="upper right" if ax is not axes[3] else "lower left")
+    return save(fig, out_dir, f"autoscaler_{run.stem}.png")
 
 
 def in_flight(df: pd.DataFrame, at_s: np.ndarray, start_ms: float) -> np.ndarray:

@@ -6,6 +6,7 @@ import os
 import urllib.parse
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
+from .autoscaling import episode_words
 from .loading import Run, fmt_num
 from .promcheck import QuantileCheck
 from .repeats import QUANTILES, GridPoint
@@ -30,6 +31,7 @@ figure{display:inline-block;margin:0.4em;vertical-align:top}
 img{max-width:660px;height:auto}
 h3{margin-top:1.6em;border-top:1px solid #ccc;padding-top:0.5em}
 .note{color:#555;font-size:90%}
+p.words{font-size:105%;line-height:1.45;max-width:1100px}
 """
 
 
@@ -100,6 +102,85 @@ def docs_link(out_dir: str, page: str, text: str) -> str:
     return f"<a href='{esc(urllib.parse.quote(href))}'>{esc(text)}</a>"
 
 
+def _span(values: List[float], unit: str, digits: int = 0) -> str:
+    """"2 s" or "1 to 3 s" over the finite values."""
+    vals = [v for v in values if not math.isnan(v)]
+    lo, hi = f"{min(vals):.{digits}f}", f"{max(vals):.{digits}f}"
+    return f"{lo} {unit}" if lo == hi else f"{lo} to {hi} {unit}"
+
+
+# sweep.conf's autoscaling keys (local serving), in words.
+SETTING_WORDS = (("metric", "metric {}"), ("target_per_pod", "target {} per pod (target x "
+                                                             "utilization)"),
+                 ("container_concurrency", "containerConcurrency {}"),
+                 ("window", "stable window {}"), ("panic_window_percentage",
+                                                  "panic window {} % of it"),
+                 ("target_burst_capacity", "target burst capacity {}"),
+                 ("min_scale", "min-scale {}"), ("max_scale", "max-scale {}"),
+                 ("initial_scale", "initial scale {}"),
+                 ("scale_to_zero_grace_period", "scale-to-zero grace period {}"))
+
+
+def autoscaling_words(text: str) -> str:
+    """"KPA metric=concurrency target_per_pod=7 ..." as words; other text as it is."""
+    kv = dict(t.split("=", 1) for t in text.split() if "=" in t)
+    if not text.startswith("KPA ") or not kv:
+        return text
+    return "the KPA, " + ", ".join(f.format(kv[k]) for k, f in SETTING_WORDS if k in kv)
+
+
+def in_words(info: SweepInfo, runs: List[Run]) -> str:
+    """The report's opening paragraph: what ran, in words (escaped HTML)."""
+    c = info.get
+    if not info.conf:
+        return ("What ran is not recorded: this directory has no sweep.conf (made by hand or "
+                "by an older kit).")
+    system = c("system_under_test")
+    if not system:  # sweeps made before local serving
+        system = {"local": "local processes on this machine",
+                  "cluster": "a Knative cluster"}.get(c("mode"), c("mode", "?"))
+    out = [f"<b>What ran:</b> {esc(system)}."]
+    auto, src = c("autoscaling"), c("autoscaling_source")
+    if auto and not auto.startswith("none"):
+        out.append(f"Autoscaling: {esc(autoscaling_words(auto))}"
+                   + (f" (from {esc(src)})" if src else "") + ".")
+    delay = c("pod_start_delay")
+    if delay:
+        out.append(f"Pod start delay {esc(delay)}: a new pod was pending that long (the "
+                   "stand-in for scheduling, image pull and container start on a cluster), "
+                   "then its worker process started and had to pass its gRPC health check.")
+    grid = (f"{esc(c('runs', '?'))} runs: rps {esc(c('rps'))} &times; spin "
+            f"{esc(c('spin_ms'))} ms")
+    if c("repeat", "1") != "1":
+        grid += f", each point {esc(c('repeat'))} times"
+    out.append(f"{grid}, each at a constant rate for {esc(c('run_duration_s', '?'))} s "
+               f"(the first {esc(c('warmup_s', '?'))} s warm-up).")
+    eps = [r.episode for r in runs if r.episode is not None]
+    if eps:
+        from_zero = [e for e in eps if e.start_pods == 0]
+        facts = [f"{len(from_zero)} of {len(eps)} runs started at 0 pods",
+                 "ready pods peaked at " + _span([e.peak_ready for e in eps], "pods"),
+                 f"{sum(1 for e in eps if e.panic_s > 0)} of {len(eps)} entered panic mode"]
+        cold = [e.first_latency_ms / 1000 for e in from_zero]
+        if any(not math.isnan(v) for v in cold):
+            facts.append("the first request waited " + _span(cold, "s", 1) +
+                         " (the cold start)")
+        back = [e.back_to_start_s for e in eps if not math.isnan(e.back_to_start_s)]
+        if back:
+            to = ("0 pods" if all(e.start_pods == 0 for e in eps) else
+                  "their starting pod count")
+            facts.append(f"{len(back)} of {len(eps)} went back to {to} "
+                         + _span(back, "s") + " after their last request was sent")
+        out.append("Across the runs (Knative's own series, from Prometheus): "
+                   + "; ".join(facts) + ".")
+    if c("replay_check"):
+        out.append(f"Live vs offline decisions: {esc(c('replay_check'))}.")
+    elif c("mode") == "local" and c("autoscaling", "").startswith("none"):
+        out.append("No autoscaler was in the loop: the pods never changed; the KPA model's "
+                   "curves show what Knative would have done with this load.")
+    return " ".join(out)
+
+
 def what_ran(info: SweepInfo, runs: List[Run], analysis: Dict[str, str]) -> List[Tuple[str, str]]:
     """(label, escaped HTML) rows of the report's first table."""
     c = info.get
@@ -107,11 +188,14 @@ def what_ran(info: SweepInfo, runs: List[Run], analysis: Dict[str, str]) -> List
     if not info.conf:
         rows.append(("Sweep", "not recorded: no sweep.conf (made by hand or by an older kit)"))
     else:
-        rows.append(("Mode", esc(c("mode", "?"))))
+        rows.append(("Mode", esc(c("mode", "?")) + (f": {esc(c('system'))}"
+                                                     if c("system") else "")))
         auto = c("autoscaling", "not recorded")
         src = c("autoscaling_source")
         rows.append(("Autoscaling", esc(auto) + (f" <span class='note'>(from {esc(src)})</span>"
                                                   if src else "")))
+        if c("pod_start_delay"):
+            rows.append(("Pod start delay", esc(c("pod_start_delay"))))
     if analysis.get("kpa_model"):
         rows.append(("KPA model", esc(analysis["kpa_model"]) +
                      " <span class='note'>(offline prediction drawn beside the measured pods)"
@@ -155,8 +239,10 @@ def runs_line(info: SweepInfo, runs: List[Run]) -> str:
     flagged = sum(1 for r in runs if r.flags)
     parts = [esc(text)]
     if info.conf and not info.finished:
-        parts.append("<span class='flags'>the sweep did not finish (interrupted or failed): "
-                     "runs are missing</span>")
+        why = info.get("partial_because")
+        parts.append("<span class='flags'>the sweep did not finish ("
+                     + (esc(why) if why else "interrupted or failed") + "): runs are missing"
+                     "</span>")
     elif planned and len(runs) < planned:
         why = info.get("stopped_because")
         parts.append(f"<span class='flags'>stopped early{': ' + esc(why) if why else ''}</span>")
@@ -232,6 +318,8 @@ def run_details(run: Run) -> str:
                      f"{cell(d.get('duration_s', ''))} s; schedule lag p99 "
                      f"{cell(lag.get('p99', ''))} ms; errors: "
                      + (esc(", ".join(f"{k} {v}" for k, v in errors.items())) or "none")))
+    if run.episode is not None:
+        rows.append(("autoscaling", esc(episode_words(run.episode))))
     return table(None, ([f"<th>{esc(k)}</th>", v] for k, v in rows), cls="kv")
 
 
@@ -292,6 +380,7 @@ def write_report(path: str, results_dir: str, info: SweepInfo, runs: List[Run],
         f"<title>Sweep {esc(name)}</title><style>{CSS}</style></head><body>",
         f"<h1>Sweep {esc(name)}</h1>",
         f"<p class='note'>{esc(os.path.abspath(results_dir))}</p>",
+        f"<p class='words'>{in_words(info, runs)}</p>",
         "<h2>What ran</h2>",
         table(None, ([f"<th>{esc(k)}</th>", v] for k, v in what_ran(info, runs, analysis)),
               cls="kv"),

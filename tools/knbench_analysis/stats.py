@@ -44,6 +44,11 @@ class RunStats:
     overhead: float = NAN  # (p50 - spin) / spin
     mean_pods: float = NAN
     model_mean_desired_pods: float = NAN
+    # From Knative's autoscaler series (local serving, cluster); NaN with fixed pods.
+    peak_ready_pods: float = NAN
+    panic_s: float = NAN
+    first_latency_ms: float = NAN  # the first request's: a cold start when at 0 pods
+    back_to_start_s: float = NAN  # last send -> ready pods back at the run's start count
     latency_source: str = ""
     warmup_rule: str = ""
     csv: str = ""

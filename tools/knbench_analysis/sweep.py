@@ -7,7 +7,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
-from . import kpa
+from . import autoscaling, kpa
 from .loading import Run, find_runs, read_driver_summary
 from .stats import AnalysisOptions, add_model_stats, analyze_run
 
@@ -45,7 +45,7 @@ class SweepInfo:
 
     @property
     def finished(self) -> bool:
-        return "finished_utc" in self.conf
+        return "finished_utc" in self.conf and self.conf.get("status") != "partial"
 
     @property
     def fail_threshold(self) -> float:
@@ -146,6 +146,11 @@ def analyze_sweep(results_dir: str, opts: AnalysisOptions, model: str = "",
     for i, run in enumerate(runs, 1):
         print(f"analyze_plot.py: [{i}/{len(runs)}] {run.stem}", file=sys.stderr)
         analyze_run(run, opts)
+        run.episode = autoscaling.episode(run)
+        if run.episode is not None:
+            for k in ("peak_ready", "panic_s", "first_latency_ms", "back_to_start_s"):
+                setattr(run.stats, "peak_ready_pods" if k == "peak_ready" else k,
+                        getattr(run.episode, k))
         if model:
             kpa.run_model(run, model, model_args or [], model_dir)
             add_model_stats(run)

@@ -111,6 +111,49 @@ def write_prom_json(path, extra=None):
         json.dump(entries, f)
 
 
+def autoscaler_series():
+    """Knative's autoscaler series of a scale from zero, as collect_prometheus.sh names them,
+    one sample per second T0+1 .. T0+30 (the run of write_new_csv: last send T0+26.4 s):
+
+    ready (actual_pods) 0 until 3 s, 1 from 3 s, 3 from 5 s, 1 from 20 s, 0 from 28 s;
+    requested 1 until 3 s, 3 from 3 s, 1 from 20 s, 0 from 27 s; the decider wished for 40
+    at 3..5 s; panic mode 1 from 3 s to 12 s (9 one-second samples).
+    Episode: start 0, peak ready 3, peak requested 3, peak desired 40, first ready at 3 s,
+    9 s of panic, back at 0 from 28 s: 1.6 s after the last send.
+    """
+    t0 = T0_MS // 1000
+    ts = range(1, 31)
+
+    def pick(steps):  # steps: [(from_s, value), ...] in order
+        return [(t0 + s, [v for f, v in steps if s >= f][-1]) for s in ts]
+    out = {
+        "actual_pods": pick([(0, 0), (3, 1), (5, 3), (20, 1), (28, 0)]),
+        "requested_pods": pick([(0, 1), (3, 3), (20, 1), (27, 0)]),
+        "desired_pods": pick([(0, 1), (3, 40), (6, 3), (20, 1), (26, 0)]),
+        "panic_mode": pick([(0, 0), (3, 1), (12, 0)]),
+        "stable_concurrency": pick([(0, 0.2), (3, 30), (8, 9), (26, 0)]),
+        "panic_concurrency": pick([(0, 1), (3, 280), (6, 9), (26, 0)]),
+        "target_concurrency": pick([(0, 7)]),
+        "excess_burst_capacity": pick([(0, -211), (5, -190)]),
+        "activator_in_path": pick([(0, 1)]),
+    }
+    return {name: [({}, values)] for name, values in out.items()}
+
+
+LOCAL_SERVING_CONF = {
+    "system": "local serving",
+    "system_under_test": "local serving: the worker ran as pods (worker processes on this "
+                         "machine) behind local_serving's activator and queue-proxy, scaled "
+                         "from zero and back by Knative's KPA",
+    "autoscaling": "KPA metric=concurrency target_per_pod=7 window=6s min_scale=0 max_scale=3",
+    "autoscaling_source": "deploy/base/worker/knative-service.yaml (its autoscaling.knative.dev "
+                          "annotations), then --window 6s --initial-scale 0",
+    "pod_start_delay": "2s",
+    "replay_check": "identical: kpa_model's replay of logs/local_serving-stats.csv gives the 12 "
+                    "live decisions of logs/local_serving-decisions.csv",
+}
+
+
 FAKE_MODEL = r'''#!/usr/bin/python3
 # Stand-in for the C++ KPA model CLI: records its argv, writes the documented columns.
 import sys, os

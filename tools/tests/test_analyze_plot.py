@@ -3,6 +3,7 @@
 import contextlib
 import json
 import csv
+import html
 import io
 import os
 import re
@@ -233,6 +234,76 @@ def test_kpa_model_is_run_per_run_and_its_pods_summarised(sweep, tmp_path, monke
     assert os.path.isfile(sweep / "pods_5rps-50ms.png")  # model curve alone makes a pods plot
 
 
+def test_autoscaler_series_make_the_autoscaling_plot_numbers_and_words(tmp_path, monkeypatch):
+    """A run with Knative's autoscaler series (local serving): its scale from zero, panic and
+    way back to zero in numbers, in the report's opening words and in its own plot; the KPA
+    model is asked to decide on over the window's tail."""
+    d = tmp_path / "sweep"
+    d.mkdir()
+    synth.write_new_csv(d / "results-10rps-100ms.csv", rps=10, spin=100)
+    synth.write_prom_json(d / "prometheus-10rps-100ms.json", extra=synth.autoscaler_series())
+    synth.write_sweep_conf(d / "sweep.conf", runs="1", **synth.LOCAL_SERVING_CONF)
+    model = tmp_path / "fake_model"
+    synth.write_fake_model(model)
+    log = tmp_path / "model.log"
+    monkeypatch.setenv("FAKE_MODEL_LOG", str(log))
+    res = run_tool(d, "--kpa-model", model, "--kpa-args=--window=6s")
+    assert res.returncode == 0, res.stderr
+    # The window ends 3.6 s after the last send: 4 s, plus 10 s for the model's own way down.
+    assert log.read_text().split()[-2:] == ["--window=6s", "--extend=14s"]
+    s = read_summary(d)[(10, 100)]
+    assert s.peak_ready_pods == 3
+    assert s.panic_s == 9
+    assert s.first_latency_ms == 5000  # the first (warm-up) request of write_new_csv
+    assert s.back_to_start_s == pytest.approx(1.6)
+    page = (d / "report.html").read_text()
+    words = html.unescape(re.sub(r"<[^>]+>", "", re.search(r"<p class='words'>(.*?)</p>", page,
+                                                            re.S).group(1)))
+    for want in ("What ran: local serving: the worker ran as pods",
+                 "Autoscaling: the KPA, metric concurrency, target 7 per pod (target x "
+                 "utilization), stable window 6s, min-scale 0, max-scale 3 (from "
+                 "deploy/base/worker/knative-service.yaml",
+                 "Pod start delay 2s", "1 of 1 runs started at 0 pods",
+                 "ready pods peaked at 3 pods", "1 of 1 entered panic mode",
+                 "the first request waited 5.0 s (the cold start)",
+                 "1 of 1 went back to 0 pods 2 s after their last request was sent",
+                 "Live vs offline decisions: identical: kpa_model's replay of "
+                 "logs/local_serving-stats.csv gives the 12 live decisions"):
+        assert want in words, (want, words)
+    assert ("scaled from zero: first pod ready 3 s after the first send; the first request "
+            "took 5.00 s (cold start); up to 3 ready pod(s) (3 requested; the decider wished "
+            "for 40, max-scale capped it); 9 s in panic mode; back to 0 pod(s) 2 s after the "
+            "last send") in page
+    # The autoscaling plot replaces the plain pods plot, and is shown.
+    assert os.path.isfile(d / "autoscaler_10rps-100ms.png")
+    png_ok(d / "autoscaler_10rps-100ms.png")
+    assert not os.path.isfile(d / "pods_10rps-100ms.png")
+    assert 'src="autoscaler_10rps-100ms.png"' in page
+
+
+def test_panic_spans_and_plot_without_autoscaler(sweep):
+    from knbench_analysis.autoscaling import spans
+    s = pd.Series([0, 1, 1, 0, 0, 1], index=[0.0, 1.0, 2.0, 3.0, 4.0, 5.0])
+    assert spans(s) == [(1.0, 3.0), (5.0, 6.0)]
+    assert spans(pd.Series([0, 0], index=[0.0, 1.0])) == []
+    assert spans(None) == []
+    # Fixed pods: no autoscaler series, no autoscaling plot, the pods plot as before.
+    res = run_tool(sweep)
+    assert res.returncode == 0, res.stderr
+    assert not os.path.isfile(sweep / "autoscaler_10rps-100ms.png")
+    assert os.path.isfile(sweep / "pods_10rps-100ms.png")
+
+
+def test_partial_sweep_says_why(tmp_path):
+    d = make_sweep(tmp_path / "sweep")
+    synth.write_sweep_conf(d / "sweep.conf", finished_utc=None, status="partial",
+                           partial_because="interrupted (SIGINT) after 1 of 2 runs started")
+    res = run_tool(d, "--no-run-plots")
+    assert res.returncode == 0, res.stderr
+    assert ("the sweep did not finish (interrupted (SIGINT) after 1 of 2 runs started): runs "
+            "are missing") in (d / "report.html").read_text()
+
+
 def test_missing_kpa_model_is_skipped_with_a_note(sweep, tmp_path):
     res = run_tool(sweep, "--kpa-model", tmp_path / "no-such-model", "--no-run-plots")
     assert res.returncode == 0, res.stderr
@@ -326,7 +397,7 @@ def test_report_says_what_ran_and_fits_a_laptop(tmp_path):
     results = page[page.index("<h2>Results"):page.index("<h2>Across runs")]
     first_row = re.search(r"<tr>(.*?)</tr>", results).group(1)
     assert 8 <= first_row.count("<th>") <= 12
-    assert len(pd.read_csv(d / "summary.csv").columns) == 20
+    assert len(pd.read_csv(d / "summary.csv").columns) == 24
     assert "max-width:1380px" in page and "img{max-width:660px" in page
     # Links to the docs that exist in the repository.
     for page_name in ("analysis.md", "experiments.md"):

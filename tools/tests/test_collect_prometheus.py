@@ -27,17 +27,21 @@ pytestmark = pytest.mark.skipif(not (PROMETHEUS and PROMTOOL),
 
 RUN_NAMES = [f"run_{w}_p{q}_ms" for q in (50, 95, 99)
              for w in ("worker", "driver", "driver_intended")]
-LOCAL_NAMES = ["worker_rps", "worker_p50_ms", "worker_p95_ms", "worker_p99_ms", "driver_rps",
-               "driver_target_rps", "driver_achieved_rps", "driver_p50_ms", "driver_p95_ms",
-               "driver_p99_ms", "driver_intended_p50_ms", "driver_intended_p95_ms",
-               "driver_intended_p99_ms", "worker_requests_by_status",
-               "driver_requests_by_status", "worker_inflight", "driver_inflight",
-               "process_cpu_cores", "process_rss_bytes", *RUN_NAMES, "pods"]
+BASE_NAMES = ["worker_rps", "worker_p50_ms", "worker_p95_ms", "worker_p99_ms", "driver_rps",
+              "driver_target_rps", "driver_achieved_rps", "driver_p50_ms", "driver_p95_ms",
+              "driver_p99_ms", "driver_intended_p50_ms", "driver_intended_p95_ms",
+              "driver_intended_p99_ms", "worker_requests_by_status",
+              "driver_requests_by_status", "worker_inflight", "driver_inflight",
+              "process_cpu_cores", "process_rss_bytes", *RUN_NAMES, "pods"]
+# Knative's autoscaler series: on a cluster, and from local_serving in local mode.
+KN_NAMES = ["actual_pods", "desired_pods", "requested_pods", "not_ready_pods", "pending_pods",
+            "terminating_pods", "panic_mode", "stable_concurrency", "panic_concurrency",
+            "target_concurrency", "excess_burst_capacity"]
+LOCAL_EXTRA = ["activator_in_path", "queued_requests"]
+LOCAL_NAMES = BASE_NAMES + KN_NAMES + LOCAL_EXTRA
+CLUSTER_NAMES = BASE_NAMES + KN_NAMES
 GAUGES = {"driver_target_rps", "worker_inflight", "driver_inflight", "process_rss_bytes", "pods",
-          "actual_pods", "desired_pods", "requested_pods", "panic_mode", "stable_concurrency",
-          "panic_concurrency", "excess_burst_capacity"}
-CLUSTER_EXTRA = ["actual_pods", "desired_pods", "requested_pods", "panic_mode",
-                 "stable_concurrency", "panic_concurrency", "excess_burst_capacity"]
+          *KN_NAMES, *LOCAL_EXTRA}
 
 # Timeline (seconds after T0): workers, driver, process metrics on 0..120 s, one sample/s.
 # Worker b goes down at 60 s. Knative <=1.18 names on 0..59 s, >=1.19 names on 400..460 s
@@ -48,9 +52,18 @@ NEW_KN = (400, 461)
 
 OLD_KN = {"actual_pods": 2, "desired_pods": 3, "requested_pods": 4, "panic_mode": 1,
           "stable_request_concurrency": 12.5, "panic_request_concurrency": 20.25,
-          "excess_burst_capacity": -7}
+          "excess_burst_capacity": -7, "not_ready_pods": 8, "pending_pods": 9,
+          "terminating_pods": 10, "target_concurrency_per_pod": 7.5}
 NEW_KN_VALUES = {"pods_count": 5, "pods_desired": 6, "pods_requested": 7, "panic_mode": 0,
-                 "concurrency_stable": 3.5, "concurrency_panic": 4.75, "capacity_excess": 11}
+                 "concurrency_stable": 3.5, "concurrency_panic": 4.75, "capacity_excess": 11,
+                 "pods_not_ready_count": 12, "pods_pending_count": 13,
+                 "pods_terminating_count": 14, "concurrency_target": 15}
+# Each name: (Knative <=1.18 value, >=1.19 value), as collected.
+KN_EXPECT = {"pods": (2, 5), "actual_pods": (2, 5), "desired_pods": (3, 6),
+             "requested_pods": (4, 7), "panic_mode": (1, 0), "stable_concurrency": (12.5, 3.5),
+             "panic_concurrency": (20.25, 4.75), "excess_burst_capacity": (-7, 11),
+             "not_ready_pods": (8, 12), "pending_pods": (9, 13), "terminating_pods": (10, 14),
+             "target_concurrency": (7.5, 15)}
 
 
 def lbl(**kv):
@@ -118,6 +131,11 @@ def openmetrics(t0):
         series(f"kn_revision_{name}", lbl(**new), lambda s, v=value: v, range(*NEW_KN))
         series(f"kn_revision_{name}", lbl(**dict(new, k8s_namespace_name="other")),
                lambda s: 100, range(*NEW_KN))
+    # local_serving's own gauges (local mode).
+    ls = dict(job="local_serving", instance="ls")
+    series("local_serving_activator_in_path", lbl(**ls), lambda s: 1 if s < 30 else 0,
+           range(0, OLD_KN_END))
+    series("local_serving_queued_requests", lbl(**ls), lambda s: 6, range(0, OLD_KN_END))
     # OpenMetrics wants each series' samples together and in time order: sort by series.
     lines.sort(key=lambda line: (line.rsplit(" ", 2)[0], float(line.rsplit(" ", 1)[1])))
     return "\n".join(lines) + "\n# EOF\n"
@@ -242,8 +260,26 @@ def test_local_mode_series_values(prom, tmp_path):
     check("process_cpu_cores", 2, {"job": "load_driver", "instance": "driver"})
     check("process_rss_bytes", 3e6, {"job": "load_driver", "instance": "driver"})
     assert len(r["process_rss_bytes"]["data"]["result"]) == 3  # not Prometheus's own
-    check("pods", 2, at=range(t0 + 11, t0 + 60))
-    check("pods", 1, at=range(t0 + 60, t0 + 111))
+    # Local serving exports Knative's series: pods are its actual pods.
+    check("pods", 2)
+    for name, (old, _) in KN_EXPECT.items():
+        check(name, old)
+    check("activator_in_path", 1, at=range(t0 + 11, t0 + 30))
+    check("activator_in_path", 0, at=range(t0 + 30, t0 + 60))
+    check("queued_requests", 6, at=range(t0 + 11, t0 + 60))
+
+
+def test_local_mode_fixed_pods_count_workers_up(prom, tmp_path):
+    """With no autoscaler series (fixed pods), local pods are the workers Prometheus scraped:
+    worker b is down from 60 s; the old Knative series are stale after 59 + 300 s."""
+    t0 = prom["t0"]
+    out = tmp_path / "p.json"
+    res = collect(prom["url"], t0 + 365, t0 + 399, out, "--mode", "local")
+    assert res.returncode == 0, res.stderr
+    names, r = by_name(out)
+    assert names == LOCAL_NAMES
+    assert set(values_at(r["pods"]).values()) == {1}
+    assert r["actual_pods"]["data"]["result"] == []
 
 
 def test_whole_window_quantiles_count_only_the_window(prom, tmp_path):
@@ -263,6 +299,20 @@ def test_whole_window_quantiles_count_only_the_window(prom, tmp_path):
     _, r = by_name(out)
     assert values_at(r["run_driver_intended_p50_ms"]) == {t0 + 50: pytest.approx(384)}
     assert values_at(r["run_worker_p95_ms"]) == {t0 + 50: pytest.approx(124.8)}
+
+
+def test_whole_window_quantiles_count_series_gone_before_the_end(prom, tmp_path):
+    """A driver stopped after its final scrape, a pod scaled down: their series end before END
+    (here more than the 5 min lookback before it) and still count, from START on."""
+    t0 = prom["t0"]
+    out = tmp_path / "p.json"
+    res = collect(prom["url"], t0 + 100, t0 + 430, out, "--mode", "local", "--step", "10s")
+    assert res.returncode == 0, res.stderr
+    _, r = by_name(out)
+    # 100..110 s: 150 observations in (256, 512] ms; 110..120 s: 150 in (512, 1024] ms.
+    assert values_at(r["run_driver_intended_p50_ms"]) == {t0 + 430: pytest.approx(512)}
+    assert values_at(r["run_driver_intended_p99_ms"]) == {t0 + 430: pytest.approx(1013.76)}
+    assert values_at(r["run_worker_p50_ms"]) == {t0 + 430: pytest.approx(96)}
 
 
 def test_no_query_reaches_before_the_window(prom, tmp_path):
@@ -303,13 +353,9 @@ def test_cluster_mode_old_and_new_knative_names(prom, tmp_path):
     res = collect(prom["url"], t0, t0 + 460, out, "--mode", "cluster", "--step", "10s")
     assert res.returncode == 0, res.stderr
     names, r = by_name(out)
-    assert names == LOCAL_NAMES + CLUSTER_EXTRA
+    assert names == CLUSTER_NAMES
     old_at, new_at = range(t0 + 10, t0 + 60, 10), range(t0 + 400, t0 + 461, 10)
-    expect = {  # name: (Knative <=1.18 value, >=1.19 value)
-        "pods": (2, 5), "actual_pods": (2, 5), "desired_pods": (3, 6), "requested_pods": (4, 7),
-        "panic_mode": (1, 0), "stable_concurrency": (12.5, 3.5),
-        "panic_concurrency": (20.25, 4.75), "excess_burst_capacity": (-7, 11)}
-    for name, (old, new) in expect.items():
+    for name, (old, new) in KN_EXPECT.items():
         got = values_at(r[name])
         for t in old_at:
             assert got[t] == pytest.approx(old), (name, t - t0)
@@ -385,5 +431,5 @@ def test_bad_arguments(args, message, tmp_path):
 def test_help():
     res = subprocess.run([SCRIPT, "--help"], capture_output=True, text=True, timeout=30)
     assert res.returncode == 0
-    for word in ("PROM_URL", "--mode", "--step", "--rate-window", *LOCAL_NAMES, *CLUSTER_EXTRA):
+    for word in ("PROM_URL", "--mode", "--step", "--rate-window", *LOCAL_NAMES):
         assert word in res.stdout
