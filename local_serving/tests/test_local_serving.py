@@ -395,9 +395,13 @@ scrape_configs:
             wait_until(lambda: not missing(), 40, "every autoscaler expression")
         except AssertionError:
             raise AssertionError(f"no data for: {missing()}")
-        # The pods' worker metrics arrive through file_sd with a pod label.
-        pods = {s["metric"]["pod"] for s in prom_query(url, 'up{job="worker"} == 1')}
-        assert pods == {p["name"] for s in (old, new) for p in s.state()["pods"]}
+        # The pods' worker metrics arrive through file_sd with a pod label
+        # (Prometheus applies discovered targets every 5 s).
+        want = {p["name"] for s in (old, new) for p in s.state()["pods"]}
+
+        def scraped_pods():
+            return {s["metric"]["pod"] for s in prom_query(url, 'up{job="worker"} == 1')}
+        wait_until(lambda: scraped_pods() == want, 30, "the pods scraped through file_sd")
     finally:
         prom.terminate()
         prom.wait(timeout=30)
