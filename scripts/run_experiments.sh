@@ -128,6 +128,12 @@ Options (flag, environment variable, default local | cluster):
                          --serving-args '' keeps the manifest's and Knative's]
                          WORKER_ARGS, DRIVER_ARGS: extra arguments for every
                          worker (pod) / driver (local mode), split on whitespace
+                         Cluster mode's environment: CLUSTER_DRIVER_PODS (1;
+                         above 1, an Indexed Job of N driver pods at RPS/N,
+                         each with Poisson arrivals seeded by its index, so
+                         that N uniform schedules do not fire in lockstep),
+                         CLUSTER_LINGER, CLUSTER_NAMESPACE, CLUSTER_SERVICE,
+                         KUBECTL, PROM_NAMESPACE, PROM_SERVICE (docs/deploy.md)
   --no-analyze                            skip tools/analyze_plot.py
   --dry-run                               print the resolved settings and
                                           the grid, start nothing

@@ -49,7 +49,7 @@ constexpr char kUsage[] =
     "decisions (--decisions-out) exactly. Settings use\n"
     "Knative's names and defaults; precedence: flag > --from-manifest >\n"
     "default. Example (what if target were 20?):\n"
-    "  kpa_model --input results/SWEEP/results-100rps-100ms.csv --target 20\n"
+    "  kpa_model --input results/SWEEP/results-110rps-100ms.csv --target 20\n"
     "Exit status: 0 ok, 2 bad flags or input, 1 output error.";
 
 [[noreturn]] void Fail(const std::string& message) {

@@ -193,6 +193,9 @@ backend_setup() {
   ns="$(_cluster_ns)"
   pods="${CLUSTER_DRIVER_PODS:-1}"
   is_posint "$pods" || die "CLUSTER_DRIVER_PODS must be a positive integer, got '${pods}'"
+  if ((pods > 1)); then
+    log "CLUSTER_DRIVER_PODS=${pods}: each run is ${pods} driver pods at rps/${pods}, with Poisson arrivals (seed = pod index) so their schedules do not fire in lockstep"
+  fi
   command -v curl >/dev/null || die "curl not found on PATH"
   _cluster_need_cluster
   _kc get crd services.serving.knative.dev >/dev/null 2>&1 ||
@@ -390,7 +393,7 @@ print("worker_flags=" + (" ".join(map(str, args)) if isinstance(args, list) and 
 EOF
   echo "autoscaling_source=live Knative Service ${ns}/${svc} (kubectl get ksvc)"
   echo "system_under_test=cluster: the Knative Service ${ns}/${svc} (kubectl context $(_kc config current-context 2>/dev/null || echo unknown)), scraped by kube-prometheus-stack"
-  echo "driver_flags=Job template deploy/sweep$( ((${CLUSTER_DRIVER_PODS:-1} > 1)) && echo "-parallel, ${CLUSTER_DRIVER_PODS} pods")"
+  echo "driver_flags=Job template deploy/sweep$( ((${CLUSTER_DRIVER_PODS:-1} > 1)) && echo "-parallel, ${CLUSTER_DRIVER_PODS} pods at rps/${CLUSTER_DRIVER_PODS} each, Poisson arrivals (seed = pod index)")"
 }
 
 backend_teardown() {
