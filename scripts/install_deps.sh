@@ -13,8 +13,8 @@ Debian bookworm, and the npm packages the manifest validation uses.
 USAGE
 }
 
-# Build: compilers, CMake, gRPC/protobuf/abseil/prometheus-cpp, civetweb (the
-# metrics ports' HTTP server), GoogleTest.
+# Build: compilers, CMake, gRPC/protobuf/abseil/prometheus-cpp (whose CMake
+# package looks for civetweb, though we use only its core), GoogleTest.
 BUILD_PACKAGES=(
   g++ make cmake pkg-config
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
