@@ -2,14 +2,14 @@
 # into our executables instead of their shared objects. The container images
 # use it: the binary then needs only libc, libstdc++ and prometheus-cpp (no
 # .a in Debian) at run time, and carries only the parts of gRPC, protobuf,
-# abseil, c-ares, re2 and zlib it uses (docs/deploy.md, "Images").
+# abseil, c-ares, re2, zlib and nghttp2 it uses (docs/deploy.md, "Images").
 #
 # The packages' CMake configs name shared objects; this swaps the location
 # of each imported target of those packages for the archive beside it.
 # A package of that list without an archive is an error, not a silent
 # fallback to the shared object.
 
-set(_knbench_static_namespaces absl gRPC protobuf c-ares re2 ZLIB)
+set(_knbench_static_namespaces absl gRPC protobuf c-ares re2 ZLIB PkgConfig)
 
 # archive_for(OUT LOCATION): /x/libfoo.so[.1.2] -> /x/libfoo.a, or "" if none.
 function(_knbench_archive_for out location)
@@ -42,6 +42,12 @@ function(knbench_link_static_archives)
       endif()
       set(_new)
       foreach(_l IN LISTS _libs)
+        # pkg_check_modules(IMPORTED_TARGET) names the shared object itself.
+        _knbench_archive_for(_a "${_l}")
+        if(_a AND NOT _a STREQUAL _l)
+          set(_l "${_a}")
+          math(EXPR _swapped "${_swapped} + 1")
+        endif()
         # System libraries (-latomic, -ldl) have no archive here and stay.
         if(_l MATCHES "^-l(.+)$")
           find_library(_knbench_static_${CMAKE_MATCH_1} NAMES lib${CMAKE_MATCH_1}.a)

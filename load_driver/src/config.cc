@@ -79,6 +79,22 @@ absl::Status CheckTargetSyntax(const std::string& target) {
   return SplitHostPort(t, target).status();
 }
 
+absl::Status TargetHostPort(const std::string& target, std::string* host,
+                            std::string* port) {
+  absl::string_view t = target;
+  if (absl::StartsWith(t, "unix:") || absl::StartsWith(t, "ipv4:") ||
+      absl::StartsWith(t, "ipv6:")) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--target \"", target, "\" is not host:port"));
+  }
+  absl::ConsumePrefix(&t, "dns:///");
+  auto hp = SplitHostPort(t, target);
+  if (!hp.ok()) return hp.status();
+  *host = hp->host;
+  *port = hp->port;
+  return absl::OkStatus();
+}
+
 absl::Status CheckTargetResolves(const std::string& target) {
   absl::string_view t = target;
   if (absl::StartsWith(t, "unix:") || absl::StartsWith(t, "ipv4:") ||
@@ -118,6 +134,19 @@ absl::Status ResolveConfig(Config* c) {
   if (c->connections < 1 || c->connections > 1024) {
     return absl::InvalidArgumentError(absl::StrCat(
         "--connections must be in [1, 1024], got ", c->connections));
+  }
+  if (c->transport == "auto") {
+    std::string host, port;
+    c->transport = TargetHostPort(c->target, &host, &port).ok() ? "h2" : "grpc";
+  } else if (c->transport == "h2") {
+    std::string host, port;
+    if (absl::Status st = TargetHostPort(c->target, &host, &port); !st.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--transport=h2 dials host:port targets only; ", st.message()));
+    }
+  } else if (c->transport != "grpc") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--transport must be auto, h2 or grpc, got \"", c->transport, "\""));
   }
   if (c->timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -192,6 +221,7 @@ std::string DescribeConfig(const Config& c) {
   absl::StrAppendFormat(&out, "metrics_port      %d\n", c.metrics_port);
   absl::StrAppendFormat(&out, "bind              %s\n", c.bind);
   absl::StrAppendFormat(&out, "connections       %d\n", c.connections);
+  absl::StrAppendFormat(&out, "transport         %s\n", c.transport);
   absl::StrAppendFormat(&out, "timeout           %s\n",
                         absl::FormatDuration(c.timeout));
   absl::StrAppendFormat(&out, "connect_timeout   %s\n",

@@ -18,6 +18,7 @@
 #include "knbench/common/metrics_endpoint.h"
 #include "knbench/common/net.h"
 #include "knbench/load_driver/clock.h"
+#include "knbench/load_driver/h2_transport.h"
 #include "knbench/load_driver/metrics.h"
 #include "knbench/load_driver/pacer.h"
 #include "knbench/load_driver/progress.h"
@@ -192,6 +193,20 @@ class SummaryFile {
   int fd_ = -1;
 };
 
+// The pacer's clock: it waits through the transport, which reads and
+// records answers meanwhile (h2) or sleeps (grpc).
+class TransportClock : public Clock {
+ public:
+  TransportClock(Clock* clock, Transport* transport)
+      : clock_(clock), transport_(transport) {}
+  absl::Time Now() override { return clock_->Now(); }
+  void SleepUntil(absl::Time t) override { transport_->WaitUntil(t); }
+
+ private:
+  Clock* clock_;
+  Transport* transport_;
+};
+
 }  // namespace
 
 int RunDriver(const Config& c, ShutdownSignal& shutdown) {
@@ -233,10 +248,18 @@ int RunDriver(const Config& c, ShutdownSignal& shutdown) {
   recorder.Start();
 
   std::atomic<bool> aborted{false};
-  GrpcTransport transport(
-      TransportOptions{c.target, static_cast<int>(c.connections), c.timeout,
-                       c.connect_timeout, static_cast<int32_t>(c.spin_ms)},
-      &clock, &recorder, &metrics);
+  const TransportOptions topts{c.target, static_cast<int>(c.connections),
+                               c.timeout, c.connect_timeout,
+                               static_cast<int32_t>(c.spin_ms)};
+  std::unique_ptr<Transport> owned_transport;
+  if (c.transport == "h2") {
+    owned_transport =
+        std::make_unique<H2Transport>(topts, &clock, &recorder, &metrics);
+  } else {
+    owned_transport =
+        std::make_unique<GrpcTransport>(topts, &clock, &recorder, &metrics);
+  }
+  Transport& transport = *owned_transport;
   if (c.fail_fast) {
     transport.set_on_failure([&aborted] { aborted.store(true); });
   }
@@ -245,7 +268,8 @@ int RunDriver(const Config& c, ShutdownSignal& shutdown) {
   PacerOptions popts;
   popts.max_inflight = c.max_inflight;
   popts.spin_ms = static_cast<int32_t>(c.spin_ms);
-  Pacer pacer(&clock, &arrivals, &transport, &recorder, &metrics, popts);
+  TransportClock pacing_clock(&clock, &transport);
+  Pacer pacer(&pacing_clock, &arrivals, &transport, &recorder, &metrics, popts);
 
   // Connected before the first send: otherwise the first requests wait for
   // the connection, or fail while it comes up.

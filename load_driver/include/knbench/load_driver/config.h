@@ -26,6 +26,8 @@ struct Config {
   uint64_t seed = 1;
   absl::Duration warmup;
   int64_t connections = 1;
+  // How calls are sent: "h2", "grpc", or "auto" (resolved to one of them).
+  std::string transport = "auto";
   absl::Duration timeout = absl::Seconds(30);
   absl::Duration connect_timeout = absl::Seconds(20);
   int64_t max_inflight = 10000;
@@ -54,6 +56,10 @@ std::string SummaryPathFor(const std::string& out);
 
 // host:port syntax of --target (also dns:///host:port, ipv4:, ipv6:, unix:).
 absl::Status CheckTargetSyntax(const std::string& target);
+// The host and port of a host:port or dns:///host:port target; an error for
+// gRPC's other schemes (unix:, ipv4:, ipv6:).
+absl::Status TargetHostPort(const std::string& target, std::string* host,
+                            std::string* port);
 // Resolves a host:port or dns:/// target's host with getaddrinfo.
 absl::Status CheckTargetResolves(const std::string& target);
 
