@@ -79,6 +79,14 @@ absl::Status CheckTargetSyntax(const std::string& target) {
   return SplitHostPort(t, target).status();
 }
 
+bool HasH2Transport() {
+#ifdef KNBENCH_HAVE_NGHTTP2
+  return true;
+#else
+  return false;
+#endif
+}
+
 absl::Status TargetHostPort(const std::string& target, std::string* host,
                             std::string* port) {
   absl::string_view t = target;
@@ -135,11 +143,18 @@ absl::Status ResolveConfig(Config* c) {
     return absl::InvalidArgumentError(absl::StrCat(
         "--connections must be in [1, 1024], got ", c->connections));
   }
+  std::string host, port;
   if (c->transport == "auto") {
-    std::string host, port;
-    c->transport = TargetHostPort(c->target, &host, &port).ok() ? "h2" : "grpc";
+    c->transport =
+        HasH2Transport() && TargetHostPort(c->target, &host, &port).ok()
+            ? "h2"
+            : "grpc";
   } else if (c->transport == "h2") {
-    std::string host, port;
+    if (!HasH2Transport()) {
+      return absl::InvalidArgumentError(
+          "--transport=h2: this build has no nghttp2 (libnghttp2-dev); use "
+          "--transport=grpc");
+    }
     if (absl::Status st = TargetHostPort(c->target, &host, &port); !st.ok()) {
       return absl::InvalidArgumentError(absl::StrCat(
           "--transport=h2 dials host:port targets only; ", st.message()));

@@ -18,7 +18,9 @@
 #include "knbench/common/metrics_endpoint.h"
 #include "knbench/common/net.h"
 #include "knbench/load_driver/clock.h"
+#ifdef KNBENCH_HAVE_NGHTTP2
 #include "knbench/load_driver/h2_transport.h"
+#endif
 #include "knbench/load_driver/metrics.h"
 #include "knbench/load_driver/pacer.h"
 #include "knbench/load_driver/progress.h"
@@ -252,10 +254,13 @@ int RunDriver(const Config& c, ShutdownSignal& shutdown) {
                                c.timeout, c.connect_timeout,
                                static_cast<int32_t>(c.spin_ms)};
   std::unique_ptr<Transport> owned_transport;
+#ifdef KNBENCH_HAVE_NGHTTP2
   if (c.transport == "h2") {
     owned_transport =
         std::make_unique<H2Transport>(topts, &clock, &recorder, &metrics);
-  } else {
+  }
+#endif
+  if (!owned_transport) {
     owned_transport =
         std::make_unique<GrpcTransport>(topts, &clock, &recorder, &metrics);
   }

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "knbench/load_driver/config.h"
 #include "knbench/testing/http_client.h"
 #include "knbench/testing/wait.h"
 #include "subprocess.h"
@@ -197,6 +198,9 @@ class TransportE2eTest : public DriverE2eTest,
 };
 
 TEST_P(TransportE2eTest, SameStatusesFromBothTransports) {
+  if (GetParam() == std::string("h2") && !HasH2Transport()) {
+    GTEST_SKIP() << "built without nghttp2";
+  }
   using Codes = std::map<std::string, int64_t>;
   // Answers, with the pod's name and the server's spin.
   EXPECT_EQ(Run("ok", Target(), {"--rps=200", "--duration=1s", "--spin-ms=1"}),

@@ -56,6 +56,8 @@ std::string SummaryPathFor(const std::string& out);
 
 // host:port syntax of --target (also dns:///host:port, ipv4:, ipv6:, unix:).
 absl::Status CheckTargetSyntax(const std::string& target);
+// Whether this build has the driver's own HTTP/2 transport (nghttp2).
+bool HasH2Transport();
 // The host and port of a host:port or dns:///host:port target; an error for
 // gRPC's other schemes (unix:, ipv4:, ipv6:).
 absl::Status TargetHostPort(const std::string& target, std::string* host,
