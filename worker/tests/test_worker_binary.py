@@ -430,8 +430,12 @@ def test_partial_messages_meet_the_memory_quota():
     """A stream may declare a 4 MiB message and send all but its end; gRPC
     keeps what arrived, and without a resource quota it took all 600 MiB of
     200 such streams. With the quota (128 MiB) gRPC resets streams
-    (ENHANCE_YOUR_CALM) once its buffers pass it. The reset lags the
-    arrival, so RSS still overshoots: the printed numbers say by how much."""
+    (ENHANCE_YOUR_CALM) once its buffers pass it, and its flow control
+    stops granting window: on the completion-queue server, which holds one
+    request posted at a time, flow control alone mostly keeps the streams
+    back (0 to 11 resets in 5 runs here; the callback server reset 140-170
+    and grew by 240-360 MB). The bound is on what the worker took and on
+    its RSS; the printed numbers say by how much it overshot the quota."""
     w = Worker()
     conn = rawh2.Connection(w.grpc_port)
     try:
@@ -447,8 +451,10 @@ def test_partial_messages_meet_the_memory_quota():
         print(f"200 streams x 3 MiB partial messages: {sent >> 20} MiB "
               f"accepted, RSS {base:.0f} MB + {grown:.0f} MB, {calmed} "
               f"streams reset")
-        assert calmed > 0
         assert sent < 0.9 * 200 * (size - 5), "gRPC took every byte"
+        # ASan's shadow and redzones add about a quarter to big buffers.
+        assert grown < (4 if SANITIZED else 3) * 128, \
+            f"RSS grew by {grown:.0f} MB"
 
         def serves():
             # Under memory pressure gRPC may also have sent our own client
