@@ -163,6 +163,12 @@ absl::Status ResolveConfig(Config* c) {
     return absl::InvalidArgumentError(absl::StrCat(
         "--transport must be auto, h2 or grpc, got \"", c->transport, "\""));
   }
+  if (c->pacing_quantum < absl::ZeroDuration() ||
+      c->pacing_quantum > absl::Milliseconds(10)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--pacing-quantum must be in [0, 10ms], got ",
+                     absl::FormatDuration(c->pacing_quantum)));
+  }
   if (c->timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "--timeout must be > 0, got ", absl::FormatDuration(c->timeout)));
@@ -244,6 +250,8 @@ std::string DescribeConfig(const Config& c) {
   absl::StrAppendFormat(&out, "drain_timeout     %s\n",
                         absl::FormatDuration(c.drain_timeout));
   absl::StrAppendFormat(&out, "max_inflight      %d\n", c.max_inflight);
+  absl::StrAppendFormat(&out, "pacing_quantum    %s\n",
+                        absl::FormatDuration(c.pacing_quantum));
   absl::StrAppendFormat(&out, "progress_interval %s\n",
                         absl::FormatDuration(c.progress_interval));
   absl::StrAppendFormat(&out, "linger            %s\n",

@@ -272,6 +272,7 @@ int RunDriver(const Config& c, ShutdownSignal& shutdown) {
   ArrivalGenerator arrivals(*c.schedule, c.arrivals, c.seed, c.warmup);
   PacerOptions popts;
   popts.max_inflight = c.max_inflight;
+  popts.quantum = c.pacing_quantum;
   popts.spin_ms = static_cast<int32_t>(c.spin_ms);
   TransportClock pacing_clock(&clock, &transport);
   Pacer pacer(&pacing_clock, &arrivals, &transport, &recorder, &metrics, popts);

@@ -54,6 +54,8 @@ TEST(CliTest, UsageErrorsExitTwoWithOneLine) {
       {{"--target=127.0.0.1:1", "--connect-timeout=0s", out},
        "--connect-timeout"},
       {{"--target=127.0.0.1:1", "--transport=quic", out}, "--transport"},
+      {{"--target=127.0.0.1:1", "--pacing-quantum=1s", out},
+       "--pacing-quantum"},
       {{"--target=unix:/tmp/w.sock", "--transport=h2", out}, "--transport"},
   };
   for (const auto& [args, message] : cases) {
@@ -116,6 +118,7 @@ TEST(CliTest, CheckConfigPrintsTheResolvedScheduleWithoutNetwork) {
   EXPECT_THAT(d.out, HasSubstr("metrics_port      2113\n"));
   EXPECT_THAT(d.out, HasSubstr("bind              0.0.0.0\n"));
   EXPECT_THAT(d.out, HasSubstr("connect_timeout   20s\n"));
+  EXPECT_THAT(d.out, HasSubstr("pacing_quantum    100us\n"));
   // gRPC's own schemes go through gRPC's library.
   const Result unix_target =
       RunDriverCli({"--check-config", "--target=unix:/run/worker.sock"});
