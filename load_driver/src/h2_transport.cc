@@ -6,6 +6,7 @@
 #include <nghttp2/nghttp2.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -254,7 +255,10 @@ H2Transport::H2Transport(TransportOptions options, Clock* clock, RowSink* sink,
       clock_(clock),
       sink_(sink),
       metrics_(metrics),
-      epoll_fd_(epoll_create1(EPOLL_CLOEXEC)) {
+      epoll_fd_(epoll_create1(EPOLL_CLOEXEC)),
+      timer_fd_(timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC)) {
+  epoll_event timer = Event(EPOLLIN, &timer_fd_);
+  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, timer_fd_, &timer);
   if (!TargetHostPort(options_.target, &host_, &port_).ok()) {
     host_ = options_.target;  // Fails at the first attempt, as gRPC would.
   }
@@ -302,6 +306,7 @@ H2Transport::~H2Transport() {
   for (auto& s : draining_) Drop(s.get(), "the driver is stopping");
   graveyard_.clear();
   nghttp2_session_callbacks_del(callbacks_);
+  if (timer_fd_ >= 0) close(timer_fd_);
   if (epoll_fd_ >= 0) close(epoll_fd_);
 }
 
@@ -646,13 +651,29 @@ void H2Transport::Run(absl::Time t, bool until_idle) {
     if (until_idle && inflight() == 0) return;
     if (polled && now >= t) return;
     // Once past `t`, one look that does not wait: answers already in are
-    // recorded now, not after the next send.
-    const absl::Duration wait =
-        std::max(absl::ZeroDuration(), std::min(t, NextTimer()) - now);
-    const timespec ts = absl::ToTimespec(wait);
-    const int n = epoll_pwait2(epoll_fd_, events, 64, &ts, nullptr);
+    // recorded now, not after the next send. Otherwise the timer is set
+    // for the wake-up (once per target: an answer that wakes the loop
+    // first leaves it set) and the wait has no timeout of its own.
+    const absl::Time wake = std::min(t, NextTimer());
+    int timeout_ms = 0;
+    if (wake > now) {
+      timeout_ms = -1;
+      if (wake != armed_) {
+        itimerspec spec{};
+        spec.it_value = absl::ToTimespec(wake);
+        timerfd_settime(timer_fd_, TFD_TIMER_ABSTIME, &spec, nullptr);
+        armed_ = wake;
+      }
+    }
+    const int n = epoll_wait(epoll_fd_, events, 64, timeout_ms);
     polled = true;
     for (int i = 0; i < n; ++i) {
+      if (events[i].data.ptr == &timer_fd_) {
+        uint64_t expirations = 0;
+        (void)!read(timer_fd_, &expirations, sizeof(expirations));
+        armed_ = absl::InfinitePast();
+        continue;
+      }
       auto* s = static_cast<Session*>(events[i].data.ptr);
       if (s->dead) continue;
       const uint32_t e = events[i].events;

@@ -57,7 +57,7 @@ ABSL_FLAG(absl::Duration, connect_timeout, absl::Seconds(20),
 ABSL_FLAG(int64_t, max_inflight, 10000,
           "Calls in flight at most; a request due beyond it is recorded as "
           "dropped and not sent.");
-ABSL_FLAG(absl::Duration, pacing_quantum, absl::Microseconds(100),
+ABSL_FLAG(absl::Duration, pacing_quantum, absl::Microseconds(200),
           "The pacer wakes at most once per quantum and sends every request "
           "due by then: a request leaves up to this late (recorded as lag), "
           "and at high rates one wake-up serves several requests. 0: wake "

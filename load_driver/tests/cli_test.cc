@@ -118,7 +118,7 @@ TEST(CliTest, CheckConfigPrintsTheResolvedScheduleWithoutNetwork) {
   EXPECT_THAT(d.out, HasSubstr("metrics_port      2113\n"));
   EXPECT_THAT(d.out, HasSubstr("bind              0.0.0.0\n"));
   EXPECT_THAT(d.out, HasSubstr("connect_timeout   20s\n"));
-  EXPECT_THAT(d.out, HasSubstr("pacing_quantum    100us\n"));
+  EXPECT_THAT(d.out, HasSubstr("pacing_quantum    200us\n"));
   // gRPC's own schemes go through gRPC's library.
   const Result unix_target =
       RunDriverCli({"--check-config", "--target=unix:/run/worker.sock"});

@@ -32,7 +32,7 @@ struct Config {
   absl::Duration connect_timeout = absl::Seconds(20);
   int64_t max_inflight = 10000;
   // The pacer wakes at most once per quantum (see PacerOptions::quantum).
-  absl::Duration pacing_quantum = absl::Microseconds(100);
+  absl::Duration pacing_quantum = absl::Microseconds(200);
   std::string summary;  // empty: derived from out (see SummaryPathFor)
   absl::Duration progress_interval = absl::Seconds(5);
   absl::Duration linger;

@@ -107,6 +107,10 @@ class H2Transport : public Transport {
   std::string last_error_;
   size_t next_slot_ = 0;
   int epoll_fd_ = -1;
+  // Wakes the loop for the pacer's next send and for deadlines: set once
+  // per target, not once per wait.
+  int timer_fd_ = -1;
+  absl::Time armed_ = absl::InfinitePast();
   std::atomic<int64_t> inflight_{0};
   std::function<void()> on_failure_;
   // Calls in flight in send order: with one --timeout, also deadline order.
