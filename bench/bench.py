@@ -356,9 +356,11 @@ def note_load(ctx):
 # ---------------------------------------------------------------- measurements
 
 
-def measure_rate(ctx, rate, runs, duration_s, window):
-    """`runs` driver runs at `rate` (spin 0, a fresh worker each), each
-    followed by h2load at the same rate against a fresh worker."""
+def measure_rate(ctx, rate, runs, duration_s, window=None):
+    """`runs` driver runs at `rate` (spin 0, a fresh worker each). With a
+    CPU `window`, each is followed by h2load at the same rate against a
+    fresh worker; without, a run that misses ends the series (one miss
+    settles "sustained")."""
     out = []
     for i in range(1, runs + 1):
         note_load(ctx)
@@ -367,27 +369,35 @@ def measure_rate(ctx, rate, runs, duration_s, window):
             ctx.worker = worker
             s, csv_path, samples = run_driver(
                 ctx, f"rate-{rate}-{i}", rate, duration_s, 0,
-                warmup_s=window[0], window=window,
+                warmup_s=window[0] if window else 0, window=window,
                 extra_pids={"worker": worker.pid})
             run = run_stats(s, csv_path)
-            run["driver"] = window_cost(samples, "driver", rate)
-            run["worker"] = window_cost(samples, "worker", rate)
-            run["overhead"] = overhead(csv_path)
+            if window:
+                run["driver"] = window_cost(samples, "driver", rate)
+                run["worker"] = window_cost(samples, "worker", rate)
+                run["overhead"] = overhead(csv_path)
         finally:
             worker.stop()
-        peer_worker = Worker(ctx.worker_bin, ctx.workdir, f"w-{rate}-{i}-h2")
-        try:
-            run["h2load"] = run_h2load(ctx, peer_worker, f"h2load-{rate}-{i}",
-                                       rate, duration_s, window)
-        finally:
-            peer_worker.stop()
-        log(f"  {rate:>6} rps run {i}: answered {run['answered_share']:.4f}, "
-            f"on time {run['on_time_share']:.4f}, lag p99 {run['lag_p99_ms']} "
-            f"ms, driver {run['driver']['cpu_us_per_request']:.1f} µs, worker "
-            f"{run['worker']['cpu_us_per_request']:.1f} µs, h2load "
-            f"{run['h2load']['h2load']['cpu_us_per_request']:.1f} µs "
-            f"-> {'sustained' if run['sustained'] else 'miss'}")
+        text = (f"  {rate:>6} rps run {i}: answered "
+                f"{run['answered_share']:.4f}, on time "
+                f"{run['on_time_share']:.4f}, lag p99 {run['lag_p99_ms']} ms")
+        if window:
+            peer_worker = Worker(ctx.worker_bin, ctx.workdir,
+                                 f"w-{rate}-{i}-h2")
+            try:
+                run["h2load"] = run_h2load(ctx, peer_worker,
+                                           f"h2load-{rate}-{i}", rate,
+                                           duration_s, window)
+            finally:
+                peer_worker.stop()
+            text += (f", driver {run['driver']['cpu_us_per_request']:.1f} "
+                     f"µs, worker {run['worker']['cpu_us_per_request']:.1f} "
+                     f"µs, h2load "
+                     f"{run['h2load']['h2load']['cpu_us_per_request']:.1f} µs")
+        log(f"{text} -> {'sustained' if run['sustained'] else 'miss'}")
         out.append(run)
+        if not window and not run["sustained"]:
+            break
     return out
 
 
@@ -437,8 +447,7 @@ def measure_rates(ctx, results):
     for rate in p["ladder"]:
         if rate not in all_runs:
             log(f"bench: sustained? {rate} rps, {p['runs']} runs")
-            all_runs[rate] = measure_rate_driver_only(ctx, rate, p["runs"],
-                                                      p["step_s"])
+            all_runs[rate] = measure_rate(ctx, rate, p["runs"], p["step_s"])
         if not all(r["sustained"] for r in all_runs[rate]):
             break
         best = rate
@@ -483,27 +492,6 @@ def measure_rates(ctx, results):
                    by_rate[top]["driver_cpu_us"]
                    / by_rate[top]["h2load_cpu_us"], "x")
     return best
-
-
-def measure_rate_driver_only(ctx, rate, runs, duration_s):
-    out = []
-    for i in range(1, runs + 1):
-        note_load(ctx)
-        worker = Worker(ctx.worker_bin, ctx.workdir, f"w-{rate}-{i}")
-        try:
-            ctx.worker = worker
-            s, csv_path, _ = run_driver(ctx, f"ladder-{rate}-{i}", rate,
-                                        duration_s, 0)
-            run = run_stats(s, csv_path)
-        finally:
-            worker.stop()
-        log(f"  {rate:>6} rps run {i}: answered {run['answered_share']:.4f}, "
-            f"lag p99 {run['lag_p99_ms']} ms -> "
-            f"{'sustained' if run['sustained'] else 'miss'}")
-        out.append(run)
-        if not run["sustained"]:
-            break  # One miss settles it.
-    return out
 
 
 def measure_overload(ctx, results, sustained):

@@ -386,12 +386,22 @@ class HttpServer::Loop {
   // Writes what the socket takes; finishes the response once all is out.
   void Write(Conn* conn) {
     bool progress = false;
-    while (conn->out_done < conn->out.size()) {
+    while (true) {
+      const bool head = conn->out_done < conn->out.size();
+      if (!head && conn->file_left == 0) break;
       const ssize_t n =
-          send(conn->fd, conn->out.data() + conn->out_done,
-               conn->out.size() - conn->out_done, MSG_NOSIGNAL | MSG_DONTWAIT);
+          head ? send(conn->fd, conn->out.data() + conn->out_done,
+                      conn->out.size() - conn->out_done,
+                      MSG_NOSIGNAL | MSG_DONTWAIT)
+               : sendfile(conn->fd, conn->file_fd, &conn->file_offset,
+                          static_cast<size_t>(std::min<int64_t>(
+                              conn->file_left, kSendfileChunk)));
       if (n > 0) {
-        conn->out_done += static_cast<size_t>(n);
+        if (head) {
+          conn->out_done += static_cast<size_t>(n);
+        } else {
+          conn->file_left -= n;
+        }
         progress = true;
         continue;
       }
@@ -399,22 +409,8 @@ class HttpServer::Loop {
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
         return WaitWritable(conn, progress);
       }
-      return Close(conn);
-    }
-    while (conn->file_left > 0) {
-      const ssize_t n = sendfile(conn->fd, conn->file_fd, &conn->file_offset,
-                                 static_cast<size_t>(std::min<int64_t>(
-                                     conn->file_left, kSendfileChunk)));
-      if (n > 0) {
-        conn->file_left -= n;
-        progress = true;
-        continue;
-      }
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        return WaitWritable(conn, progress);
-      }
-      // The file shrank (0) or broke: the promised length cannot be sent.
+      // The client is gone, or the file shrank (0) or broke: the promised
+      // length cannot be sent.
       return Close(conn);
     }
     FinishResponse(conn);
