@@ -723,7 +723,7 @@ def markdown(results):
     if ov:
         o, a = ov["overload"], ov["after"]
         codes = ", ".join(f"{k} {v}" for k, v in o["failures_by_code"].items())
-        lines += [f"Overload: {o['duration_s']} s at {o['rps']:,} RPS: "
+        lines += [f"Overload: {o['duration_s']} s at {spaced(o['rps'])} RPS: "
                   f"{share(o['answered_share'])} answered, failures: "
                   f"{codes or 'none'}, {o['dropped']} dropped by the driver, "
                   f"lag p99 {fmt(o['lag_p99_ms'], 2)} ms; worker threads "
