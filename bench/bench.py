@@ -805,7 +805,8 @@ def machine():
 
 FULL = {"table_rates": [1000, 5000, 10000, 20000],
         # "Highest sustained": every rate of the table, then up until a miss.
-        "ladder": [1000, 5000, 10000, 20000, 25000, 30000, 40000, 50000],
+        "ladder": [1000, 5000, 10000, 20000, 30000, 40000, 50000, 60000, 80000,
+                   100000],
         "runs": 3, "step_s": 5, "cpu_run_s": 10, "window": (2.0, 8.0),
         "overload_s": 30, "recover_s": 10, "h2load_calls": 200000,
         "spin_runs": [(1, 100, 5), (10, 20, 5), (100, 5, 8)],
