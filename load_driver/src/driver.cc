@@ -285,11 +285,13 @@ int RunDriver(const Config& c, ShutdownSignal& shutdown) {
     Logf("connected to %s in %d ms", c.target,
          absl::ToInt64Milliseconds(connected.took));
   } else if (!shutdown.requested()) {
+    const std::string why = transport.last_error();
     Logf(
-        "%d of %d connection(s) to %s up after %d ms; sending anyway, and "
+        "%d of %d connection(s) to %s up after %d ms%s; sending anyway, and "
         "requests fail until it can be reached",
         connected.ready, c.connections, c.target,
-        absl::ToInt64Milliseconds(connected.took));
+        absl::ToInt64Milliseconds(connected.took),
+        why.empty() ? "" : absl::StrCat(" (", why, ")"));
   }
   Logf(
       "sending to %s: %s, %s arrivals, spin %d ms, %d connection(s); "

@@ -234,20 +234,18 @@ struct Callbacks {
   static ssize_t ReadRequest(nghttp2_session*, int32_t, uint8_t* buf,
                              size_t length, uint32_t* flags,
                              nghttp2_data_source* source, void*) {
+    // The whole message (a few bytes) in one DATA frame; a window too small
+    // for it, which no gRPC server leaves, fails the call rather than
+    // send a part of it.
     const auto* message = static_cast<const std::string*>(source->ptr);
-    const size_t n = std::min(length, message->size());
-    std::memcpy(buf, message->data(), n);
+    if (length < message->size()) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    std::memcpy(buf, message->data(), message->size());
     *flags |= NGHTTP2_DATA_FLAG_EOF;
-    return static_cast<ssize_t>(n);
+    return static_cast<ssize_t>(message->size());
   }
 };
 
 }  // namespace
-
-bool H2Transport::Supports(const std::string& target) {
-  std::string host, port;
-  return TargetHostPort(target, &host, &port).ok();
-}
 
 H2Transport::H2Transport(TransportOptions options, Clock* clock, RowSink* sink,
                          DriverMetrics* metrics)
@@ -308,12 +306,6 @@ H2Transport::~H2Transport() {
   nghttp2_session_callbacks_del(callbacks_);
   if (timer_fd_ >= 0) close(timer_fd_);
   if (epoll_fd_ >= 0) close(epoll_fd_);
-}
-
-int H2Transport::ready_connections() const {
-  int n = 0;
-  for (const auto& slot : slots_) n += slot->state == Slot::kReady;
-  return n;
 }
 
 void H2Transport::StartAttempt(Slot* slot, absl::Time now) {

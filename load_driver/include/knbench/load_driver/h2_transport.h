@@ -8,7 +8,6 @@
 #include <string>
 #include <vector>
 
-#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "knbench/load_driver/transport.h"
 #include "nghttp2/nghttp2.h"
@@ -36,10 +35,6 @@ namespace knbench::load_driver {
 // made.
 class H2Transport : public Transport {
  public:
-  // Whether `target` is one this transport dials: host:port or
-  // dns:///host:port (not gRPC's unix:, ipv4:, ipv6: schemes).
-  static bool Supports(const std::string& target);
-
   H2Transport(TransportOptions options, Clock* clock, RowSink* sink,
               DriverMetrics* metrics);
   ~H2Transport() override;
@@ -59,10 +54,7 @@ class H2Transport : public Transport {
   void CancelAll() override;
   void WaitUntil(absl::Time t) override;
 
-  // Connections whose HTTP/2 handshake is complete (for tests).
-  int ready_connections() const;
-  // Why the last connection was lost or an attempt failed (for the log).
-  const std::string& last_error() const { return last_error_; }
+  std::string last_error() const override { return last_error_; }
 
   struct Call;
   struct Session;

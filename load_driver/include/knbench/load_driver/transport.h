@@ -58,6 +58,9 @@ class Transport : public Sender {
   // How the pacing thread waits for the next send: the transport may use
   // the wait to read and record answers.
   virtual void WaitUntil(absl::Time t) = 0;
+  // Why the last connection attempt failed or a connection was lost, if
+  // the transport knows ("" otherwise): for the log.
+  virtual std::string last_error() const { return ""; }
 };
 
 // The row of a call that got its answer (or its error) at `now`.
