@@ -16,6 +16,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -134,7 +135,8 @@ class Worker:
     def __init__(self, binary, workdir, name="worker", extra=()):
         self.grpc_port = free_port()
         self.metrics_port = free_port()
-        self.proc = spawn([binary, f"--grpc-port={self.grpc_port}",
+        self.proc = spawn([binary, "--bind=127.0.0.1",
+                           f"--grpc-port={self.grpc_port}",
                            f"--metrics-port={self.metrics_port}", *extra],
                           os.path.join(workdir, f"{name}.log"),
                           env={**os.environ, "POD_NAME": name})
@@ -202,7 +204,8 @@ def run_driver(ctx, name, rps, duration_s, spin_ms, warmup_s=0, window=None,
     the driver (and extra_pids) a and b seconds after the driver started."""
     out = os.path.join(ctx.workdir, f"{name}.csv")
     summary = os.path.join(ctx.workdir, f"{name}.json")
-    args = [ctx.driver, f"--target=127.0.0.1:{ctx.worker.grpc_port}",
+    args = [ctx.driver, "--bind=127.0.0.1",
+            f"--target=127.0.0.1:{ctx.worker.grpc_port}",
             f"--rps={rps}", f"--duration={duration_s}s",
             f"--spin-ms={spin_ms}", f"--out={out}", f"--summary={summary}",
             "--metrics-port=0", "--progress-interval=1h", *extra_args]
@@ -258,176 +261,380 @@ def overhead(csv_path):
             "p99_us": percentile(vals, 99)}
 
 
-# ---------------------------------------------------------------- measurements
+
+def run_stats(summary, csv_path):
+    """What one driver run says about its schedule: the share sent on time
+    (lag <= 1 ms, not dropped) and answered, lag percentiles, failures by
+    gRPC code, and whether it was sustained (everything sent, lag p99 <= 1
+    ms, every call answered)."""
+    rows = read_csv(csv_path)
+    scheduled = summary["scheduled"]
+    on_time = sum(1 for r in rows
+                  if r["status"] != "dropped" and int(r["lag_us"]) <= 1000)
+    codes = {}
+    for r in rows:
+        if r["status"] == "failure":
+            codes[r["grpc_code"]] = codes.get(r["grpc_code"], 0) + 1
+    lag = summary["lag_ms"]
+    sustained = (summary["sent"] == scheduled and summary["dropped"] == 0
+                 and lag["p99"] is not None and lag["p99"] <= 1.0
+                 and summary["success"] == scheduled)
+    return {"scheduled": scheduled, "sent": summary["sent"],
+            "success": summary["success"], "failure": summary["failure"],
+            "dropped": summary["dropped"], "failures_by_code": codes,
+            "on_time_share": on_time / scheduled if scheduled else None,
+            "answered_share": summary["success"] / scheduled
+            if scheduled else None,
+            "lag_p50_ms": lag["p50"], "lag_p99_ms": lag["p99"],
+            "lag_max_ms": lag["max"], "sustained": sustained}
 
 
-def measure_max_rate(ctx, results):
-    steps = []
-    best = 0
-    for rate in ctx.p["rates"]:
-        ok_step = None
-        for attempt in (1, 2):  # one retry: the machine is shared
-            s, _, _ = run_driver(ctx, f"max-{rate}-{attempt}", rate,
-                                 ctx.p["step_s"], 0)
-            ok = (s["sent"] == s["scheduled"] and s["dropped"] == 0
-                  and s["lag_ms"]["p99"] is not None
-                  and s["lag_ms"]["p99"] <= 1.0)
-            step = {"rps": rate, "attempt": attempt,
-                    "scheduled": s["scheduled"], "sent": s["sent"],
-                    "success": s["success"], "failure": s["failure"],
-                    "dropped": s["dropped"], "achieved_rps": s["achieved_rps"],
-                    "lag_p99_ms": s["lag_ms"]["p99"],
-                    "lag_max_ms": s["lag_ms"]["max"],
-                    "latency_p99_ms": s["latency_ms"]["p99"],
-                    "sustained": ok}
-            steps.append(step)
-            log(f"  {rate:>6} rps: sent {s['sent']}/{s['scheduled']}, "
-                f"dropped {s['dropped']}, failure {s['failure']}, lag p99 "
-                f"{s['lag_ms']['p99']} ms -> {'ok' if ok else 'miss'}")
-            if ok:
-                ok_step = step
-                break
-        if not ok_step:
-            break
-        best = rate
-    results["details"]["driver_rate_steps"] = steps
-    metric(results, "driver_max_sustained_rps",
-           "driver: highest open-loop rate sustained (all sent, lag p99 <= 1 ms)",
-           best, "RPS", ">=", 20000)
+def h2load_args(ctx, port, extra):
+    return ["h2load", *extra, "-d", ctx.request_body, "-H",
+            "content-type: application/grpc", "-H", "te: trailers",
+            f"http://127.0.0.1:{port}{METHOD_PATH}"]
 
 
-def measure_driver_cpu(ctx, results):
-    rps, dur = 2000, ctx.p["cpu_run_s"]
-    s, _, samples = run_driver(ctx, "driver-2000", rps, dur, 0,
-                               window=ctx.p["window"],
-                               extra_pids={"worker": ctx.worker.pid})
-    d = window_cost(samples, "driver", rps)
-    w = window_cost(samples, "worker", rps)
-    results["details"]["driver_2000rps"] = {
-        "driver": d, "worker": w, "scheduled": s["scheduled"],
-        "success": s["success"], "failure": s["failure"]}
-    metric(results, "driver_cpu_us_per_request",
-           "driver: CPU per request at 2 000 RPS", d["cpu_us_per_request"],
-           "µs", "<=", 20)
-    metric(results, "driver_rss_mib_2000rps", "driver: RSS at 2 000 RPS",
-           mib(d["rss_bytes"]), "MiB")
-    return d
+def parse_h2load(text):
+    m = re.search(r"requests: (\d+) total, (\d+) started, (\d+) done, "
+                  r"(\d+) succeeded, (\d+) failed", text)
+    if not m:
+        raise BenchError(f"h2load printed no request counts: {text[-300:]}")
+    return {"total": int(m.group(1)), "done": int(m.group(3)),
+            "succeeded": int(m.group(4)), "failed": int(m.group(5))}
 
 
-def measure_worker(ctx, results, spin_ms, rps):
-    dur = ctx.p["cpu_run_s"]
-    s, out, samples = run_driver(ctx, f"worker-{rps}-spin{spin_ms}", rps, dur,
-                                 spin_ms, warmup_s=ctx.p["window"][0],
-                                 window=ctx.p["window"],
-                                 extra_pids={"worker": ctx.worker.pid})
-    w = window_cost(samples, "worker", rps)
-    o = overhead(out)
-    results["details"][f"worker_{rps}rps_spin{spin_ms}"] = {
-        "worker": w, "driver": window_cost(samples, "driver", rps),
-        "overhead": o, "success": s["success"], "failure": s["failure"],
-        "errors": s["errors"]}
-    at = f"at {rps:,} RPS, spin {spin_ms} ms".replace(",", " ", 1) \
-        if rps >= 1000 else f"at {rps} RPS, spin {spin_ms} ms"
-    if spin_ms == 0:
-        metric(results, "worker_cpu_us_per_request_spin0",
-               f"worker: CPU per request {at}", w["cpu_us_per_request"], "µs",
-               "<=", 25)
-        metric(results, "overhead_p50_us_spin0",
-               f"worker: overhead latency p50 {at}", o["p50_us"], "µs", "<=",
-               150)
-    else:
-        # Includes the spin: a wall-clock spin preempted by other work burns
-        # less than its length, so subtracting it would not isolate the call.
-        metric(results, f"worker_cpu_us_per_request_spin{spin_ms}",
-               f"worker: CPU per request {at} (includes the spin)",
-               w["cpu_us_per_request"], "µs")
-        metric(results, f"overhead_p50_us_spin{spin_ms}",
-               f"worker: overhead latency p50 {at}", o["p50_us"], "µs")
-    metric(results, f"overhead_p99_us_spin{spin_ms}",
-           f"worker: overhead latency p99 {at}", o["p99_us"], "µs")
-
-
-def measure_spin_accuracy(ctx, results):
-    for spin_ms, rps, dur in ctx.p["spin_runs"]:
-        _, out, _ = run_driver(ctx, f"spin-{spin_ms}ms", rps, dur, spin_ms)
-        errs = [int(r["server_spin_us"]) - spin_ms * 1000
-                for r in read_csv(out) if r["status"] == "success"]
-        if not errs:
-            raise BenchError(f"spin {spin_ms} ms: no successful calls")
-        results["details"][f"spin_{spin_ms}ms"] = {
-            "n": len(errs), "p50_us": percentile(errs, 50),
-            "p99_us": percentile(errs, 99), "min_us": min(errs),
-            "max_us": max(errs)}
-        metric(results, f"spin_error_p50_us_{spin_ms}ms",
-               f"worker: spin error p50 at {spin_ms} ms (server - requested)",
-               percentile(errs, 50), "µs")
-        metric(results, f"spin_error_p99_us_{spin_ms}ms",
-               f"worker: spin error p99 at {spin_ms} ms (server - requested)",
-               percentile(errs, 99), "µs", "<=", 100)
-
-
-def measure_rss_after_calls(ctx, results):
-    rps, dur = ctx.p["bulk"]
-    s, _, _ = run_driver(ctx, "bulk", rps, dur, 0)
-    rss = rss_bytes(ctx.worker.pid)
-    results["details"]["bulk"] = {"rps": rps, "duration_s": dur,
-                                  "success": s["success"],
-                                  "failure": s["failure"], "rss_bytes": rss,
-                                  "threads": threads(ctx.worker.pid)}
-    metric(results, "worker_rss_mib_after_calls",
-           f"worker: RSS after {s['success']} calls", mib(rss), "MiB")
-
-
-def measure_peer(ctx, results, driver_cost):
-    rps, dur = 2000, ctx.p["cpu_run_s"]
-    body = os.path.join(ctx.workdir, "request.bin")
-    # gRPC message prefix (uncompressed, length 0) + WorkRequest{
-    # duration_ms: 0}, which serializes to zero bytes.
-    with open(body, "wb") as f:
-        f.write(b"\x00\x00\x00\x00\x00")
-    before = ctx.worker.successes()
-    args = ["h2load", "-c", "1", "-t", "1", "-m", "100", f"--rps={rps}",
-            f"-D{dur}", "-d", body, "-H", "content-type: application/grpc",
-            "-H", "te: trailers",
-            f"http://127.0.0.1:{ctx.worker.grpc_port}{METHOD_PATH}"]
+def run_h2load(ctx, worker, name, rps, duration_s, window):
+    """h2load at `rps` (one connection, up to 100 streams) for duration_s
+    against `worker`: CPU per call of h2load and of the worker over the
+    window, the share of calls the worker counted as gRPC successes."""
+    before = worker.successes()
+    args = h2load_args(ctx, worker.grpc_port, ["-c", "1", "-t", "1", "-m", "100",
+                                          f"--rps={rps}", f"-D{duration_s}"])
+    log_path = os.path.join(ctx.workdir, f"{name}.log")
     start = time.monotonic()
-    log_path = os.path.join(ctx.workdir, "h2load.log")
     proc = spawn(args, log_path)
-    sampler = Sampler({"h2load": proc.pid, "worker": ctx.worker.pid})
+    sampler = Sampler({"h2load": proc.pid, "worker": worker.pid})
     samples = []
-    for offset in ctx.p["window"]:
+    for offset in window:
         delay = start + offset - time.monotonic()
         if delay > 0:
             time.sleep(delay)
+        if proc.poll() is not None:
+            raise BenchError(f"{name}: h2load ended before the sample")
         samples.append(sampler.take())
-    code = proc.wait(timeout=dur + 60)
+    code = proc.wait(timeout=duration_s + 60)
     STARTED.remove(proc)
     with open(log_path) as f:
         text = f.read()
     if code != 0:
-        raise BenchError(f"h2load exited {code}: {text[-500:]}")
-    m = re.search(r"requests: (\d+) total, (\d+) started, (\d+) done, "
-                  r"(\d+) succeeded, (\d+) failed", text)
-    served = ctx.worker.successes() - before
-    p = window_cost(samples, "h2load", rps)
-    w = window_cost(samples, "worker", rps)
-    results["details"]["peer_h2load_2000rps"] = {
-        "h2load": p, "worker": w, "cmd": " ".join(args),
-        "h2load_done": int(m.group(3)) if m else None,
-        "h2load_succeeded": int(m.group(4)) if m else None,
-        "worker_grpc_successes": served}
+        raise BenchError(f"{name}: h2load exited {code}: {text[-500:]}")
+    counts = parse_h2load(text)
+    served = worker.successes() - before
     if not served:
         raise BenchError("h2load's calls did not reach the worker as gRPC "
                          "successes")
-    metric(results, "peer_h2load_cpu_us_per_request",
-           "peer: h2load CPU per request at 2 000 RPS (same call, same worker)",
-           p["cpu_us_per_request"], "µs")
-    metric(results, "worker_cpu_us_per_request_under_h2load",
-           "worker: CPU per request at 2 000 RPS from h2load",
-           w["cpu_us_per_request"], "µs")
-    metric(results, "driver_vs_h2load_cpu_ratio",
-           "driver CPU per request / h2load's, at 2 000 RPS",
-           driver_cost["cpu_us_per_request"] / p["cpu_us_per_request"], "x")
+    return {"h2load": window_cost(samples, "h2load", rps),
+            "worker": window_cost(samples, "worker", rps),
+            "counts": counts, "worker_grpc_successes": served,
+            "answered_share": served / counts["total"]
+            if counts["total"] else None,
+            "cmd": " ".join(args)}
+
+
+def median(values):
+    values = [v for v in values if v is not None]
+    if not values:
+        return None
+    return statistics.median(values)
+
+
+def note_load(ctx):
+    ctx.loads.append(os.getloadavg()[0])
+
+
+# ---------------------------------------------------------------- measurements
+
+
+def measure_rate(ctx, rate, runs, duration_s, window=None):
+    """`runs` driver runs at `rate` (spin 0, a fresh worker each). With a
+    CPU `window`, each is followed by h2load at the same rate against a
+    fresh worker; without, a run that misses ends the series (one miss
+    settles "sustained")."""
+    out = []
+    for i in range(1, runs + 1):
+        note_load(ctx)
+        worker = Worker(ctx.worker_bin, ctx.workdir, f"w-{rate}-{i}")
+        try:
+            ctx.worker = worker
+            s, csv_path, samples = run_driver(
+                ctx, f"rate-{rate}-{i}", rate, duration_s, 0,
+                warmup_s=window[0] if window else 0, window=window,
+                extra_pids={"worker": worker.pid})
+            run = run_stats(s, csv_path)
+            if window:
+                run["driver"] = window_cost(samples, "driver", rate)
+                run["worker"] = window_cost(samples, "worker", rate)
+                run["overhead"] = overhead(csv_path)
+        finally:
+            worker.stop()
+        text = (f"  {rate:>6} rps run {i}: answered "
+                f"{run['answered_share']:.4f}, on time "
+                f"{run['on_time_share']:.4f}, lag p99 {run['lag_p99_ms']} ms")
+        if window:
+            peer_worker = Worker(ctx.worker_bin, ctx.workdir,
+                                 f"w-{rate}-{i}-h2")
+            try:
+                run["h2load"] = run_h2load(ctx, peer_worker,
+                                           f"h2load-{rate}-{i}", rate,
+                                           duration_s, window)
+            finally:
+                peer_worker.stop()
+            text += (f", driver {run['driver']['cpu_us_per_request']:.1f} "
+                     f"µs, worker {run['worker']['cpu_us_per_request']:.1f} "
+                     f"µs, h2load "
+                     f"{run['h2load']['h2load']['cpu_us_per_request']:.1f} µs")
+        log(f"{text} -> {'sustained' if run['sustained'] else 'miss'}")
+        out.append(run)
+        if not window and not run["sustained"]:
+            break
+    return out
+
+
+def rate_row(rate, runs):
+    """The table row of one rate: the median of each cell over its runs."""
+    def med(get):
+        return median([get(r) for r in runs])
+    return {
+        "rps": rate, "runs": len(runs),
+        "sustained_runs": sum(r["sustained"] for r in runs),
+        "on_time_share": med(lambda r: r["on_time_share"]),
+        "answered_share": med(lambda r: r["answered_share"]),
+        "lag_p50_ms": med(lambda r: r["lag_p50_ms"]),
+        "lag_p99_ms": med(lambda r: r["lag_p99_ms"]),
+        "lag_max_ms": med(lambda r: r["lag_max_ms"]),
+        "driver_cpu_us": med(lambda r: r["driver"]["cpu_us_per_request"]),
+        "worker_cpu_us": med(lambda r: r["worker"]["cpu_us_per_request"]),
+        "driver_rss_mib": med(lambda r: mib(r["driver"]["rss_bytes"])),
+        "worker_rss_mib": med(lambda r: mib(r["worker"]["rss_bytes"])),
+        "driver_ctxt_per_call":
+            med(lambda r: r["driver"]["context_switches_per_request"]),
+        "worker_ctxt_per_call":
+            med(lambda r: r["worker"]["context_switches_per_request"]),
+        "overhead_p50_us": med(lambda r: r["overhead"]["p50_us"]),
+        "overhead_p99_us": med(lambda r: r["overhead"]["p99_us"]),
+        "h2load_cpu_us": med(lambda r: r["h2load"]["h2load"]["cpu_us_per_request"]),
+        "h2load_worker_cpu_us":
+            med(lambda r: r["h2load"]["worker"]["cpu_us_per_request"]),
+        "h2load_answered_share": med(lambda r: r["h2load"]["answered_share"]),
+        "h2load_rss_mib": med(lambda r: mib(r["h2load"]["h2load"]["rss_bytes"])),
+    }
+
+
+def measure_rates(ctx, results):
+    """The table (ctx.p["table_rates"]) and the highest rate sustained in
+    every one of its runs, climbing ctx.p["ladder"] until a rate misses."""
+    p = ctx.p
+    rows, all_runs = [], {}
+    for rate in p["table_rates"]:
+        log(f"bench: {rate} rps, {p['runs']} runs, driver then h2load")
+        runs = measure_rate(ctx, rate, p["runs"], p["cpu_run_s"], p["window"])
+        all_runs[rate] = runs
+        rows.append(rate_row(rate, runs))
+    results["rate_table"] = rows
+    results["details"]["rate_runs"] = {str(k): v for k, v in all_runs.items()}
+    best = 0
+    for rate in p["ladder"]:
+        if rate not in all_runs:
+            log(f"bench: sustained? {rate} rps, {p['runs']} runs")
+            all_runs[rate] = measure_rate(ctx, rate, p["runs"], p["step_s"])
+        if not all(r["sustained"] for r in all_runs[rate]):
+            break
+        best = rate
+    results["details"]["ladder"] = {
+        str(rate): [{k: r[k] for k in ("sustained", "lag_p99_ms",
+                                       "answered_share", "dropped")}
+                    for r in all_runs[rate]]
+        for rate in p["ladder"] if rate in all_runs}
+    by_rate = {row["rps"]: row for row in rows}
+    metric(results, "driver_max_sustained_rps",
+           f"driver + worker: highest rate with every call sent (lag p99 "
+           f"<= 1 ms) and answered, in {p['runs']} of {p['runs']} runs",
+           best, "RPS", ">=", 20000)
+    if 1000 in by_rate:
+        metric(results, "driver_cpu_us_1000",
+               "driver: CPU per call at 1 000 RPS",
+               by_rate[1000]["driver_cpu_us"], "µs", "<=", 60)
+        metric(results, "overhead_p50_us_1000",
+               "worker + driver: latency minus spin, p50, at 1 000 RPS",
+               by_rate[1000]["overhead_p50_us"], "µs", "<=", 150)
+    for rate in (5000, 10000):
+        if rate in by_rate:
+            metric(results, f"lag_p99_ms_{rate}",
+                   f"driver: lag p99 at {spaced(rate)} RPS",
+                   by_rate[rate]["lag_p99_ms"], "ms", "<=", 1)
+    top = max(by_rate) if by_rate else None
+    if top is not None:
+        at = spaced(top)
+        metric(results, "driver_cpu_us_top",
+               f"driver: CPU per call at {at} RPS",
+               by_rate[top]["driver_cpu_us"], "µs", "<=", 20)
+        metric(results, "runs_clean_top",
+               f"driver + worker at {at} RPS: runs with every call answered "
+               f"and lag p99 <= 1 ms", by_rate[top]["sustained_runs"],
+               f"of {by_rate[top]['runs']}", ">=", by_rate[top]["runs"])
+        metric(results, "peer_h2load_cpu_us_top",
+               f"peer: h2load CPU per call at {at} RPS (same call, same "
+               f"worker binary)", by_rate[top]["h2load_cpu_us"], "µs")
+        if by_rate[top]["h2load_cpu_us"]:
+            metric(results, "driver_vs_h2load_cpu_ratio",
+                   f"driver CPU per call / h2load's, at {at} RPS",
+                   by_rate[top]["driver_cpu_us"]
+                   / by_rate[top]["h2load_cpu_us"], "x")
+    return best
+
+
+def measure_overload(ctx, results, sustained):
+    """ctx.p["overload_s"] at twice the sustained rate, then a run at half
+    of it against the same worker, which must be clean. The worker's
+    threads and RSS are sampled every second of the overload."""
+    base = max(sustained, ctx.p["ladder"][0])
+    high, low = 2 * base, max(1, base // 2)
+    note_load(ctx)
+    worker = Worker(ctx.worker_bin, ctx.workdir, "w-overload")
+    ctx.worker = worker
+    try:
+        idle_threads = threads(worker.pid)
+        name = f"overload-{high}"
+        out = os.path.join(ctx.workdir, f"{name}.csv")
+        summary = os.path.join(ctx.workdir, f"{name}.json")
+        dur = ctx.p["overload_s"]
+        proc = spawn([ctx.driver, "--bind=127.0.0.1",
+                      f"--target=127.0.0.1:{worker.grpc_port}",
+                      f"--rps={high}", f"--duration={dur}s", "--spin-ms=0",
+                      f"--out={out}", f"--summary={summary}",
+                      "--metrics-port=0", "--progress-interval=1h"],
+                     os.path.join(ctx.workdir, f"{name}.log"))
+        peak_threads, peak_rss = idle_threads, rss_bytes(worker.pid)
+        while True:
+            try:
+                proc.wait(timeout=1)
+                break
+            except subprocess.TimeoutExpired:
+                peak_threads = max(peak_threads, threads(worker.pid))
+                peak_rss = max(peak_rss, rss_bytes(worker.pid))
+        STARTED.remove(proc)
+        if proc.returncode != 0:
+            raise BenchError(f"{name}: driver exited {proc.returncode}")
+        with open(summary) as f:
+            over = run_stats(json.load(f), out)
+        after_threads = threads(worker.pid)
+        s, csv_path, _ = run_driver(ctx, f"after-overload-{low}", low,
+                                    ctx.p["recover_s"], 0)
+        after = run_stats(s, csv_path)
+    finally:
+        worker.stop()
+    over.update({"rps": high, "duration_s": dur,
+                 "worker_threads_idle": idle_threads,
+                 "worker_threads_peak": peak_threads,
+                 "worker_threads_after": after_threads,
+                 "worker_rss_peak_mib": mib(peak_rss)})
+    after["rps"] = low
+    results["overload"] = {"overload": over, "after": after}
+    log(f"  overload {high} rps: answered {over['answered_share']:.3f}, "
+        f"failures {over['failures_by_code']}, dropped {over['dropped']}, "
+        f"worker threads {idle_threads} -> {peak_threads}; then {low} rps: "
+        f"{'clean' if after['sustained'] else 'NOT clean'}")
+    metric(results, "overload_then_clean",
+           f"overload: {dur} s at {spaced(high)} RPS (twice the sustained "
+           f"rate), then {spaced(low)} RPS is clean (1 = yes)",
+           1 if after["sustained"] else 0, "", ">=", 1)
+    metric(results, "overload_worker_thread_growth",
+           "overload: worker threads above idle at the peak",
+           peak_threads - idle_threads, "threads")
+
+
+def measure_h2load_closed(ctx, results):
+    """The worker's CPU per call when h2load keeps 10 calls in flight on
+    one connection (-c1 -m10, spin 0, as fast as it answers): median of
+    ctx.p["runs"] runs against a fresh worker each."""
+    n = ctx.p["h2load_calls"]
+    runs = []
+    for i in range(1, ctx.p["runs"] + 1):
+        note_load(ctx)
+        worker = Worker(ctx.worker_bin, ctx.workdir, f"w-closed-{i}")
+        try:
+            args = h2load_args(ctx, worker.grpc_port,
+                               ["-c", "1", "-t", "1", "-m", "10", "-n", str(n)])
+            log_path = os.path.join(ctx.workdir, f"h2load-closed-{i}.log")
+            w0 = cpu_seconds(worker.pid)
+            t0 = time.monotonic()
+            proc = spawn(args, log_path)
+            code = proc.wait(timeout=300)
+            took = time.monotonic() - t0
+            STARTED.remove(proc)
+            w1 = cpu_seconds(worker.pid)
+            with open(log_path) as f:
+                text = f.read()
+            if code != 0:
+                raise BenchError(f"h2load exited {code}: {text[-300:]}")
+            counts = parse_h2load(text)
+            runs.append({"worker_cpu_us_per_call": (w1 - w0) * 1e6 / n,
+                         "rps": n / took, "counts": counts,
+                         "cmd": " ".join(args)})
+        finally:
+            worker.stop()
+    results["details"]["h2load_closed_loop"] = runs
+    metric(results, "worker_cpu_us_h2load_c1_m10",
+           f"worker: CPU per call under h2load -c1 -m10, spin 0 (median of "
+           f"{len(runs)})", median([r["worker_cpu_us_per_call"] for r in runs]),
+           "µs", "<=", 20)
+    metric(results, "worker_rps_h2load_c1_m10",
+           "worker: calls per second answered under h2load -c1 -m10",
+           median([r["rps"] for r in runs]), "RPS")
+
+
+def measure_idle(ctx, results):
+    worker = Worker(ctx.worker_bin, ctx.workdir, "w-idle")
+    try:
+        idle = rss_bytes(worker.pid)
+        breakdown = memory_breakdown(worker.pid)
+        results["details"]["worker_idle"] = {
+            "rss_bytes": idle, "memory": breakdown,
+            "threads": threads(worker.pid)}
+    finally:
+        worker.stop()
+    metric(results, "worker_idle_rss_mib",
+           "worker: idle RSS (serving, no calls yet)", mib(idle), "MiB", "<=",
+           10)
+    metric(results, "worker_idle_anon_mib",
+           "worker: idle anonymous memory (heap and stacks; the rest of RSS "
+           "is the binary and libraries mapped)", mib(breakdown["anonymous"]),
+           "MiB")
+    metric(results, "worker_idle_threads", "worker: threads when idle",
+           results["details"]["worker_idle"]["threads"], "")
+
+
+def measure_spin_accuracy(ctx, results):
+    worker = Worker(ctx.worker_bin, ctx.workdir, "w-spin")
+    ctx.worker = worker
+    try:
+        for spin_ms, rps, dur in ctx.p["spin_runs"]:
+            note_load(ctx)
+            _, out, _ = run_driver(ctx, f"spin-{spin_ms}ms", rps, dur, spin_ms)
+            errs = [int(r["server_spin_us"]) - spin_ms * 1000
+                    for r in read_csv(out) if r["status"] == "success"]
+            if not errs:
+                raise BenchError(f"spin {spin_ms} ms: no successful calls")
+            results["details"][f"spin_{spin_ms}ms"] = {
+                "n": len(errs), "p50_us": percentile(errs, 50),
+                "p99_us": percentile(errs, 99), "min_us": min(errs),
+                "max_us": max(errs)}
+            metric(results, f"spin_error_p99_us_{spin_ms}ms",
+                   f"worker: spin error p99 at {spin_ms} ms (server - "
+                   f"requested)", percentile(errs, 99), "µs", "<=", 100)
+    finally:
+        worker.stop()
 
 
 def measure_cold_start(ctx, results):
@@ -438,9 +645,12 @@ def measure_cold_start(ctx, results):
         raise BenchError(f"cold_start failed: {r.stderr.strip()}")
     data = json.loads(r.stdout)
     results["details"]["cold_start"] = data
+    metric(results, "cold_listen_median_ms",
+           f"worker: exec to listening (median of {data['runs']})",
+           data["listen_median_ms"], "ms", "<=", 8)
     metric(results, "cold_start_median_ms",
-           f"worker: cold start, exec to first successful call "
-           f"(median of {data['runs']})", data["median_ms"], "ms", "<=", 20)
+           f"worker: exec to first answered call (median of {data['runs']})",
+           data["median_ms"], "ms", "<=", 10)
 
 
 # ---------------------------------------------------------------- reporting
@@ -452,28 +662,84 @@ def metric(results, mid, label, value, unit, op=None, target=None):
         passed = value >= target if op == ">=" else value <= target
     results["metrics"].append({
         "id": mid, "label": label, "value": value, "unit": unit,
-        "target": f"{op} {target:g} {unit}" if op else None,
+        "target": f"{op} {target:g} {unit}".rstrip() if op else None,
         "pass": passed})
 
 
-def fmt(v):
+def fmt(v, digits=None):
     if v is None:
         return "—"
     if isinstance(v, float):
+        if digits is not None:
+            return f"{v:.{digits}f}"
         return f"{v:.0f}" if abs(v) >= 100 else f"{v:.2f}"
     return str(v)
 
 
+def spaced(n):
+    """1 000 rather than 1,000 or 1000."""
+    return f"{n:,}".replace(",", " ")
+
+
+def share(v):
+    return "—" if v is None else f"{100 * v:.2f} %"
+
+
 def markdown(results):
+    m = results["machine"]
+    loads = results.get("load")
+    load_text = ""
+    if loads:
+        load_text = (f"; 1-minute load average {loads['start']:.2f} at the "
+                     f"start, {loads['max']:.2f} at most before a run, "
+                     f"{loads['end']:.2f} at the end")
     lines = [f"Benchmark {results['mode']} run, {results['date']}, "
-             f"{results['machine']['cpus']} CPUs, commit "
-             f"{results['machine']['commit']}", "",
-             "| metric | value | target | pass/miss |",
-             "|---|---|---|---|"]
-    for m in results["metrics"]:
-        verdict = {True: "pass", False: "**miss**", None: "—"}[m["pass"]]
-        lines.append(f"| {m['label']} | {fmt(m['value'])} {m['unit']} | "
-                     f"{m['target'] or '—'} | {verdict} |")
+             f"{m['cpus']} CPUs, commit {m['commit']}{load_text}", ""]
+    table = results.get("rate_table")
+    if table:
+        runs = table[0]["runs"]
+        lines += [f"Per rate, spin 0, driver and worker side by side on "
+                  f"loopback; each cell the median of {runs} run(s); h2load "
+                  f"at the same rate against a fresh worker after each run:",
+                  "",
+                  "| rate (RPS) | sent on time | answered | lag p50 / p99 / "
+                  "max (ms) | driver µs/call | worker µs/call | driver RSS "
+                  "(MiB) | worker RSS (MiB) | sustained runs | h2load µs/call "
+                  "| worker µs/call under h2load | h2load answered |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        for r in table:
+            lines.append(
+                f"| {spaced(r['rps'])} | {share(r['on_time_share'])} | "
+                f"{share(r['answered_share'])} | {fmt(r['lag_p50_ms'], 3)} / "
+                f"{fmt(r['lag_p99_ms'], 3)} / {fmt(r['lag_max_ms'], 2)} | "
+                f"{fmt(r['driver_cpu_us'], 1)} | {fmt(r['worker_cpu_us'], 1)} "
+                f"| {fmt(r['driver_rss_mib'], 1)} | "
+                f"{fmt(r['worker_rss_mib'], 1)} | {r['sustained_runs']} of "
+                f"{r['runs']} | {fmt(r['h2load_cpu_us'], 1)} | "
+                f"{fmt(r['h2load_worker_cpu_us'], 1)} | "
+                f"{share(r['h2load_answered_share'])} |")
+        lines.append("")
+    ov = results.get("overload")
+    if ov:
+        o, a = ov["overload"], ov["after"]
+        codes = ", ".join(f"{k} {v}" for k, v in o["failures_by_code"].items())
+        lines += [f"Overload: {o['duration_s']} s at {spaced(o['rps'])} RPS: "
+                  f"{share(o['answered_share'])} answered, failures: "
+                  f"{codes or 'none'}, {o['dropped']} dropped by the driver, "
+                  f"lag p99 {fmt(o['lag_p99_ms'], 2)} ms; worker threads "
+                  f"{o['worker_threads_idle']} idle, "
+                  f"{o['worker_threads_peak']} at the peak, "
+                  f"{o['worker_threads_after']} after; worker RSS peak "
+                  f"{o['worker_rss_peak_mib']:.1f} MiB. Then {spaced(a['rps'])} "
+                  f"RPS: {share(a['answered_share'])} answered, lag p99 "
+                  f"{fmt(a['lag_p99_ms'], 3)} ms: "
+                  f"{'clean' if a['sustained'] else 'NOT clean'}.", ""]
+    lines += ["| metric | value | target | pass/miss |", "|---|---|---|---|"]
+    for x in results["metrics"]:
+        verdict = {True: "pass", False: "**miss**", None: "—"}[x["pass"]]
+        value = f"{fmt(x['value'])} {x['unit']}".rstrip()
+        lines.append(f"| {x['label']} | {value} | {x['target'] or '—'} | "
+                     f"{verdict} |")
     if results["errors"]:
         lines += ["", "Errors:"] + [f"- {e}" for e in results["errors"]]
     return "\n".join(lines) + "\n"
@@ -537,68 +803,77 @@ def machine():
 
 # ---------------------------------------------------------------- modes
 
-FULL = {"rates": [500, 1000, 2000, 5000, 10000, 15000, 20000, 25000, 30000, 40000,
-                  50000, 60000],
-        "step_s": 4, "cpu_run_s": 10, "window": (2.0, 8.0),
+FULL = {"table_rates": [1000, 5000, 10000, 20000],
+        # "Highest sustained": every rate of the table, then up until a miss.
+        "ladder": [1000, 5000, 10000, 20000, 30000, 40000, 50000, 60000, 80000,
+                   100000],
+        "runs": 3, "step_s": 5, "cpu_run_s": 10, "window": (2.0, 8.0),
+        "overload_s": 30, "recover_s": 10, "h2load_calls": 200000,
         "spin_runs": [(1, 100, 5), (10, 20, 5), (100, 5, 8)],
-        "bulk": (2000, 50), "cold_runs": 20}
-QUICK = {"rates": [500, 2000], "step_s": 1, "cpu_run_s": 3,
-         "window": (1.0, 2.5),
-         "spin_runs": [(1, 100, 1), (10, 20, 1), (100, 5, 1)],
-         "bulk": (2000, 2), "cold_runs": 3}
+        "cold_runs": 20}
+QUICK = {"table_rates": [1000, 2000], "ladder": [1000, 2000], "runs": 1,
+         "step_s": 1, "cpu_run_s": 3, "window": (1.0, 2.5),
+         "overload_s": 2, "recover_s": 1, "h2load_calls": 20000,
+         "spin_runs": [(1, 100, 1), (10, 20, 1)], "cold_runs": 3}
 
 
 class Ctx:
     pass
 
 
+def wait_for_quiet(max_load, max_wait_s):
+    """Waits, bounded, until the 1-minute load average is below max_load;
+    returns what it was when the wait ended."""
+    deadline = time.monotonic() + max_wait_s
+    load = os.getloadavg()[0]
+    while load >= max_load and time.monotonic() < deadline:
+        log(f"bench: 1-minute load average {load:.2f} >= {max_load}; "
+            f"waiting (at most {deadline - time.monotonic():.0f} s more)")
+        time.sleep(min(15, max(0.0, deadline - time.monotonic())))
+        load = os.getloadavg()[0]
+    return load
+
+
 def run_bench(args, ctx):
     ctx.p = QUICK if args.quick else FULL
+    ctx.loads = []
+    ctx.request_body = os.path.join(ctx.workdir, "request.bin")
+    # The gRPC message prefix (uncompressed, length 0) of WorkRequest{
+    # duration_ms: 0}, which serializes to zero bytes.
+    with open(ctx.request_body, "wb") as f:
+        f.write(b"\x00\x00\x00\x00\x00")
+    start_load = os.getloadavg()[0]
+    if args.max_load is not None:
+        start_load = wait_for_quiet(args.max_load, args.max_wait)
     results = {"mode": "quick" if args.quick else "full",
                "date": datetime.datetime.now(datetime.timezone.utc)
                .strftime("%Y-%m-%dT%H:%M:%SZ"),
                "machine": machine(), "metrics": [], "details": {},
                "errors": []}
-    ctx.worker = Worker(ctx.worker_bin, ctx.workdir)
-    idle = rss_bytes(ctx.worker.pid)
-    breakdown = memory_breakdown(ctx.worker.pid)
-    results["details"]["worker_idle_rss_bytes"] = idle
-    results["details"]["worker_idle_memory"] = breakdown
-    metric(results, "worker_idle_rss_mib", "worker: idle RSS (serving, no "
-           "calls yet)", mib(idle), "MiB", "<=", 8)
-    metric(results, "worker_idle_anon_mib", "worker: idle anonymous memory "
-           "(heap and stacks; the rest of RSS is mapped library code)",
-           mib(breakdown["anonymous"]), "MiB")
+    sustained = 0
 
-    driver_cost = None
-    steps = [("RSS after calls", lambda: measure_rss_after_calls(ctx, results)),
-             ("driver max rate", lambda: measure_max_rate(ctx, results)),
-             ("driver CPU at 2000 RPS", None),
-             ("worker at 1000 RPS spin 0",
-              lambda: measure_worker(ctx, results, 0, 1000)),
-             # 1 000 RPS of 10 ms spins would need 10 cores; 100 RPS keeps
-             # the spin at half of this machine's two.
-             ("worker at 100 RPS spin 10",
-              lambda: measure_worker(ctx, results, 10, 100)),
-             ("spin accuracy", lambda: measure_spin_accuracy(ctx, results)),
-             ("peer h2load at 2000 RPS", None),
-             ("cold start", lambda: measure_cold_start(ctx, results))]
+    def rates():
+        nonlocal sustained
+        sustained = measure_rates(ctx, results)
+
+    steps = [("idle worker", lambda: measure_idle(ctx, results)),
+             ("cold start", lambda: measure_cold_start(ctx, results)),
+             ("worker under h2load -c1 -m10",
+              lambda: measure_h2load_closed(ctx, results)),
+             ("rates", rates),
+             ("overload", lambda: measure_overload(ctx, results, sustained)),
+             ("spin accuracy", lambda: measure_spin_accuracy(ctx, results))]
     for name, fn in steps:
         log(f"bench: {name}")
         try:
-            if name == "driver CPU at 2000 RPS":
-                driver_cost = measure_driver_cpu(ctx, results)
-            elif name == "peer h2load at 2000 RPS":
-                if driver_cost is None:
-                    raise BenchError("no driver CPU figure to compare with")
-                measure_peer(ctx, results, driver_cost)
-            else:
-                fn()
+            fn()
         except (BenchError, OSError, ValueError, KeyError,
                 subprocess.SubprocessError) as e:
             results["errors"].append(f"{name}: {e}")
             log(f"bench: {name} failed: {e}")
-    ctx.worker.stop()
+    results["load"] = {"start": start_load,
+                       "max": max(ctx.loads or [start_load]),
+                       "end": os.getloadavg()[0]}
     md = markdown(results)
     write_outputs(args.out_dir, "latest", results, md)
     print(md, end="")
@@ -610,7 +885,8 @@ def run_soak(args, ctx):
     ctx.worker = Worker(ctx.worker_bin, ctx.workdir)
     out = os.path.join(ctx.workdir, "soak.csv")
     summary = os.path.join(ctx.workdir, "soak.json")
-    proc = spawn([ctx.driver, f"--target=127.0.0.1:{ctx.worker.grpc_port}",
+    proc = spawn([ctx.driver, "--bind=127.0.0.1",
+                  f"--target=127.0.0.1:{ctx.worker.grpc_port}",
                   f"--rps={args.soak_rps}", f"--duration={seconds}s",
                   f"--spin-ms={args.soak_spin_ms}", f"--out={out}",
                   f"--summary={summary}", "--metrics-port=0",
@@ -690,16 +966,33 @@ def check(out_dir, soak):
                 if r["growth"][who].get(k) is None:
                     raise BenchError(f"soak: missing {who}.{k}")
         return
-    required = ["worker_idle_rss_mib", "worker_idle_anon_mib", "worker_rss_mib_after_calls",
-                "driver_max_sustained_rps", "driver_cpu_us_per_request",
-                "driver_rss_mib_2000rps", "worker_cpu_us_per_request_spin0",
-                "overhead_p50_us_spin0", "overhead_p99_us_spin0",
-                "worker_cpu_us_per_request_spin10", "overhead_p50_us_spin10",
-                "overhead_p99_us_spin10", "peer_h2load_cpu_us_per_request",
-                "worker_cpu_us_per_request_under_h2load",
-                "driver_vs_h2load_cpu_ratio", "cold_start_median_ms"]
-    for ms in (1, 10, 100):
-        required += [f"spin_error_p50_us_{ms}ms", f"spin_error_p99_us_{ms}ms"]
+    required = ["worker_idle_rss_mib", "worker_idle_anon_mib",
+                "worker_idle_threads", "cold_listen_median_ms",
+                "cold_start_median_ms", "worker_cpu_us_h2load_c1_m10",
+                "worker_rps_h2load_c1_m10", "driver_max_sustained_rps",
+                "driver_cpu_us_1000", "overhead_p50_us_1000",
+                "driver_cpu_us_top", "runs_clean_top",
+                "peer_h2load_cpu_us_top", "driver_vs_h2load_cpu_ratio",
+                "overload_then_clean", "overload_worker_thread_growth"]
+    required += [f"spin_error_p99_us_{ms}ms" for ms, _, _ in
+                 (QUICK if r["mode"] == "quick" else FULL)["spin_runs"]]
+    columns = ["on_time_share", "answered_share", "lag_p50_ms", "lag_p99_ms",
+               "lag_max_ms", "driver_cpu_us", "worker_cpu_us",
+               "driver_rss_mib", "worker_rss_mib", "h2load_cpu_us",
+               "h2load_worker_cpu_us", "h2load_answered_share"]
+    table = r.get("rate_table") or []
+    want = (QUICK if r["mode"] == "quick" else FULL)["table_rates"]
+    if [row["rps"] for row in table] != want:
+        raise BenchError(f"rate table has rates "
+                         f"{[row['rps'] for row in table]}, not {want}")
+    for row in table:
+        empty = [c for c in columns if row.get(c) is None]
+        if empty:
+            raise BenchError(f"{row['rps']} RPS: no value for {empty}")
+        if f"| {spaced(row['rps'])} |" not in md:
+            raise BenchError(f"latest.md lacks the row of {row['rps']} RPS")
+    if not r.get("overload") or "Overload:" not in md:
+        raise BenchError("no overload result")
     by_id = {m["id"]: m for m in r["metrics"]}
     missing = [k for k in required
                if k not in by_id or by_id[k]["value"] is None]
@@ -722,6 +1015,11 @@ def main():
     ap.add_argument("--soak-spin-ms", type=int, default=0)
     ap.add_argument("--sample-interval", type=int, default=10)
     ap.add_argument("--check", action="store_true")
+    ap.add_argument("--max-load", type=float, default=None,
+                    help="first wait until the 1-minute load average is "
+                         "below this")
+    ap.add_argument("--max-wait", type=int, default=600,
+                    help="longest wait for --max-load, seconds")
     ap.add_argument("--keep", action="store_true",
                     help="keep the scratch directory (CSV, logs)")
     args = ap.parse_args()

@@ -1,11 +1,13 @@
-// cold_start: how long the worker takes from exec to its first successful
-// call. Starts the worker binary N times; each time, right after fork, it
-// retries one unary InvokeWorker call over a raw HTTP/2 connection (no gRPC
-// client library, so the probe adds almost nothing) until a response message
-// arrives, then stops the worker with SIGTERM and waits for it.
+// cold_start: how long the worker takes from exec to listening, and to its
+// first successful call. Starts the worker binary N times; each time, right
+// after fork, it retries one unary InvokeWorker call over a raw HTTP/2
+// connection (no gRPC client library, so the probe adds almost nothing)
+// until a response message arrives, then stops the worker with SIGTERM and
+// waits for it. The first accepted TCP connection marks "listening".
 //
 // Prints one JSON object: {"runs": N, "samples_ms": [...], "median_ms": M,
-// "min_ms": .., "max_ms": ..}. Exit 2 on bad flags, 1 if a run fails.
+// "min_ms": .., "max_ms": .., "listen_samples_ms": [...],
+// "listen_median_ms": ..}. Exit 2 on bad flags, 1 if a run fails.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -32,8 +34,9 @@ using Clock = std::chrono::steady_clock;
 
 constexpr char kUsage[] =
     "usage: cold_start --worker=PATH [--runs=20] [--timeout-ms=10000]\n"
-    "  Starts PATH --grpc-port=P --metrics-port=M (free loopback ports) RUNS\n"
-    "  times and prints, as JSON, the time from fork+exec to the first\n"
+    "  Starts PATH --grpc-port=P --metrics-port=M --bind=127.0.0.1 (free\n"
+    "  loopback ports) RUNS times and prints, as JSON, the time from\n"
+    "  fork+exec to the gRPC port accepting a connection and to the first\n"
     "  successful InvokeWorker call (duration_ms=0), in milliseconds.\n";
 
 int FreePort() {
@@ -99,8 +102,10 @@ std::string BuildRequest(int port) {
 }
 
 // One attempt: true once a DATA frame carrying a gRPC message (>= 5 bytes)
-// arrives on stream 1. The server sends a message only for status OK.
-bool TryCall(int port, const std::string& request, Clock::time_point deadline) {
+// arrives on stream 1. The server sends a message only for status OK. The
+// first time a connection is accepted, `listening` is set to now.
+bool TryCall(int port, const std::string& request, Clock::time_point deadline,
+             Clock::time_point* listening) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return false;
   sockaddr_in a{};
@@ -111,6 +116,7 @@ bool TryCall(int port, const std::string& request, Clock::time_point deadline) {
     close(fd);
     return false;
   }
+  if (*listening == Clock::time_point()) *listening = Clock::now();
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) !=
@@ -154,6 +160,12 @@ bool TryCall(int port, const std::string& request, Clock::time_point deadline) {
   }
   close(fd);
   return ok;
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 bool FlagValue(const char* arg, const char* name, std::string* value) {
@@ -205,7 +217,7 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  std::vector<double> samples;
+  std::vector<double> samples, listen_samples;
   for (int r = 0; r < runs; ++r) {
     const int port = FreePort(), metrics_port = FreePort();
     if (port < 0 || metrics_port < 0 || port == metrics_port) {
@@ -215,6 +227,7 @@ int main(int argc, char** argv) {
     const std::string request = BuildRequest(port);
     const std::string a1 = "--grpc-port=" + std::to_string(port);
     const std::string a2 = "--metrics-port=" + std::to_string(metrics_port);
+    const char a3[] = "--bind=127.0.0.1";
     const auto start = Clock::now();
     const pid_t pid = fork();
     if (pid < 0) {
@@ -224,14 +237,15 @@ int main(int argc, char** argv) {
     if (pid == 0) {
       const int devnull = open("/dev/null", O_WRONLY);
       if (devnull >= 0) dup2(devnull, STDERR_FILENO);
-      execl(worker.c_str(), worker.c_str(), a1.c_str(), a2.c_str(),
+      execl(worker.c_str(), worker.c_str(), a1.c_str(), a2.c_str(), a3,
             static_cast<char*>(nullptr));
       _exit(127);
     }
     const auto deadline = start + std::chrono::milliseconds(timeout_ms);
     bool ok = false;
+    Clock::time_point listening;
     while (!ok && Clock::now() < deadline) {
-      ok = TryCall(port, request, deadline);
+      ok = TryCall(port, request, deadline, &listening);
       if (!ok) {
         int status;
         if (waitpid(pid, &status, WNOHANG) == pid) break;  // worker died
@@ -250,18 +264,23 @@ int main(int argc, char** argv) {
     }
     samples.push_back(
         std::chrono::duration<double, std::milli>(done - start).count());
+    listen_samples.push_back(
+        std::chrono::duration<double, std::milli>(listening - start).count());
   }
   std::vector<double> sorted = samples;
   std::sort(sorted.begin(), sorted.end());
   const size_t n = sorted.size();
-  const double median =
-      n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
   std::printf(
       "{\"runs\": %zu, \"median_ms\": %.3f, \"min_ms\": %.3f, "
-      "\"max_ms\": %.3f, \"samples_ms\": [",
-      n, median, sorted.front(), sorted.back());
+      "\"max_ms\": %.3f, \"listen_median_ms\": %.3f, \"samples_ms\": [",
+      n, Median(samples), sorted.front(), sorted.back(),
+      Median(listen_samples));
   for (size_t i = 0; i < n; ++i) {
     std::printf("%s%.3f", i ? ", " : "", samples[i]);
+  }
+  std::printf("], \"listen_samples_ms\": [");
+  for (size_t i = 0; i < n; ++i) {
+    std::printf("%s%.3f", i ? ", " : "", listen_samples[i]);
   }
   std::printf("]}\n");
   return 0;

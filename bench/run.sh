@@ -6,16 +6,19 @@ set -euo pipefail
 usage() {
   cat <<'USAGE'
 usage: bench/run.sh [--build-dir DIR] [--no-build] [--quick | --soak DURATION]
-                    [--out-dir DIR] [--check] [--keep]
+                    [--out-dir DIR] [--max-load L [--max-wait S]] [--check]
+                    [--keep]
 
-Measures, against a local worker on loopback (see docs/bench.md):
-  driver  highest open-loop rate sustained (all sent, lag p99 <= 1 ms),
-          CPU us/request and RSS at 2 000 RPS
-  worker  CPU us/request and overhead latency p50/p99 at 1 000 RPS (spin 0
-          and 10 ms), spin accuracy at 1/10/100 ms, idle RSS, RSS after
-          100 000 calls, cold start (median of 20)
-  peer    h2load sending the same gRPC call at 2 000 RPS: CPU us/request,
-          and the driver's CPU per request as a ratio to it
+Measures, on loopback, every process bound to 127.0.0.1 (see docs/bench.md):
+  per rate  1 000, 5 000, 10 000, 20 000 RPS (spin 0), 3 runs each: share
+            sent on time and answered, lag p50/p99/max, driver and worker
+            CPU per call and RSS; h2load at the same rate after each run
+  rate      the highest rate sustained (every call sent with lag p99 <= 1
+            ms and answered) in 3 of 3 runs
+  overload  30 s at twice that rate, then a run at half of it (clean?)
+  worker    idle RSS, exec to listening and to the first answered call
+            (median of 20), CPU per call under h2load -c1 -m10, spin
+            accuracy at 1/10/100 ms
 
 Options:
   --build-dir DIR   existing CMake build dir (default: build/); the script
@@ -29,6 +32,9 @@ Options:
                     --soak-spin-ms, default 0) for DURATION (e.g. 10m);
                     RSS and open fds of both processes every
                     --sample-interval seconds (10); writes soak-latest.*
+  --max-load L      first wait until the 1-minute load average is below L
+                    (the machine is shared); at most --max-wait seconds
+                    (600); the load is reported either way
   --out-dir DIR     where results go (default: bench/results)
   --check           afterwards, fail unless every field is present
   --keep            keep the scratch directory with CSVs and logs
@@ -69,9 +75,9 @@ while [[ $# -gt 0 ]]; do
     --out-dir) need_value "$@"; out_dir="$2"; shift 2 ;;
     --out-dir=*) out_dir="${1#*=}"; shift ;;
     --quick|--check|--keep) pass+=("$1"); shift ;;
-    --soak|--soak-rps|--soak-spin-ms|--sample-interval)
+    --soak|--soak-rps|--soak-spin-ms|--sample-interval|--max-load|--max-wait)
       need_value "$@"; pass+=("$1" "$2"); shift 2 ;;
-    --soak=*|--soak-rps=*|--soak-spin-ms=*|--sample-interval=*)
+    --soak=*|--soak-rps=*|--soak-spin-ms=*|--sample-interval=*|--max-load=*|--max-wait=*)
       pass+=("$1"); shift ;;
     *) echo "bench/run.sh: unknown argument \"$1\" (see --help)" >&2; exit 2 ;;
   esac

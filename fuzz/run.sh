@@ -14,7 +14,8 @@ targets and runs each for N seconds (default 60) on its seed corpus
 (fuzz/corpus/<name>) plus a working corpus kept in DIR/corpus/<name>.
 
 Targets: schedule_fuzz (--schedule grammar, arrivals), trace_fuzz (trace
-files), flags_fuzz (knbench::ParseFlags), values_fuzz (ParsePort, env ports,
+files), flags_fuzz (knbench::ParseFlags), http_fuzz (the metrics port's
+HTTP request heads and Range headers), values_fuzz (ParsePort, env ports,
 ParseSpinClock, --target syntax, the driver's ResolveConfig),
 kpa_input_fuzz and kpa_manifest_fuzz (the KPA model's CSV and manifest
 readers, when autoscaler_model/ builds).
@@ -75,7 +76,7 @@ if [[ -z "$components" ]]; then
   done
 fi
 
-all=(schedule_fuzz trace_fuzz flags_fuzz values_fuzz kpa_input_fuzz
+all=(schedule_fuzz trace_fuzz flags_fuzz http_fuzz values_fuzz kpa_input_fuzz
      kpa_manifest_fuzz)
 if [[ "$build" == 1 ]]; then
   echo "fuzz: configuring $build_dir ($components)" >&2

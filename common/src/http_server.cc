@@ -1,8 +1,13 @@
 #include "knbench/common/http_server.h"
 
-#include <civetweb.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,173 +15,477 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
-#include <mutex>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
-#include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/strip.h"
+#include "knbench/common/http_request.h"
 #include "knbench/common/net.h"
 
 namespace knbench {
 namespace {
 
-// Requests are small GETs; anything larger is not a client of ours.
-constexpr int kMaxRequestBytes = 8192;
-constexpr size_t kFileChunk = 64 * 1024;
+using SteadyClock = std::chrono::steady_clock;
 
-void InitCivetweb() {
-  static std::once_flag once;
-  std::call_once(once, [] { mg_init_library(0); });
+// Requests are small GETs; anything larger is not a client of ours.
+constexpr size_t kMaxRequestBytes = 8192;
+// After an error answer the client may still be sending (a body, a huge
+// head): its bytes are read and dropped for this long, so that closing does
+// not reset the connection before it read the answer.
+constexpr auto kDrainTime = std::chrono::seconds(2);
+constexpr int64_t kSendfileChunk = int64_t{1} << 20;
+
+const char* Reason(int status) {
+  switch (status) {
+    case 200:
+      return "OK";
+    case 206:
+      return "Partial Content";
+    case 400:
+      return "Bad Request";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 414:
+      return "URI Too Long";
+    case 416:
+      return "Range Not Satisfiable";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 503:
+      return "Service Unavailable";
+    case 505:
+      return "HTTP Version Not Supported";
+    default:
+      return "Status";
+  }
 }
 
-// civetweb reports each client's misbehaviour (timeouts, bad requests) on
-// stderr; those are the clients' problem, not lines for our logs.
-int QuietLog(const mg_connection*, const char*) { return 1; }
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+std::string ResponseHead(int status, const std::string& content_type,
+                         int64_t length, const Headers& extra,
+                         bool keep_alive) {
+  std::string head = absl::StrCat("HTTP/1.1 ", status, " ", Reason(status),
+                                  "\r\nContent-Type: ", content_type,
+                                  "\r\nContent-Length: ", length, "\r\n");
+  for (const auto& [name, value] : extra) {
+    absl::StrAppend(&head, name, ": ", value, "\r\n");
+  }
+  absl::StrAppend(&head, keep_alive ? "" : "Connection: close\r\n", "\r\n");
+  return head;
+}
+
+epoll_event Event(uint32_t events, void* ptr) {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.ptr = ptr;
+  return ev;
+}
 
 HttpResponse Error(int status, absl::string_view message) {
   return HttpResponse{status, "text/plain; charset=utf-8",
                       absl::StrCat(message, "\n")};
 }
 
-// Sends the status line and headers; false if the client is gone.
-bool SendHead(mg_connection* conn, int status, const std::string& content_type,
-              int64_t length,
-              const std::vector<std::pair<std::string, std::string>>& extra) {
-  if (mg_response_header_start(conn, status) != 0) return false;
-  mg_response_header_add(conn, "Content-Type", content_type.c_str(), -1);
-  const std::string length_text = std::to_string(length);
-  mg_response_header_add(conn, "Content-Length", length_text.c_str(), -1);
-  for (const auto& [name, value] : extra) {
-    mg_response_header_add(conn, name.c_str(), value.c_str(), -1);
-  }
-  return mg_response_header_send(conn) == 0;
-}
+// One client connection and the state of its current request.
+struct Conn {
+  enum Phase { kReading, kWriting, kDraining };
 
-bool WriteAll(mg_connection* conn, const char* data, size_t size) {
-  return size == 0 || mg_write(conn, data, size) == static_cast<int>(size);
-}
+  int fd = -1;
+  Phase phase = kReading;
+  std::string in;  // Received and not yet parsed as a request.
+  bool request_started = false;
+  SteadyClock::time_point deadline;
+  uint32_t events = 0;  // Registered with epoll.
 
-// The byte range a Range header asks of a file of `size` bytes. Only a
-// single range is honoured (RFC 9110 allows ignoring the header, and
-// serving the whole file, for anything else).
-struct ByteRange {
-  enum Kind { kWhole, kPartial, kUnsatisfiable } kind = kWhole;
-  int64_t first = 0;
-  int64_t last = -1;  // Inclusive.
+  // The response being written: `out` (head, and body unless a file), then
+  // `file_left` bytes of `file_fd` from `file_offset`.
+  std::string out;
+  size_t out_done = 0;
+  int file_fd = -1;
+  off_t file_offset = 0;
+  int64_t file_left = 0;
+  bool close_after = false;
+  bool reaches_end = false;  // A GET whose body ends with the resource.
+  std::function<void()> on_complete;
 };
 
-ByteRange ParseRange(const char* header, int64_t size) {
-  ByteRange range;
-  range.last = size - 1;
-  absl::string_view spec = header == nullptr ? "" : header;
-  spec = absl::StripAsciiWhitespace(spec);
-  if (!absl::ConsumePrefix(&spec, "bytes=") || absl::StrContains(spec, ',')) {
-    return range;
-  }
-  const size_t dash = spec.find('-');
-  if (dash == absl::string_view::npos) return range;
-  const absl::string_view from =
-      absl::StripAsciiWhitespace(spec.substr(0, dash));
-  const absl::string_view to =
-      absl::StripAsciiWhitespace(spec.substr(dash + 1));
-  int64_t a = 0, b = 0;
-  if (from.empty()) {  // "-N": the last N bytes.
-    if (!absl::SimpleAtoi(to, &b) || b < 0) return range;
-    if (b == 0 || size == 0) return {ByteRange::kUnsatisfiable, 0, -1};
-    return {ByteRange::kPartial, std::max<int64_t>(0, size - b), size - 1};
-  }
-  if (!absl::SimpleAtoi(from, &a) || a < 0) return range;
-  if (to.empty()) {
-    b = size - 1;
-  } else if (!absl::SimpleAtoi(to, &b) || b < a) {
-    return range;
-  }
-  if (a >= size) return {ByteRange::kUnsatisfiable, 0, -1};
-  return {ByteRange::kPartial, a, std::min(b, size - 1)};
-}
-
-// Streams `response.file_path`, or the range asked for. True once the
-// file's last byte was written.
-bool SendFile(mg_connection* conn, const HttpResponse& response,
-              bool head_only) {
-  const int fd = open(response.file_path.c_str(), O_RDONLY | O_CLOEXEC);
-  struct stat info {};
-  if (fd < 0 || fstat(fd, &info) != 0) {
-    const HttpResponse error =
-        Error(500, absl::StrCat("cannot read ", response.file_path, ": ",
-                                std::strerror(errno)));
-    if (fd >= 0) close(fd);
-    if (SendHead(conn, error.status, error.content_type,
-                 static_cast<int64_t>(error.body.size()), {}) &&
-        !head_only) {
-      WriteAll(conn, error.body.data(), error.body.size());
-    }
-    return false;
-  }
-  const int64_t size = info.st_size;
-  const ByteRange range = ParseRange(mg_get_header(conn, "Range"), size);
-  std::vector<std::pair<std::string, std::string>> extra = {
-      {"Accept-Ranges", "bytes"}};
-  if (range.kind == ByteRange::kUnsatisfiable) {
-    extra.emplace_back("Content-Range", absl::StrCat("bytes */", size));
-    SendHead(conn, 416, response.content_type, 0, extra);
-    close(fd);
-    return false;
-  }
-  const int64_t length = range.last - range.first + 1;
-  int status = response.status;
-  if (range.kind == ByteRange::kPartial) {
-    status = 206;
-    extra.emplace_back("Content-Range", absl::StrCat("bytes ", range.first, "-",
-                                                     range.last, "/", size));
-  }
-  bool complete = false;
-  if (SendHead(conn, status, response.content_type, length, extra) &&
-      !head_only) {
-    // Exactly the announced length, even if the file grows meanwhile.
-    std::vector<char> buf(kFileChunk);
-    int64_t offset = range.first;
-    int64_t left = length;
-    while (left > 0) {
-      const ssize_t n = pread(
-          fd, buf.data(),
-          static_cast<size_t>(std::min<int64_t>(left, kFileChunk)), offset);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0 || !WriteAll(conn, buf.data(), static_cast<size_t>(n))) break;
-      offset += n;
-      left -= n;
-    }
-    complete = left == 0 && range.last == size - 1;
-  }
-  close(fd);
-  return complete;
-}
-
-// Opens and drops a connection to address:port, which wakes a listener
-// blocked in poll.
-void WakeListener(const std::string& address, int port) {
-  addrinfo hints{};
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
-  addrinfo* info = nullptr;
-  if (getaddrinfo(address.c_str(), std::to_string(port).c_str(), &hints,
-                  &info) != 0) {
-    return;
-  }
-  const int fd =
-      socket(info->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd >= 0) {
-    (void)connect(fd, info->ai_addr, info->ai_addrlen);
-    close(fd);
-  }
-  freeaddrinfo(info);
-}
-
 }  // namespace
+
+// The serving thread: accepts, reads, answers and times out every
+// connection with level-triggered epoll.
+class HttpServer::Loop {
+ public:
+  Loop(HttpServer* server, int listen_fd)
+      : server_(server),
+        options_(server->options_),
+        listen_fd_(listen_fd),
+        epoll_fd_(epoll_create1(EPOLL_CLOEXEC)),
+        wake_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
+
+  ~Loop() {
+    Stop();
+    for (auto& [key, conn] : conns_) Close(conn.get());
+    for (int fd : {listen_fd_, epoll_fd_, wake_fd_}) {
+      if (fd >= 0) close(fd);
+    }
+  }
+
+  absl::Status Start() {
+    if (epoll_fd_ < 0 || wake_fd_ < 0) {
+      return absl::InternalError(
+          absl::StrCat("epoll/eventfd: ", std::strerror(errno)));
+    }
+    epoll_event listen = Event(EPOLLIN, &listen_fd_);
+    epoll_event wake = Event(EPOLLIN, &wake_fd_);
+    if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &listen) != 0 ||
+        epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &wake) != 0) {
+      return absl::InternalError(
+          absl::StrCat("epoll_ctl: ", std::strerror(errno)));
+    }
+    thread_ = std::thread([this] { Run(); });
+    return absl::OkStatus();
+  }
+
+  void Stop() {
+    if (!thread_.joinable()) return;
+    stopping_.store(true);
+    const uint64_t one = 1;
+    (void)!write(wake_fd_, &one, sizeof(one));
+    thread_.join();
+  }
+
+ private:
+  void Run() {
+    pthread_setname_np(pthread_self(), "http");
+    epoll_event events[64];
+    while (!stopping_.load()) {
+      const int n = epoll_wait(epoll_fd_, events, 64, TimeoutMs());
+      if (n < 0 && errno != EINTR) break;
+      for (int i = 0; i < n && !stopping_.load(); ++i) {
+        void* ptr = events[i].data.ptr;
+        if (ptr == &wake_fd_) continue;
+        if (ptr == &listen_fd_) {
+          Accept();
+          continue;
+        }
+        Conn* conn = static_cast<Conn*>(ptr);
+        if (conn->fd < 0) continue;  // Closed earlier in this batch.
+        if (events[i].events & (EPOLLERR | EPOLLHUP)) {
+          Close(conn);
+        } else if (conn->phase == Conn::kWriting) {
+          Write(conn);
+        } else {
+          Read(conn);
+        }
+      }
+      ExpireAndCollect();
+    }
+  }
+
+  // Milliseconds until the nearest deadline (-1: none), rounded up.
+  int TimeoutMs() const {
+    if (conns_.empty()) return -1;
+    SteadyClock::time_point next = SteadyClock::time_point::max();
+    for (const auto& [key, conn] : conns_) {
+      next = std::min(next, conn->deadline);
+    }
+    const auto left = next - SteadyClock::now();
+    if (left <= SteadyClock::duration::zero()) return 0;
+    return static_cast<int>(std::min<int64_t>(
+        std::chrono::ceil<std::chrono::milliseconds>(left).count(), 60000));
+  }
+
+  // Closes the connections past their deadline and frees closed ones.
+  void ExpireAndCollect() {
+    const auto now = SteadyClock::now();
+    for (auto it = conns_.begin(); it != conns_.end();) {
+      Conn* conn = it->second.get();
+      if (conn->fd >= 0 && conn->deadline <= now) Close(conn);
+      if (conn->fd < 0) {
+        it = conns_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+
+  void Accept() {
+    while (true) {
+      const int fd =
+          accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0) return;  // EAGAIN, or a connection that went away.
+      if (static_cast<int>(conns_.size()) >= options_.max_connections) {
+        static constexpr char kBusy[] =
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
+            "Connection: close\r\n\r\n";
+        (void)!send(fd, kBusy, sizeof(kBusy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+        close(fd);
+        continue;
+      }
+      const int one = 1;
+      setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+      auto conn = std::make_unique<Conn>();
+      conn->fd = fd;
+      conn->deadline = SteadyClock::now() +
+                       absl::ToChronoNanoseconds(options_.request_deadline);
+      conn->request_started = true;  // The deadline runs from the connect.
+      epoll_event ev = Event(EPOLLIN, conn.get());
+      if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+        close(fd);
+        continue;
+      }
+      conn->events = EPOLLIN;
+      Conn* key = conn.get();
+      conns_.emplace(key, std::move(conn));
+    }
+  }
+
+  void Read(Conn* conn) {
+    char buf[16384];
+    bool eof = false;
+    while (true) {
+      const ssize_t n = recv(conn->fd, buf, sizeof(buf), MSG_DONTWAIT);
+      if (n > 0) {
+        if (conn->phase == Conn::kDraining) continue;  // Dropped.
+        conn->in.append(buf, static_cast<size_t>(n));
+        if (conn->in.size() > kMaxRequestBytes) break;  // Parse says 414/431.
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+      eof = true;  // 0: the client is done sending; < 0: gone.
+      break;
+    }
+    if (conn->phase == Conn::kDraining) {
+      if (eof) Close(conn);
+      return;
+    }
+    Process(conn);
+    if (!eof || conn->fd < 0) return;
+    if (conn->phase == Conn::kWriting) {
+      // Finish the answer, then close; nothing more is read.
+      conn->close_after = true;
+      SetEvents(conn, EPOLLOUT);
+    } else {
+      Close(conn);
+    }
+  }
+
+  // Answers the request at the start of `in` once its head is complete.
+  void Process(Conn* conn) {
+    if (conn->phase != Conn::kReading || conn->in.empty()) return;
+    if (!conn->request_started) {
+      conn->request_started = true;
+      conn->deadline = SteadyClock::now() +
+                       absl::ToChronoNanoseconds(options_.request_deadline);
+    }
+    HttpHeadParse parse = ParseHttpRequestHead(conn->in, kMaxRequestBytes);
+    if (parse.state == HttpHeadParse::kIncomplete) return;
+    if (parse.state == HttpHeadParse::kError) {
+      conn->in.clear();
+      Respond(conn, Error(parse.error_status, parse.error), {},
+              /*head_only=*/false, /*keep_alive=*/false);
+      return;
+    }
+    conn->in.erase(0, parse.length);
+    const HttpRequestHead& head = parse.head;
+    const bool head_only = head.method == "HEAD";
+    // A body is never read: answer, then close rather than parse it.
+    const bool keep_alive = head.keep_alive && !head.has_body;
+    if (head.method != "GET" && !head_only) {
+      Respond(conn, Error(405, "only GET and HEAD are served"),
+              {{"Allow", "GET, HEAD"}}, head_only, /*keep_alive=*/false);
+      return;
+    }
+    Handler handler = server_->Find(head.path);
+    HttpResponse response = handler ? handler() : Error(404, "not found");
+    if (!response.file_path.empty()) {
+      RespondFile(conn, std::move(response), head, head_only, keep_alive);
+    } else {
+      Respond(conn, std::move(response), {}, head_only, keep_alive);
+    }
+  }
+
+  void Respond(Conn* conn, HttpResponse response, const Headers& extra,
+               bool head_only, bool keep_alive) {
+    conn->out = ResponseHead(response.status, response.content_type,
+                             static_cast<int64_t>(response.body.size()), extra,
+                             keep_alive);
+    if (!head_only) conn->out += response.body;
+    conn->reaches_end = !head_only;
+    conn->on_complete = std::move(response.on_complete);
+    StartWriting(conn, keep_alive);
+  }
+
+  void RespondFile(Conn* conn, HttpResponse response,
+                   const HttpRequestHead& head, bool head_only,
+                   bool keep_alive) {
+    const int fd = open(response.file_path.c_str(), O_RDONLY | O_CLOEXEC);
+    struct stat info {};
+    if (fd < 0 || fstat(fd, &info) != 0) {
+      const int err = errno;
+      if (fd >= 0) close(fd);
+      Respond(conn,
+              Error(500, absl::StrCat("cannot read ", response.file_path, ": ",
+                                      std::strerror(err))),
+              {}, head_only, keep_alive);
+      return;
+    }
+    const int64_t size = info.st_size;
+    const ByteRange range = head.range.empty()
+                                ? ByteRange{ByteRange::kWhole, 0, size - 1}
+                                : ParseByteRange(head.range, size);
+    Headers extra = {{"Accept-Ranges", "bytes"}};
+    if (range.kind == ByteRange::kUnsatisfiable) {
+      close(fd);
+      extra.emplace_back("Content-Range", absl::StrCat("bytes */", size));
+      Respond(conn, HttpResponse(416, response.content_type, ""), extra,
+              /*head_only=*/true, keep_alive);
+      return;
+    }
+    int status = response.status;
+    if (range.kind == ByteRange::kPartial) {
+      status = 206;
+      extra.emplace_back(
+          "Content-Range",
+          absl::StrCat("bytes ", range.first, "-", range.last, "/", size));
+    }
+    // Exactly the announced length, even if the file grows meanwhile.
+    const int64_t length = range.last - range.first + 1;
+    conn->out =
+        ResponseHead(status, response.content_type, length, extra, keep_alive);
+    if (head_only) {
+      close(fd);
+    } else {
+      conn->file_fd = fd;
+      conn->file_offset = range.first;
+      conn->file_left = length;
+    }
+    conn->reaches_end = !head_only && range.last == size - 1;
+    conn->on_complete = std::move(response.on_complete);
+    StartWriting(conn, keep_alive);
+  }
+
+  void StartWriting(Conn* conn, bool keep_alive) {
+    conn->phase = Conn::kWriting;
+    conn->out_done = 0;
+    conn->close_after = !keep_alive;
+    conn->deadline =
+        SteadyClock::now() + absl::ToChronoNanoseconds(options_.write_stall);
+    Write(conn);
+  }
+
+  // Writes what the socket takes; finishes the response once all is out.
+  void Write(Conn* conn) {
+    bool progress = false;
+    while (true) {
+      const bool head = conn->out_done < conn->out.size();
+      if (!head && conn->file_left == 0) break;
+      const ssize_t n =
+          head ? send(conn->fd, conn->out.data() + conn->out_done,
+                      conn->out.size() - conn->out_done,
+                      MSG_NOSIGNAL | MSG_DONTWAIT)
+               : sendfile(conn->fd, conn->file_fd, &conn->file_offset,
+                          static_cast<size_t>(std::min<int64_t>(
+                              conn->file_left, kSendfileChunk)));
+      if (n > 0) {
+        if (head) {
+          conn->out_done += static_cast<size_t>(n);
+        } else {
+          conn->file_left -= n;
+        }
+        progress = true;
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        return WaitWritable(conn, progress);
+      }
+      // The client is gone, or the file shrank (0) or broke: the promised
+      // length cannot be sent.
+      return Close(conn);
+    }
+    FinishResponse(conn);
+  }
+
+  void WaitWritable(Conn* conn, bool progress) {
+    if (progress) {
+      conn->deadline =
+          SteadyClock::now() + absl::ToChronoNanoseconds(options_.write_stall);
+    }
+    SetEvents(conn, EPOLLOUT);
+  }
+
+  void FinishResponse(Conn* conn) {
+    CloseFiles(conn);
+    conn->out.clear();
+    conn->out.shrink_to_fit();
+    if (conn->reaches_end && conn->on_complete) conn->on_complete();
+    conn->on_complete = nullptr;
+    if (conn->close_after) {
+      // FIN now, so the client sees the end of the answer; its remaining
+      // bytes are read and dropped until it closes too.
+      shutdown(conn->fd, SHUT_WR);
+      conn->phase = Conn::kDraining;
+      conn->in.clear();
+      conn->deadline = SteadyClock::now() + kDrainTime;
+      SetEvents(conn, EPOLLIN);
+      return;
+    }
+    conn->phase = Conn::kReading;
+    conn->request_started = false;
+    conn->deadline =
+        SteadyClock::now() + absl::ToChronoNanoseconds(options_.keep_alive);
+    SetEvents(conn, EPOLLIN);
+    Process(conn);  // A request sent before this answer was read.
+  }
+
+  void SetEvents(Conn* conn, uint32_t events) {
+    if (conn->events == events) return;
+    epoll_event ev = Event(events, conn);
+    if (epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, conn->fd, &ev) == 0) {
+      conn->events = events;
+    } else {
+      Close(conn);
+    }
+  }
+
+  static void CloseFiles(Conn* conn) {
+    if (conn->file_fd >= 0) close(conn->file_fd);
+    conn->file_fd = -1;
+    conn->file_left = 0;
+  }
+
+  // Closes the socket at once; the entry is freed after the event batch.
+  void Close(Conn* conn) {
+    if (conn->fd < 0) return;
+    CloseFiles(conn);
+    close(conn->fd);  // Also removes it from the epoll set.
+    conn->fd = -1;
+    conn->deadline = SteadyClock::time_point::min();
+  }
+
+  HttpServer* const server_;
+  const HttpServerOptions options_;
+  int listen_fd_;
+  int epoll_fd_;
+  int wake_fd_;
+  // Keyed by address: a closed connection stays until the end of its event
+  // batch, and its fd number may meanwhile be reused by a new one.
+  std::unordered_map<Conn*, std::unique_ptr<Conn>> conns_;  // Loop thread.
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+};
+
+HttpServer::HttpServer(HttpServerOptions options) : options_(options) {}
 
 HttpServer::~HttpServer() { Stop(); }
 
@@ -185,120 +494,64 @@ void HttpServer::Handle(const std::string& path, Handler handler) {
   handlers_[path] = std::move(handler);
 }
 
+HttpServer::Handler HttpServer::Find(const std::string& path) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = handlers_.find(path);
+  return it == handlers_.end() ? Handler() : it->second;
+}
+
 absl::Status HttpServer::Start(const std::string& address, int port) {
-  if (context_ != nullptr) return absl::FailedPreconditionError("started");
+  if (loop_ != nullptr) return absl::FailedPreconditionError("started");
   if (absl::Status status = CheckBindAddress(address, "listen address");
       !status.ok()) {
     return status;
   }
-  InitCivetweb();
-  const std::string listen = JoinHostPort(address, port);
-  const std::string threads = std::to_string(options_.max_connections);
-  const std::string request_ms =
-      std::to_string(absl::ToInt64Milliseconds(options_.request_deadline));
-  const std::string keep_alive_ms =
-      std::to_string(absl::ToInt64Milliseconds(options_.keep_alive));
-  const std::string max_request = std::to_string(kMaxRequestBytes);
-  const char* config[] = {"listening_ports",
-                          listen.c_str(),
-                          "num_threads",
-                          threads.c_str(),
-                          "request_timeout_ms",
-                          request_ms.c_str(),
-                          "enable_keep_alive",
-                          "yes",
-                          "keep_alive_timeout_ms",
-                          keep_alive_ms.c_str(),
-                          "max_request_size",
-                          max_request.c_str(),
-                          "enable_directory_listing",
-                          "no",
-                          "tcp_nodelay",
-                          "1",
-                          nullptr};
-  mg_callbacks callbacks{};
-  callbacks.log_message = QuietLog;
-  mg_init_data init{};
-  init.callbacks = &callbacks;
-  init.user_data = this;
-  init.configuration_options = config;
-  char error_text[256] = "";
-  mg_error_data error{};
-  error.text = error_text;
-  error.text_buffer_size = sizeof(error_text);
-  context_ = mg_start2(&init, &error);
-  if (context_ == nullptr) {
+  const std::string where = JoinHostPort(address, port);
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
+  addrinfo* info = nullptr;
+  if (getaddrinfo(address.c_str(), std::to_string(port).c_str(), &hints,
+                  &info) != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot listen on ", where, ": not a numeric address"));
+  }
+  const int fd =
+      socket(info->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int err = fd < 0 ? errno : 0;
+  if (fd >= 0) {
+    // A port whose last server left connections in TIME_WAIT is free; one
+    // with a listener is not (no SO_REUSEPORT).
+    const int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(fd, info->ai_addr, info->ai_addrlen) != 0 ||
+        listen(fd, SOMAXCONN) != 0) {
+      err = errno;
+    }
+  }
+  freeaddrinfo(info);
+  sockaddr_storage bound{};
+  socklen_t len = sizeof(bound);
+  if (err == 0 &&
+      getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len) != 0) {
+    err = errno;
+  }
+  if (err != 0) {
+    if (fd >= 0) close(fd);
     return absl::UnavailableError(
-        absl::StrCat("cannot listen on ", listen, ": ", error_text));
+        absl::StrCat("cannot listen on ", where, ": ", std::strerror(err)));
   }
-  address_ = address;
-  mg_server_port bound[1];
-  if (mg_get_server_ports(context_, 1, bound) < 1) {
-    mg_stop(context_);
-    context_ = nullptr;
-    return absl::InternalError(absl::StrCat("no port bound for ", listen));
+  port_ = ntohs(bound.ss_family == AF_INET6
+                    ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                    : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  loop_ = std::make_unique<Loop>(this, fd);
+  if (absl::Status status = loop_->Start(); !status.ok()) {
+    loop_.reset();
+    return status;
   }
-  port_ = bound[0].port;
-  // One handler for every path: ours maps exact paths (and answers 404 and
-  // 405 itself), so handlers can be added after Start.
-  mg_set_request_handler(context_, "/", &HttpServer::Serve, this);
   return absl::OkStatus();
 }
 
-void HttpServer::Stop() {
-  if (context_ == nullptr) return;
-  // mg_stop waits for civetweb's listening thread, which polls in quanta of
-  // 2 s; connecting to ourselves ends that wait at once. Connections being
-  // served end on their own within the same quantum.
-  std::atomic<bool> stopped{false};
-  std::thread waker([this, &stopped] {
-    const std::string target = address_ == "0.0.0.0"
-                                   ? "127.0.0.1"
-                                   : (address_ == "::" ? "::1" : address_);
-    while (!stopped.load()) {
-      WakeListener(target, port_);
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-  });
-  mg_stop(context_);
-  stopped.store(true);
-  waker.join();
-  context_ = nullptr;
-}
-
-int HttpServer::Serve(mg_connection* conn, void* self) {
-  return static_cast<HttpServer*>(self)->Serve(conn);
-}
-
-int HttpServer::Serve(mg_connection* conn) {
-  const mg_request_info* request = mg_get_request_info(conn);
-  const absl::string_view method =
-      request->request_method ? request->request_method : "";
-  const bool head_only = method == "HEAD";
-  HttpResponse response;
-  std::vector<std::pair<std::string, std::string>> extra;
-  if (method != "GET" && !head_only) {
-    response = Error(405, "only GET and HEAD are served");
-    extra.emplace_back("Allow", "GET, HEAD");
-  } else {
-    Handler handler;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      auto it = handlers_.find(request->local_uri ? request->local_uri : "");
-      if (it != handlers_.end()) handler = it->second;
-    }
-    response = handler ? handler() : Error(404, "not found");
-  }
-  bool complete = false;
-  if (!response.file_path.empty()) {
-    complete = SendFile(conn, response, head_only);
-  } else if (SendHead(conn, response.status, response.content_type,
-                      static_cast<int64_t>(response.body.size()), extra) &&
-             !head_only) {
-    complete = WriteAll(conn, response.body.data(), response.body.size());
-  }
-  if (complete && response.on_complete) response.on_complete();
-  return response.status;
-}
+void HttpServer::Stop() { loop_.reset(); }
 
 }  // namespace knbench

@@ -79,6 +79,30 @@ absl::Status CheckTargetSyntax(const std::string& target) {
   return SplitHostPort(t, target).status();
 }
 
+bool HasH2Transport() {
+#ifdef KNBENCH_HAVE_NGHTTP2
+  return true;
+#else
+  return false;
+#endif
+}
+
+absl::Status TargetHostPort(const std::string& target, std::string* host,
+                            std::string* port) {
+  absl::string_view t = target;
+  if (absl::StartsWith(t, "unix:") || absl::StartsWith(t, "ipv4:") ||
+      absl::StartsWith(t, "ipv6:")) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--target \"", target, "\" is not host:port"));
+  }
+  absl::ConsumePrefix(&t, "dns:///");
+  auto hp = SplitHostPort(t, target);
+  if (!hp.ok()) return hp.status();
+  *host = hp->host;
+  *port = hp->port;
+  return absl::OkStatus();
+}
+
 absl::Status CheckTargetResolves(const std::string& target) {
   absl::string_view t = target;
   if (absl::StartsWith(t, "unix:") || absl::StartsWith(t, "ipv4:") ||
@@ -118,6 +142,32 @@ absl::Status ResolveConfig(Config* c) {
   if (c->connections < 1 || c->connections > 1024) {
     return absl::InvalidArgumentError(absl::StrCat(
         "--connections must be in [1, 1024], got ", c->connections));
+  }
+  std::string host, port;
+  if (c->transport == "auto") {
+    c->transport =
+        HasH2Transport() && TargetHostPort(c->target, &host, &port).ok()
+            ? "h2"
+            : "grpc";
+  } else if (c->transport == "h2") {
+    if (!HasH2Transport()) {
+      return absl::InvalidArgumentError(
+          "--transport=h2: this build has no nghttp2 (libnghttp2-dev); use "
+          "--transport=grpc");
+    }
+    if (absl::Status st = TargetHostPort(c->target, &host, &port); !st.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--transport=h2 dials host:port targets only; ", st.message()));
+    }
+  } else if (c->transport != "grpc") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--transport must be auto, h2 or grpc, got \"", c->transport, "\""));
+  }
+  if (c->pacing_quantum < absl::ZeroDuration() ||
+      c->pacing_quantum > absl::Milliseconds(10)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--pacing-quantum must be in [0, 10ms], got ",
+                     absl::FormatDuration(c->pacing_quantum)));
   }
   if (c->timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -192,6 +242,7 @@ std::string DescribeConfig(const Config& c) {
   absl::StrAppendFormat(&out, "metrics_port      %d\n", c.metrics_port);
   absl::StrAppendFormat(&out, "bind              %s\n", c.bind);
   absl::StrAppendFormat(&out, "connections       %d\n", c.connections);
+  absl::StrAppendFormat(&out, "transport         %s\n", c.transport);
   absl::StrAppendFormat(&out, "timeout           %s\n",
                         absl::FormatDuration(c.timeout));
   absl::StrAppendFormat(&out, "connect_timeout   %s\n",
@@ -199,6 +250,8 @@ std::string DescribeConfig(const Config& c) {
   absl::StrAppendFormat(&out, "drain_timeout     %s\n",
                         absl::FormatDuration(c.drain_timeout));
   absl::StrAppendFormat(&out, "max_inflight      %d\n", c.max_inflight);
+  absl::StrAppendFormat(&out, "pacing_quantum    %s\n",
+                        absl::FormatDuration(c.pacing_quantum));
   absl::StrAppendFormat(&out, "progress_interval %s\n",
                         absl::FormatDuration(c.progress_interval));
   absl::StrAppendFormat(&out, "linger            %s\n",

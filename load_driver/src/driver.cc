@@ -18,6 +18,9 @@
 #include "knbench/common/metrics_endpoint.h"
 #include "knbench/common/net.h"
 #include "knbench/load_driver/clock.h"
+#ifdef KNBENCH_HAVE_NGHTTP2
+#include "knbench/load_driver/h2_transport.h"
+#endif
 #include "knbench/load_driver/metrics.h"
 #include "knbench/load_driver/pacer.h"
 #include "knbench/load_driver/progress.h"
@@ -192,6 +195,20 @@ class SummaryFile {
   int fd_ = -1;
 };
 
+// The pacer's clock: it waits through the transport, which reads and
+// records answers meanwhile (h2) or sleeps (grpc).
+class TransportClock : public Clock {
+ public:
+  TransportClock(Clock* clock, Transport* transport)
+      : clock_(clock), transport_(transport) {}
+  absl::Time Now() override { return clock_->Now(); }
+  void SleepUntil(absl::Time t) override { transport_->WaitUntil(t); }
+
+ private:
+  Clock* clock_;
+  Transport* transport_;
+};
+
 }  // namespace
 
 int RunDriver(const Config& c, ShutdownSignal& shutdown) {
@@ -233,10 +250,21 @@ int RunDriver(const Config& c, ShutdownSignal& shutdown) {
   recorder.Start();
 
   std::atomic<bool> aborted{false};
-  GrpcTransport transport(
-      TransportOptions{c.target, static_cast<int>(c.connections), c.timeout,
-                       c.connect_timeout, static_cast<int32_t>(c.spin_ms)},
-      &clock, &recorder, &metrics);
+  const TransportOptions topts{c.target, static_cast<int>(c.connections),
+                               c.timeout, c.connect_timeout,
+                               static_cast<int32_t>(c.spin_ms)};
+  std::unique_ptr<Transport> owned_transport;
+#ifdef KNBENCH_HAVE_NGHTTP2
+  if (c.transport == "h2") {
+    owned_transport =
+        std::make_unique<H2Transport>(topts, &clock, &recorder, &metrics);
+  }
+#endif
+  if (!owned_transport) {
+    owned_transport =
+        std::make_unique<GrpcTransport>(topts, &clock, &recorder, &metrics);
+  }
+  Transport& transport = *owned_transport;
   if (c.fail_fast) {
     transport.set_on_failure([&aborted] { aborted.store(true); });
   }
@@ -244,8 +272,10 @@ int RunDriver(const Config& c, ShutdownSignal& shutdown) {
   ArrivalGenerator arrivals(*c.schedule, c.arrivals, c.seed, c.warmup);
   PacerOptions popts;
   popts.max_inflight = c.max_inflight;
+  popts.quantum = c.pacing_quantum;
   popts.spin_ms = static_cast<int32_t>(c.spin_ms);
-  Pacer pacer(&clock, &arrivals, &transport, &recorder, &metrics, popts);
+  TransportClock pacing_clock(&clock, &transport);
+  Pacer pacer(&pacing_clock, &arrivals, &transport, &recorder, &metrics, popts);
 
   // Connected before the first send: otherwise the first requests wait for
   // the connection, or fail while it comes up.
@@ -255,11 +285,13 @@ int RunDriver(const Config& c, ShutdownSignal& shutdown) {
     Logf("connected to %s in %d ms", c.target,
          absl::ToInt64Milliseconds(connected.took));
   } else if (!shutdown.requested()) {
+    const std::string why = transport.last_error();
     Logf(
-        "%d of %d connection(s) to %s up after %d ms; sending anyway, and "
+        "%d of %d connection(s) to %s up after %d ms%s; sending anyway, and "
         "requests fail until it can be reached",
         connected.ready, c.connections, c.target,
-        absl::ToInt64Milliseconds(connected.took));
+        absl::ToInt64Milliseconds(connected.took),
+        why.empty() ? "" : absl::StrCat(" (", why, ")"));
   }
   Logf(
       "sending to %s: %s, %s arrivals, spin %d ms, %d connection(s); "

@@ -44,6 +44,12 @@ ABSL_FLAG(absl::Duration, warmup, absl::ZeroDuration(),
           "excluded from latency statistics).");
 ABSL_FLAG(int64_t, connections, 1,
           "gRPC channels (TCP connections), round-robin.");
+ABSL_FLAG(std::string, transport, "auto",
+          "How calls are sent: h2 (the driver's own HTTP/2 client on "
+          "nghttp2, on the pacing thread: the least CPU per call), grpc "
+          "(gRPC's client library), auto (h2 for host:port targets, grpc "
+          "for gRPC's unix:, ipv4: and ipv6: schemes). Same bytes on the "
+          "wire, same statuses.");
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(30), "Deadline of each call.");
 ABSL_FLAG(absl::Duration, connect_timeout, absl::Seconds(20),
           "Longest a connection attempt to the target may take (also how "
@@ -51,6 +57,11 @@ ABSL_FLAG(absl::Duration, connect_timeout, absl::Seconds(20),
 ABSL_FLAG(int64_t, max_inflight, 10000,
           "Calls in flight at most; a request due beyond it is recorded as "
           "dropped and not sent.");
+ABSL_FLAG(absl::Duration, pacing_quantum, absl::Microseconds(200),
+          "The pacer wakes at most once per quantum and sends every request "
+          "due by then: a request leaves up to this late (recorded as lag), "
+          "and at high rates one wake-up serves several requests. 0: wake "
+          "for every request at its time. At most 10ms.");
 ABSL_FLAG(std::string, summary, "",
           "Summary JSON path (default: --out with .csv replaced by "
           ".summary.json; never the --out file itself).");
@@ -156,9 +167,11 @@ int main(int argc, char** argv) {
   c.seed = absl::GetFlag(FLAGS_seed);
   c.warmup = absl::GetFlag(FLAGS_warmup);
   c.connections = absl::GetFlag(FLAGS_connections);
+  c.transport = absl::GetFlag(FLAGS_transport);
   c.timeout = absl::GetFlag(FLAGS_timeout);
   c.connect_timeout = absl::GetFlag(FLAGS_connect_timeout);
   c.max_inflight = absl::GetFlag(FLAGS_max_inflight);
+  c.pacing_quantum = absl::GetFlag(FLAGS_pacing_quantum);
   c.summary = absl::GetFlag(FLAGS_summary);
   c.progress_interval = absl::GetFlag(FLAGS_progress_interval);
   c.linger = absl::GetFlag(FLAGS_linger);

@@ -16,6 +16,7 @@ Pacer::Pacer(Clock* clock, ArrivalGenerator* arrivals, Sender* sender,
 PacerResult Pacer::Run(absl::Time start, const std::function<bool()>& stop) {
   PacerResult result;
   Arrival a;
+  absl::Time last_wake = absl::InfinitePast();
   for (;;) {
     if (stop()) {
       result.stopped = true;
@@ -24,15 +25,22 @@ PacerResult Pacer::Run(absl::Time start, const std::function<bool()>& stop) {
     if (!arrivals_->Next(&a)) break;
     const absl::Time due = start + a.offset;
     absl::Time now = clock_->Now();
+    // Not before `due`, and not sooner than a quantum after the last wake.
+    const absl::Time wake_at =
+        now < due ? std::max(due, last_wake + options_.quantum) : due;
     bool stopped = false;
-    while (now < due) {
-      clock_->SleepUntil(std::min(due, now + options_.max_sleep));
+    bool slept = false;
+    while (now < wake_at) {
+      clock_->SleepUntil(std::min(wake_at, now + options_.max_sleep));
+      slept = true;
       now = clock_->Now();
-      if (now < due && stop()) {
-        stopped = true;
+      if (now < wake_at && stop()) {
+        // A request that is due is still sent; one that is not, never is.
+        stopped = now < due;
         break;
       }
     }
+    if (slept) last_wake = now;
     // A request whose time has not come when we stop was never scheduled.
     if (stopped) {
       result.stopped = true;

@@ -1,6 +1,7 @@
 #include "knbench/load_driver/transport.h"
 
 #include <grpcpp/grpcpp.h>
+#include <pthread.h>
 
 #include <algorithm>
 #include <chrono>
@@ -10,26 +11,22 @@
 
 namespace knbench::load_driver {
 
-class GrpcTransport::Call : public grpc::ClientUnaryReactor {
+// One call; its address is the queue tag of its answer.
+class GrpcTransport::Call {
  public:
-  explicit Call(GrpcTransport* owner) : owner_(owner) {}
-
-  void OnDone(const grpc::Status& status) override {
-    status_ = status;
-    owner_->Done(this);  // records the row, unlinks, deletes this
-  }
-
-  GrpcTransport* owner_;
   grpc::ClientContext context;
   load_worker::WorkRequest request;
   load_worker::WorkResponse response;
   grpc::Status status_;
+  std::unique_ptr<grpc::ClientAsyncResponseReader<load_worker::WorkResponse>>
+      reader;
   Arrival arrival;
   absl::Time intended;
   absl::Time sent;
   Call* prev = nullptr;
   Call* next = nullptr;
-  // Owners: the call itself until OnDone, plus CancelAll while it cancels.
+  // Owners: the call itself until its answer, plus CancelAll while it
+  // cancels.
   std::atomic<int> refs{1};
 
   void Unref() {
@@ -63,11 +60,21 @@ GrpcTransport::GrpcTransport(TransportOptions options, Clock* clock,
     stubs_.push_back(load_worker::LoadWorker::NewStub(channel));
     channels_.push_back(std::move(channel));
   }
+  poller_ = std::thread([this] { Poll(); });
 }
 
 GrpcTransport::~GrpcTransport() {
   CancelAll();
   WaitIdle(absl::Now() + absl::Seconds(10));
+  cq_.Shutdown();
+  poller_.join();
+}
+
+void GrpcTransport::Poll() {
+  pthread_setname_np(pthread_self(), "driver-cq");
+  void* tag = nullptr;
+  bool ok = false;
+  while (cq_.Next(&tag, &ok)) Done(static_cast<Call*>(tag));
 }
 
 ConnectResult GrpcTransport::Connect(absl::Time deadline,
@@ -94,7 +101,7 @@ ConnectResult GrpcTransport::Connect(absl::Time deadline,
 
 void GrpcTransport::Send(const Arrival& a, absl::Time intended,
                          absl::Time actual) {
-  Call* call = new Call(this);
+  Call* call = new Call;
   call->arrival = a;
   call->intended = intended;
   call->sent = actual;
@@ -110,30 +117,41 @@ void GrpcTransport::Send(const Arrival& a, absl::Time intended,
   }
   auto& stub = stubs_[next_stub_];
   next_stub_ = next_stub_ + 1 == stubs_.size() ? 0 : next_stub_ + 1;
-  stub->async()->InvokeWorker(&call->context, &call->request, &call->response,
-                              call);
-  call->StartCall();
+  call->reader =
+      stub->PrepareAsyncInvokeWorker(&call->context, call->request, &cq_);
+  call->reader->StartCall();
+  call->reader->Finish(&call->response, &call->status_, call);
+}
+
+Row AnsweredRow(const Arrival& a, absl::Time intended, absl::Time sent,
+                absl::Time now, int32_t spin_ms, int grpc_code,
+                load_worker::WorkResponse* response) {
+  Row row;
+  row.seq = a.seq;
+  row.intended_unix_ns = absl::ToUnixNanos(intended);
+  row.rps = a.rps;
+  row.spin_ms = spin_ms;
+  const bool ok = grpc_code == 0;
+  row.status = ok ? RowStatus::kSuccess : RowStatus::kFailure;
+  row.latency_us = absl::ToInt64Microseconds(now - sent);
+  row.intended_latency_us = absl::ToInt64Microseconds(now - intended);
+  row.lag_us = absl::ToInt64Microseconds(sent - intended);
+  row.grpc_code = grpc_code;
+  if (ok && response != nullptr) {
+    row.pod = std::move(*response->mutable_pod());
+    row.server_spin_us = response->spin_us();
+  }
+  row.phase = a.phase;
+  row.warmup = a.warmup;
+  return row;
 }
 
 void GrpcTransport::Done(Call* call) {
-  const absl::Time now = clock_->Now();
-  Row row;
-  row.seq = call->arrival.seq;
-  row.intended_unix_ns = absl::ToUnixNanos(call->intended);
-  row.rps = call->arrival.rps;
-  row.spin_ms = options_.spin_ms;
   const bool ok = call->status_.ok();
-  row.status = ok ? RowStatus::kSuccess : RowStatus::kFailure;
-  row.latency_us = absl::ToInt64Microseconds(now - call->sent);
-  row.intended_latency_us = absl::ToInt64Microseconds(now - call->intended);
-  row.lag_us = absl::ToInt64Microseconds(call->sent - call->intended);
-  row.grpc_code = static_cast<int>(call->status_.error_code());
-  if (ok) {
-    row.pod = std::move(*call->response.mutable_pod());
-    row.server_spin_us = call->response.spin_us();
-  }
-  row.phase = call->arrival.phase;
-  row.warmup = call->arrival.warmup;
+  Row row = AnsweredRow(call->arrival, call->intended, call->sent,
+                        clock_->Now(), options_.spin_ms,
+                        static_cast<int>(call->status_.error_code()),
+                        &call->response);
   if (metrics_)
     metrics_->OnCompleted(ok, row.latency_us, row.intended_latency_us);
   sink_->Record(std::move(row));
@@ -162,8 +180,8 @@ bool GrpcTransport::WaitIdle(absl::Time deadline) {
 }
 
 void GrpcTransport::CancelAll() {
-  // TryCancel may run OnDone inline, which takes mu_: cancel outside the lock,
-  // holding a reference so no call is freed under us.
+  // TryCancel takes gRPC's own locks: cancel outside ours, holding a
+  // reference so that no call is freed under us.
   std::vector<Call*> calls;
   {
     std::lock_guard<std::mutex> lock(mu_);

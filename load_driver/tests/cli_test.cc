@@ -53,6 +53,10 @@ TEST(CliTest, UsageErrorsExitTwoWithOneLine) {
       {{"--target=127.0.0.1:1", "--bind=localhost", out}, "--bind"},
       {{"--target=127.0.0.1:1", "--connect-timeout=0s", out},
        "--connect-timeout"},
+      {{"--target=127.0.0.1:1", "--transport=quic", out}, "--transport"},
+      {{"--target=127.0.0.1:1", "--pacing-quantum=1s", out},
+       "--pacing-quantum"},
+      {{"--target=unix:/tmp/w.sock", "--transport=h2", out}, "--transport"},
   };
   for (const auto& [args, message] : cases) {
     const Result r = RunDriverCli(args);
@@ -114,6 +118,12 @@ TEST(CliTest, CheckConfigPrintsTheResolvedScheduleWithoutNetwork) {
   EXPECT_THAT(d.out, HasSubstr("metrics_port      2113\n"));
   EXPECT_THAT(d.out, HasSubstr("bind              0.0.0.0\n"));
   EXPECT_THAT(d.out, HasSubstr("connect_timeout   20s\n"));
+  EXPECT_THAT(d.out, HasSubstr("pacing_quantum    200us\n"));
+  // gRPC's own schemes go through gRPC's library.
+  const Result unix_target =
+      RunDriverCli({"--check-config", "--target=unix:/run/worker.sock"});
+  EXPECT_EQ(unix_target.code, 0) << unix_target.err;
+  EXPECT_THAT(unix_target.out, HasSubstr("transport         grpc\n"));
   // A staircase going down is described going down.
   const Result down =
       RunDriverCli({"--check-config", "--schedule=step:500:100:100@1m"});

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "knbench/load_driver/config.h"
 #include "knbench/testing/http_client.h"
 #include "knbench/testing/wait.h"
 #include "subprocess.h"
@@ -164,6 +165,83 @@ TEST_F(DriverE2eTest, DeadTargetGivesFailureRowsAndExitZero) {
   EXPECT_LT(JsonInt(fjson, "scheduled"), 3000);
   EXPECT_THAT(f->Stderr(), HasSubstr("--fail-fast"));
 }
+
+// Rows by grpc_code name.
+std::map<std::string, int64_t> Codes(const std::string& csv_path) {
+  std::map<std::string, int64_t> codes;
+  for (const auto& row : ReadCsv(csv_path).rows) {
+    if (row.size() == 14u) ++codes[row[9]];
+  }
+  return codes;
+}
+
+// Both transports (the driver's own HTTP/2 client and gRPC's library) send
+// the same calls and record the same statuses: answers, the server's errors
+// from the trailers, our deadline, a full server, a dead target.
+class TransportE2eTest : public DriverE2eTest,
+                         public ::testing::WithParamInterface<const char*> {
+ protected:
+  std::map<std::string, int64_t> Run(const std::string& name,
+                                     const std::string& target,
+                                     std::vector<std::string> args) {
+    const std::string csv = *dir_ + "/" + name + "-" + GetParam() + ".csv";
+    const std::string json = *dir_ + "/" + name + "-" + GetParam() + ".json";
+    args.insert(args.end(),
+                {"--target=" + target, "--out=" + csv, "--summary=" + json,
+                 "--metrics-port=0", "--progress-interval=0s",
+                 absl::StrCat("--transport=", GetParam())});
+    auto d = StartDriver(args, name + "-" + GetParam());
+    EXPECT_EQ(d->Wait(absl::Seconds(60)), 0) << d->Stderr();
+    CheckConsistent(csv, Subprocess::Read(json));
+    return Codes(csv);
+  }
+};
+
+TEST_P(TransportE2eTest, SameStatusesFromBothTransports) {
+  if (GetParam() == std::string("h2") && !HasH2Transport()) {
+    GTEST_SKIP() << "built without nghttp2";
+  }
+  using Codes = std::map<std::string, int64_t>;
+  // Answers, with the pod's name and the server's spin.
+  EXPECT_EQ(Run("ok", Target(), {"--rps=200", "--duration=1s", "--spin-ms=1"}),
+            (Codes{{"OK", 200}}));
+  // Our deadline, long before the spin ends.
+  EXPECT_EQ(
+      Run("late", Target(),
+          {"--rps=20", "--duration=1s", "--spin-ms=2000", "--timeout=100ms"}),
+      (Codes{{"DEADLINE_EXCEEDED", 20}}));
+  // Nobody listens.
+  EXPECT_EQ(Run("dead", absl::StrCat("127.0.0.1:", PickFreePort()),
+                {"--rps=50", "--duration=1s", "--connect-timeout=1s"}),
+            (Codes{{"UNAVAILABLE", 50}}));
+
+  // A worker that refuses long spins and holds one call at a time.
+  const int port = PickFreePort();
+  Subprocess strict({KNBENCH_WORKER_BIN, "--bind=127.0.0.1",
+                     absl::StrCat("--grpc-port=", port), "--metrics-port=0",
+                     "--max-duration-ms=500", "--max-inflight=1"},
+                    *dir_ + "/strict-" + GetParam());
+  ASSERT_TRUE(strict.started());
+  const std::string strict_target = absl::StrCat("127.0.0.1:", port);
+  auto channel =
+      grpc::CreateChannel(strict_target, grpc::InsecureChannelCredentials());
+  ASSERT_TRUE(channel->WaitForConnected(
+      absl::ToChronoTime(absl::Now() + absl::Seconds(15))));
+  EXPECT_EQ(Run("invalid", strict_target,
+                {"--rps=20", "--duration=1s", "--spin-ms=600"}),
+            (Codes{{"INVALID_ARGUMENT", 20}}));
+  // 20 calls of 300 ms 50 ms apart: the worker holds one, refuses the rest.
+  Codes full = Run("full", strict_target,
+                   {"--rps=20", "--duration=1s", "--spin-ms=300"});
+  EXPECT_GE(full["OK"], 2);
+  EXPECT_GE(full["RESOURCE_EXHAUSTED"], 10);
+  EXPECT_EQ(full["OK"] + full["RESOURCE_EXHAUSTED"], 20);
+  strict.Signal(SIGTERM);
+  EXPECT_EQ(strict.Wait(absl::Seconds(35)), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Transports, TransportE2eTest,
+                         ::testing::Values("h2", "grpc"));
 
 // Waits (bounded) until the driver's /metrics shows at least `n` scheduled.
 bool WaitScheduled(int port, int64_t n, absl::Duration timeout) {

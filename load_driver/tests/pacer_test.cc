@@ -98,6 +98,34 @@ TEST(PacerTest, ReleasesEachRequestAtItsIntendedTime) {
   EXPECT_DOUBLE_EQ(pacer.current_rps(), 1000);
 }
 
+// At 20 000 RPS (one request every 50 us) a 100 us quantum wakes the
+// pacer for every other request: each wake sends the requests due by then,
+// none early, none more than a quantum late; at 1 000 RPS it changes
+// nothing.
+TEST(PacerTest, QuantumBatchesRequestsDueWithinIt) {
+  PacerOptions options;
+  options.quantum = absl::Microseconds(100);
+  Rig fast("20000@1s", options);
+  const PacerResult r = fast.Run();
+  EXPECT_EQ(r.sent, 20000);
+  ASSERT_EQ(fast.sender.sent.size(), 20000u);
+  absl::Duration max_lag;
+  for (const Sent& x : fast.sender.sent) {
+    ASSERT_GE(x.actual, x.intended) << x.arrival.seq;  // never early
+    max_lag = std::max(max_lag, x.actual - x.intended);
+  }
+  EXPECT_LE(max_lag, absl::Microseconds(100));
+  EXPECT_GT(max_lag, absl::ZeroDuration());
+  EXPECT_LE(fast.clock.sleeps(), 10001);
+  EXPECT_GE(fast.clock.sleeps(), 9999);
+  EXPECT_EQ(fast.obs.max_lag, max_lag);
+
+  Rig slow("1000@1s", options);
+  slow.Run();
+  EXPECT_EQ(slow.obs.max_lag, absl::ZeroDuration());
+  EXPECT_EQ(slow.clock.sleeps(), 999);  // the first is due at once
+}
+
 TEST(PacerTest, WhenLateSendsAtOnceRecordsLagAndSkipsNothing) {
   Rig rig("1000@1s");
   rig.sender.cost = absl::Microseconds(1500);  // slower than the 1 ms interval

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "knbench/common/buckets.h"
+#include "knbench/worker/cq_tag.h"
 
 namespace knbench::worker {
 namespace {
@@ -32,7 +33,7 @@ double MillisecondsSince(Clock::time_point start) {
 // Computed from gRPC's own timespec: context.deadline() converts to the
 // system clock in nanoseconds, which overflows for deadlines more than about
 // 290 years away (grpc-timeout: 2562048H) and turns them into the past.
-Clock::time_point SteadyDeadline(const grpc::CallbackServerContext& context) {
+Clock::time_point SteadyDeadline(const grpc::ServerContext& context) {
   const gpr_timespec deadline = context.raw_deadline();
   if (gpr_time_cmp(deadline, gpr_inf_future(deadline.clock_type)) == 0) {
     return Clock::time_point::max();
@@ -93,47 +94,68 @@ WorkerMetrics::WorkerMetrics(prometheus::Registry& registry)
                    .Register(registry)
                    .Add({})) {}
 
-// One call: validates, spins on a pool thread, answers. Deletes itself once
-// gRPC says the call is done; OnCancel may run concurrently with the spin.
-class WorkerService::SpinReactor final : public grpc::ServerUnaryReactor {
+// One call, from its arrival to gRPC's last word on it. Validation and a
+// 0 ms answer run on the polling thread; a spin runs on a pool thread, which
+// answers when it ends. The object goes once gRPC returned both the answer's
+// tag and the done notification (which says whether the call was
+// cancelled); both run on the polling thread.
+class WorkerService::Call {
  public:
-  SpinReactor(WorkerService* service, grpc::CallbackServerContext* context,
-              const grpc::ByteBuffer* bytes, grpc::ByteBuffer* response)
-      : service_(service), response_(response), start_(Clock::now()) {
-    // A call without a message at all arrives as an invalid buffer; an empty
-    // message (duration_ms 0) as a valid one of length 0.
-    if (bytes->Valid() && bytes->Length() > kMaxRequestBytes) {
+  Call(WorkerService* service, grpc::ServerCompletionQueue* cq)
+      : service_(service), cq_(cq), responder_(&context_) {
+    context_.AsyncNotifyWhenDone(&done_);
+    service_->RequestInvokeWorker(&context_, &request_, &responder_, cq, cq,
+                                  &arrived_);
+  }
+
+ private:
+  void Arrived(bool ok) {
+    if (!ok) {  // The server is shutting down: no call came.
+      delete this;
+      return;
+    }
+    new Call(service_, cq_);  // Ready for the next one.
+    start_ = Clock::now();
+    pending_ = 2;  // finished_ and done_
+    service_->live_.fetch_add(1);
+    Handle();
+  }
+
+  void Handle() {
+    // A request without a message never gets here: gRPC answers it.
+    if (request_.Length() > kMaxRequestBytes) {
       service_->metrics_.oversized.Increment();
-      Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                          absl::StrCat("request of ", bytes->Length(),
-                                       " bytes; a WorkRequest has at most ",
-                                       kMaxRequestBytes)));
+      Fail(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                        absl::StrCat("request of ", request_.Length(),
+                                     " bytes; a WorkRequest has at most ",
+                                     kMaxRequestBytes)));
       return;
     }
     load_worker::WorkRequest request;
-    if (!bytes->Valid() || !ParseRequest(*bytes, &request)) {
+    if (!ParseRequest(request_, &request)) {
       service_->metrics_.malformed.Increment();
-      Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                          "the request is not a load_worker.WorkRequest"));
+      Fail(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "the request is not a load_worker.WorkRequest"));
       return;
     }
     const int64_t duration_ms = request.duration_ms();
     const WorkerOptions& options = service_->options_;
     if (duration_ms < 0 || duration_ms > options.max_duration_ms) {
       service_->metrics_.invalid.Increment();
-      Finish(grpc::Status(
+      Fail(grpc::Status(
           grpc::StatusCode::INVALID_ARGUMENT,
           absl::StrCat("duration_ms must be between 0 and ",
                        options.max_duration_ms, " (--max-duration-ms); got ",
                        duration_ms)));
       return;
     }
+    // Shed at once, on this thread: no spin thread is started for it.
     if (service_->inflight_.fetch_add(1) >= options.max_inflight) {
       service_->inflight_.fetch_sub(1);
       service_->metrics_.rejected.Increment();
-      Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                          absl::StrCat("worker is at --max-inflight=",
-                                       options.max_inflight, " requests")));
+      Fail(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                        absl::StrCat("worker is at --max-inflight=",
+                                     options.max_inflight, " requests")));
       return;
     }
     counted_inflight_ = true;
@@ -143,7 +165,7 @@ class WorkerService::SpinReactor final : public grpc::ServerUnaryReactor {
       Complete(duration_ms, SpinResult{});
       return;
     }
-    const auto deadline = SteadyDeadline(*context);
+    const auto deadline = SteadyDeadline(context_);
     service_->pool_.Run([this, duration_ms, deadline] {
       Complete(duration_ms,
                Spin(std::chrono::milliseconds(duration_ms),
@@ -151,18 +173,8 @@ class WorkerService::SpinReactor final : public grpc::ServerUnaryReactor {
     });
   }
 
-  void OnCancel() override { cancelled_.store(true); }
-
-  void OnDone() override {
-    if (counted_inflight_) {
-      service_->inflight_.fetch_sub(1);
-      service_->metrics_.inflight.Decrement();
-    }
-    delete this;
-  }
-
- private:
-  // Last use of this reactor's state: after Finish, OnDone may delete it.
+  // Last use of the call's state by a spin thread: the answer's tag, and so
+  // the object's end, can come any time after.
   void Complete(int64_t duration_ms, const SpinResult& spin) {
     if (spin.interrupted) {
       service_->metrics_.cancelled.Increment();
@@ -170,10 +182,10 @@ class WorkerService::SpinReactor final : public grpc::ServerUnaryReactor {
       // before gRPC's (its clock is cached): the status says so, as gRPC's
       // would, rather than racing it with CANCELLED.
       if (cancelled_.load()) {
-        Finish(grpc::Status(grpc::StatusCode::CANCELLED, "call cancelled"));
+        Fail(grpc::Status(grpc::StatusCode::CANCELLED, "call cancelled"));
       } else {
-        Finish(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
-                            "the call's deadline passed"));
+        Fail(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                          "the call's deadline passed"));
       }
       return;
     }
@@ -184,19 +196,49 @@ class WorkerService::SpinReactor final : public grpc::ServerUnaryReactor {
     response.set_spin_us(
         std::chrono::duration_cast<std::chrono::microseconds>(spin.spun)
             .count());
-    *response_ = Serialize(response);
+    response_ = Serialize(response);
     service_->metrics_.success.Increment();
     const double elapsed_ms = MillisecondsSince(start_);
     service_->metrics_.latency_ms.Observe(elapsed_ms);
     service_->metrics_.latency_seconds.Observe(elapsed_ms / 1000);
-    Finish(grpc::Status::OK);
+    responder_.Finish(response_, grpc::Status::OK, &finished_);
+  }
+
+  void Fail(const grpc::Status& status) {
+    responder_.FinishWithError(status, &finished_);
+  }
+
+  void Finished(bool) { Release(); }
+
+  void Done(bool) {
+    if (context_.IsCancelled()) cancelled_.store(true);  // Stops the spin.
+    Release();
+  }
+
+  void Release() {
+    if (--pending_ > 0) return;
+    if (counted_inflight_) {
+      service_->inflight_.fetch_sub(1);
+      service_->metrics_.inflight.Decrement();
+    }
+    WorkerService* service = service_;
+    delete this;
+    service->live_.fetch_sub(1);
   }
 
   WorkerService* const service_;
-  grpc::ByteBuffer* const response_;
-  const Clock::time_point start_;
+  grpc::ServerCompletionQueue* const cq_;
+  grpc::ServerContext context_;
+  grpc::ByteBuffer request_;
+  grpc::ByteBuffer response_;
+  grpc::ServerAsyncResponseWriter<grpc::ByteBuffer> responder_;
+  Clock::time_point start_;
   std::atomic<bool> cancelled_{false};
   bool counted_inflight_ = false;
+  int pending_ = 0;  // Polling thread only.
+  MemberTag<Call, &Call::Arrived> arrived_{this};
+  MemberTag<Call, &Call::Finished> finished_{this};
+  MemberTag<Call, &Call::Done> done_{this};
 };
 
 WorkerService::WorkerService(WorkerOptions options,
@@ -205,10 +247,8 @@ WorkerService::WorkerService(WorkerOptions options,
       metrics_(registry),
       pool_(options_.spin_nice) {}
 
-grpc::ServerUnaryReactor* WorkerService::InvokeWorker(
-    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
-    grpc::ByteBuffer* response) {
-  return new SpinReactor(this, context, request, response);
+void WorkerService::StartServing(grpc::ServerCompletionQueue* cq) {
+  new Call(this, cq);
 }
 
 }  // namespace knbench::worker

@@ -6,6 +6,7 @@ Kubernetes probes use them, env/flag precedence, and SIGTERM draining.
 Run by ctest with WORKER_BIN and PROTO_DIR set.
 """
 import importlib
+import importlib.util
 import os
 import signal
 import socket
@@ -163,6 +164,89 @@ def test_reflection_lists_the_service(worker):
     # ServerReflectionRequest{list_services: ""} is field 7, empty string.
     replies = list(info(iter([b"\x3a\x00"]), timeout=5))
     assert b"load_worker.LoadWorker" in replies[0]
+
+
+@pytest.fixture(scope="module")
+def reflection_pb2(tmp_path_factory):
+    out = str(tmp_path_factory.mktemp("reflection"))
+    subprocess.run(["protoc", f"-I{PROTO_DIR}", f"--python_out={out}",
+                    "grpc/reflection/v1alpha/reflection.proto"], check=True)
+    # Loaded from its path: as a package it would be "grpc.", grpcio's name.
+    spec = importlib.util.spec_from_file_location(
+        "reflection_pb2",
+        os.path.join(out, "grpc", "reflection", "v1alpha", "reflection_pb2.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_reflection_describes_the_service_as_grpcurl_asks(worker,
+                                                          reflection_pb2):
+    """grpcurl's describe: the file holding a symbol, then files by name;
+    one stream, several questions, answers in order."""
+    from google.protobuf import descriptor_pb2
+    pb = reflection_pb2
+    info = worker.channel.stream_stream(
+        "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+        request_serializer=pb.ServerReflectionRequest.SerializeToString,
+        response_deserializer=pb.ServerReflectionResponse.FromString)
+    questions = [
+        pb.ServerReflectionRequest(
+            file_containing_symbol="load_worker.LoadWorker"),
+        pb.ServerReflectionRequest(file_by_filename="load_worker.proto"),
+        pb.ServerReflectionRequest(file_containing_symbol="no.such.Thing"),
+        pb.ServerReflectionRequest(host="x"),  # no question
+    ]
+    replies = list(info(iter(questions), timeout=5))
+    assert len(replies) == 4
+    for reply in replies[:2]:
+        files = reply.file_descriptor_response.file_descriptor_proto
+        protos = [descriptor_pb2.FileDescriptorProto.FromString(f)
+                  for f in files]
+        assert protos[0].name == "load_worker.proto"
+        assert [s.name for s in protos[0].service] == ["LoadWorker"]
+        assert protos[0].service[0].method[0].name == "InvokeWorker"
+    assert replies[0].original_request == questions[0]
+    assert replies[2].error_response.error_code == \
+        grpc.StatusCode.NOT_FOUND.value[0]
+    assert replies[3].error_response.error_code == \
+        grpc.StatusCode.UNIMPLEMENTED.value[0]
+    assert replies[3].valid_host == "x"
+
+
+def test_unknown_methods_are_unimplemented(worker):
+    for method in ("/load_worker.LoadWorker/Nope", "/no.Such/Method"):
+        with pytest.raises(grpc.RpcError) as error:
+            worker.channel.unary_unary(method)(b"", timeout=5)
+        assert error.value.code() == grpc.StatusCode.UNIMPLEMENTED, method
+
+
+def test_health_check_of_an_unknown_service_is_not_found(worker):
+    check = worker.channel.unary_unary("/grpc.health.v1.Health/Check")
+    # HealthCheckRequest{service: "load_worker.LoadWorker"}: field 1.
+    assert check(b"\x0a\x16load_worker.LoadWorker", timeout=5) == b"\x08\x01"
+    with pytest.raises(grpc.RpcError) as error:
+        check(b"\x0a\x03nop", timeout=5)
+    assert error.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_health_watch_streams_not_serving_at_sigterm_and_ends():
+    """Watch sends SERVING, then NOT_SERVING when the worker drains, and
+    ends: an open Watch must not hold the drain for its whole grace."""
+    w = Worker(args=["--shutdown-grace=20s"])
+    try:
+        watch = w.channel.unary_stream("/grpc.health.v1.Health/Watch")
+        stream = watch(b"", timeout=30)
+        assert next(stream) == b"\x08\x01"
+        start = time.monotonic()
+        w.proc.send_signal(signal.SIGTERM)
+        assert next(stream) == b"\x08\x02"
+        with pytest.raises(StopIteration):
+            next(stream)
+        assert w.proc.wait(timeout=30) == 0
+        assert time.monotonic() - start < 10
+    finally:
+        w.stop()
 
 
 def test_metrics_after_calls(worker, ours):
@@ -345,9 +429,13 @@ def test_stalled_streams_keep_memory_bounded():
 def test_partial_messages_meet_the_memory_quota():
     """A stream may declare a 4 MiB message and send all but its end; gRPC
     keeps what arrived, and without a resource quota it took all 600 MiB of
-    200 such streams. With the quota (128 MiB) gRPC resets streams
-    (ENHANCE_YOUR_CALM) once its buffers pass it. The reset lags the
-    arrival, so RSS still overshoots: the printed numbers say by how much."""
+    200 such streams. With the quota (128 MiB) gRPC stops granting window
+    and resets streams (ENHANCE_YOUR_CALM) once its buffers pass it. On the
+    completion-queue server flow control does most of it and resets are
+    rare (0 to 17 in 8 runs here; the callback server reset 140-170). The
+    bounds: the worker did not take every byte, and holds no more than
+    what it took (RSS grew by 140-310 MB for 220-410 MiB taken; 530 MB for
+    416 MiB under ASan). The printed numbers say by how much."""
     w = Worker()
     conn = rawh2.Connection(w.grpc_port)
     try:
@@ -363,8 +451,11 @@ def test_partial_messages_meet_the_memory_quota():
         print(f"200 streams x 3 MiB partial messages: {sent >> 20} MiB "
               f"accepted, RSS {base:.0f} MB + {grown:.0f} MB, {calmed} "
               f"streams reset")
-        assert calmed > 0
         assert sent < 0.9 * 200 * (size - 5), "gRPC took every byte"
+        # What it holds is what it took, in slices of gRPC's buffers; ASan's
+        # shadow and redzones add about a quarter to those.
+        assert grown < (1.6 if SANITIZED else 1.3) * (sent >> 20) + 64, \
+            f"RSS grew by {grown:.0f} MB for {sent >> 20} MiB taken"
 
         def serves():
             # Under memory pressure gRPC may also have sent our own client

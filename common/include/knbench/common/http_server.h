@@ -3,15 +3,13 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <utility>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
-
-struct mg_context;
-struct mg_connection;
 
 namespace knbench {
 
@@ -44,9 +42,10 @@ struct HttpResponse {
 // Limits of an HttpServer. The defaults are what the metrics ports serve
 // with; see docs/load_driver.md ("The metrics port").
 struct HttpServerOptions {
-  // Connections served at once. Each holds one thread while open (civetweb
-  // serves a connection per thread), so this many slow or idle clients can
-  // be connected and scrapes and probes still get answers.
+  // Connections held at once; one more is answered 503 and closed. All are
+  // served by one thread that waits on every socket at once (epoll), so a
+  // connection costs a few kilobytes, not a thread, and this many slow or
+  // idle clients can be connected while scrapes and probes get answers.
   int max_connections = 600;
   // A request's head must arrive whole within this time of the connection
   // (or of the previous response): a client that trickles its headers is
@@ -54,17 +53,21 @@ struct HttpServerOptions {
   absl::Duration request_deadline = absl::Seconds(5);
   // How long an idle keep-alive connection is kept for its next request.
   absl::Duration keep_alive = absl::Seconds(10);
+  // A response must make progress within this time: a client that stops
+  // reading is cut off.
+  absl::Duration write_stall = absl::Seconds(5);
 };
 
 // A small read-only HTTP/1.1 server for /metrics, /healthz and the driver's
-// result files: GET and HEAD on exact paths, keep-alive, Range on files. It
-// is a facade over civetweb, which parses requests and bounds each one's
-// time; this class only maps paths to handlers and writes responses.
+// result files: GET and HEAD on exact paths, keep-alive, Range on files.
+// One thread serves every connection with non-blocking sockets (epoll), and
+// runs the handlers: they must answer quickly (render a page, name a file),
+// never wait. Files are streamed with sendfile as the client reads them.
 class HttpServer {
  public:
   using Handler = std::function<HttpResponse()>;
 
-  explicit HttpServer(HttpServerOptions options = {}) : options_(options) {}
+  explicit HttpServer(HttpServerOptions options = {});
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
@@ -79,20 +82,21 @@ class HttpServer {
   // The bound port; valid after a successful Start.
   int port() const { return port_; }
 
-  // Stops accepting, ends the connections and joins the serving threads, so
-  // no handler runs once it returns. Bounded: a slow client is cut off
-  // within about 2 s. Idempotent.
+  // Stops accepting, closes the connections and joins the serving thread,
+  // so no handler runs once it returns. Prompt whatever the clients do.
+  // Idempotent.
   void Stop();
 
  private:
-  static int Serve(mg_connection* conn, void* self);
-  int Serve(mg_connection* conn);
+  class Loop;
+  friend class Loop;
+  // The handler registered for `path`, or an empty function.
+  Handler Find(const std::string& path);
 
   const HttpServerOptions options_;
   std::mutex mu_;
   std::map<std::string, Handler> handlers_;  // Guarded by mu_.
-  mg_context* context_ = nullptr;
-  std::string address_;
+  std::unique_ptr<Loop> loop_;
   int port_ = 0;
 };
 

@@ -26,9 +26,13 @@ struct Config {
   uint64_t seed = 1;
   absl::Duration warmup;
   int64_t connections = 1;
+  // How calls are sent: "h2", "grpc", or "auto" (resolved to one of them).
+  std::string transport = "auto";
   absl::Duration timeout = absl::Seconds(30);
   absl::Duration connect_timeout = absl::Seconds(20);
   int64_t max_inflight = 10000;
+  // The pacer wakes at most once per quantum (see PacerOptions::quantum).
+  absl::Duration pacing_quantum = absl::Microseconds(200);
   std::string summary;  // empty: derived from out (see SummaryPathFor)
   absl::Duration progress_interval = absl::Seconds(5);
   absl::Duration linger;
@@ -54,6 +58,12 @@ std::string SummaryPathFor(const std::string& out);
 
 // host:port syntax of --target (also dns:///host:port, ipv4:, ipv6:, unix:).
 absl::Status CheckTargetSyntax(const std::string& target);
+// Whether this build has the driver's own HTTP/2 transport (nghttp2).
+bool HasH2Transport();
+// The host and port of a host:port or dns:///host:port target; an error for
+// gRPC's other schemes (unix:, ipv4:, ipv6:).
+absl::Status TargetHostPort(const std::string& target, std::string* host,
+                            std::string* port);
 // Resolves a host:port or dns:/// target's host with getaddrinfo.
 absl::Status CheckTargetResolves(const std::string& target);
 

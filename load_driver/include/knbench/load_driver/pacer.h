@@ -36,6 +36,11 @@ struct PacerOptions {
   int32_t spin_ms = 0;  // copied into dropped rows
   // Longest single sleep, so a stop request is noticed promptly.
   absl::Duration max_sleep = absl::Milliseconds(50);
+  // Wake at most once per quantum and send every request due by then: a
+  // request leaves up to a quantum late (its lag says by how much), and at
+  // high rates the driver pays one wake-up for several requests. 0: wake
+  // for every request at its time.
+  absl::Duration quantum;
 };
 
 struct PacerResult {
@@ -46,7 +51,8 @@ struct PacerResult {
   absl::Time end;        // when scheduling ended
 };
 
-// The one pacing thread: releases each arrival at start + offset. When late
+// The one pacing thread: releases each arrival at start + offset (or, with
+// a quantum, at the next wake-up a quantum after the last). When late
 // it sends at once and the lag is recorded; nothing is skipped. When
 // `max_inflight` requests are in flight a due request is recorded as dropped
 // instead of sent.

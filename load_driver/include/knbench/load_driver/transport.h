@@ -7,9 +7,11 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/time/time.h"
+#include "grpcpp/completion_queue.h"
 #include "knbench/load_driver/clock.h"
 #include "knbench/load_driver/metrics.h"
 #include "knbench/load_driver/pacer.h"
@@ -35,12 +37,47 @@ struct ConnectResult {
   absl::Duration took;
 };
 
-// Sends InvokeWorker calls with gRPC's callback API over `connections`
-// channels (round-robin; each channel gets distinct args and a local
-// subchannel pool, so each is its own TCP connection). Every call is one heap
-// object (a ClientUnaryReactor owning context, request and response) that
-// records its row and deletes itself when done; no thread blocks per call.
-class GrpcTransport : public Sender {
+// How requests leave the driver: both transports send InvokeWorker calls
+// over `connections` TCP connections (round-robin), each call with the
+// --timeout deadline, and record exactly one row per call.
+class Transport : public Sender {
+ public:
+  // Connects every connection before the first send, so the run's first
+  // requests do not wait for (or fail with) the connection. Returns once
+  // each connection is READY or has failed a first attempt, at `deadline`,
+  // or when `stop()` is true. A failed connection keeps retrying in the
+  // background; its requests meanwhile fail with UNAVAILABLE.
+  virtual ConnectResult Connect(absl::Time deadline,
+                                const std::function<bool()>& stop) = 0;
+  // Called (on the thread that records rows) after a failed call's row.
+  virtual void set_on_failure(std::function<void()> f) = 0;
+  // Waits until no call is in flight or `deadline`; true if none is left.
+  virtual bool WaitIdle(absl::Time deadline) = 0;
+  // Cancels every call in flight; each still records its row (CANCELLED).
+  virtual void CancelAll() = 0;
+  // How the pacing thread waits for the next send: the transport may use
+  // the wait to read and record answers.
+  virtual void WaitUntil(absl::Time t) = 0;
+  // Why the last connection attempt failed or a connection was lost, if
+  // the transport knows ("" otherwise): for the log.
+  virtual std::string last_error() const { return ""; }
+};
+
+// The row of a call that got its answer (or its error) at `now`.
+// `response` is read only for an OK status.
+Row AnsweredRow(const Arrival& a, absl::Time intended, absl::Time sent,
+                absl::Time now, int32_t spin_ms, int grpc_code,
+                load_worker::WorkResponse* response);
+
+// Sends InvokeWorker calls with gRPC's completion-queue API over
+// `connections` channels (round-robin; each channel gets distinct args and a
+// local subchannel pool, so each is its own TCP connection). The pacing
+// thread starts each call; ONE thread polls the queue, records each answer's
+// row and frees the call. gRPC's callback API ran the answers on threads of
+// its own that handed each event to one another: 1.5-2.5x the CPU per call
+// (docs/bench.md). Every call is one heap object owning context, request and
+// response; no thread blocks per call.
+class GrpcTransport : public Transport {
  public:
   GrpcTransport(TransportOptions options, Clock* clock, RowSink* sink,
                 DriverMetrics* metrics);
@@ -50,24 +87,19 @@ class GrpcTransport : public Sender {
     return inflight_.load(std::memory_order_relaxed);
   }
   void Send(const Arrival& a, absl::Time intended, absl::Time actual) override;
-
-  // Connects every channel before the first send, so the run's first
-  // requests do not wait for (or fail with) the connection. Returns once
-  // each channel is READY or has failed a first attempt, at `deadline`, or
-  // when `stop()` is true. A failed channel keeps retrying in the
-  // background; its requests meanwhile fail with UNAVAILABLE.
-  ConnectResult Connect(absl::Time deadline, const std::function<bool()>& stop);
-
-  // Called (on a gRPC thread) after a failed call has been recorded.
-  void set_on_failure(std::function<void()> f) { on_failure_ = std::move(f); }
-
-  // Waits until no call is in flight or `deadline`; true if none is left.
-  bool WaitIdle(absl::Time deadline);
-  // Cancels every call in flight; each still records its row (CANCELLED).
-  void CancelAll();
+  ConnectResult Connect(absl::Time deadline,
+                        const std::function<bool()>& stop) override;
+  void set_on_failure(std::function<void()> f) override {
+    on_failure_ = std::move(f);
+  }
+  bool WaitIdle(absl::Time deadline) override;
+  void CancelAll() override;
+  // Sleeps: the polling thread records the answers meanwhile.
+  void WaitUntil(absl::Time t) override { clock_->SleepUntil(t); }
 
  private:
   class Call;
+  void Poll();
   void Done(Call* call);
 
   TransportOptions options_;
@@ -85,6 +117,9 @@ class GrpcTransport : public Sender {
   std::mutex mu_;
   std::condition_variable idle_cv_;
   Call* head_ = nullptr;
+
+  grpc::CompletionQueue cq_;
+  std::thread poller_;  // Declared last: started once the rest exists.
 };
 
 }  // namespace knbench::load_driver

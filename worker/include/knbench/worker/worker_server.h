@@ -3,10 +3,12 @@
 
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "grpcpp/server.h"
+#include "knbench/worker/side_services.h"
 #include "knbench/worker/worker_service.h"
 #include "prometheus/registry.h"
 
@@ -27,7 +29,8 @@ inline constexpr size_t kGrpcMemoryQuotaBytes = size_t{128} << 20;
 inline constexpr int kMaxGrpcMessageBytes = 4 << 20;
 
 // The worker's gRPC server: LoadWorker, grpc.health.v1 and reflection on one
-// port. Shared by main() and the in-process tests.
+// port, all on one completion queue polled by one thread. Shared by main()
+// and the in-process tests.
 class WorkerServer {
  public:
   WorkerServer(WorkerOptions options,
@@ -47,7 +50,10 @@ class WorkerServer {
 
  private:
   WorkerService service_;
+  SideServices side_;
+  std::unique_ptr<grpc::ServerCompletionQueue> cq_;
   std::unique_ptr<grpc::Server> server_;
+  std::thread poller_;
   int port_ = 0;
 };
 

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 
+#include "grpcpp/completion_queue.h"
 #include "knbench/worker/spin.h"
 #include "knbench/worker/spin_pool.h"
 #include "load_worker.grpc.pb.h"
@@ -44,31 +45,40 @@ struct WorkerMetrics {
   prometheus::Gauge& inflight;
 };
 
-// LoadWorker on gRPC's callback API. Each call gets a reactor that owns its
-// state; its spin runs on a SpinPool thread, never on gRPC's threads. The
-// method takes raw bytes and parses them itself: with the generated handler
-// a request that does not parse gets UNIMPLEMENTED and is never seen, so it
-// could be neither answered with INVALID_ARGUMENT nor counted.
+// LoadWorker on gRPC's completion-queue API, polled by one thread (see
+// WorkerServer). That thread validates each call and answers a spin of 0 ms
+// itself; a longer spin runs on a SpinPool thread, which answers when it
+// ends. gRPC's callback API cost 1.5-2.5x the CPU per call here: its
+// callbacks run on threads of gRPC's own that hand every event to one
+// another (docs/bench.md). The method takes raw bytes and parses them
+// itself: with the generated handler a request that does not parse is
+// refused by gRPC and never seen, so it could be neither answered with
+// INVALID_ARGUMENT nor counted.
 class WorkerService final
-    : public load_worker::LoadWorker::WithRawCallbackMethod_InvokeWorker<
+    : public load_worker::LoadWorker::WithRawMethod_InvokeWorker<
           load_worker::LoadWorker::Service> {
  public:
   WorkerService(WorkerOptions options, prometheus::Registry& registry);
 
-  grpc::ServerUnaryReactor* InvokeWorker(grpc::CallbackServerContext* context,
-                                         const grpc::ByteBuffer* request,
-                                         grpc::ByteBuffer* response) override;
+  // After the server started: takes calls from `cq`. One request is posted
+  // at a time; each call that arrives posts the next.
+  void StartServing(grpc::ServerCompletionQueue* cq);
 
   const WorkerOptions& options() const { return options_; }
   int inflight() const { return inflight_.load(); }
   const SpinPool& pool() const { return pool_; }
+  // Calls that arrived and that gRPC has not finished with. The queue may
+  // only be shut down once this is 0: a spin still running would answer on
+  // it.
+  int live_calls() const { return live_.load(); }
 
  private:
-  class SpinReactor;
+  class Call;
 
   const WorkerOptions options_;
   WorkerMetrics metrics_;
   std::atomic<int> inflight_{0};
+  std::atomic<int> live_{0};
   // Declared last: destroyed first, so no spin outlives the members above.
   SpinPool pool_;
 };
