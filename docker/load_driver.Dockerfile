@@ -12,7 +12,8 @@ ARG DEBIAN_FRONTEND=noninteractive
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler \
-      libabsl-dev prometheus-cpp-dev libcivetweb-dev cmake g++ make \
+      libabsl-dev prometheus-cpp-dev libcivetweb-dev libnghttp2-dev pkg-config \
+      cmake g++ make \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # The top-level CMakeLists.txt adds each component directory that exists:
