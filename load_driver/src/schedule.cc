@@ -265,13 +265,14 @@ absl::Status Schedule::AddPhase(absl::string_view text) {
         return absl::InvalidArgumentError(
             absl::StrCat("staircase \"", text, "\" needs STEP > 0"));
       }
-      const double span = std::abs(*end - *start);
-      const int64_t stairs =
-          static_cast<int64_t>(std::floor(span / *step + 1e-9)) + 1;
-      if (stairs > 100000) {
+      // Checked as a double: a huge span over a tiny step would not fit
+      // an integer.
+      const double rises = std::floor(std::abs(*end - *start) / *step + 1e-9);
+      if (!(rises < 100000)) {
         return absl::InvalidArgumentError(
             absl::StrCat("staircase \"", text, "\" has too many steps"));
       }
+      const int64_t stairs = static_cast<int64_t>(rises) + 1;
       const double dir = *end >= *start ? 1 : -1;
       for (int64_t i = 0; i < stairs; ++i) {
         const double r = *start + dir * static_cast<double>(i) * *step;

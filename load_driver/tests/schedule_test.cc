@@ -299,6 +299,19 @@ TEST(ScheduleTest, RejectsBadSpecs) {
   EXPECT_THAT(std::string(e.status().message()), HasSubstr("bad duration"));
 }
 
+// A step far smaller than the span: the number of steps is beyond any
+// integer, found by the fuzzer as a float-to-integer overflow.
+TEST(ScheduleTest, StaircaseWithTooManyStepsIsAnErrorNotAnOverflow) {
+  for (const char* bad :
+       {"step:1:0.000000000000000000000000000000000000001:5@2s",
+        "step:0:1:100000@1s"}) {
+    auto s = Schedule::Parse(bad);
+    ASSERT_FALSE(s.ok()) << "accepted \"" << bad << "\"";
+    EXPECT_THAT(std::string(s.status().message()), HasSubstr("too many steps"));
+  }
+  EXPECT_TRUE(Schedule::Parse("step:0:1:99999@1ms").ok());
+}
+
 TEST(ScheduleTest, WarmupMarksTheFirstPart) {
   auto s = Schedule::Constant(10, absl::Seconds(10));
   ASSERT_TRUE(s.ok());
