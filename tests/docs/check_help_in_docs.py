@@ -6,7 +6,7 @@ requires `--option` in at least one of the documents that describe that
 program (README.md or a page under docs/). A flag added without a word in
 the docs, or renamed in one place only, fails here with one line per gap.
 
-Usage: check_help_in_docs.py --worker W --driver D --kpa-model K
+Usage: check_help_in_docs.py --worker W --load-driver D --kpa-model K
                              --local-serving L
 Exit: 0 every option documented, 1 gaps (listed), 2 bad usage or a --help
 that fails.
