@@ -8,6 +8,8 @@ usage() {
 usage: bench/run.sh [--build-dir DIR] [--no-build] [--quick | --soak DURATION]
                     [--out-dir DIR] [--max-load L [--max-wait S]] [--check]
                     [--keep]
+       bench/run.sh --local-serving [--build-dir DIR] [--no-build] [--quick]
+                    [--out-dir DIR] [--max-load L [--max-wait S]] [--check]
 
 Measures, on loopback, every process bound to 127.0.0.1 (see docs/bench.md):
   per rate  1 000, 5 000, 10 000, 20 000 RPS (spin 0), 3 runs each: share
@@ -27,6 +29,13 @@ Options:
   --no-build        use the binaries as they are
   --worker PATH, --driver PATH, --cold-start PATH
                     binaries (default: under the build dir)
+  --local-serving   instead, what local_serving's router costs: latency
+                    added (p50) and p99 direct and through it, its CPU per
+                    proxied call at 1 000 and 5 000 RPS, the highest rate
+                    it passes with every call answered (~2 min); writes
+                    local-serving-latest.*; builds local_serving too
+  --local-serving-bin PATH
+                    the local_serving binary (default: under the build dir)
   --quick           short smoke run (< 60 s); numbers are not meaningful
   --soak DURATION   constant load (--soak-rps, default 1000, spin
                     --soak-spin-ms, default 0) for DURATION (e.g. 10m);
@@ -51,7 +60,7 @@ build_dir="$root/build"
 build=1
 pass=()
 out_dir="$here/results"
-worker="" driver="" cold_start=""
+worker="" driver="" cold_start="" serving="" local_serving=0
 
 need_value() {
   if [[ $# -lt 2 || -z "$2" ]]; then
@@ -72,6 +81,9 @@ while [[ $# -gt 0 ]]; do
     --driver=*) driver="${1#*=}"; shift ;;
     --cold-start) need_value "$@"; cold_start="$2"; shift 2 ;;
     --cold-start=*) cold_start="${1#*=}"; shift ;;
+    --local-serving) local_serving=1; shift ;;
+    --local-serving-bin) need_value "$@"; serving="$2"; shift 2 ;;
+    --local-serving-bin=*) serving="${1#*=}"; shift ;;
     --out-dir) need_value "$@"; out_dir="$2"; shift 2 ;;
     --out-dir=*) out_dir="${1#*=}"; shift ;;
     --quick|--check|--keep) pass+=("$1"); shift ;;
@@ -83,17 +95,37 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
+if [[ "$local_serving" == 1 ]]; then
+  for a in ${pass[@]+"${pass[@]}"}; do
+    case "$a" in
+      --soak*|--sample-interval*|--keep)
+        echo "bench/run.sh: $a does not apply to --local-serving" >&2; exit 2 ;;
+    esac
+  done
+fi
+
 if [[ "$build" == 1 ]]; then
   if [[ ! -f "$build_dir/CMakeCache.txt" ]]; then
     echo "bench/run.sh: $build_dir is not a configured CMake build dir" \
          "(configure it first, e.g. cmake -S $root -B $build_dir)" >&2
     exit 2
   fi
-  cmake --build "$build_dir" -j2 --target worker load_driver cold_start
+  if [[ "$local_serving" == 1 ]]; then
+    cmake --build "$build_dir" -j2 --target worker load_driver local_serving
+  else
+    cmake --build "$build_dir" -j2 --target worker load_driver cold_start
+  fi
 fi
 worker="${worker:-$build_dir/worker/worker}"
 driver="${driver:-$build_dir/load_driver/load_driver}"
 cold_start="${cold_start:-$build_dir/bench/cold_start}"
+
+if [[ "$local_serving" == 1 ]]; then
+  exec /usr/bin/python3 "$here/local_serving_bench.py" \
+    --local-serving "${serving:-$build_dir/local_serving/local_serving}" \
+    --worker "$worker" --driver "$driver" --out-dir "$out_dir" \
+    ${pass[@]+"${pass[@]}"}
+fi
 
 exec /usr/bin/python3 "$here/bench.py" --worker "$worker" --driver "$driver" \
   --cold-start "$cold_start" --out-dir "$out_dir" ${pass[@]+"${pass[@]}"}
