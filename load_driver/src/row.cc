@@ -1,6 +1,7 @@
 #include "knbench/load_driver/row.h"
 
 #include "absl/strings/str_cat.h"
+#include "knbench/common/grpc_codes.h"
 
 namespace knbench::load_driver {
 
@@ -18,31 +19,6 @@ const char* RowStatusName(RowStatus s) {
       return "dropped";
   }
   return "failure";
-}
-
-const char* GrpcCodeName(int code) {
-  static const char* const kNames[] = {"OK",
-                                       "CANCELLED",
-                                       "UNKNOWN",
-                                       "INVALID_ARGUMENT",
-                                       "DEADLINE_EXCEEDED",
-                                       "NOT_FOUND",
-                                       "ALREADY_EXISTS",
-                                       "PERMISSION_DENIED",
-                                       "RESOURCE_EXHAUSTED",
-                                       "FAILED_PRECONDITION",
-                                       "ABORTED",
-                                       "OUT_OF_RANGE",
-                                       "UNIMPLEMENTED",
-                                       "INTERNAL",
-                                       "UNAVAILABLE",
-                                       "DATA_LOSS",
-                                       "UNAUTHENTICATED"};
-  if (code < 0) return "";
-  if (code < static_cast<int>(sizeof(kNames) / sizeof(kNames[0]))) {
-    return kNames[code];
-  }
-  return "UNKNOWN";
 }
 
 namespace {

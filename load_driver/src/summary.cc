@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
+#include "knbench/common/grpc_codes.h"
 
 namespace knbench::load_driver {
 

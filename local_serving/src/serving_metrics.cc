@@ -3,30 +3,12 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "knbench/common/grpc_codes.h"
 
 namespace knbench::local_serving {
 namespace {
 
 namespace am = autoscaler_model;
-
-// gRPC status codes by number, for local_serving_requests_total{code}.
-constexpr std::array<const char*, 17> kCodeNames = {"OK",
-                                                    "CANCELLED",
-                                                    "UNKNOWN",
-                                                    "INVALID_ARGUMENT",
-                                                    "DEADLINE_EXCEEDED",
-                                                    "NOT_FOUND",
-                                                    "ALREADY_EXISTS",
-                                                    "PERMISSION_DENIED",
-                                                    "RESOURCE_EXHAUSTED",
-                                                    "FAILED_PRECONDITION",
-                                                    "ABORTED",
-                                                    "OUT_OF_RANGE",
-                                                    "UNIMPLEMENTED",
-                                                    "INTERNAL",
-                                                    "UNAVAILABLE",
-                                                    "DATA_LOSS",
-                                                    "UNAUTHENTICATED"};
 
 // The activator reports HTTP codes: a gRPC answer from a pod travels in an
 // HTTP 200; what the activator itself ends is 503 (no capacity), 504 (the
@@ -155,8 +137,8 @@ ServingMetrics::ServingMetrics(prometheus::Registry& registry,
                        .Name("local_serving_requests_total")
                        .Help("Calls answered by local serving, by gRPC code.")
                        .Register(registry_);
-  for (size_t i = 0; i < kCodeNames.size(); ++i) {
-    requests_by_code_[i] = &requests.Add({{"code", kCodeNames[i]}});
+  for (int i = 0; i < kGrpcCodeCount; ++i) {
+    requests_by_code_[i] = &requests.Add({{"code", GrpcCodeName(i)}});
   }
   queued_ = &prometheus::BuildGauge()
                  .Name("local_serving_queued_requests")

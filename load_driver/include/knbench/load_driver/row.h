@@ -40,9 +40,6 @@ extern const char kCsvHeader[];
 // Appends `row` as one CSV line (with '\n') to `out`.
 void AppendCsvRow(const Row& row, std::string* out);
 
-// The gRPC status code's canonical name, e.g. "DEADLINE_EXCEEDED".
-const char* GrpcCodeName(int code);
-
 }  // namespace knbench::load_driver
 
 #endif  // KNBENCH_LOAD_DRIVER_ROW_H_

@@ -21,6 +21,7 @@
 #include "absl/strings/string_view.h"
 #include "knbench/autoscaler_model/autoscaler.h"
 #include "knbench/autoscaler_model/config.h"
+#include "knbench/common/grpc_codes.h"
 #include "knbench/local_serving/pod_manager.h"
 #include "knbench/local_serving/router.h"
 #include "prometheus/counter.h"
@@ -77,7 +78,7 @@ class ServingMetrics : public RouterObserver {
   // By HTTP code; empty with OpenTelemetry names.
   std::array<ActivatorCode, 5> activator_codes_{};
   // Ours.
-  std::array<prometheus::Counter*, 17> requests_by_code_{};
+  std::array<prometheus::Counter*, kGrpcCodeCount> requests_by_code_{};
   prometheus::Gauge* queued_;
   prometheus::Gauge* inflight_;
   prometheus::Gauge* in_path_;
