@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/sendfile.h>
@@ -165,6 +166,14 @@ class HttpServer::Loop {
  private:
   void Run() {
     pthread_setname_np(pthread_self(), "http");
+    // sendfile() to a client that reset the connection raises SIGPIPE (it
+    // has no MSG_NOSIGNAL), whose default action ends the process. Blocked
+    // in this thread, the write fails with EPIPE and only that connection
+    // closes; the rest of the process keeps its own SIGPIPE handling.
+    sigset_t pipe;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
     epoll_event events[64];
     while (!stopping_.load()) {
       const int n = epoll_wait(epoll_fd_, events, 64, TimeoutMs());
