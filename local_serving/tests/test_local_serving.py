@@ -93,7 +93,7 @@ def drive(serving, schedule, spin_ms, name="run", timeout="30s"):
     out = os.path.join(serving.tmp, f"{name}.csv")
     subprocess.run([DRIVER, f"--target={serving.target}", f"--spin-ms={spin_ms}",
                     f"--schedule={schedule}", f"--out={out}",
-                    f"--summary={out}.json", "--metrics-port=0",
+                    f"--summary={out}.json", "--bind=127.0.0.1", "--metrics-port=0",
                     f"--timeout={timeout}", "--progress-interval=1h"],
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                    timeout=120)
@@ -223,7 +223,7 @@ def test_a_killed_pod_is_restarted_and_only_its_calls_fail(tmp_path):
         out = os.path.join(serving.tmp, "kill.csv")
         driver = subprocess.Popen(
             [DRIVER, f"--target={serving.target}", "--spin-ms=1500", "--schedule=4@6s",
-             f"--out={out}", f"--summary={out}.json", "--metrics-port=0",
+             f"--out={out}", f"--summary={out}.json", "--bind=127.0.0.1", "--metrics-port=0",
              "--progress-interval=1h"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         # Kill it while it has calls in flight.
         wait_until(lambda: os.path.exists(out) and serving.state()["inflight"] >= 4, 20,

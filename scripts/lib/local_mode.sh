@@ -470,7 +470,7 @@ backend_run() {
       rm -f "${outs[$i]}" "${sums[$i]}"
     fi
     logs+=("${_LOCAL_LOGS}/load_driver-$((i + 1))-${stem}.log")
-    spawn "$DRIVER_BIN" --target "${_LOCAL_TARGETS[$i]}" --rps "$share" \
+    spawn "$DRIVER_BIN" --bind 127.0.0.1 --target "${_LOCAL_TARGETS[$i]}" --rps "$share" \
       --spin-ms "$spin" --duration "${duration}s" --warmup "${warmup}s" \
       --out "${outs[$i]}" --summary "${sums[$i]}" \
       --metrics-port "${_LOCAL_DRIVER_PORTS[$i]}" --linger "${LOCAL_LINGER_SECONDS}s" \
@@ -598,7 +598,7 @@ backend_describe() {
     echo "worker_flags=local_serving's --bind 127.0.0.1 --grpc-port --metrics-port --shutdown-grace${WORKER_ARGS:+, then ${WORKER_ARGS}}"
     echo "kpa_model_args=$(_local_kpa_model_args)"
   fi
-  echo "driver_flags=--linger ${LOCAL_LINGER_SECONDS}s --progress-interval 1s${THRESHOLDS:+ --threshold=${THRESHOLDS}}${DRIVER_ARGS:+ ${DRIVER_ARGS}}"
+  echo "driver_flags=--bind 127.0.0.1 --linger ${LOCAL_LINGER_SECONDS}s --progress-interval 1s${THRESHOLDS:+ --threshold=${THRESHOLDS}}${DRIVER_ARGS:+ ${DRIVER_ARGS}}"
 }
 
 # backend_replay_check: after teardown, with local serving and kpa_model:

@@ -6,7 +6,8 @@
 # local_serving. Once run 1's driver has scheduled 20 requests (and, with
 # local serving, a pod runs), the sweep gets SIGKILL; within 30 s no process
 # it or local_serving logged as started, nor any process whose command line
-# names the test's directory, may be left.
+# names the test's directory, may be left. Before the kill, every listening
+# socket of those processes must be on 127.0.0.1.
 # Usage: kill_test.sh WORKER_BIN DRIVER_BIN LOCAL_SERVING_BIN [--local-pods N]
 set -euo pipefail
 # shellcheck source=tests/integration/testlib.sh
@@ -37,6 +38,10 @@ sweep_pid=$!
 wait_mid_run "$log" "$sweep_pid" "$d" 120
 # Everything that runs now, for the message if it outlives the sweep.
 before="$(survivors "$log" "$d" "$tmp")"
+# Mid-run, every server the sweep started listens on loopback only.
+# shellcheck disable=SC2046  # one PID per word
+/usr/bin/python3 "${ROOT}/tests/integration/check_loopback_listeners.py" \
+  $(cut -d: -f1 <<<"$before" | sort -u) || fail "local mode serves beyond 127.0.0.1"
 kill -KILL "$sweep_pid"
 wait "$sweep_pid" 2>/dev/null || true
 

@@ -25,7 +25,7 @@ trap cleanup EXIT
 gport="" mport=""
 free_port gport
 free_port mport
-"$worker_bin" --grpc-port "$gport" --metrics-port "$mport" >"${tmp}/worker.log" 2>&1 &
+"$worker_bin" --bind 127.0.0.1 --grpc-port "$gport" --metrics-port "$mport" >"${tmp}/worker.log" 2>&1 &
 worker=$!
 wait_for 30 "the worker" http_ok "http://127.0.0.1:${mport}/healthz" || fail "the worker did not start"
 
@@ -34,7 +34,7 @@ drive() { # drive NAME ARGS...: one short run, exit status in $rc
   shift
   rc=0
   timeout 60 "$driver_bin" --target "127.0.0.1:${gport}" --rps 20 --spin-ms 5 --duration 2s \
-    --metrics-port 0 --out "${tmp}/${name}.csv" --summary "${tmp}/${name}.json" "$@" \
+    --bind 127.0.0.1 --metrics-port 0 --out "${tmp}/${name}.csv" --summary "${tmp}/${name}.json" "$@" \
     >"${tmp}/${name}.out" 2>"${tmp}/${name}.err" || rc=$?
 }
 
