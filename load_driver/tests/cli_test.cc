@@ -1,5 +1,8 @@
 // The load_driver binary's command line: usage errors exit 2 before any load,
 // --check-config and --help exit 0.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <string>
@@ -90,6 +93,31 @@ TEST(CliTest, SummaryPathIsCheckedBeforeTheRun) {
       << unwritable.err;
   EXPECT_NE(access((dir + "/never.csv").c_str(), F_OK), 0)
       << "the CSV was created";
+}
+
+// Like every server of the kit, the driver does not start beside another
+// listener on its metrics port: exit 1 and one line, nothing sent.
+TEST(CliTest, BusyMetricsPortIsExitOneWithOneLine) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), len), 0);
+  ASSERT_EQ(listen(fd, 4), 0);
+  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  const int busy = ntohs(addr.sin_port);
+
+  const std::string dir = MakeTempDir();
+  const Result r = RunDriverCli({"--target=127.0.0.1:1", "--bind=127.0.0.1",
+                                 "--metrics-port=" + std::to_string(busy),
+                                 "--duration=60s", "--out=" + dir + "/r.csv"});
+  close(fd);
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("port " + std::to_string(busy)));
+  EXPECT_THAT(r.err, HasSubstr("already in use"));
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
 }
 
 TEST(CliTest, CheckConfigPrintsTheResolvedScheduleWithoutNetwork) {

@@ -302,17 +302,21 @@ def test_bad_input_one_line_and_exit_status(tmp_path):
     r = run_bad("--window=3s", f"--worker={WORKER}")
     assert r.returncode == 2 and "window" in r.stderr
 
-    # A port someone holds: one line, exit 1 (as every binary of the kit).
-    busy = free_port()
-    with __import__("socket").socket() as s:
-        s.bind(("127.0.0.1", busy))
-        s.listen()
-        r = subprocess.run([LOCAL_SERVING, f"--listen=127.0.0.1:{busy}", "--metrics-port=0",
-                            f"--worker={WORKER}", f"--log-dir={tmp_path}"],
-                           capture_output=True, text=True, timeout=30)
-    assert r.returncode == 1, r.stderr
-    assert r.stderr.strip().count("\n") == 0
-    assert f"port {busy} is already in use" in r.stderr
+    # A port someone holds, the gRPC one or the metrics one: one line, exit 1
+    # (as every binary of the kit).
+    for which in ("listen", "metrics"):
+        busy = free_port()
+        ports = {"listen": f"--listen=127.0.0.1:{busy if which == 'listen' else 0}",
+                 "metrics": f"--metrics-port={busy if which == 'metrics' else 0}"}
+        with __import__("socket").socket() as s:
+            s.bind(("127.0.0.1", busy))
+            s.listen()
+            r = subprocess.run([LOCAL_SERVING, *ports.values(),
+                                f"--worker={WORKER}", f"--log-dir={tmp_path}"],
+                               capture_output=True, text=True, timeout=30)
+        assert r.returncode == 1, (which, r.stderr)
+        assert r.stderr.strip().count("\n") == 0, (which, r.stderr)
+        assert str(busy) in r.stderr and "already in use" in r.stderr, (which, r.stderr)
 
 
 def test_a_worker_that_never_gets_ready_is_reported_not_ready(tmp_path):
