@@ -63,5 +63,42 @@ TEST(CsvReader, EmptyInputAndUnclosedQuote) {
   EXPECT_EQ(status.message(), "line 2: a quoted field is never closed");
 }
 
+TEST(CsvReader, CommentLinesAreSkippedWholeWhenAsked) {
+  std::istringstream in("# a, \"never closed\n1,2\n#\n3\n");
+  CsvOptions options;
+  options.comment = '#';
+  CsvReader reader(in, options);
+  std::vector<std::string> fields;
+  ASSERT_TRUE(reader.Next(&fields));
+  EXPECT_THAT(fields, ElementsAre("1", "2"));
+  EXPECT_EQ(reader.line(), 2);
+  ASSERT_TRUE(reader.Next(&fields));
+  EXPECT_THAT(fields, ElementsAre("3"));
+  EXPECT_EQ(reader.line(), 4);
+  EXPECT_FALSE(reader.Next(&fields));
+  EXPECT_TRUE(reader.status().ok()) << reader.status();
+  // Without the option '#' is data.
+  EXPECT_THAT(ReadAll("#x,1\n")[0], ElementsAre("#x", "1"));
+}
+
+TEST(CsvReader, LimitsStopHostileInputAndNameTheLine) {
+  CsvOptions options;
+  options.max_record_bytes = 8;
+  std::istringstream long_line("1,2\n0123456789\n");
+  CsvReader lines(long_line, options);
+  std::vector<std::string> fields;
+  ASSERT_TRUE(lines.Next(&fields));
+  EXPECT_FALSE(lines.Next(&fields));
+  EXPECT_EQ(lines.status().message(),
+            "line 2 is longer than 8 bytes (the limit)");
+
+  options = CsvOptions();
+  options.max_bytes = 1 << 20;
+  std::istringstream big(std::string((1 << 20) + 1, '\n'));
+  CsvReader total(big, options);
+  EXPECT_FALSE(total.Next(&fields));
+  EXPECT_EQ(total.status().message(), "is larger than 1 MiB (the limit)");
+}
+
 }  // namespace
 }  // namespace knbench

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
+#include <fstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -11,6 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "knbench/common/csv.h"
 
 namespace knbench::load_driver {
 namespace {
@@ -60,78 +61,40 @@ absl::StatusOr<std::vector<double>> ReadTraceRates(const std::string& path) {
     return absl::InvalidArgumentError(
         absl::StrCat("trace file \"", path, "\" ", what));
   };
-  std::FILE* file = std::fopen(path.c_str(), "rb");
-  if (file == nullptr) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
     return absl::InvalidArgumentError(
         absl::StrCat("cannot open trace file \"", path, "\""));
   }
+  // The kit's one CSV reader: quoted fields, a byte order mark, CRLF, blank
+  // lines; '#' comments and the limits are the trace format's.
+  CsvOptions options;
+  options.comment = '#';
+  options.max_bytes = kMaxTraceBytes;
+  options.max_record_bytes = kMaxTraceLineBytes;
+  CsvReader csv(in, options);
   std::vector<double> rates;
-  std::string line;
-  int64_t line_no = 0;
-  // One line, with its number; false and `status` set on a bad line.
-  absl::Status status;
-  const auto take = [&](absl::string_view l) {
-    ++line_no;
-    // Editors on some systems start UTF-8 files with a byte order mark; it
-    // is not part of the first rate (nor a header).
-    if (line_no == 1) absl::ConsumePrefix(&l, "\xEF\xBB\xBF");
-    l = absl::StripAsciiWhitespace(l);
-    if (l.empty() || l[0] == '#') return true;
-    const size_t comma = l.rfind(',');
-    absl::string_view field = absl::StripAsciiWhitespace(
-        comma == absl::string_view::npos ? l : l.substr(comma + 1));
+  std::vector<std::string> fields;
+  while (csv.Next(&fields)) {
+    // The rate is the last field (a plain list has only that one).
+    const std::string& field = fields.back();
     double r = 0;
     if (!absl::SimpleAtod(field, &r) || !std::isfinite(r)) {
-      if (rates.empty() && line_no == 1) return true;  // header line
-      status =
-          error(absl::StrCat("line ", line_no, ": bad rate \"", field, "\""));
-      return false;
+      if (rates.empty() && csv.line() == 1) continue;  // header line
+      return error(
+          absl::StrCat("line ", csv.line(), ": bad rate \"", field, "\""));
     }
     if (r < 0 || r > kMaxRps) {
-      status = error(absl::StrCat("line ", line_no, ": rate out of range"));
-      return false;
+      return error(absl::StrCat("line ", csv.line(), ": rate out of range"));
     }
     if (rates.size() == kMaxTraceRates) {
-      status = error(
+      return error(
           absl::StrCat("has more than ", kMaxTraceRates, " rates (the limit)"));
-      return false;
     }
     rates.push_back(r);
-    return true;
-  };
-  char buf[1 << 16];
-  int64_t total = 0;
-  size_t n = 0;
-  bool ok = true;
-  while (ok && (n = std::fread(buf, 1, sizeof(buf), file)) > 0) {
-    total += static_cast<int64_t>(n);
-    if (total > kMaxTraceBytes) {
-      status = error(absl::StrCat("is larger than ", kMaxTraceBytes >> 20,
-                                  " MiB (the limit)"));
-      break;
-    }
-    absl::string_view chunk(buf, n);
-    while (ok && !chunk.empty()) {
-      const size_t newline = chunk.find('\n');
-      const absl::string_view piece = chunk.substr(0, newline);
-      if (line.size() + piece.size() > kMaxTraceLineBytes) {
-        status = error(absl::StrCat("line ", line_no + 1, " is longer than ",
-                                    kMaxTraceLineBytes, " bytes (the limit)"));
-        ok = false;
-        break;
-      }
-      line.append(piece.data(), piece.size());
-      if (newline == absl::string_view::npos) break;
-      ok = take(line);
-      line.clear();
-      chunk.remove_prefix(newline + 1);
-    }
   }
-  const bool read_error = std::ferror(file) != 0;
-  std::fclose(file);
-  if (!status.ok()) return status;
-  if (read_error) return error("could not be read");
-  if (!line.empty() && !take(line)) return status;
+  if (!csv.status().ok()) return error(csv.status().message());
+  if (in.bad()) return error("could not be read");
   if (rates.empty()) return error("has no rates");
   return rates;
 }

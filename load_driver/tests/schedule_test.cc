@@ -220,6 +220,18 @@ TEST(ScheduleTest, TracePerSecondAndPerMinute) {
   std::remove(minutes.c_str());
 }
 
+// Trace files are CSV, read by the kit's one CSV reader: a quoted time
+// with a comma, a quoted rate, a comment with a stray quote.
+TEST(ScheduleTest, TraceFilesAreReadAsCsv) {
+  const std::string path = TempFile(
+      "time,rate\n\"2024-01-01, 00:00\",5\n# said \"hi, there\n"
+      "\"2024-01-01, 00:01\",\"7\"\r\n");
+  auto rates = ReadTraceRates(path);
+  std::remove(path.c_str());
+  ASSERT_TRUE(rates.ok()) << rates.status();
+  EXPECT_THAT(*rates, ::testing::ElementsAre(5, 7));
+}
+
 TEST(ScheduleTest, BadTraceFilesNameTheProblem) {
   const std::string path = TempFile("10\n20\nabc\n");
   auto s = Schedule::Parse("trace:" + path);

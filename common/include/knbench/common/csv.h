@@ -17,9 +17,20 @@ namespace knbench {
 // fields are trimmed of spaces and tabs; quoted ones are kept as written.
 // One reader serves every CSV the kit reads, so a pod name with a comma in
 // the load driver's CSV reads the same everywhere.
+struct CsvOptions {
+  // Lines that start with this character (0: none) are skipped whole, as
+  // comments.
+  char comment = 0;
+  // Limits for input that may be hostile or endless (a trace read from
+  // /dev/zero); 0 is no limit. Past one, Next() fails naming it.
+  int64_t max_bytes = 0;
+  int64_t max_record_bytes = 0;
+};
+
 class CsvReader {
  public:
-  explicit CsvReader(std::istream& in) : in_(in) {}
+  explicit CsvReader(std::istream& in, CsvOptions options = {})
+      : in_(in), options_(options) {}
 
   // The next record, or false at the end of input or on an error (see
   // status()).
@@ -28,11 +39,17 @@ class CsvReader {
   // The line the last record started on, counting from 1.
   int64_t line() const { return record_line_; }
 
-  // An unterminated quote, naming its line; OK otherwise.
+  // An unterminated quote or a limit passed, naming its line; OK otherwise.
   const absl::Status& status() const { return status_; }
 
  private:
+  // in_.get(), counting bytes against the limits; kEof past one.
+  int Get();
+
   std::istream& in_;
+  const CsvOptions options_;
+  int64_t bytes_ = 0;
+  int64_t record_bytes_ = 0;
   int64_t next_line_ = 1;
   int64_t record_line_ = 0;
   bool started_ = false;
