@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_split.h"
@@ -162,6 +163,45 @@ TEST(KpaModelCli, BadFlagsAndInputExitTwoWithOneLine) {
     EXPECT_EQ(r.out, "") << joined;
     EXPECT_EQ(Lines(r.err).size(), 1u) << joined << ": " << r.err;
     EXPECT_EQ(r.err.rfind("kpa_model: ", 0), 0u) << r.err;
+  }
+}
+
+// Pod counts that would take gigabytes and non-finite numbers, from flags
+// or from a manifest, are refused by name before any work.
+TEST(KpaModelCli, HugeOrNonFiniteSettingsAreRefusedByName) {
+  const std::string input = WritePlain("ok.csv", 4, 1);
+  const std::string manifest = Scratch("huge.yaml");
+  {
+    std::ofstream f(manifest);
+    f << "apiVersion: serving.knative.dev/v1\nkind: Service\n"
+         "metadata:\n  name: w\nspec:\n  template:\n    metadata:\n"
+         "      annotations:\n"
+         "        autoscaling.knative.dev/min-scale: \"2147483647\"\n";
+  }
+  const std::string inf_manifest = Scratch("inf.yaml");
+  {
+    std::ofstream f(inf_manifest);
+    f << "apiVersion: serving.knative.dev/v1\nkind: Service\n"
+         "metadata:\n  name: w\nspec:\n  template:\n    metadata:\n"
+         "      annotations: {autoscaling.knative.dev/target: \"inf\"}\n";
+  }
+  const std::vector<std::pair<std::vector<std::string>, std::string>> bad = {
+      {{"--min-scale", "2147483647"}, "min-scale"},
+      {{"--initial-scale", "2000000000"}, "initial-scale"},
+      {{"--max-scale", "10001"}, "max-scale"},
+      {{"--target", "inf"}, "target"},
+      {{"--target-burst-capacity", "nan"}, "target-burst-capacity"},
+      {{"--from-manifest", manifest}, "min-scale"},
+      {{"--from-manifest", inf_manifest}, "target"},
+  };
+  for (const auto& [args, setting] : bad) {
+    std::vector<std::string> full = {"--input", input};
+    full.insert(full.end(), args.begin(), args.end());
+    const CliResult r = RunModel(full);
+    EXPECT_EQ(r.exit_code, 2) << args[0] << " " << args[1];
+    EXPECT_EQ(Lines(r.err).size(), 1u) << r.err;
+    EXPECT_NE(r.err.find("invalid setting " + setting + ":"), std::string::npos)
+        << r.err;
   }
 }
 
