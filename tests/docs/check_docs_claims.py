@@ -32,6 +32,11 @@ the programs; each fails with one line per violation if the old text returns.
               >= 1.11 on Kubernetes >= 1.24: docs/deploy.md says so where it
               describes the probe, and a comment next to the probe in
               deploy/base/worker/knative-service.yaml does too.
+  limits      The documented input limits are the code's: the trace file's
+              size, line length and number of rates (docs/load_driver.md,
+              load_driver's schedule.h) and the worker's request size, gRPC
+              message size and memory quota (README.md, the worker's
+              headers). A limit changed in one place only fails.
 
 Runs scripts with --help and --dry-run only (no build needed, about 1 s).
 
@@ -255,12 +260,57 @@ def check_grpc_probe(repo):
                    f"saying it needs Knative >= 1.11 on Kubernetes >= 1.24")
 
 
+# --- limits ------------------------------------------------------------------
+def constant(repo, rel, name):
+    """The value of `inline constexpr ... name = EXPR;` in a header, where
+    EXPR is a number, `int64_t{N} << K`, `N << K` or `N * M`."""
+    m = re.search(rf"\b{name}\s*=\s*([^;]+);", repo.read(rel))
+    if not m:
+        raise Unusable(f"{rel} has no {name} (update check_docs_claims.py)")
+    expr = re.sub(r"\w+\{(\d+)\}", r"\1", m.group(1)).replace("'", "")
+    if not re.fullmatch(r"[\d\s<*]+", expr):
+        raise Unusable(f"{rel}: {name} = {expr} is not a plain number")
+    return eval(expr, {"__builtins__": {}})  # digits, <<, * only (checked)
+
+
+def size_text(n):
+    """64 MiB / 64 KiB / 4096 bytes, as the docs write sizes."""
+    for unit, shift in (("MiB", 20), ("KiB", 10)):
+        if n % (1 << shift) == 0:
+            return f"{n >> shift} {unit}"
+    return f"{n} bytes"
+
+
+LIMITS = [  # (doc, header, constant, how the doc writes it)
+    ("docs/load_driver.md", "load_driver/include/knbench/load_driver/schedule.h",
+     "kMaxTraceBytes", lambda n: rf"Limits: {size_text(n)}"),
+    ("docs/load_driver.md", "load_driver/include/knbench/load_driver/schedule.h",
+     "kMaxTraceLineBytes", lambda n: rf"lines of at most {n} bytes"),
+    ("docs/load_driver.md", "load_driver/include/knbench/load_driver/schedule.h",
+     "kMaxTraceRates", lambda n: rf"{n:,} rates".replace(",", " ")),
+    ("README.md", "worker/include/knbench/worker/worker_service.h",
+     "kMaxRequestBytes", lambda n: rf"more than {size_text(n)} gets RESOURCE_EXHAUSTED"),
+    ("README.md", "worker/include/knbench/worker/worker_server.h",
+     "kMaxGrpcMessageBytes", lambda n: rf"messages over {size_text(n)}"),
+    ("README.md", "worker/include/knbench/worker/worker_server.h",
+     "kGrpcMemoryQuotaBytes", lambda n: rf"a {size_text(n)} resource quota"),
+]
+
+
+def check_limits(repo):
+    for doc, header, name, phrase in LIMITS:
+        want = phrase(constant(repo, header, name))
+        if want not in flat(repo.read(doc)):
+            yield f"limits: {doc} does not say \"{want}\" ({name} in {header})"
+
+
 CHECKS = {
     "poisson": check_poisson,
     "knee": check_knee,
     "csv-names": check_csv_names,
     "outside": check_outside,
     "grpc-probe": check_grpc_probe,
+    "limits": check_limits,
 }
 
 
