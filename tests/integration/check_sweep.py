@@ -227,6 +227,11 @@ def main():
               "the sweep did not print where report.html is")
         if not a.local_pods and os.path.isfile(report):
             check_serving_report(d, html, a)
+    if errors:
+        for e in errors:
+            print("FAIL:", e, file=sys.stderr)
+        sys.exit(1)
+    print(f"ok: {len(a.rps) * len(a.spin)} runs checked in {d}")
 
 
 def check_serving_report(d, html, a):
@@ -247,11 +252,6 @@ def check_serving_report(d, html, a):
             check(f'src="autoscaler_{stem}.png"' in html, f"report.html lacks autoscaler_{stem}.png")
             check(os.path.isfile(os.path.join(d, f"model-{stem}.csv")),
                   f"model-{stem}.csv missing (kpa_model not run)")
-    if errors:
-        for e in errors:
-            print("FAIL:", e, file=sys.stderr)
-        sys.exit(1)
-    print(f"ok: {len(a.rps) * len(a.spin)} runs checked in {d}")
 
 
 if __name__ == "__main__":
