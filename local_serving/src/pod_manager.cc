@@ -131,20 +131,44 @@ std::string PodManager::NewName() {
 
 void PodManager::Loop() {
   while (true) {
+    // Starting pods due a readiness check. Only this thread erases pods, so
+    // the pointers stay valid while the checks run without the lock: a check
+    // may take kProbeTimeout, and ScaleTo(), counts() and pods() (called by
+    // the autoscaler and the router's side) must not wait for it.
+    std::vector<Pod*> due;
+    {
+      absl::MutexLock lock(&mu_);
+      const absl::Time now = absl::Now();
+      Step(now);
+      for (auto& p : pods_) {
+        if (p->status.phase == PodPhase::kStarting && now >= p->next_probe) {
+          due.push_back(p.get());
+        }
+      }
+    }
+    std::vector<bool> serving;
+    for (Pod* pod : due) serving.push_back(CheckServing(*pod->stub));
+
     std::vector<PodStatus> pods;
     bool changed = false;
     std::optional<PodCounts> counts;
     bool done = false;
     {
       absl::MutexLock lock(&mu_);
-      Step(absl::Now());
+      const absl::Time now = absl::Now();
+      for (size_t i = 0; i < due.size(); ++i) {
+        // Stop() may have terminated it meanwhile.
+        if (due[i]->status.phase == PodPhase::kStarting) {
+          Probed(*due[i], serving[i], now);
+        }
+      }
       changed = membership_changed_;
       membership_changed_ = false;
       if (changed) pods = StatusLocked();
-      const PodCounts now = CountsLocked();
-      if (!reported_once_ || !(now == reported_)) {
-        counts = now;
-        reported_ = now;
+      const PodCounts current = CountsLocked();
+      if (!reported_once_ || !(current == reported_)) {
+        counts = current;
+        reported_ = current;
         reported_once_ = true;
       }
       done = stopping_ && pods_.empty();
@@ -203,9 +227,7 @@ void PodManager::Step(absl::Time now) {
       case PodPhase::kPending:
         if (now >= pod.start_at) Spawn(pod, now);
         break;
-      case PodPhase::kStarting:
-        Probe(pod, now);
-        break;
+      case PodPhase::kStarting:  // checked by Loop(), without the lock
       case PodPhase::kReady:
         break;
       case PodPhase::kTerminating:
@@ -319,9 +341,8 @@ void PodManager::Spawn(Pod& pod, absl::Time now) {
        *pid, options_.host, *grpc_port, *metrics_port);
 }
 
-void PodManager::Probe(Pod& pod, absl::Time now) {
-  if (now < pod.next_probe) return;
-  if (CheckServing(*pod.stub)) {
+void PodManager::Probed(Pod& pod, bool serving, absl::Time now) {
+  if (serving) {
     pod.status.phase = PodPhase::kReady;
     Logf("pod %s ready after %s", pod.status.name,
          absl::FormatDuration(

@@ -95,7 +95,9 @@ class PodManager {
   void Loop();
   void Step(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Spawn(Pod& pod, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void Probe(Pod& pod, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The outcome of a readiness check of a starting pod.
+  void Probed(Pod& pod, bool serving, absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Terminate(Pod& pod, absl::Time now, absl::Duration grace)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Reconcile(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
