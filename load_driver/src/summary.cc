@@ -4,6 +4,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
 #include "knbench/common/grpc_codes.h"
+#include "knbench/common/json.h"
 
 namespace knbench::load_driver {
 
@@ -102,34 +103,6 @@ Summary SummaryAccumulator::Build(const RunInfo& info) const {
 }
 
 namespace {
-
-std::string JsonString(const std::string& in) {
-  std::string out = "\"";
-  for (unsigned char c : in) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          out += absl::StrFormat("\\u%04x", c);
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
-  }
-  out += "\"";
-  return out;
-}
 
 std::string Num(double v) { return absl::StrFormat("%.3f", v); }
 

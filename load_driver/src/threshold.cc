@@ -12,6 +12,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
+#include "knbench/common/json.h"
 #include "knbench/load_driver/summary.h"
 
 namespace knbench::load_driver {
@@ -201,11 +202,8 @@ std::string FormatThresholdsJson(const std::vector<ThresholdOutcome>& o) {
   std::string out = "[";
   for (size_t i = 0; i < o.size(); ++i) {
     const ThresholdOutcome& t = o[i];
-    // Specs are made of metric names, comparisons and numbers: no quoting
-    // beyond escaping '"' and '\' is needed, and ParseThreshold allows
-    // neither.
-    absl::StrAppend(&out, i == 0 ? "" : ", ", "{\"spec\": \"", t.spec,
-                    "\", \"ok\": ", t.ok ? "true" : "false", ", \"observed\": ",
+    absl::StrAppend(&out, i == 0 ? "" : ", ", "{\"spec\": ", JsonString(t.spec),
+                    ", \"ok\": ", t.ok ? "true" : "false", ", \"observed\": ",
                     t.observed ? absl::StrFormat("%.4f", *t.observed) : "null",
                     ", \"unit\": \"", t.unit, "\"}");
   }

@@ -140,6 +140,10 @@ TEST(ThresholdTest, TextAndJsonAreExact) {
   EXPECT_EQ(FormatThresholdsText(Evaluate("p99<1ms", Summary{})),
             "p99<1ms FAILED (no samples)");
   EXPECT_EQ(FormatThresholdsJson({}), "[]");
+  // A tab around the operator stays in the spec: the JSON escapes it.
+  EXPECT_EQ(FormatThresholdsJson({{"p99\t<1ms", std::nullopt, "ms", false}}),
+            "[{\"spec\": \"p99\\t<1ms\", \"ok\": false, \"observed\": null, "
+            "\"unit\": \"ms\"}]");
 }
 
 TEST(ThresholdTest, SummaryShowsThresholdsOnlyWhenGiven) {

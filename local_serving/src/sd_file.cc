@@ -8,22 +8,10 @@
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
+#include "knbench/common/json.h"
 
 namespace knbench::local_serving {
-namespace {
-
-// Pod names, namespaces and hosts are DNS-like; escape anyway.
-std::string JsonString(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out.push_back('\\');
-    if (static_cast<unsigned char>(c) < 0x20) continue;
-    out.push_back(c);
-  }
-  return out + "\"";
-}
-
-}  // namespace
+namespace {}  // namespace
 
 std::string FileSdJson(const std::vector<PodStatus>& pods,
                        const std::string& host,

@@ -6,6 +6,7 @@
 #include "absl/strings/str_format.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
+#include "knbench/common/json.h"
 #include "knbench/common/log.h"
 #include "knbench/common/net.h"
 #include "knbench/local_serving/sd_file.h"
@@ -182,10 +183,10 @@ std::string LocalServing::StateJson() const {
   for (const PodStatus& p : pods_.pods()) {
     absl::StrAppendFormat(
         &pods,
-        "%s{\"name\": \"%s\", \"phase\": \"%s\", \"pid\": %d, \"grpc_port\": "
+        "%s{\"name\": %s, \"phase\": \"%s\", \"pid\": %d, \"grpc_port\": "
         "%d, \"metrics_port\": %d, \"restarts\": %d}",
-        pods.empty() ? "" : ", ", p.name, PodPhaseName(p.phase), p.pid,
-        p.grpc_port, p.metrics_port, p.restarts);
+        pods.empty() ? "" : ", ", JsonString(p.name), PodPhaseName(p.phase),
+        p.pid, p.grpc_port, p.metrics_port, p.restarts);
   }
   return absl::StrFormat(
       "{\"requested\": %d, \"ready\": %d, \"not_ready\": %d, \"pending\": %d, "
