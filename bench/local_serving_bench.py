@@ -63,9 +63,11 @@ class Router:
 
 def measure(ctx, router, results, rps):
     window = ctx.p["window"]
+    bench.note_load(ctx)
     direct, direct_csv, _ = bench.run_driver(
         ctx.with_target(ctx.direct), f"direct-{rps}", rps, ctx.p["run_s"], 0,
         warmup_s=window[0])
+    bench.note_load(ctx)
     via, via_csv, samples = bench.run_driver(
         ctx.with_target(Target(router.grpc_port, router.proc.pid)), f"router-{rps}",
         rps, ctx.p["run_s"], 0, warmup_s=window[0], window=window,
@@ -99,6 +101,7 @@ def max_rate(ctx, router, results):
     best, steps = 0, []
     target = ctx.with_target(Target(router.grpc_port, router.proc.pid))
     for rps in ctx.p["rates"]:
+        bench.note_load(ctx)
         s, _, _ = bench.run_driver(target, f"max-{rps}", rps, ctx.p["step_s"], 0)
         ok = s["sent"] == s["scheduled"] and s["success"] == s["scheduled"]
         steps.append({"rps": rps, "scheduled": s["scheduled"], "sent": s["sent"],
@@ -152,6 +155,7 @@ def main():
         start_load = bench.wait_for_quiet(args.max_load, args.max_wait)
     ctx = Ctx()
     ctx.p = QUICK if args.quick else FULL
+    ctx.loads = [start_load]  # the 1-minute load before each run
     ctx.driver = args.driver
     ctx.workdir = tempfile.mkdtemp(prefix="knbench-ls-bench-")
     results = {"mode": "local serving " + ("quick" if args.quick else "full"),
@@ -164,7 +168,7 @@ def main():
 
     signal.signal(signal.SIGTERM, on_signal)
     try:
-        worker = bench.Worker(args.worker, ctx.workdir, extra=["--bind=127.0.0.1"])
+        worker = bench.Worker(args.worker, ctx.workdir)
         ctx.direct = worker
         router = Router(args.local_serving, args.worker, ctx.workdir)
         for rps in (1000, 5000) if not args.quick else (500,):
@@ -183,7 +187,7 @@ def main():
             router.stop()
         bench.stop_all()
         shutil.rmtree(ctx.workdir, ignore_errors=True)
-    results["load"] = {"start": start_load, "max": start_load,
+    results["load"] = {"start": start_load, "max": max(ctx.loads),
                        "end": os.getloadavg()[0]}
     md = bench.markdown(results)
     bench.write_outputs(args.out_dir, "local-serving-latest", results, md)
