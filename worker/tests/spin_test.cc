@@ -141,13 +141,6 @@ TEST(SpinPoolTest, ThreadsRunAtTheRequestedNiceness) {
   EXPECT_EQ(result.get(), 7);
 }
 
-// The worker's pool uses the default: idle threads must go within minutes,
-// not stay for the life of a pod.
-TEST(SpinPoolTest, TheWorkersIdleTimeoutIsBounded) {
-  EXPECT_GT(kSpinThreadIdleTimeout, std::chrono::milliseconds(0));
-  EXPECT_LE(kSpinThreadIdleTimeout, std::chrono::minutes(5));
-}
-
 // After a burst the pool shrinks back: 1 085 threads (about 60 MB) used to
 // stay for good after a 3 000-call burst.
 TEST(SpinPoolTest, IdleThreadsExitAfterTheIdleTimeout) {

@@ -10,6 +10,10 @@ namespace knbench::worker {
 
 // How long a spin thread waits for another task before it exits.
 inline constexpr std::chrono::milliseconds kSpinThreadIdleTimeout{30000};
+// The worker's pool uses this default: idle threads must go within minutes,
+// not stay for the life of a pod (a build with a longer one fails here).
+static_assert(kSpinThreadIdleTimeout > std::chrono::milliseconds(0) &&
+              kSpinThreadIdleTimeout <= std::chrono::minutes(5));
 
 // Runs each task on a thread of its own, reusing idle threads. Unlike a
 // fixed pool it never queues a task behind another, so concurrent
