@@ -19,8 +19,8 @@ namespace {
 
 // Threads polling the router's completion queue. With one, each call's
 // events run where they arrive: in an A/B on this 2-core machine two threads
-// cost 5x the context switches per call (12 against 2.4 at 1 000 RPS) and
-// 1.3-1.8x the CPU, handing events to each other.
+// cost 5x the context switches per call (12 against 2.4 at 1 000 RPS,
+// docs/bench.md), handing events to each other.
 constexpr int kRouterThreads = 1;
 
 RouterOptions RouterOptionsFor(const ServingOptions& o) {

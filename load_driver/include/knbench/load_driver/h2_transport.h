@@ -19,9 +19,9 @@ namespace knbench::load_driver {
 // event loop: no thread but the pacing thread. While the pacer waits for
 // its next send (WaitUntil), the loop reads answers and records their rows
 // the moment they arrive, expires deadlines and reconnects; the requests
-// due at one wake-up leave in one write. gRPC's client library cost 3-7
+// due at one wake-up leave in one write. gRPC's client library cost 2-4
 // times the CPU per call here (threads handing each call to one another;
-// docs/bench.md).
+// docs/bench.md has the figures).
 //
 // On the wire it is gRPC as the protocol specifies it (PROTOCOL-HTTP2): the
 // same headers (grpc-timeout carries the deadline), the 5-byte message

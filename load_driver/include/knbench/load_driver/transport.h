@@ -74,8 +74,8 @@ Row AnsweredRow(const Arrival& a, absl::Time intended, absl::Time sent,
 // local subchannel pool, so each is its own TCP connection). The pacing
 // thread starts each call; ONE thread polls the queue, records each answer's
 // row and frees the call. gRPC's callback API ran the answers on threads of
-// its own that handed each event to one another: 1.5-2.5x the CPU per call
-// (docs/bench.md). Every call is one heap object owning context, request and
+// its own that handed each event to one another, costing more CPU per call
+// (docs/bench.md has the figures). Every call is one heap object owning context, request and
 // response; no thread blocks per call.
 class GrpcTransport : public Transport {
  public:

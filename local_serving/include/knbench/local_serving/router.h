@@ -16,8 +16,8 @@
 //
 // It runs on gRPC's completion-queue API, served by a thread that polls one
 // queue for both sides of every call: on this machine the callback API's
-// thread hand-offs cost 1.5-2.5x the CPU per proxied call (see
-// docs/local_serving.md).
+// thread hand-offs cost 351 µs of CPU per proxied call at 1 000 RPS against
+// 131 µs (docs/bench.md).
 #ifndef KNBENCH_LOCAL_SERVING_ROUTER_H_
 #define KNBENCH_LOCAL_SERVING_ROUTER_H_
 
