@@ -23,16 +23,23 @@ def wait_until(condition, timeout=20.0, what="condition", poll=0.02,
     raise error(f"timed out after {timeout}s waiting for {what}")
 
 
-def listen_addresses(port):
-    """The local addresses with a TCP listener on `port`, as /proc/net/tcp
-    prints them (hex; IPv4-mapped IPv6 reduced to IPv4): 0100007F is
-    127.0.0.1, 00000000 is 0.0.0.0."""
-    found = set()
+def listening_sockets():
+    """Every listening TCP socket: inode -> (address, port), the address as
+    /proc/net/tcp prints it (hex; IPv4-mapped IPv6 reduced to IPv4):
+    0100007F is 127.0.0.1, 00000000 is 0.0.0.0."""
+    found = {}
     for name in ("/proc/net/tcp", "/proc/net/tcp6"):
         with open(name) as f:
             for line in f.readlines()[1:]:
-                local, state = line.split()[1], line.split()[3]
-                addr, hexport = local.split(":")
-                if state == "0A" and int(hexport, 16) == port:
-                    found.add(addr.replace("0000000000000000FFFF0000", ""))
+                fields = line.split()
+                addr, hexport = fields[1].split(":")
+                if fields[3] == "0A":  # LISTEN
+                    found[fields[9]] = (addr.replace("0000000000000000FFFF0000", ""),
+                                        int(hexport, 16))
     return found
+
+
+def listen_addresses(port):
+    """The local addresses (as listening_sockets gives them) with a TCP
+    listener on `port`."""
+    return {addr for addr, p in listening_sockets().values() if p == port}

@@ -14,22 +14,12 @@ import socket
 import struct
 import sys
 
-LOOPBACK = {"0100007F", "00000000000000000000000001000000",
-            "0000000000000000FFFF00000100007F"}
-LISTEN = "0A"
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "..", "scripts", "lib"))
+from knbench_proc import listening_sockets  # noqa: E402
 
-
-def listeners():
-    """socket inode -> (hex address, port) of every listening TCP socket."""
-    found = {}
-    for name in ("/proc/net/tcp", "/proc/net/tcp6"):
-        with open(name) as f:
-            for line in f.readlines()[1:]:
-                fields = line.split()
-                addr, port = fields[1].split(":")
-                if fields[3] == LISTEN:
-                    found[fields[9]] = (addr, int(port, 16))
-    return found
+# 127.0.0.1 and ::1, as knbench_proc.listening_sockets gives them.
+LOOPBACK = {"0100007F", "00000000000000000000000001000000"}
 
 
 def readable(addr):
@@ -67,7 +57,7 @@ def main(argv):
     if len(argv) < 2 or argv[1] in ("-h", "--help") or not all(a.isdigit() for a in argv[1:]):
         print(__doc__, file=sys.stderr if len(argv) < 2 else sys.stdout)
         return 0 if len(argv) == 2 and argv[1] in ("-h", "--help") else 2
-    table = listeners()
+    table = listening_sockets()
     bad = checked = 0
     for pid in argv[1:]:
         for inode in sorted(socket_inodes(pid)):
