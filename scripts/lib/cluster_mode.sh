@@ -143,8 +143,9 @@ idle = int(float(get("min-scale", "minScale") or 0))
 if "hpa" in (get("class") or ""):
     idle = max(idle, 1)
 w = get("window") or "60s"
-m = re.fullmatch(r"(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?", w)
-window = int(m.group(1) or 0) * 60 + float(m.group(2) or 0) if m and w else 60
+m = re.fullmatch(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?", w)
+window = (int(m.group(1) or 0) * 3600 + int(m.group(2) or 0) * 60
+          + float(m.group(3) or 0)) if m and w else 60
 print(idle, int(window))'
 }
 

@@ -72,6 +72,14 @@ scenario() {
 }
 listings() { grep -c '^get pods' "${tmp}/calls" || true; }
 
+# The stable window as Knative writes it (it may be up to 1h).
+for case in '{"autoscaling.knative.dev/window":"1h"}=0 3600' \
+  '{"autoscaling.knative.dev/window":"1m30s"}=0 90' \
+  '{"autoscaling.knative.dev/min-scale":"2","autoscaling.knative.dev/window":"6s"}=2 6' '{}=0 60'; do
+  got="$(bash -c 'source "$1/scripts/lib/cluster_mode.sh"; _cluster_autoscaling' _ "$ROOT" <<<"${case%%=*}")"
+  [[ "$got" == "${case#*=}" ]] || fail "annotations ${case%%=*}: got '${got}', expected '${case#*=}'"
+done
+
 # min-scale 1: 3 -> 2 -> 1 pods, idle at the third listing.
 scenario '{"autoscaling.knative.dev/min-scale":"1"}' 3 0 'backend_wait_idle 1' ||
   fail "min-scale 1: did not return 0"
