@@ -239,6 +239,8 @@ int main(int argc, char** argv) {
               << "\ninitial_scale=" << c.initial_scale
               << "\nscale_to_zero_grace_period="
               << absl::FormatDuration(c.scale_to_zero_grace_period)
+              << "\nenable_scale_to_zero="
+              << (c.enable_scale_to_zero ? "true" : "false")
               << "\npod_start_delay=" << absl::FormatDuration(pods.start_delay)
               << "\nmax_pods=" << pods.max_pods << "\n";
     return 0;

@@ -125,7 +125,7 @@ _local_cfg_seconds() {
 # zero is switched off).
 _local_idle_pods() {
   local n="${_LOCAL_CFG[min_scale]:-0}"
-  if [[ " ${LOCAL_SERVING_ARGS:-} " =~ [[:space:]]--enable-scale-to-zero=(false|0)[[:space:]] ]] && ((n < 1)); then
+  if [[ "${_LOCAL_CFG[enable_scale_to_zero]:-true}" == false ]] && ((n < 1)); then
     n=1
   fi
   echo "$n"
@@ -168,6 +168,7 @@ backend_plan() {
       _local_serving_resolve
       _plan "pod_start_delay=${_LOCAL_CFG[pod_start_delay]:-}"
       _plan "stable_window=${_LOCAL_CFG[window]:-}"
+      _plan "idle_pods=$(_local_idle_pods)"
     fi
     window="$(_local_cfg_seconds window 60)"
     grace="$(_local_cfg_seconds scale_to_zero_grace_period 30)"

@@ -183,6 +183,11 @@ if [[ -n "$serving_bin" ]]; then
   out="$(LOCAL_SERVING_BIN="$serving_bin" "$RUN" --dry-run)"
   expect "$out" "pod_start_delay=2s"
   expect "$out" "stable_window=6s"
+  expect "$out" "idle_pods=0"
+  # Scale to zero off, in any spelling local_serving accepts: idle is 1 pod.
+  for off in --enable-scale-to-zero=false --noenable-scale-to-zero --enable_scale_to_zero=no; do
+    expect "$(LOCAL_SERVING_BIN="$serving_bin" "$RUN" --dry-run --serving-args "$off")" "idle_pods=1"
+  done
   # Between runs: the rate window + 3 s, and the 6 s stable window of the scale-down.
   grep -Eq '^planned_time=.*plus about 12s per run' <<<"$out" || fail "the planned time ignores the stable window: ${out}"
   LOCAL_SERVING_BIN="$serving_bin" reject "local serving's settings are invalid: " \
