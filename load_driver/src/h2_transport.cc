@@ -38,7 +38,7 @@ constexpr double kBackoffJitter = 0.2;
 constexpr int32_t kStreamWindow = 1 << 20;
 constexpr int32_t kConnectionWindow = 1 << 24;
 
-// grpc::StatusCode values (the driver does not include gRPC here).
+// grpc::StatusCode values, as the rows record them.
 enum Code {
   kOk = 0,
   kCancelled = 1,
@@ -394,7 +394,10 @@ void H2Transport::Send(const Arrival& a, absl::Time intended,
   call->session = s;
   call->stream_id = id;
   s->calls.insert(call);
-  if (++s->unflushed >= kFlushEvery) Flush(s);
+  // Answers are read while the pacer waits (WaitUntil); a pacer running
+  // late never waits. So every kFlushEvery sends, besides the write, one
+  // look that does not wait: answers in, deadlines, connections.
+  if (++s->unflushed >= kFlushEvery) Run(clock_->Now(), /*until_idle=*/false);
 }
 
 void H2Transport::Closed(Session* s, Call* call, uint32_t error) {

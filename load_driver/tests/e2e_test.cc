@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <set>
 #include <string>
 #include <vector>
@@ -13,7 +14,9 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "knbench/load_driver/clock.h"
 #include "knbench/load_driver/config.h"
+#include "knbench/load_driver/h2_transport.h"
 #include "knbench/testing/http_client.h"
 #include "knbench/testing/wait.h"
 #include "subprocess.h"
@@ -242,6 +245,46 @@ TEST_P(TransportE2eTest, SameStatusesFromBothTransports) {
 
 INSTANTIATE_TEST_SUITE_P(Transports, TransportE2eTest,
                          ::testing::Values("h2", "grpc"));
+
+#ifdef KNBENCH_HAVE_NGHTTP2
+struct CountingSink : RowSink {
+  void Record(Row&&) override { rows.fetch_add(1); }
+  std::atomic<int64_t> rows{0};
+};
+
+// A pacer that runs late sends without ever waiting in WaitUntil, where the
+// h2 transport reads answers. It must still read them as it sends: else
+// they pile up unread, deadlines never fire and the driver drops requests
+// at --max-inflight while the worker is idle.
+TEST_F(DriverE2eTest, H2TransportReadsAnswersWhileThePacerNeverWaits) {
+  RealClock clock;
+  CountingSink sink;
+  H2Transport transport(
+      TransportOptions{Target(), 1, absl::Seconds(10), absl::Seconds(5), 0},
+      &clock, &sink, nullptr);
+  ASSERT_EQ(
+      transport.Connect(absl::Now() + absl::Seconds(10), [] { return false; })
+          .ready,
+      1);
+  int64_t sent = 0;
+  // Batches of sends, never a WaitUntil, until a row is recorded (bounded:
+  // 4 000 sends at most).
+  knbench::testing::WaitUntil(
+      [&] {
+        for (int i = 0; i < 64; ++i) {
+          Arrival a;
+          a.seq = ++sent;
+          const absl::Time now = clock.Now();
+          transport.Send(a, now, now);
+        }
+        return sink.rows.load() > 0 || sent >= 4000;
+      },
+      absl::Seconds(30), absl::Milliseconds(20));
+  EXPECT_GT(sink.rows.load(), 0) << sent << " sent, no answer read";
+  EXPECT_TRUE(transport.WaitIdle(absl::Now() + absl::Seconds(20)));
+  EXPECT_EQ(sink.rows.load(), sent);
+}
+#endif
 
 // Waits (bounded) until the driver's /metrics shows at least `n` scheduled.
 bool WaitScheduled(int port, int64_t n, absl::Duration timeout) {

@@ -108,7 +108,6 @@ class H2Transport : public Transport {
   // Calls in flight in send order: with one --timeout, also deadline order.
   Call* oldest_ = nullptr;
   Call* newest_ = nullptr;
-  int unflushed_ = 0;  // Requests queued in nghttp2 since the last write.
 };
 
 }  // namespace knbench::load_driver
