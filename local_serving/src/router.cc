@@ -212,8 +212,7 @@ void Router::Admit(Call* call) {
       if (in_path_) ++via_activator_;
       pod = PickLocked(call);
       if (pod != nullptr) {
-        Sends unused;
-        AssignLocked(call, pod, &unused);
+        AssignLocked(call, pod);
       } else {
         refused = call->state_ != Call::State::kQueued;
       }
@@ -290,8 +289,7 @@ void Router::EnqueueLocked(Call* call, std::list<Call*>* queue) {
   ++queued_;
 }
 
-void Router::AssignLocked(Call* call, const std::shared_ptr<Pod>& pod,
-                          Sends* sends) {
+void Router::AssignLocked(Call* call, const std::shared_ptr<Pod>& pod) {
   if (call->state_ == Call::State::kQueued) {
     call->queue_->erase(call->queue_pos_);
     call->queue_ = nullptr;
@@ -301,14 +299,15 @@ void Router::AssignLocked(Call* call, const std::shared_ptr<Pod>& pod,
   call->pod_ = pod;
   ++pod->inflight;
   ++inflight_;
-  sends->emplace_back(call, pod);
 }
 
 void Router::DrainLocked(Sends* sends) {
   while (!queue_.empty()) {
     std::shared_ptr<Pod> pod = LeastLoadedLocked();
     if (pod == nullptr) return;
-    AssignLocked(queue_.front(), pod, sends);
+    Call* call = queue_.front();
+    AssignLocked(call, pod);
+    sends->emplace_back(call, pod);
   }
 }
 
@@ -328,7 +327,9 @@ void Router::Release(Call* call, const grpc::Status& status) {
     const bool routable =
         std::find(pods_.begin(), pods_.end(), pod) != pods_.end();
     if (routable && !pod->queue.empty()) {
-      AssignLocked(pod->queue.front(), pod, &sends);
+      Call* next = pod->queue.front();
+      AssignLocked(next, pod);
+      sends.emplace_back(next, pod);
     } else {
       DrainLocked(&sends);
     }
@@ -430,7 +431,6 @@ Router::Snapshot Router::snapshot() const {
   absl::MutexLock lock(&mu_);
   Snapshot s;
   s.activator_in_path = in_path_;
-  s.routable_pods = static_cast<int64_t>(pods_.size());
   s.queued = queued_;
   s.inflight = inflight_;
   s.via_activator = via_activator_;

@@ -164,8 +164,8 @@ void LocalServing::Apply(const std::vector<am::TickRow>& rows) {
       Logf("t=%ds %s: %d pods (decider %d), ready %d, %s %.3f / %.3f, %s%s",
            row.time_s, row.poke ? "poke" : "tick", row.desired_pods,
            row.decider_pods, row.ready_pods,
-           options_.config.metric == am::Metric::kRps ? "rps" : "concurrency",
-           row.stable_value, row.panic_value,
+           am::MetricName(options_.config.metric), row.stable_value,
+           row.panic_value,
            row.activator_in_path ? "activator in path" : "activator out",
            row.panic_mode ? ", panic" : "");
     }

@@ -5,7 +5,7 @@
 // replaying the first through kpa_model gives exactly the second.
 //
 // Time comes in as arguments, so tests drive it without sleeping; the
-// thread that calls Advance on the real clock lives in AutoscalerLoop.
+// thread that calls Advance on the real clock is LocalServing's loop.
 #ifndef KNBENCH_LOCAL_SERVING_LIVE_AUTOSCALER_H_
 #define KNBENCH_LOCAL_SERVING_LIVE_AUTOSCALER_H_
 

@@ -87,7 +87,6 @@ class Router {
 
   struct Snapshot {
     bool activator_in_path = false;
-    int64_t routable_pods = 0;
     int64_t queued = 0;         // activator buffer + queue-proxy queues
     int64_t inflight = 0;       // sent to a pod, not answered
     int64_t via_activator = 0;  // in the system, arrived through the activator
@@ -120,7 +119,9 @@ class Router {
   std::shared_ptr<Pod> LeastLoadedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void EnqueueLocked(Call* call, std::list<Call*>* queue)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void AssignLocked(Call* call, const std::shared_ptr<Pod>& pod, Sends* sends)
+  // Books `call` on `pod` (out of its queue, counted in flight); the caller
+  // starts the upstream call.
+  void AssignLocked(Call* call, const std::shared_ptr<Pod>& pod)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Pairs calls waiting in the activator with pods that have capacity.
   void DrainLocked(Sends* sends) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
