@@ -102,7 +102,8 @@ std::string FlagsHelp(absl::string_view usage) {
   std::string text = absl::StrCat(usage, "\n\nFlags:\n");
   for (const absl::CommandLineFlag* flag : flags) {
     std::string default_value = flag->DefaultValue();
-    if (flag->IsOfType<std::string>()) {
+    if (flag->IsOfType<std::string>() ||
+        flag->IsOfType<std::vector<std::string>>()) {
       default_value = absl::StrCat("\"", default_value, "\"");
     }
     absl::StrAppend(&text, "  --", Dashed(flag->Name()), " (default ",

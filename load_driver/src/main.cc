@@ -7,6 +7,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "knbench/common/binary.h"
 #include "knbench/common/flags.h"
@@ -75,7 +76,7 @@ ABSL_FLAG(std::string, drain_timeout, "",
           "recording them as failure (default: --timeout).");
 ABSL_FLAG(bool, fail_fast, false,
           "Stop at the first failed request and exit 1.");
-ABSL_FLAG(std::string, threshold, "",
+ABSL_FLAG(std::vector<std::string>, threshold, {},
           "Pass/fail criterion, repeatable or comma-separated, like k6's: "
           "p99<200ms (latency from the intended send; send_p99 from the "
           "actual send; p50 p90 p95 p99 p99.9 min mean max), "
@@ -142,14 +143,9 @@ int main(int argc, char** argv) {
   // First, before any thread: blocks SIGTERM/SIGINT for all later threads.
   knbench::ShutdownSignal shutdown;
   knbench::InitBinary("load_driver");
-  // Every --threshold counts, not only the last one absl would keep.
-  std::vector<std::string> args = knbench::load_driver::MergeRepeatedFlag(
-      std::vector<std::string>(argv, argv + argc), "threshold");
-  std::vector<char*> merged_argv;
-  for (std::string& a : args) merged_argv.push_back(a.data());
+  // --threshold is a list flag: each one given counts (ParseFlags appends).
   std::vector<std::string> positional =
-      knbench::ParseFlagsOrExit(static_cast<int>(merged_argv.size()),
-                                merged_argv.data(), "load_driver", kUsage);
+      knbench::ParseFlagsOrExit(argc, argv, "load_driver", kUsage);
   if (!positional.empty()) {
     UsageError(absl::StrCat("unexpected argument \"", positional[0], "\""));
   }
@@ -177,8 +173,8 @@ int main(int argc, char** argv) {
   c.linger = absl::GetFlag(FLAGS_linger);
   c.drain_timeout_text = absl::GetFlag(FLAGS_drain_timeout);
   c.fail_fast = absl::GetFlag(FLAGS_fail_fast);
-  auto thresholds =
-      knbench::load_driver::ParseThresholds(absl::GetFlag(FLAGS_threshold));
+  auto thresholds = knbench::load_driver::ParseThresholds(
+      absl::StrJoin(absl::GetFlag(FLAGS_threshold), ","));
   if (!thresholds.ok()) UsageError(std::string(thresholds.status().message()));
   c.thresholds = *std::move(thresholds);
 

@@ -8,7 +8,6 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
@@ -209,37 +208,4 @@ std::string FormatThresholdsJson(const std::vector<ThresholdOutcome>& o) {
   }
   return out + "]";
 }
-
-std::vector<std::string> MergeRepeatedFlag(const std::vector<std::string>& args,
-                                           absl::string_view name) {
-  std::vector<std::string> out;
-  std::vector<std::string> values;
-  size_t first = std::string::npos;
-  const std::string one = absl::StrCat("-", name);
-  const std::string two = absl::StrCat("--", name);
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (a == "--") {
-      out.insert(out.end(), args.begin() + i, args.end());
-      break;
-    }
-    absl::string_view v = a;
-    const bool with_value = absl::ConsumePrefix(&v, two + "=") ||
-                            absl::ConsumePrefix(&v, one + "=");
-    if (with_value || ((a == one || a == two) && i + 1 < args.size())) {
-      values.emplace_back(with_value ? std::string(v) : args[++i]);
-      if (first == std::string::npos) {
-        first = out.size();
-        out.emplace_back();  // filled below
-      }
-      continue;
-    }
-    out.push_back(a);
-  }
-  if (first != std::string::npos) {
-    out[first] = absl::StrCat(two, "=", absl::StrJoin(values, ","));
-  }
-  return out;
-}
-
 }  // namespace knbench::load_driver

@@ -159,24 +159,5 @@ TEST(ThresholdTest, SummaryShowsThresholdsOnlyWhenGiven) {
               HasSubstr("\nthresholds    p99<200ms FAILED (210.000 ms)\n"));
 }
 
-TEST(ThresholdTest, RepeatedFlagsAreMergedInPlace) {
-  EXPECT_THAT(
-      MergeRepeatedFlag(
-          {"load_driver", "--threshold", "p99<200ms", "--rps=5",
-           "-threshold=failure_rate<0.01", "--threshold", "max<1s"},
-          "threshold"),
-      ElementsAre("load_driver",
-                  "--threshold=p99<200ms,failure_rate<0.01,max<1s", "--rps=5"));
-  // Untouched without the flag, after "--", and a trailing flag without a
-  // value (left for the flag parser to report).
-  const std::vector<std::string> plain = {"load_driver", "--rps", "5", "--",
-                                          "--threshold=x"};
-  EXPECT_EQ(MergeRepeatedFlag(plain, "threshold"), plain);
-  EXPECT_THAT(MergeRepeatedFlag({"load_driver", "--threshold"}, "threshold"),
-              ElementsAre("load_driver", "--threshold"));
-  EXPECT_THAT(MergeRepeatedFlag({"d", "--thresholds=x"}, "threshold"),
-              ElementsAre("d", "--thresholds=x"));
-}
-
 }  // namespace
 }  // namespace knbench::load_driver

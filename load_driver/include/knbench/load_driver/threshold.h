@@ -52,11 +52,6 @@ std::string FormatThresholdsText(const std::vector<ThresholdOutcome>& o);
 // [{"spec": "p99<200ms", "ok": true, "observed": 145.200, "unit": "ms"}, ...]
 std::string FormatThresholdsJson(const std::vector<ThresholdOutcome>& o);
 
-// absl keeps the last of a repeated flag; this folds every --NAME=V /
-// --NAME V (one or two dashes) into one --NAME=V1,V2 at the first one's place.
-std::vector<std::string> MergeRepeatedFlag(const std::vector<std::string>& args,
-                                           absl::string_view name);
-
 }  // namespace knbench::load_driver
 
 #endif  // KNBENCH_LOAD_DRIVER_THRESHOLD_H_
