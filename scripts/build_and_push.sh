@@ -121,12 +121,14 @@ pick_builder() {
 
 if ((BUILD)); then
   if [[ -z "$BUILDER" ]]; then
+    # pick_builder checks what it picks.
     BUILDER="$(pick_builder)" ||
       die "no image builder: Docker's engine is not reachable and neither podman nor buildah works here (install one, or use --set-images-only)"
+  else
+    command -v "$BUILDER" >/dev/null 2>&1 ||
+      die "${BUILDER} not found: install Docker, Podman or Buildah (--builder), or use --set-images-only"
+    "$BUILDER" info >/dev/null 2>&1 || die "${BUILDER} is installed but cannot build here ('${BUILDER} info' fails; for docker: is the daemon running?)"
   fi
-  command -v "$BUILDER" >/dev/null 2>&1 ||
-    die "${BUILDER} not found: install Docker, Podman or Buildah (--builder), or use --set-images-only"
-  "$BUILDER" info >/dev/null 2>&1 || die "${BUILDER} is installed but cannot build here ('${BUILDER} info' fails; for docker: is the daemon running?)"
   build_cmd=(build)
   # Buildah caches layers only when asked; Docker and Podman always do.
   [[ "$(basename "$BUILDER")" == buildah ]] && build_cmd=(build --layers)

@@ -565,7 +565,8 @@ DESCRIBED="$(backend_describe)"
 conf_set <<<"prom_url=${PROM_URL}"$'\n'"${DESCRIBED}"
 KPA_ARGS="$(sed -n 's/^kpa_model_args=//p' <<<"$DESCRIBED" | tail -n 1)"
 if [[ -z "$KPA_ARGS" ]]; then
-  KPA_ARGS="--from-manifest ${KNATIVE_MANIFEST:-${ROOT}/deploy/base/worker/knative-service.yaml}"
+  # Cluster mode models the base manifest (KNATIVE_MANIFEST is local-mode's).
+  KPA_ARGS="--from-manifest ${KNATIVE_MANIFEST}"
   [[ "$MODE" == local ]] || KPA_ARGS="--from-manifest ${ROOT}/deploy/base/worker/knative-service.yaml"
 fi
 
