@@ -12,7 +12,8 @@ ARG DEBIAN_FRONTEND=noninteractive
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler \
-      libabsl-dev prometheus-cpp-dev libcivetweb-dev libnghttp2-dev pkg-config \
+      libabsl-dev prometheus-cpp-dev libcivetweb-dev libnghttp2-dev nlohmann-json3-dev \
+      pkg-config \
       cmake g++ make \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
