@@ -257,8 +257,15 @@ TEST_F(RealLeftoversTest, DeadInstancesGoLiveAndBusyOnesStay) {
     pause();
     _exit(0);
   }
+  // In every hierarchy: it joins them one after the other.
   ASSERT_TRUE(WaitUntil([&] {
-    return Slurp(procs[0]).find(absl::StrCat(busy_)) != std::string::npos;
+    for (const std::string& file : procs) {
+      const std::string line = absl::StrCat("\n", busy_, "\n");
+      if (("\n" + Slurp(file)).find(line) == std::string::npos) {
+        return false;
+      }
+    }
+    return true;
   }));
 
   ManagerOptions options;
