@@ -128,34 +128,34 @@ absl::Status PodCgroup::Remove() {
 }
 
 std::unique_ptr<Manager> Manager::Create(ManagerOptions options) {
-  if (!options.enabled) {
-    return std::unique_ptr<Manager>(new Manager(Unlimited(options), "", 0));
-  }
-  const Layout layout = DetectLayout(options.files);
-  std::string warning;
-  int removed = 0;
-  std::shared_ptr<Instance> instance = Unlimited(options);
-  if (layout.version == Version::kNone) {
-    warning = layout.reason;
-  } else {
-    removed = RemoveLeftovers(layout.own.Distinct(), options.prefix,
-                              options.proc_root, options.dirs);
-    auto established = std::make_shared<Instance>();
-    established->dirs = options.dirs;
-    established->empty_timeout = options.empty_timeout;
-    absl::Status status = Establish(layout, options, *established);
-    if (status.ok()) {
-      instance = established;
-    } else {
-      warning = absl::StrCat("cgroup ", VersionName(layout.version), ": ",
-                             status.message());
+  auto make = [&](std::shared_ptr<Instance> instance, std::string why,
+                  int removed) {
+    std::string warning;
+    if (!why.empty()) {
+      warning = absl::StrCat(
+          "pods run without CPU or memory limits (usage from /proc): ", why);
     }
+    return std::unique_ptr<Manager>(
+        new Manager(std::move(instance), std::move(warning), removed));
+  };
+  if (!options.enabled) return make(Unlimited(options), "", 0);
+  const Layout layout = DetectLayout(options.files);
+  if (layout.version == Version::kNone) {
+    return make(Unlimited(options), layout.reason, 0);
   }
-  if (!warning.empty()) {
-    warning = absl::StrCat(
-        "pods run without CPU or memory limits (usage from /proc): ", warning);
+  const int removed = RemoveLeftovers(layout.own.Distinct(), options.prefix,
+                                      options.proc_root, options.dirs);
+  auto instance = std::make_shared<Instance>();
+  instance->dirs = options.dirs;
+  instance->empty_timeout = options.empty_timeout;
+  const absl::Status status = Establish(layout, options, *instance);
+  if (!status.ok()) {
+    return make(Unlimited(options),
+                absl::StrCat("cgroup ", VersionName(layout.version), ": ",
+                             status.message()),
+                removed);
   }
-  return std::unique_ptr<Manager>(new Manager(instance, warning, removed));
+  return make(std::move(instance), "", removed);
 }
 
 Manager::Manager(std::shared_ptr<Instance> instance, std::string warning,

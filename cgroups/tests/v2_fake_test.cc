@@ -1,6 +1,7 @@
 // cgroup v2 against a tree laid out like cgroupfs (no machine here
 // delegates cpu and memory to us): the files the library writes and the
 // counters it reads, as the kernel lays them out.
+#include <errno.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -181,6 +182,39 @@ TEST_F(V2FakeTest, AFileTheKernelRefusesLeavesNoPodBehind) {
       std::filesystem::exists(manager->instance_dirs().at(0) + "/worker-c"));
   // The name is free again.
   EXPECT_TRUE(manager->AddPod("worker-c", Resources()).ok());
+}
+
+TEST_F(V2FakeTest, ARefusedDirectoryFallsBackWithOneWarning) {
+  ManagerOptions options;
+  options.prefix = "knbench-test";
+  options.files = FakeV2(tree_, "/user.slice/t.scope", "cpu memory");
+  options.dirs = FakeV2Kernel();
+  options.dirs.make = [](const std::string&) { return EACCES; };
+  auto manager = Manager::Create(options);
+  EXPECT_EQ(manager->version(), Version::kNone);
+  EXPECT_THAT(manager->warning(),
+              ::testing::MatchesRegex("pods run without CPU or memory limits "
+                                      "\\(usage from /proc\\): cgroup v2: "
+                                      "cannot create .*: Permission denied"));
+  EXPECT_TRUE(manager->AddPod("worker-a", Limited()).ok());
+}
+
+TEST_F(V2FakeTest, ControllersThatCannotBeEnabledFallBackAndMoveBack) {
+  ManagerOptions options;
+  options.prefix = "knbench-test";
+  options.files = FakeV2(tree_, "/user.slice/t.scope", "cpu memory");
+  options.dirs = FakeV2Kernel();
+  // The kernel refuses +cpu +memory (here: no such file to write).
+  std::filesystem::remove(tree_.Path(kOwn + "/cgroup.subtree_control"));
+  auto manager = Manager::Create(options);
+  EXPECT_EQ(manager->version(), Version::kNone);
+  EXPECT_THAT(manager->warning(), HasSubstr("holds other processes"));
+  EXPECT_EQ(tree_.Read(kOwn + "/cgroup.procs"), absl::StrCat(getpid()));
+  // Nothing of the instance is left.
+  for (const auto& entry :
+       std::filesystem::directory_iterator(tree_.Path(kOwn))) {
+    EXPECT_FALSE(entry.is_directory()) << entry.path();
+  }
 }
 
 }  // namespace
