@@ -6,7 +6,6 @@
 
 #include <cstdlib>
 #include <iostream>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -14,6 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "knbench/autoscaler_model/kpa_settings.h"
 #include "knbench/autoscaler_model/settings_flags.h"
 #include "knbench/autoscaler_model/settings_report.h"
 #include "knbench/common/binary.h"
@@ -172,21 +172,18 @@ int PrintConfig(const am::FlagSettings& settings, const ls::ServingOptions& o,
                 am::ReportFormat format) {
   nlohmann::ordered_json report = am::SettingsReport("local_serving", settings);
   report["serving"] = ServingJson(o);
-  if (format == am::ReportFormat::kJson) {
-    std::cout << report.dump(2) << "\n";
-  } else {
+  if (format == am::ReportFormat::kText) {
     report["serving"]["service"] =
         absl::StrCat(o.labels.namespace_name, "/", o.labels.service_name);
-    std::cout << am::ReportText(
-        report, "serving",
-        {"listen", "metrics_port", "worker", "service", "metric",
-         "target_per_pod", "container_concurrency", "window",
-         "panic_window_percentage", "target_burst_capacity", "min_scale",
-         "max_scale", "initial_scale", "scale_to_zero_grace_period",
-         "enable_scale_to_zero", "pod_start_delay", "max_pods"});
   }
-  std::cout << std::flush;
-  return std::cout ? 0 : 1;
+  const bool ok = am::PrintReport(
+      report, format, "serving",
+      {"listen", "metrics_port", "worker", "service", "metric",
+       "target_per_pod", "container_concurrency", "window",
+       "panic_window_percentage", "target_burst_capacity", "min_scale",
+       "max_scale", "initial_scale", "scale_to_zero_grace_period",
+       "enable_scale_to_zero", "pod_start_delay", "max_pods"});
+  return ok ? 0 : 1;
 }
 
 }  // namespace
@@ -194,15 +191,16 @@ int PrintConfig(const am::FlagSettings& settings, const ls::ServingOptions& o,
 int main(int argc, char** argv) {
   knbench::ShutdownSignal shutdown;  // First: blocks signals for all threads.
   knbench::InitBinary("local_serving");
-  std::set<std::string> given;
-  const std::vector<std::string> positional =
-      knbench::ParseFlagsOrExit(argc, argv, "local_serving", kUsage, &given);
+  am::SettingFlags setting_flags(am::KpaSettings().specs());
+  const std::vector<std::string> positional = knbench::ParseFlagsOrExit(
+      argc, argv, "local_serving", kUsage, nullptr, setting_flags.flags());
   if (!positional.empty()) {
     UsageError(
         absl::StrCat("unexpected argument '", positional[0], "' (see --help)"));
   }
 
-  absl::StatusOr<am::FlagSettings> settings = am::SettingsFromFlags(given);
+  absl::StatusOr<am::FlagSettings> settings =
+      am::SettingsFromFlags(setting_flags);
   if (!settings.ok()) UsageError(settings.status().message());
   for (const std::string& note : settings->notes) {
     knbench::Logf("note: %s", note);
