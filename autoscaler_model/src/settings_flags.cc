@@ -1,6 +1,7 @@
 #include "knbench/autoscaler_model/settings_flags.h"
 
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <utility>
 
@@ -62,17 +63,17 @@ absl::Status ReadManifestFlag(const std::vector<SettingSpec>& specs,
 }  // namespace
 
 SettingFlags::SettingFlags(const std::vector<SettingSpec>& specs) {
-  for (size_t i = 0; i < specs.size(); ++i) {
-    const SettingSpec& spec = specs[i];
-    flags_.push_back({spec.name, SettingHelp(spec), DefaultText(spec),
-                      spec.type == SettingType::kBool,
-                      [this, i, spec](absl::string_view text) {
-                        absl::StatusOr<SettingValue> value =
-                            ParseFlagText(spec, text);
-                        if (!value.ok()) return value.status();
-                        given_[i] = *std::move(value);
-                        return absl::OkStatus();
-                      }});
+  std::set<std::string> names;
+  for (const SettingSpec& spec : specs) {
+    if (!names.insert(spec.name).second) continue;
+    flags_.push_back(
+        {spec.name, SettingHelp(spec), DefaultText(spec),
+         spec.type == SettingType::kBool, [this, spec](absl::string_view text) {
+           absl::StatusOr<SettingValue> value = ParseFlagText(spec, text);
+           if (!value.ok()) return value.status();
+           given_[spec.name] = *std::move(value);
+           return absl::OkStatus();
+         }});
   }
 }
 
@@ -83,8 +84,10 @@ absl::StatusOr<FlagSettings> SettingsFromFlags(const SettingFlags& flags) {
   if (absl::Status st = ReadManifestFlag(table.specs(), &out); !st.ok()) {
     return st;
   }
-  for (const auto& [i, value] : flags.given()) {
-    out.resolved.values[i] = value;
+  for (size_t i = 0; i < table.specs().size(); ++i) {
+    const auto given = flags.given().find(table.specs()[i].name);
+    if (given == flags.given().end()) continue;
+    out.resolved.values[i] = given->second;
     out.resolved.sources[i] = SettingSource::kFlag;
   }
   table.Write(out.resolved.values, &out.config);

@@ -310,6 +310,19 @@ TEST(SettingFlagsTest, FlagsWinAndSourcesSaySo) {
   EXPECT_EQ(settings->manifest_path, manifest);
 }
 
+// Two tables that share setting names (as the HPA's will share target and
+// window) give one flag per name, which both read.
+TEST(SettingFlagsTest, ASharedNameIsOneFlag) {
+  std::vector<SettingSpec> both = Specs();
+  both.insert(both.end(), Specs().begin(), Specs().end());
+  SettingFlags flags(both);
+  EXPECT_EQ(flags.flags().size(), Specs().size());
+  ASSERT_TRUE(
+      knbench::ParseFlags({"--window=30s"}, nullptr, flags.flags()).ok());
+  EXPECT_EQ(flags.given().at("window"), SettingValue(absl::Seconds(30)));
+  EXPECT_EQ(flags.given().size(), 1u);
+}
+
 TEST(SettingFlagsTest, FlagErrorsNameTheFlag) {
   for (const auto& [arg, error] :
        std::vector<std::pair<const char*, const char*>>{

@@ -14,8 +14,11 @@
 // To add a table (another autoscaler class, e.g. the HPA's): a config
 // struct whose default constructor applies the table's defaults
 // (ApplyDefaults), a `const SettingTable<HpaConfig>& HpaSettings()` built
-// from rows like kpa_settings.cc's, and its cross-setting rules. Its specs
-// give the flags (SettingFlags) and the manifest reading (ReadManifest).
+// from rows like kpa_settings.cc's, and its cross-setting rules (checked
+// after CheckBounds). Its specs give the manifest reading (ReadManifest),
+// and, joined with the KPA's, the flags (SettingFlags, settings_flags.h): a
+// name both tables have (target, window, min-scale) is one flag, which each
+// table reads by name, with its own bounds.
 #ifndef KNBENCH_AUTOSCALER_MODEL_SETTING_TABLE_H_
 #define KNBENCH_AUTOSCALER_MODEL_SETTING_TABLE_H_
 

@@ -17,9 +17,11 @@
 
 namespace knbench::autoscaler_model {
 
-// The flags of a table's settings, for knbench::ParseFlags: each flag given
-// is parsed as its setting's type (errors name the flag) and kept. It holds
-// the flags' parsers, so it stays where it was made.
+// The flags of settings tables, for knbench::ParseFlags: each flag given is
+// parsed as its setting's type (errors name the flag) and kept by name. A
+// name in several of `specs` (two tables' target) is one flag, described
+// by its first spec; each table then reads the value by name. It holds the
+// flags' parsers, so it stays where it was made.
 class SettingFlags {
  public:
   explicit SettingFlags(const std::vector<SettingSpec>& specs);
@@ -27,12 +29,12 @@ class SettingFlags {
   SettingFlags& operator=(const SettingFlags&) = delete;
 
   const std::vector<knbench::TableFlag>& flags() const { return flags_; }
-  // The settings given, by their index in the table.
-  const std::map<size_t, SettingValue>& given() const { return given_; }
+  // The settings given, by underscored name.
+  const std::map<std::string, SettingValue>& given() const { return given_; }
 
  private:
   std::vector<knbench::TableFlag> flags_;
-  std::map<size_t, SettingValue> given_;
+  std::map<std::string, SettingValue> given_;
 };
 
 struct FlagSettings {
