@@ -14,9 +14,9 @@
 namespace knbench::autoscaler_model {
 namespace {
 
-constexpr absl::string_view kPrefix = "autoscaling.knative.dev/";
-// Chooses the autoscaler (and so the table), not a setting of one.
-constexpr absl::string_view kClassAnnotation = "autoscaling.knative.dev/class";
+// autoscaling.knative.dev/class chooses the autoscaler (and so the table);
+// it is not a setting of one.
+constexpr absl::string_view kClass = "class";
 
 // The documents of a YAML stream, split at "---" and "..." lines. yaml-cpp
 // 0.7's LoadAll loops for ever on some invalid input (a lone ",": upstream
@@ -198,9 +198,11 @@ absl::Status ReadManifest(const std::vector<SettingSpec>& specs,
     return absl::OkStatus();
   };
   for (const auto& [key, value] : settings.annotations) {
-    if (!absl::StartsWith(key, kPrefix) || key == kClassAnnotation) continue;
-    const std::optional<size_t> i =
-        AnnotationSetting(specs, absl::string_view(key).substr(kPrefix.size()));
+    if (!absl::StartsWith(key, kAnnotationPrefix)) continue;
+    const absl::string_view name =
+        absl::string_view(key).substr(kAnnotationPrefix.size());
+    if (name == kClass) continue;
+    const std::optional<size_t> i = AnnotationSetting(specs, name);
     if (!i) {
       if (ignored != nullptr) ignored->push_back(key);
       continue;
@@ -223,7 +225,8 @@ absl::Status ReadManifest(const std::vector<SettingSpec>& specs,
 }
 
 absl::Status CheckKpaClass(const ManifestSettings& settings) {
-  const auto it = settings.annotations.find(std::string(kClassAnnotation));
+  const auto it =
+      settings.annotations.find(absl::StrCat(kAnnotationPrefix, kClass));
   if (it == settings.annotations.end() ||
       it->second == "kpa.autoscaling.knative.dev") {
     return absl::OkStatus();

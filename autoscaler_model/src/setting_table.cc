@@ -14,8 +14,6 @@
 namespace knbench::autoscaler_model {
 namespace {
 
-constexpr absl::string_view kAnnotationPrefix = "autoscaling.knative.dev/";
-
 bool IsDuration(const SettingSpec& spec) {
   return spec.type == SettingType::kDuration;
 }

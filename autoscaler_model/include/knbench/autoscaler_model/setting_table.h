@@ -44,6 +44,10 @@ enum class SettingType { kDouble, kInt32, kInt64, kBool, kDuration, kEnum };
 using SettingValue = std::variant<std::monostate, double, int64_t, bool,
                                   absl::Duration, std::string>;
 
+// Every autoscaling annotation's key starts with it.
+inline constexpr absl::string_view kAnnotationPrefix =
+    "autoscaling.knative.dev/";
+
 // Where Knative reads the setting.
 enum class KnativeSource {
   kAnnotation,    // autoscaling.knative.dev/<key> on the revision template
