@@ -289,8 +289,8 @@ std::string SettingText(const SettingValue& value) {
 std::string BoundsError(const SettingSpec& spec, const SettingValue& value) {
   const std::optional<double> v = Magnitude(value);
   if (!v) return "";
-  if (std::get_if<double>(&value) != nullptr && !std::isfinite(*v)) {
-    return "must be a finite number";
+  if (!std::isfinite(*v)) {
+    return IsDuration(spec) ? "must be finite" : "must be a finite number";
   }
   const Bounds& b = spec.bounds;
   if (b.also_allowed && *v == *b.also_allowed) return "";

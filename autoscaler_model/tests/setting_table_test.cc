@@ -169,6 +169,8 @@ TEST(SettingTable, BoundsAndTheirMessages) {
        "scale-to-zero-grace-period: must be at least 6s"},
       {"tick_interval", absl::Milliseconds(1500),
        "tick-interval: must be whole seconds, at least 1s"},
+      {"scale_to_zero_grace_period", absl::InfiniteDuration(),
+       "scale-to-zero-grace-period: must be finite"},
       {"requests_per_second_target_default", 0.0,
        "requests-per-second-target-default: must be at least 0.01"},
   };
@@ -214,6 +216,38 @@ ManifestSettings Manifest(std::map<std::string, std::string> annotations) {
     m.annotations["autoscaling.knative.dev/" + key] = value;
   }
   return m;
+}
+
+// The scheme is generic: a table over another struct (as the HPA's will
+// be), with an optional duration and a 32-bit count.
+struct OtherConfig {
+  std::optional<absl::Duration> window;
+  int32_t pods = 0;
+};
+
+TEST(SettingTable, ATableOverAnotherStruct) {
+  const SettingTable<OtherConfig> table({
+      Field(SettingSpec::Of(SettingType::kDuration, "window")
+                .Annotation("window")
+                .Within(Bounds::AtLeast(0)),
+            &OtherConfig::window),
+      Field(SettingSpec::Of(SettingType::kInt32, "pods").Default(int64_t{3}),
+            &OtherConfig::pods),
+  });
+  OtherConfig c;
+  table.ApplyDefaults(&c);
+  EXPECT_FALSE(c.window.has_value());
+  EXPECT_EQ(c.pods, 3);
+  ResolvedSettings r = Defaults(table.specs());
+  ASSERT_TRUE(ReadManifest(table.specs(),
+                           Manifest({{"window", "90s"}, {"target", "5"}}), &r,
+                           nullptr)
+                  .ok());
+  table.Write(r.values, &c);
+  EXPECT_EQ(c.window, absl::Seconds(90));
+  EXPECT_EQ(r.sources[0], SettingSource::kManifest);
+  EXPECT_EQ(table.Read(c)[0], SettingValue(absl::Seconds(90)));
+  EXPECT_EQ(table.Read(c)[1], SettingValue(int64_t{3}));
 }
 
 TEST(SettingTable, ManifestKeysAliasesAndSources) {

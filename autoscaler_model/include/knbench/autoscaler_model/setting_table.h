@@ -26,6 +26,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -57,7 +58,7 @@ enum class KnativeSource {
 };
 
 // Valid values. Numbers and durations (in seconds) alike; NaN and infinities
-// are never valid.
+// are never valid, whatever the bounds.
 struct Bounds {
   std::optional<double> min;
   bool min_exclusive = false;
@@ -180,31 +181,55 @@ class SettingTable {
   std::vector<SettingSpec> specs_;
 };
 
-// A row for a plain member: double, int32_t, int64_t, bool, absl::Duration
-// or std::optional<double> (unset as monostate).
+namespace setting_internal {
+
+template <typename T>
+struct IsOptional : std::false_type {};
+template <typename U>
+struct IsOptional<std::optional<U>> : std::true_type {};
+
+// A member's value as a SettingValue (int32_t as int64_t, nullopt as
+// monostate), and back.
+template <typename T>
+SettingValue ToValue(const T& v) {
+  if constexpr (IsOptional<T>::value) {
+    return v.has_value() ? ToValue(*v) : SettingValue();
+  } else if constexpr (std::is_same_v<T, int32_t>) {
+    return static_cast<int64_t>(v);
+  } else {
+    return SettingValue(v);
+  }
+}
+
+template <typename T>
+void FromValue(const SettingValue& value, T* out) {
+  if constexpr (IsOptional<T>::value) {
+    if (std::holds_alternative<std::monostate>(value)) {
+      out->reset();
+    } else {
+      typename T::value_type inner{};
+      FromValue(value, &inner);
+      *out = inner;
+    }
+  } else if constexpr (std::is_same_v<T, int32_t>) {
+    *out = static_cast<int32_t>(std::get<int64_t>(value));
+  } else {
+    *out = std::get<T>(value);
+  }
+}
+
+}  // namespace setting_internal
+
+// A row for a plain member: double, int32_t, int64_t, bool, absl::Duration,
+// or std::optional of one of them (unset as monostate).
 template <typename Config, typename T>
 Setting<Config> Field(SettingSpec spec, T Config::*member) {
   return {std::move(spec),
-          [member](const Config& c) -> SettingValue {
-            const T& v = c.*member;
-            if constexpr (std::is_same_v<T, std::optional<double>>) {
-              return v.has_value() ? SettingValue(*v) : SettingValue();
-            } else if constexpr (std::is_same_v<T, int32_t>) {
-              return static_cast<int64_t>(v);
-            } else {
-              return v;
-            }
+          [member](const Config& c) {
+            return setting_internal::ToValue(c.*member);
           },
           [member](const SettingValue& value, Config* c) {
-            if constexpr (std::is_same_v<T, std::optional<double>>) {
-              c->*member = std::holds_alternative<double>(value)
-                               ? std::optional<double>(std::get<double>(value))
-                               : std::nullopt;
-            } else if constexpr (std::is_same_v<T, int32_t>) {
-              c->*member = static_cast<int32_t>(std::get<int64_t>(value));
-            } else {
-              c->*member = std::get<T>(value);
-            }
+            setting_internal::FromValue(value, &(c->*member));
           }};
 }
 
