@@ -3,7 +3,6 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -11,6 +10,7 @@
 #include "absl/time/time.h"
 #include "knbench/autoscaler_model/config.h"
 #include "knbench/autoscaler_model/input.h"
+#include "knbench/autoscaler_model/kpa_settings.h"
 #include "knbench/autoscaler_model/settings_flags.h"
 #include "knbench/autoscaler_model/settings_report.h"
 #include "knbench/autoscaler_model/simulator.h"
@@ -84,21 +84,15 @@ int PrintConfig(const am::FlagSettings& settings,
       {"output", absl::GetFlag(FLAGS_output)},
       {"pod_start_delay", absl::FormatDuration(options.pod_start_delay)},
       {"extend", absl::FormatDuration(options.extend)}};
-  if (format == am::ReportFormat::kJson) {
-    std::cout << report.dump(2) << "\n";
-  } else {
-    std::cout << am::ReportText(report, "model", {});
-  }
-  std::cout << std::flush;
-  return std::cout ? 0 : 1;
+  return am::PrintReport(report, format, "model", {}) ? 0 : 1;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::set<std::string> given;
-  const std::vector<std::string> positional =
-      knbench::ParseFlagsOrExit(argc, argv, "kpa_model", kUsage, &given);
+  am::SettingFlags setting_flags(am::KpaSettings().specs());
+  const std::vector<std::string> positional = knbench::ParseFlagsOrExit(
+      argc, argv, "kpa_model", kUsage, nullptr, setting_flags.flags());
   if (!positional.empty()) Fail("unexpected argument: " + positional[0]);
   const absl::StatusOr<am::ReportFormat> format = am::RequestedReportFormat();
   if (!format.ok()) Fail(std::string(format.status().message()));
@@ -107,7 +101,8 @@ int main(int argc, char** argv) {
     Fail("--input is required (see --help)");
   }
 
-  absl::StatusOr<am::FlagSettings> settings = am::SettingsFromFlags(given);
+  absl::StatusOr<am::FlagSettings> settings =
+      am::SettingsFromFlags(setting_flags);
   if (!settings.ok()) Fail(std::string(settings.status().message()));
   for (const std::string& note : settings->notes) {
     std::cerr << "kpa_model: note: " << note << "\n";

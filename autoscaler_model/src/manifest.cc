@@ -3,19 +3,20 @@
 #include <algorithm>
 #include <cstdint>
 #include <optional>
-#include <set>
 #include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/time/time.h"
+#include "knbench/autoscaler_model/kpa_settings.h"
 #include "yaml-cpp/yaml.h"
 
 namespace knbench::autoscaler_model {
 namespace {
 
-constexpr absl::string_view kPrefix = "autoscaling.knative.dev/";
+// autoscaling.knative.dev/class chooses the autoscaler (and so the table);
+// it is not a setting of one.
+constexpr absl::string_view kClass = "class";
 
 // The documents of a YAML stream, split at "---" and "..." lines. yaml-cpp
 // 0.7's LoadAll loops for ever on some invalid input (a lone ",": upstream
@@ -75,6 +76,32 @@ absl::StatusOr<YAML::Node> Child(const YAML::Node& node, const char* key,
   return node[key];
 }
 
+// The scalar fields of spec.template.spec, as text.
+absl::Status ReadRevisionSpec(const YAML::Node& spec,
+                              std::map<std::string, std::string>* fields) {
+  if (!spec || spec.IsNull()) return absl::OkStatus();
+  if (!spec.IsMap()) {
+    return absl::InvalidArgumentError("spec.template.spec is not a map");
+  }
+  for (const auto& entry : spec) {
+    const auto key = ScalarAt(entry.first);
+    const auto value = ScalarAt(entry.second);
+    if (key && value) (*fields)[*key] = *value;
+  }
+  // Checked here, where its place in the manifest is known.
+  if (spec["containerConcurrency"] && !spec["containerConcurrency"].IsNull()) {
+    int64_t value = 0;
+    const auto it = fields->find("containerConcurrency");
+    if (it == fields->end() || !absl::SimpleAtoi(it->second, &value) ||
+        value < 0) {
+      return absl::InvalidArgumentError(
+          "spec.template.spec.containerConcurrency is not a non-negative "
+          "integer");
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<ManifestSettings> ReadService(const YAML::Node& doc) {
   ManifestSettings settings;
   absl::StatusOr<YAML::Node> metadata = Child(doc, "metadata", "");
@@ -112,26 +139,24 @@ absl::StatusOr<ManifestSettings> ReadService(const YAML::Node& doc) {
   }
   absl::StatusOr<YAML::Node> tspec = Child(*tmpl, "spec", "spec.template");
   if (!tspec.ok()) return tspec.status();
-  absl::StatusOr<YAML::Node> cc =
-      Child(*tspec, "containerConcurrency", "spec.template.spec");
-  if (!cc.ok()) return cc.status();
-  if (*cc && !cc->IsNull()) {
-    int64_t value = 0;
-    const auto text = ScalarAt(*cc);
-    if (!text || !absl::SimpleAtoi(*text, &value) || value < 0) {
-      return absl::InvalidArgumentError(
-          "spec.template.spec.containerConcurrency is not a non-negative "
-          "integer");
-    }
-    settings.container_concurrency = value;
+  if (absl::Status st = ReadRevisionSpec(*tspec, &settings.revision_spec);
+      !st.ok()) {
+    return st;
   }
   return settings;
 }
 
-absl::Status BadAnnotation(absl::string_view key, absl::string_view value,
-                           absl::string_view why) {
-  return absl::InvalidArgumentError(
-      absl::StrCat("manifest annotation ", key, "=\"", value, "\": ", why));
+// The setting an annotation (without the prefix) sets, by key or alias.
+std::optional<size_t> AnnotationSetting(const std::vector<SettingSpec>& specs,
+                                        absl::string_view name) {
+  for (size_t i = 0; i < specs.size(); ++i) {
+    if (specs[i].source != KnativeSource::kAnnotation) continue;
+    if (name == specs[i].key) return i;
+    for (const char* alias : specs[i].aliases) {
+      if (name == alias) return i;
+    }
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -156,98 +181,73 @@ absl::StatusOr<ManifestSettings> ParseManifest(absl::string_view yaml) {
       "in the manifest");
 }
 
-absl::Status ApplyManifest(const ManifestSettings& settings, KpaConfig* config,
-                           std::vector<std::string>* ignored,
-                           std::set<std::string>* applied) {
-  auto mark = [applied](const char* setting) {
-    if (applied != nullptr) applied->insert(setting);
-  };
-  if (settings.container_concurrency.has_value()) {
-    config->container_concurrency = *settings.container_concurrency;
-    mark("container_concurrency");
-  }
-  for (const auto& annotation : settings.annotations) {
-    // Named references, not structured bindings: C++17 lambdas (and clang)
-    // cannot capture the latter.
-    const std::string& key = annotation.first;
-    const std::string& value = annotation.second;
-    if (!absl::StartsWith(key, kPrefix)) continue;
-    const absl::string_view name =
-        absl::string_view(key).substr(kPrefix.size());
-    auto number = [&](double* out) -> absl::Status {
-      if (!absl::SimpleAtod(value, out)) {
-        return BadAnnotation(key, value, "not a number");
-      }
-      return absl::OkStatus();
-    };
-    auto integer = [&](int32_t* out) -> absl::Status {
-      if (!absl::SimpleAtoi(value, out)) {
-        return BadAnnotation(key, value, "not an integer");
-      }
-      return absl::OkStatus();
-    };
-    auto duration = [&](absl::Duration* out) -> absl::Status {
-      if (!absl::ParseDuration(value, out)) {
-        return BadAnnotation(key, value, "not a duration such as 60s");
-      }
-      return absl::OkStatus();
-    };
-    absl::Status st;
-    if (name == "class") {
-      if (value != "kpa.autoscaling.knative.dev") {
-        return BadAnnotation(key, value, "the model covers the KPA class only");
-      }
-    } else if (name == "metric") {
-      const auto m = ParseMetric(value);
-      if (!m) return BadAnnotation(key, value, "KPA metrics: concurrency, rps");
-      config->metric = *m;
-      mark("metric");
-    } else if (name == "target") {
-      double t = 0;
-      st = number(&t);
-      config->target = t;
-      mark("target");
-    } else if (name == "target-utilization-percentage") {
-      st = number(&config->target_utilization_percentage);
-      mark("target_utilization_percentage");
-    } else if (name == "window") {
-      st = duration(&config->stable_window);
-      mark("window");
-    } else if (name == "panic-window-percentage") {
-      st = number(&config->panic_window_percentage);
-      mark("panic_window_percentage");
-    } else if (name == "panic-threshold-percentage") {
-      st = number(&config->panic_threshold_percentage);
-      mark("panic_threshold_percentage");
-    } else if (name == "target-burst-capacity") {
-      st = number(&config->target_burst_capacity);
-      mark("target_burst_capacity");
-    } else if (name == "min-scale" || name == "minScale") {
-      st = integer(&config->min_scale);
-      mark("min_scale");
-    } else if (name == "max-scale" || name == "maxScale") {
-      st = integer(&config->max_scale);
-      mark("max_scale");
-    } else if (name == "initial-scale" || name == "initialScale") {
-      st = integer(&config->initial_scale);
-      mark("initial_scale");
-    } else if (name == "activation-scale") {
-      st = integer(&config->activation_scale);
-      mark("activation_scale");
-    } else if (name == "scale-down-delay") {
-      st = duration(&config->scale_down_delay);
-      mark("scale_down_delay");
-    } else if (name == "metric-aggregation-algorithm") {
-      const auto a = ParseAggregation(value);
-      if (!a)
-        return BadAnnotation(key, value, "linear or weighted-exponential");
-      config->aggregation = *a;
-      mark("metric_aggregation_algorithm");
-    } else if (ignored != nullptr) {
-      ignored->push_back(key);
+absl::Status ReadManifest(const std::vector<SettingSpec>& specs,
+                          const ManifestSettings& settings,
+                          ResolvedSettings* resolved,
+                          std::vector<std::string>* ignored) {
+  auto apply = [&](size_t i, absl::string_view what, absl::string_view key,
+                   const std::string& value) -> absl::Status {
+    absl::StatusOr<SettingValue> parsed = ParseSettingText(specs[i], value);
+    if (!parsed.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("manifest ", what, key, "=\"", value,
+                       "\": ", parsed.status().message()));
     }
-    if (!st.ok()) return st;
+    resolved->values[i] = *std::move(parsed);
+    resolved->sources[i] = SettingSource::kManifest;
+    return absl::OkStatus();
+  };
+  for (const auto& [key, value] : settings.annotations) {
+    if (!absl::StartsWith(key, kAnnotationPrefix)) continue;
+    const absl::string_view name =
+        absl::string_view(key).substr(kAnnotationPrefix.size());
+    if (name == kClass) continue;
+    const std::optional<size_t> i = AnnotationSetting(specs, name);
+    if (!i) {
+      if (ignored != nullptr) ignored->push_back(key);
+      continue;
+    }
+    if (absl::Status st = apply(*i, "annotation ", key, value); !st.ok()) {
+      return st;
+    }
   }
+  for (size_t i = 0; i < specs.size(); ++i) {
+    if (specs[i].source != KnativeSource::kRevisionSpec) continue;
+    const auto field = settings.revision_spec.find(specs[i].key);
+    if (field == settings.revision_spec.end()) continue;
+    if (absl::Status st =
+            apply(i, "spec.template.spec.", field->first, field->second);
+        !st.ok()) {
+      return st;
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckKpaClass(const ManifestSettings& settings) {
+  const auto it =
+      settings.annotations.find(absl::StrCat(kAnnotationPrefix, kClass));
+  if (it == settings.annotations.end() ||
+      it->second == "kpa.autoscaling.knative.dev") {
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("manifest annotation ", it->first, "=\"", it->second,
+                   "\": the model covers the KPA class only"));
+}
+
+absl::Status ApplyManifest(const ManifestSettings& settings, KpaConfig* config,
+                           std::vector<std::string>* ignored) {
+  if (absl::Status st = CheckKpaClass(settings); !st.ok()) return st;
+  const SettingTable<KpaConfig>& table = KpaSettings();
+  ResolvedSettings resolved = Defaults(table.specs());
+  resolved.values = table.Read(*config);
+  if (absl::Status st =
+          ReadManifest(table.specs(), settings, &resolved, ignored);
+      !st.ok()) {
+    return st;
+  }
+  table.Write(resolved.values, config);
   return absl::OkStatus();
 }
 

@@ -1,63 +1,38 @@
 #include "knbench/autoscaler_model/settings_report.h"
 
 #include <algorithm>
-#include <cstdlib>
+#include <iostream>
 #include <utility>
+#include <variant>
 
-#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
+#include "knbench/autoscaler_model/kpa_settings.h"
 
 namespace knbench::autoscaler_model {
 namespace {
 
 using Json = nlohmann::ordered_json;
 
-Json SettingsJson(const KpaConfig& c) {
-  Json j;
-  j["metric"] = std::string(MetricName(c.metric));
-  j["target"] = c.target.has_value() ? Json(*c.target) : Json(nullptr);
-  j["target_utilization_percentage"] = c.target_utilization_percentage;
-  j["window"] = absl::FormatDuration(c.stable_window);
-  j["panic_window_percentage"] = c.panic_window_percentage;
-  j["panic_threshold_percentage"] = c.panic_threshold_percentage;
-  j["max_scale_up_rate"] = c.max_scale_up_rate;
-  j["max_scale_down_rate"] = c.max_scale_down_rate;
-  j["target_burst_capacity"] = c.target_burst_capacity;
-  j["min_scale"] = c.min_scale;
-  j["max_scale"] = c.max_scale;
-  j["initial_scale"] = c.initial_scale;
-  j["activation_scale"] = c.activation_scale;
-  j["scale_down_delay"] = absl::FormatDuration(c.scale_down_delay);
-  j["scale_to_zero_grace_period"] =
-      absl::FormatDuration(c.scale_to_zero_grace_period);
-  j["enable_scale_to_zero"] = c.enable_scale_to_zero;
-  j["container_concurrency"] = c.container_concurrency;
-  j["container_concurrency_target_default"] =
-      c.container_concurrency_target_default;
-  j["requests_per_second_target_default"] =
-      c.requests_per_second_target_default;
-  j["metric_aggregation_algorithm"] =
-      std::string(AggregationName(c.aggregation));
-  j["reachable"] = c.reachable;
-  j["tick_interval"] = absl::FormatDuration(c.tick_interval);
-  return j;
-}
-
-// The shortest text that reads back as the same double ("7", "0.01").
-std::string NumberText(double v) {
-  std::string text = absl::StrFormat("%.15g", v);
-  if (std::strtod(text.c_str(), nullptr) != v) {
-    text = absl::StrFormat("%.17g", v);
-  }
-  return text;
+// A setting's value as JSON: numbers as numbers, durations and enums as
+// their text, null when unset.
+Json ValueJson(const SettingValue& value) {
+  struct ToJson {
+    Json operator()(std::monostate) const { return nullptr; }
+    Json operator()(double v) const { return v; }
+    Json operator()(int64_t v) const { return v; }
+    Json operator()(bool v) const { return v; }
+    Json operator()(absl::Duration v) const { return absl::FormatDuration(v); }
+    Json operator()(const std::string& v) const { return v; }
+  };
+  return std::visit(ToJson{}, value);
 }
 
 std::string ScalarText(const Json& v) {
   if (v.is_null()) return "";
   if (v.is_string()) return v.get<std::string>();
   if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
-  if (v.is_number_float()) return NumberText(v.get<double>());
+  if (v.is_number_float()) return SettingText(v.get<double>());
   if (v.is_array()) {
     std::vector<std::string> parts;
     for (const Json& e : v) parts.push_back(ScalarText(e));
@@ -72,11 +47,13 @@ Json SettingsReport(absl::string_view program, const FlagSettings& settings) {
   Json report;
   report["program"] = std::string(program);
   report["class"] = "kpa";
-  report["settings"] = SettingsJson(settings.config);
-  // In the settings' order, which the map of sources does not keep.
+  const std::vector<SettingSpec>& specs = KpaSettings().specs();
+  Json& values = report["settings"] = Json::object();
   Json& sources = report["sources"] = Json::object();
-  for (const auto& [key, value] : report["settings"].items()) {
-    sources[key] = settings.sources.at(key);
+  for (size_t i = 0; i < specs.size(); ++i) {
+    values[specs[i].name] = ValueJson(settings.resolved.values[i]);
+    sources[specs[i].name] =
+        std::string(SourceName(settings.resolved.sources[i]));
   }
   const ResolvedTarget target = ResolveTarget(settings.config);
   report["derived"] = {{"target_per_pod", target.target},
@@ -121,6 +98,18 @@ std::string ReportText(const Json& report, absl::string_view section,
     absl::StrAppend(&text, key, "=", value, "\n");
   }
   return text;
+}
+
+bool PrintReport(const Json& report, ReportFormat format,
+                 absl::string_view section,
+                 const std::vector<std::string>& first_text_keys) {
+  if (format == ReportFormat::kJson) {
+    std::cout << report.dump(2) << "\n";
+  } else {
+    std::cout << ReportText(report, section, first_text_keys);
+  }
+  std::cout << std::flush;
+  return static_cast<bool>(std::cout);
 }
 
 }  // namespace knbench::autoscaler_model

@@ -26,8 +26,7 @@ TEST(ParseManifest, ReadsTemplateAnnotationsOfTheKnativeService) {
                 "autoscaling.knative.dev/target-utilization-percentage"),
             "100");
   EXPECT_EQ(m->annotations.count("app"), 0u);  // a label, not an annotation
-  ASSERT_TRUE(m->container_concurrency.has_value());
-  EXPECT_EQ(*m->container_concurrency, 0);
+  EXPECT_EQ(m->revision_spec.at("containerConcurrency"), "0");
 
   KpaConfig c;
   std::vector<std::string> ignored;
@@ -64,7 +63,11 @@ TEST(ParseManifest, FlowListsAndInlineContainers) {
       "      containerConcurrency: 8\n");
   ASSERT_TRUE(m.ok()) << m.status();
   EXPECT_EQ(m->annotations.at("autoscaling.knative.dev/metric"), "rps");
-  EXPECT_EQ(m->container_concurrency, 8);
+  EXPECT_EQ(m->revision_spec.at("containerConcurrency"), "8");
+  KpaConfig c;
+  ASSERT_TRUE(ApplyManifest(*m, &c, nullptr).ok());
+  EXPECT_EQ(c.container_concurrency, 8);
+  EXPECT_EQ(c.metric, Metric::kRps);
 }
 
 TEST(ParseManifest, FlowStyleAnnotationsAndNamespace) {

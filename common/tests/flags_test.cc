@@ -1,5 +1,7 @@
 #include "knbench/common/flags.h"
 
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -74,23 +76,28 @@ TEST_F(FlagsTest, DoubleDashEndsFlags) {
   EXPECT_EQ(absl::GetFlag(FLAGS_grpc_port), 50051);
 }
 
-TEST_F(FlagsTest, ErrorsNameTheArgument) {
-  struct Case {
-    std::vector<std::string> args;
-    std::string message;
-  };
-  for (const Case& c : std::vector<Case>{
-           {{"--bogus=1"}, "unknown flag --bogus"},
-           {{"--grpc-port=abc"}, "--grpc-port=abc"},
-           {{"--run-duration=12 minutes"}, "--run-duration"},
-           {{"--grpc-port"}, "--grpc-port needs a value"},
-           {{"--nogrpc-port"}, "unknown flag --nogrpc-port"},
-           {{"--nofail-fast=1"}, "takes no value"},
-           {{"--flagfile=/etc/passwd"}, "unknown flag --flagfile"}}) {
-    auto result = ParseFlags(c.args);
+// Each of `cases` (arguments, part of the error) fails to parse.
+struct ErrorCase {
+  std::vector<std::string> args;
+  std::string message;
+};
+void ExpectErrors(const std::vector<ErrorCase>& cases,
+                  const std::vector<TableFlag>& table = {}) {
+  for (const ErrorCase& c : cases) {
+    auto result = ParseFlags(c.args, nullptr, table);
     ASSERT_FALSE(result.ok()) << c.args[0];
     EXPECT_THAT(std::string(result.status().message()), HasSubstr(c.message));
   }
+}
+
+TEST_F(FlagsTest, ErrorsNameTheArgument) {
+  ExpectErrors({{{"--bogus=1"}, "unknown flag --bogus"},
+                {{"--grpc-port=abc"}, "--grpc-port=abc"},
+                {{"--run-duration=12 minutes"}, "--run-duration"},
+                {{"--grpc-port"}, "--grpc-port needs a value"},
+                {{"--nogrpc-port"}, "unknown flag --nogrpc-port"},
+                {{"--nofail-fast=1"}, "takes no value"},
+                {{"--flagfile=/etc/passwd"}, "unknown flag --flagfile"}});
 }
 
 TEST_F(FlagsTest, HelpListsOurFlagsDashedWithDefaults) {
@@ -100,6 +107,74 @@ TEST_F(FlagsTest, HelpListsOurFlagsDashedWithDefaults) {
   EXPECT_THAT(help, HasSubstr("--spin-clock (default \"wall\")"));
   EXPECT_THAT(help, HasSubstr("--run-duration (default 12m)"));
   EXPECT_THAT(help, ::testing::Not(HasSubstr("flagfile")));
+}
+
+// Two flags described by a table, as autoscaler_model's settings are.
+class TableFlagsTest : public FlagsTest {
+ protected:
+  TableFlagsTest() {
+    table_.push_back({"max_scale", "most pods", "0", false,
+                      [this](absl::string_view v) -> absl::Status {
+                        if (v.empty() || v.find_first_not_of("0123456789") !=
+                                             absl::string_view::npos) {
+                          return absl::InvalidArgumentError("not an integer");
+                        }
+                        values_["max_scale"] = std::string(v);
+                        return absl::OkStatus();
+                      }});
+    table_.push_back({"scale_to_zero", "may it reach zero", "true", true,
+                      [this](absl::string_view v) {
+                        values_["scale_to_zero"] = std::string(v);
+                        return absl::OkStatus();
+                      }});
+  }
+  std::vector<TableFlag> table_;
+  std::map<std::string, std::string> values_;
+};
+
+TEST_F(TableFlagsTest, TableFlagsParseBesideAbslFlagsInEveryForm) {
+  std::set<std::string> given;
+  auto positional = ParseFlags(
+      {"--max-scale", "3", "--grpc-port=7", "--noscale-to-zero", "pos"}, &given,
+      table_);
+  ASSERT_TRUE(positional.ok()) << positional.status();
+  EXPECT_THAT(*positional, ElementsAre("pos"));
+  EXPECT_EQ(values_["max_scale"], "3");
+  EXPECT_EQ(values_["scale_to_zero"], "false");
+  EXPECT_EQ(absl::GetFlag(FLAGS_grpc_port), 7);
+  EXPECT_THAT(given, ElementsAre("grpc_port", "max_scale", "scale_to_zero"));
+  ASSERT_TRUE(
+      ParseFlags({"--max_scale=4", "--scale-to-zero"}, nullptr, table_).ok());
+  EXPECT_EQ(values_["max_scale"], "4");
+  EXPECT_EQ(values_["scale_to_zero"], "true");
+  ASSERT_TRUE(ParseFlags({"--scale-to-zero=false"}, nullptr, table_).ok());
+  EXPECT_EQ(values_["scale_to_zero"], "false");
+}
+
+TEST_F(TableFlagsTest, TableFlagErrorsNameTheFlag) {
+  ExpectErrors({{{"--max-scale=x"}, "--max-scale=x: not an integer"},
+                {{"--max-scale"}, "--max-scale needs a value"},
+                {{"--nomax-scale"}, "unknown flag --nomax-scale"},
+                {{"--noscale-to-zero=1"}, "--noscale-to-zero takes no value"},
+                {{"--min-scale=1"}, "unknown flag --min-scale"}},
+               table_);
+}
+
+TEST_F(TableFlagsTest, HelpListsTableFlagsSortedAmongTheOthers) {
+  const std::string help = FlagsHelp("usage: thing", table_);
+  EXPECT_THAT(help, HasSubstr("--max-scale (default 0)\n      most pods\n"));
+  EXPECT_THAT(help, HasSubstr("--scale-to-zero (default true)\n"));
+  EXPECT_LT(help.find("--grpc-port"), help.find("--max-scale"));
+  EXPECT_LT(help.find("--max-scale"), help.find("--run-duration"));
+  EXPECT_LT(help.find("--run-duration"), help.find("--scale-to-zero"));
+}
+
+TEST_F(TableFlagsTest, ANameInTheTableAndAnAbslFlagIsRefused) {
+  table_.push_back({"grpc_port", "again", "1", false,
+                    [](absl::string_view) { return absl::OkStatus(); }});
+  auto result = ParseFlags({}, nullptr, table_);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().message(), "flag --grpc-port is defined twice");
 }
 
 }  // namespace

@@ -6,7 +6,6 @@
 
 #include <cstdlib>
 #include <iostream>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -14,6 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "knbench/autoscaler_model/kpa_settings.h"
 #include "knbench/autoscaler_model/settings_flags.h"
 #include "knbench/autoscaler_model/settings_report.h"
 #include "knbench/common/binary.h"
@@ -172,44 +172,65 @@ int PrintConfig(const am::FlagSettings& settings, const ls::ServingOptions& o,
                 am::ReportFormat format) {
   nlohmann::ordered_json report = am::SettingsReport("local_serving", settings);
   report["serving"] = ServingJson(o);
-  if (format == am::ReportFormat::kJson) {
-    std::cout << report.dump(2) << "\n";
-  } else {
+  if (format == am::ReportFormat::kText) {
     report["serving"]["service"] =
         absl::StrCat(o.labels.namespace_name, "/", o.labels.service_name);
-    std::cout << am::ReportText(
-        report, "serving",
-        {"listen", "metrics_port", "worker", "service", "metric",
-         "target_per_pod", "container_concurrency", "window",
-         "panic_window_percentage", "target_burst_capacity", "min_scale",
-         "max_scale", "initial_scale", "scale_to_zero_grace_period",
-         "enable_scale_to_zero", "pod_start_delay", "max_pods"});
   }
-  std::cout << std::flush;
-  return std::cout ? 0 : 1;
+  const bool ok = am::PrintReport(
+      report, format, "serving",
+      {"listen", "metrics_port", "worker", "service", "metric",
+       "target_per_pod", "container_concurrency", "window",
+       "panic_window_percentage", "target_burst_capacity", "min_scale",
+       "max_scale", "initial_scale", "scale_to_zero_grace_period",
+       "enable_scale_to_zero", "pod_start_delay", "max_pods"});
+  return ok ? 0 : 1;
 }
 
-}  // namespace
+// The metric labels: flags, else the manifest's, else Knative's example.
+ls::RevisionLabels Labels(const am::FlagSettings& settings) {
+  const std::string service = absl::GetFlag(FLAGS_service_name);
+  const std::string ns = absl::GetFlag(FLAGS_namespace);
+  ls::RevisionLabels labels;
+  labels.service_name = !service.empty() ? service
+                        : !settings.manifest.service_name.empty()
+                            ? settings.manifest.service_name
+                            : "worker";
+  labels.namespace_name = !ns.empty() ? ns
+                          : !settings.manifest.namespace_name.empty()
+                              ? settings.manifest.namespace_name
+                              : "default";
+  labels.configuration_name = labels.service_name;
+  labels.revision_name = absl::StrCat(labels.service_name, "-00001");
+  return labels;
+}
 
-int main(int argc, char** argv) {
-  knbench::ShutdownSignal shutdown;  // First: blocks signals for all threads.
-  knbench::InitBinary("local_serving");
-  std::set<std::string> given;
-  const std::vector<std::string> positional =
-      knbench::ParseFlagsOrExit(argc, argv, "local_serving", kUsage, &given);
-  if (!positional.empty()) {
-    UsageError(
-        absl::StrCat("unexpected argument '", positional[0], "' (see --help)"));
+ls::PodManager::Options PodOptionsOrExit(const ls::RevisionLabels& labels) {
+  ls::PodManager::Options pods;
+  pods.worker_path = absl::GetFlag(FLAGS_worker);
+  if (pods.worker_path.empty()) pods.worker_path = DefaultWorker();
+  if (!Executable(pods.worker_path)) {
+    UsageError(absl::StrCat("--worker: ", pods.worker_path,
+                            " is not an executable file (build the worker, "
+                            "or pass --worker)"));
   }
-
-  absl::StatusOr<am::FlagSettings> settings = am::SettingsFromFlags(given);
-  if (!settings.ok()) UsageError(settings.status().message());
-  for (const std::string& note : settings->notes) {
-    knbench::Logf("note: %s", note);
+  pods.worker_args = absl::GetFlag(FLAGS_worker_arg);
+  pods.name_prefix = absl::StrCat(labels.revision_name, "-deployment");
+  // Pods are this machine's processes: loopback, whatever --listen says.
+  pods.host = "127.0.0.1";
+  pods.start_delay = absl::GetFlag(FLAGS_pod_start_delay);
+  pods.termination_grace = absl::GetFlag(FLAGS_termination_grace);
+  pods.max_pods = absl::GetFlag(FLAGS_max_pods);
+  if (pods.max_pods < 1 || pods.max_pods > 1000) {
+    UsageError("--max-pods must be between 1 and 1000");
   }
+  pods.log_dir = absl::GetFlag(FLAGS_log_dir);
+  return pods;
+}
 
+// Every flag into ServingOptions, validated; a bad one exits 2.
+ls::ServingOptions ServingOptionsOrExit(const am::FlagSettings& settings) {
   ls::ServingOptions o;
-  o.config = settings->config;
+  o.config = settings.config;
   ParseListen(absl::GetFlag(FLAGS_listen), &o.host, &o.grpc_port);
   o.metrics_port = absl::GetFlag(FLAGS_metrics_port);
   if (o.metrics_port < 0 || o.metrics_port > 65535) {
@@ -224,68 +245,41 @@ int main(int argc, char** argv) {
   o.stats_out = absl::GetFlag(FLAGS_stats_out);
   o.decisions_out = absl::GetFlag(FLAGS_decisions_out);
   o.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
-
-  const std::string service = absl::GetFlag(FLAGS_service_name);
-  const std::string ns = absl::GetFlag(FLAGS_namespace);
-  o.labels.service_name = !service.empty() ? service
-                          : !settings->manifest.service_name.empty()
-                              ? settings->manifest.service_name
-                              : "worker";
-  o.labels.namespace_name = !ns.empty() ? ns
-                            : !settings->manifest.namespace_name.empty()
-                                ? settings->manifest.namespace_name
-                                : "default";
-  o.labels.configuration_name = o.labels.service_name;
-  o.labels.revision_name = absl::StrCat(o.labels.service_name, "-00001");
-
-  ls::PodManager::Options& pods = o.pods;
-  pods.worker_path = absl::GetFlag(FLAGS_worker);
-  if (pods.worker_path.empty()) pods.worker_path = DefaultWorker();
-  if (!Executable(pods.worker_path)) {
-    UsageError(absl::StrCat("--worker: ", pods.worker_path,
-                            " is not an executable file (build the worker, "
-                            "or pass --worker)"));
-  }
-  pods.worker_args = absl::GetFlag(FLAGS_worker_arg);
-  pods.name_prefix = absl::StrCat(o.labels.revision_name, "-deployment");
-  // Pods are this machine's processes: loopback, whatever --listen says.
-  pods.host = "127.0.0.1";
-  pods.start_delay = absl::GetFlag(FLAGS_pod_start_delay);
-  pods.termination_grace = absl::GetFlag(FLAGS_termination_grace);
-  pods.max_pods = absl::GetFlag(FLAGS_max_pods);
+  o.labels = Labels(settings);
+  o.pods = PodOptionsOrExit(o.labels);
   for (const auto& [flag, value] :
-       {std::pair{"--pod-start-delay", pods.start_delay},
-        std::pair{"--termination-grace", pods.termination_grace},
+       {std::pair{"--pod-start-delay", o.pods.start_delay},
+        std::pair{"--termination-grace", o.pods.termination_grace},
         std::pair{"--shutdown-grace", o.shutdown_grace}}) {
     if (value < absl::ZeroDuration() || value > absl::Hours(1)) {
       UsageError(absl::StrCat(flag, " must be between 0s and 1h"));
     }
   }
-  if (pods.max_pods < 1 || pods.max_pods > 1000) {
-    UsageError("--max-pods must be between 1 and 1000");
-  }
-  pods.log_dir = absl::GetFlag(FLAGS_log_dir);
+  return o;
+}
 
-  if (am::CheckConfigRequested()) {
-    const absl::StatusOr<am::ReportFormat> format = am::RequestedReportFormat();
-    if (!format.ok()) UsageError(format.status().message());
-    return PrintConfig(*settings, o, *format);
-  }
-
-  if (pods.log_dir.empty()) {
-    const char* tmp = std::getenv("TMPDIR");
-    std::string pattern = absl::StrCat(tmp != nullptr && *tmp ? tmp : "/tmp",
-                                       "/local_serving.XXXXXX");
-    if (mkdtemp(pattern.data()) == nullptr) {
-      knbench::Logf("error: cannot create a log directory %s", pattern);
-      return 1;
+// The pods' log directory: --log-dir if writable, else a new one in
+// $TMPDIR. Empty (after one error line) if it cannot be made.
+std::string LogDirOrEmpty(const std::string& log_dir) {
+  if (!log_dir.empty()) {
+    if (access(log_dir.c_str(), W_OK) != 0) {
+      UsageError(
+          absl::StrCat("--log-dir: ", log_dir, " is not a writable directory"));
     }
-    pods.log_dir = pattern;
-  } else if (access(pods.log_dir.c_str(), W_OK) != 0) {
-    UsageError(absl::StrCat("--log-dir: ", pods.log_dir,
-                            " is not a writable directory"));
+    return log_dir;
   }
+  const char* tmp = std::getenv("TMPDIR");
+  std::string pattern = absl::StrCat(tmp != nullptr && *tmp ? tmp : "/tmp",
+                                     "/local_serving.XXXXXX");
+  if (mkdtemp(pattern.data()) == nullptr) {
+    knbench::Logf("error: cannot create a log directory %s", pattern);
+    return "";
+  }
+  return pattern;
+}
 
+// Runs until SIGTERM/SIGINT, then stops every pod.
+int Serve(const ls::ServingOptions& o, knbench::ShutdownSignal& shutdown) {
   ls::LocalServing serving(o);
   if (absl::Status st = serving.Start(); !st.ok()) {
     knbench::Logf("error: %s", st.message());
@@ -297,15 +291,45 @@ int main(int argc, char** argv) {
       "serving %s/%s on %s:%d, metrics on %s:%d; pods run %s (logs in %s); "
       "%s target %.2f per pod, window %s, min %d max %d, start delay %s",
       o.labels.namespace_name, o.labels.service_name, o.host,
-      serving.grpc_port(), o.host, serving.metrics_port(), pods.worker_path,
-      pods.log_dir, am::MetricName(o.config.metric),
+      serving.grpc_port(), o.host, serving.metrics_port(), o.pods.worker_path,
+      o.pods.log_dir, am::MetricName(o.config.metric),
       am::ResolveTarget(o.config).target,
       absl::FormatDuration(o.config.stable_window), o.config.min_scale,
-      o.config.max_scale, absl::FormatDuration(pods.start_delay));
+      o.config.max_scale, absl::FormatDuration(o.pods.start_delay));
   shutdown.Wait();
   knbench::Logf("signal %d: stopping (grace %s)", shutdown.signal_number(),
                 absl::FormatDuration(o.shutdown_grace));
   serving.Shutdown();
   knbench::Logf("stopped");
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  knbench::ShutdownSignal shutdown;  // First: blocks signals for all threads.
+  knbench::InitBinary("local_serving");
+  am::SettingFlags setting_flags(am::KpaSettings().specs());
+  const std::vector<std::string> positional = knbench::ParseFlagsOrExit(
+      argc, argv, "local_serving", kUsage, nullptr, setting_flags.flags());
+  if (!positional.empty()) {
+    UsageError(
+        absl::StrCat("unexpected argument '", positional[0], "' (see --help)"));
+  }
+  const absl::StatusOr<am::ReportFormat> format = am::RequestedReportFormat();
+  if (!format.ok()) UsageError(format.status().message());
+  absl::StatusOr<am::FlagSettings> settings =
+      am::SettingsFromFlags(setting_flags);
+  if (!settings.ok()) UsageError(settings.status().message());
+  for (const std::string& note : settings->notes) {
+    knbench::Logf("note: %s", note);
+  }
+
+  ls::ServingOptions options = ServingOptionsOrExit(*settings);
+  if (am::CheckConfigRequested()) {
+    return PrintConfig(*settings, options, *format);
+  }
+  options.pods.log_dir = LogDirOrEmpty(options.pods.log_dir);
+  if (options.pods.log_dir.empty()) return 1;
+  return Serve(options, shutdown);
 }

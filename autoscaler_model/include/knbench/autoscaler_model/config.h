@@ -24,42 +24,48 @@ enum class Metric { kConcurrency, kRps };
 // weighted-exponential (also spelled weightedExponential).
 enum class Aggregation { kLinear, kWeightedExponential };
 
+// Every field is a setting of the KPA's table (kpa_settings.cc), which
+// holds its Knative key, bounds and default: a default-constructed config
+// has Knative's defaults.
 struct KpaConfig {
-  Metric metric = Metric::kConcurrency;
+  KpaConfig();
+
+  Metric metric;
   // autoscaling.knative.dev/target; unset means "use the default for the
   // metric" (container-concurrency-target-default or
   // requests-per-second-target-default).
   std::optional<double> target;
-  double target_utilization_percentage = 70;
+  double target_utilization_percentage;
   // spec.template.spec.containerConcurrency; 0 = unlimited.
-  int64_t container_concurrency = 0;
-  double container_concurrency_target_default = 100;
-  double requests_per_second_target_default = 200;
-  absl::Duration stable_window = absl::Seconds(60);
-  double panic_window_percentage = 10;
-  double panic_threshold_percentage = 200;
-  double max_scale_up_rate = 1000;
-  double max_scale_down_rate = 2;
+  int64_t container_concurrency;
+  double container_concurrency_target_default;
+  double requests_per_second_target_default;
+  absl::Duration stable_window;
+  double panic_window_percentage;
+  double panic_threshold_percentage;
+  double max_scale_up_rate;
+  double max_scale_down_rate;
   // -1 = activator always in the path, 0 = only when scaled to zero.
-  double target_burst_capacity = 211;
-  int32_t min_scale = 0;
-  int32_t max_scale = 0;  // 0 = unlimited
-  int32_t initial_scale = 1;
-  int32_t activation_scale = 1;
-  absl::Duration scale_down_delay = absl::ZeroDuration();
-  absl::Duration scale_to_zero_grace_period = absl::Seconds(30);
-  bool enable_scale_to_zero = true;
+  double target_burst_capacity;
+  int32_t min_scale;
+  int32_t max_scale;  // 0 = unlimited
+  int32_t initial_scale;
+  int32_t activation_scale;
+  absl::Duration scale_down_delay;
+  absl::Duration scale_to_zero_grace_period;
+  bool enable_scale_to_zero;
   // A revision no route points at: min-scale is ignored and scale-down is not
   // rate limited.
-  bool reachable = true;
-  Aggregation aggregation = Aggregation::kLinear;
-  absl::Duration tick_interval = absl::Seconds(2);
+  bool reachable;
+  Aggregation aggregation;
+  absl::Duration tick_interval;
 };
 
-// Checks the ranges Knative's validation enforces (window 6s..1h in whole
-// seconds, rates > 1, panic threshold 110..1000 %, ...), that every number is
-// finite, and that pod counts are at most kMaxPodCount. The message names the
-// offending setting by its Knative key.
+// Checks each setting's bounds from the table (Knative's: window 6s..1h in
+// whole seconds, rates > 1, panic threshold 110..1000 %, ...; every number
+// finite; pod counts at most kMaxPodCount), then the rules between settings
+// (max-scale 0 or at least min-scale). The message names the offending
+// setting by its Knative key.
 absl::Status ValidateConfig(const KpaConfig& config);
 
 // The per-pod value the autoscaler aims for (target x utilization, at least
@@ -74,11 +80,10 @@ ResolvedTarget ResolveTarget(const KpaConfig& config);
 int64_t StableWindowBuckets(const KpaConfig& config);
 int64_t PanicWindowBuckets(const KpaConfig& config);
 
+// The spellings of the flags and annotations (the settings table reads
+// them): concurrency, rps; linear, weighted-exponential.
 absl::string_view MetricName(Metric metric);
-std::optional<Metric> ParseMetric(absl::string_view text);
-// The flag's spelling: linear or weighted-exponential.
 absl::string_view AggregationName(Aggregation aggregation);
-std::optional<Aggregation> ParseAggregation(absl::string_view text);
 
 }  // namespace knbench::autoscaler_model
 

@@ -7,8 +7,6 @@
 
 #include <cstdint>
 #include <map>
-#include <optional>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -16,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "knbench/autoscaler_model/config.h"
+#include "knbench/autoscaler_model/setting_table.h"
 
 namespace knbench::autoscaler_model {
 
@@ -24,7 +23,8 @@ struct ManifestSettings {
   std::string namespace_name;  // metadata.namespace, empty if not set
   // Revision-template annotations, full keys ("autoscaling.knative.dev/...").
   std::map<std::string, std::string> annotations;
-  std::optional<int64_t> container_concurrency;
+  // The scalar fields of spec.template.spec as text ("containerConcurrency").
+  std::map<std::string, std::string> revision_spec;
 };
 
 // Uses the first document of kind Service with apiVersion
@@ -33,12 +33,22 @@ struct ManifestSettings {
 // that is not a non-negative integer.
 absl::StatusOr<ManifestSettings> ParseManifest(absl::string_view yaml);
 
-// Applies the settings to `config`. Bad values are errors naming the
-// annotation; keys the model does not use are appended to `ignored`, and the
-// (underscored) names of the settings it set to `applied`.
+// Reads the settings of `specs` from the manifest over `resolved` (whose
+// sources become kManifest): annotations by key or legacy alias, revision
+// spec fields by name. A value of the wrong type is an error naming the
+// annotation or field; autoscaling.knative.dev/* keys no setting reads
+// (class aside) are appended to `ignored`.
+absl::Status ReadManifest(const std::vector<SettingSpec>& specs,
+                          const ManifestSettings& settings,
+                          ResolvedSettings* resolved,
+                          std::vector<std::string>* ignored);
+
+// The class annotation, when present, must be the KPA's.
+absl::Status CheckKpaClass(const ManifestSettings& settings);
+
+// CheckKpaClass, then ReadManifest with the KPA's table over `config`.
 absl::Status ApplyManifest(const ManifestSettings& settings, KpaConfig* config,
-                           std::vector<std::string>* ignored,
-                           std::set<std::string>* applied = nullptr);
+                           std::vector<std::string>* ignored);
 
 }  // namespace knbench::autoscaler_model
 

@@ -29,6 +29,12 @@ std::string ReportText(const nlohmann::ordered_json& report,
                        absl::string_view section,
                        const std::vector<std::string>& first);
 
+// --check-config's output on stdout: the JSON, or ReportText. False if
+// stdout could not be written.
+bool PrintReport(const nlohmann::ordered_json& report, ReportFormat format,
+                 absl::string_view section,
+                 const std::vector<std::string>& first_text_keys);
+
 }  // namespace knbench::autoscaler_model
 
 #endif  // KNBENCH_AUTOSCALER_MODEL_SETTINGS_REPORT_H_
