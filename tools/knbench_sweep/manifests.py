@@ -41,16 +41,21 @@ def parse_values(pairs: Sequence[str]) -> Dict[str, str]:
 
 def fill(node: Any, values: Dict[str, str]) -> Any:
     """The YAML tree with its placeholders filled."""
-    if isinstance(node, dict):
-        return {fill(k, values): fill(v, values) for k, v in node.items()}
+    if isinstance(node, dict):  # a key stays text
+        return {_text(k, values) if isinstance(k, str) else k: fill(v, values)
+                for k, v in node.items()}
     if isinstance(node, list):
         return [fill(v, values) for v in node]
     if isinstance(node, str):
         whole = PLACEHOLDER.fullmatch(node)
         if whole and whole.group(1) in values and re.fullmatch(r"[0-9]+", values[whole.group(1)]):
             return int(values[whole.group(1)])
-        return PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), node)
+        return _text(node, values)
     return node
+
+
+def _text(s: str, values: Dict[str, str]) -> str:
+    return PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), s)
 
 
 def leftovers(node: Any) -> List[str]:
