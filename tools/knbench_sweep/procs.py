@@ -75,14 +75,15 @@ def popen(argv: Sequence[str], stdout, env: Optional[Dict[str, str]] = None,
 
 
 def run(argv: Sequence[str], log_path: Optional[str] = None, timeout: Optional[float] = None,
-        env: Optional[Dict[str, str]] = None) -> subprocess.CompletedProcess:
-    """A short-lived child to completion. Output goes to log_path (stdout and stderr), or
-    is returned. On timeout (or an exception, e.g. Interrupted) the child gets SIGTERM,
-    then SIGKILL, before this returns or raises."""
-    out = open(log_path, "wb") if log_path else subprocess.PIPE
+        env: Optional[Dict[str, str]] = None, capture: bool = True
+        ) -> subprocess.CompletedProcess:
+    """A child to completion. Output goes to log_path (stdout and stderr), is returned, or
+    (capture=False) goes where ours goes. On timeout (or an exception, e.g. Interrupted)
+    the child gets SIGTERM, then SIGKILL, before this returns or raises."""
+    pipe = subprocess.PIPE if capture else None
+    out = open(log_path, "wb") if log_path else pipe
     try:
-        with popen(argv, out, env, stderr=subprocess.STDOUT if log_path else
-                   subprocess.PIPE) as p:
+        with popen(argv, out, env, stderr=subprocess.STDOUT if log_path else pipe) as p:
             try:
                 stdout, stderr = p.communicate(timeout=timeout)
             except BaseException:
