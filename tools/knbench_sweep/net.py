@@ -4,6 +4,7 @@ urllib (no curl, no jq)."""
 import json
 import random
 import socket
+import sys
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -120,3 +121,23 @@ class Prometheus:
         expr = (f'timestamp(load_driver_scheduled_total{{job="load_driver",{label}="{value}"}}'
                 f" == {scheduled})")
         return (self.value(expr) or 0) >= end
+
+
+def main(argv: List[str]) -> int:
+    """python3 -m knbench_sweep.net free-port [TAKEN...]: a free port, none of TAKEN (the
+    shell helpers' free_port, so that bash and Python pick ports one way)."""
+    if argv[:1] != ["free-port"] or not all(a.isdigit() for a in argv[1:]):
+        print("usage: python3 -m knbench_sweep.net free-port [TAKEN_PORT...]", file=sys.stderr)
+        return 2
+    ports = Ports()
+    ports.taken.update(int(a) for a in argv[1:])
+    try:
+        print(ports.take())
+    except OSError as e:
+        print(f"free_port: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
