@@ -4,6 +4,7 @@ import os
 import sys
 from typing import List, Optional
 
+from . import procs
 from . import settings as settings_mod
 from .cluster import ClusterBackend
 from .console import UsageError, error_line, say
@@ -21,6 +22,7 @@ def make_backend(s, sut, log_dir: str = ""):
 
 def main(argv: Optional[List[str]] = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    procs.on_signals(procs.raise_interrupted)  # the sweep logs its own once it runs
     try:
         s = settings_mod.resolve(argv, os.environ)
         sut = systems(s)[0]
@@ -37,6 +39,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     except UsageError as e:
         error_line(str(e))
         return 2
+    except procs.Interrupted as e:
+        return e.exit_status
     if s.dry_run:
         for k, v in conf.items():
             say(f"{k}={v}")
@@ -51,6 +55,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     except UsageError as e:
         error_line(str(e))
         return 2
+    except procs.Interrupted as e:
+        return e.exit_status
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import socket
 import subprocess
 from typing import Dict
 
+from . import procs
 from .options import ROOT
 
 
@@ -21,8 +22,7 @@ def kit_version() -> str:
 def commit() -> str:
     """The checkout's commit, with -dirty when the work tree has changes."""
     def git(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(["git", "-C", ROOT, *args], capture_output=True, text=True,
-                              timeout=30)
+        return procs.run(["git", "-C", ROOT, *args], timeout=30)
     try:
         head = git("rev-parse", "--short=12", "HEAD")
         if head.returncode != 0:
@@ -46,7 +46,7 @@ def host_cpu() -> str:
 
 def provenance(duration_s: int, warmup_s: int) -> Dict[str, str]:
     return {"kit_version": kit_version(), "commit": commit(),
-            "host": socket.gethostname(), "host_cores": str(os.cpu_count() or ""),
+            "host": socket.gethostname(), "host_cores": str(len(os.sched_getaffinity(0))),
             "host_cpu": host_cpu(),
             "schedule": f"constant rate for {duration_s} s per run",
             "warmup_rule": f"the driver marks the first {warmup_s} s of each run as warm-up"}

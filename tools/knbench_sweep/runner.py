@@ -115,6 +115,9 @@ class Sweep:
         return rc
 
     def _on_signal(self, signum: int) -> None:
+        # A second signal while this one unwinds the sweep ends it at once (the children
+        # still get their parent-death signal), as a shell script's would.
+        procs.default_signals()
         log(("interrupted" if signum == signal.SIGINT else "terminated") +
             "; stopping what this sweep started")
         raise procs.Interrupted(signum)
