@@ -80,8 +80,8 @@ class LocalBackend:
         self.system.wait_ready()
         prometheus.wait_ready(self.prom.ready, 30)
         # The first run's window should start with everything already scraped.
-        count = len(self.system.targets) if self.system.job == "worker" else 1
-        prometheus.wait_ready(lambda: self.prom.targets_up(self.system.job, count), 30)
+        job, count = self.system.scraped_when_ready()
+        prometheus.wait_ready(lambda: self.prom.targets_up(job, count), 30)
         log(self.system.ready_line())
 
     def _prometheus_config(self) -> dict:

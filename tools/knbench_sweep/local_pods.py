@@ -12,14 +12,13 @@ from .procs import Children
 
 class FixedPods:
     kind = "fixed pods"
-    job = "worker"  # the Prometheus job whose targets must be up before the first run
 
     def __init__(self, settings, sut):
         self.s, self.sut = settings, sut
         self.n = sut.pods
         self.targets: List[str] = []  # gRPC address of each worker
         self.metrics_ports: List[int] = []
-        self.children_started: List = []
+        self.workers: List = []  # their processes
 
     def plan_conf(self) -> Dict[str, str]:
         return {"system": "fixed pods", "workers": str(self.n)}
@@ -45,7 +44,7 @@ class FixedPods:
                                 str(grpc), "--metrics-port", str(metrics), "--shutdown-grace",
                                 "5s", *self.s.worker_args],
                 os.path.join(logs, f"worker-{i}.log"), env=dict(os.environ, POD_NAME=f"worker-{i}"))
-            self.children_started.append(child)
+            self.workers.append(child)
             log(f"started worker-{i} (pid {child.pid}) gRPC 127.0.0.1:{grpc}, metrics :{metrics}")
 
     def scrape_configs(self) -> List[dict]:
@@ -54,11 +53,15 @@ class FixedPods:
             for i, port in enumerate(self.metrics_ports, start=1)]}]
 
     def wait_ready(self) -> None:
-        for child, target, metrics in zip(self.children_started, self.targets,
+        for child, target, metrics in zip(self.workers, self.targets,
                                           self.metrics_ports):
             grpc = int(target.rsplit(":", 1)[1])
             child.wait_ready(lambda: net.listening(grpc) and
                              net.http_ok(f"http://127.0.0.1:{metrics}/healthz"), 30)
+
+    def scraped_when_ready(self) -> Tuple[str, int]:
+        """The Prometheus job, and how many of its targets, up before the first run."""
+        return "worker", self.n
 
     def ready_line(self) -> str:
         return f"local backend ready: {self.n} fixed worker(s), Prometheus scraping every 1s"

@@ -20,7 +20,6 @@ SCRAPE_S = 1
 
 class ServingSystem:
     kind = "local serving"
-    job = "local_serving"
 
     def __init__(self, settings, sut):
         self.s, self.sut = settings, sut
@@ -115,6 +114,10 @@ class ServingSystem:
         listen = int(self.targets[0].rsplit(":", 1)[1])
         self.child.wait_ready(lambda: net.listening(listen) and net.http_ok(
             f"http://127.0.0.1:{self.metrics_port}/healthz"), 30)
+
+    def scraped_when_ready(self) -> Tuple[str, int]:
+        """The Prometheus job, and how many of its targets, up before the first run."""
+        return "local_serving", 1
 
     def ready_line(self) -> str:
         v = self.config.value
