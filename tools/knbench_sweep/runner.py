@@ -98,6 +98,10 @@ class Sweep:
         """The whole sweep; its exit status. Ends every child whatever happens."""
         if not os.access(COLLECT, os.X_OK):
             raise UsageError(f"{COLLECT} is missing or not executable")
+        for tool in ("curl", "jq"):
+            if not shutil.which(tool):
+                raise UsageError(f"{tool} not found on PATH (collect_prometheus.sh needs it; "
+                                 "scripts/install_deps.sh installs it)")
         if not self.s.no_analyze and not os.path.isfile(ANALYZE):
             raise UsageError("tools/analyze_plot.py is missing (or pass --no-analyze)")
         self.dir, self.existed = prepare_dir(self.s)
