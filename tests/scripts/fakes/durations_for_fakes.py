@@ -4,4 +4,6 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..",
                                 "tools"))
-from knbench_sweep.durations import parse_seconds as seconds  # noqa: E402,F401
+from knbench_sweep import durations  # noqa: E402
+
+seconds = durations.parse_seconds
