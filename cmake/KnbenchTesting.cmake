@@ -1,5 +1,5 @@
 # knbench_discover_tests(TARGET [LABELS l...] [TIMEOUT s] [RUN_SERIAL]
-#                        [WORKING_DIRECTORY dir])
+#                        [WORKING_DIRECTORY dir] [TEST_PREFIX prefix])
 #
 # gtest_discover_tests with properties that survive. gtest_discover_tests
 # re-splits its PROPERTIES argument, escaped or not (CMake 3.25), so
@@ -10,14 +10,19 @@
 # cmake/check_ctest_properties.py checks the result.
 function(knbench_discover_tests target)
   cmake_parse_arguments(PARSE_ARGV 1 arg "RUN_SERIAL"
-                        "TIMEOUT;WORKING_DIRECTORY" "LABELS")
+                        "TIMEOUT;WORKING_DIRECTORY;TEST_PREFIX" "LABELS")
   if(arg_UNPARSED_ARGUMENTS)
     message(FATAL_ERROR
             "knbench_discover_tests: unknown arguments ${arg_UNPARSED_ARGUMENTS}")
   endif()
   set(extra)
   if(arg_WORKING_DIRECTORY)
-    set(extra WORKING_DIRECTORY ${arg_WORKING_DIRECTORY})
+    list(APPEND extra WORKING_DIRECTORY ${arg_WORKING_DIRECTORY})
+  endif()
+  if(arg_TEST_PREFIX)
+    # Names the tests after their component, so `ctest -R <component>`
+    # selects them.
+    list(APPEND extra TEST_PREFIX ${arg_TEST_PREFIX})
   endif()
   # Discovery runs the binary; under ASan on a loaded machine the default
   # 5 s is not always enough.

@@ -42,6 +42,10 @@ EXPECTED = {
                               "run_serial": True},
     "reliability_test": {"labels": {"reliability"}, "timeout": 300,
                          "run_serial": True},
+    "cgroups_test": {"labels": {"cgroups", "unit"}, "timeout": 120},
+    # Measures the CPU a throttled child gets: alone.
+    "cgroups_real_test": {"labels": {"cgroups", "system"}, "timeout": 120,
+                          "run_serial": True},
 }
 # Labels that must select at least one test once their component is built.
 LABEL_OWNERS = {"unit": "common_test", "cli": "load_driver_cli_tests",

@@ -56,6 +56,15 @@ histograms, at most 9.05 % off between 100 us and 62 s):
   the whole window's quantiles) pods actual_pods desired_pods requested_pods
   not_ready_pods pending_pods terminating_pods panic_mode stable_concurrency
   panic_concurrency target_concurrency excess_burst_capacity
+  hpa_desired_replicas hpa_current_replicas hpa_min_replicas
+  hpa_max_replicas hpa_target_cpu_utilization hpa_cpu_utilization (Knative's
+  HPA class: kube-state-metrics' kube_horizontalpodautoscaler_* of the HPA
+  named <service>-NNNNN) pod_cpu_cores pod_cpu_throttled_ratio
+  pod_cpu_utilization_percent pod_memory_working_set_bytes
+  pod_cpu_request_cores pod_cpu_limit_cores (the <service>-* pods' containers:
+  cAdvisor's container_cpu_*, container_memory_working_set_bytes and
+  kube-state-metrics' kube_pod_container_resource_*; local_serving exports
+  the same names for its pods)
   local mode adds: activator_in_path queued_requests
 
 Exit status: 0 on success; 1 if Prometheus is unreachable or answers an error
@@ -282,6 +291,33 @@ add_gauge panic_concurrency "$(kn sum panic_request_concurrency concurrency_pani
 # Per pod (target x utilization), the same for every revision: max, not sum.
 add_gauge target_concurrency "$(kn max target_concurrency_per_pod concurrency_target)"
 add_gauge excess_burst_capacity "$(kn sum excess_burst_capacity capacity_excess)"
+# Knative's HPA class: the HorizontalPodAutoscaler Knative makes for each
+# revision, named after it (<service>-00001), from kube-state-metrics; locally,
+# local_serving exports the same series when it runs the HPA class.
+hpa_labels="namespace=\"$namespace\",horizontalpodautoscaler=~\"${service}-[0-9]+\""
+hpa_cpu="$hpa_labels,metric_name=\"cpu\",metric_target_type=\"utilization\""
+add_gauge hpa_desired_replicas "sum(kube_horizontalpodautoscaler_status_desired_replicas{$hpa_labels})"
+add_gauge hpa_current_replicas "sum(kube_horizontalpodautoscaler_status_current_replicas{$hpa_labels})"
+add_gauge hpa_min_replicas "max(kube_horizontalpodautoscaler_spec_min_replicas{$hpa_labels})"
+add_gauge hpa_max_replicas "max(kube_horizontalpodautoscaler_spec_max_replicas{$hpa_labels})"
+add_gauge hpa_target_cpu_utilization "max(kube_horizontalpodautoscaler_spec_target_metric{$hpa_cpu})"
+add_gauge hpa_cpu_utilization "max(kube_horizontalpodautoscaler_status_target_metric{$hpa_cpu})"
+# The worker's pods as cAdvisor and kube-state-metrics see them (locally,
+# local_serving exports the same names for its pods' cgroups), every
+# container of the pod as the HPA counts them (not cAdvisor's pod-level ""
+# or the pause container "POD"): CPU in cores, the share of CFS periods the
+# CPU limit throttled, the memory working set, and CPU in percent of the
+# pods' CPU requests (what the HPA class scales on).
+pod_labels="namespace=\"$namespace\",pod=~\"${service}-.*\",container!=\"\",container!=\"POD\""
+cpu_rate="sum(rate(container_cpu_usage_seconds_total{$pod_labels}[$window]))"
+cpu_requests="sum(kube_pod_container_resource_requests{$pod_labels,resource=\"cpu\"})"
+add pod_cpu_cores "$cpu_rate"
+add pod_cpu_throttled_ratio \
+  "sum(rate(container_cpu_cfs_throttled_periods_total{$pod_labels}[$window])) / sum(rate(container_cpu_cfs_periods_total{$pod_labels}[$window]))"
+add pod_cpu_utilization_percent "100 * $cpu_rate / $cpu_requests"
+add_gauge pod_memory_working_set_bytes "sum(container_memory_working_set_bytes{$pod_labels})"
+add_gauge pod_cpu_request_cores "$cpu_requests"
+add_gauge pod_cpu_limit_cores "sum(kube_pod_container_resource_limits{$pod_labels,resource=\"cpu\"})"
 if [[ "$mode" == "local" ]]; then
   add_gauge activator_in_path "max(local_serving_activator_in_path)"
   add_gauge queued_requests "sum(local_serving_queued_requests)"

@@ -17,7 +17,7 @@ ctest prints its output.
 
 Options:
   --build-dir DIR     build dir (created if missing, reused after)
-  --components LIST   default: common;worker;load_driver;autoscaler_model;
+  --components LIST   default: common;worker;load_driver;autoscaler_model;cgroups;
                       local_serving;
                       bench (those present)
   --jobs N            parallel build and test jobs (default 2)
@@ -58,7 +58,7 @@ if ! [[ "$jobs" =~ ^[1-9][0-9]*$ ]]; then
   exit 2
 fi
 if [[ -z "$components" ]]; then
-  for c in common worker load_driver autoscaler_model local_serving bench; do
+  for c in common worker load_driver autoscaler_model cgroups local_serving bench; do
     [[ -f "$root/$c/CMakeLists.txt" ]] && components+="${components:+;}$c"
   done
 fi

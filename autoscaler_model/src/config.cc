@@ -147,6 +147,12 @@ std::optional<Metric> ParseMetric(absl::string_view text) {
   return std::nullopt;
 }
 
+absl::string_view AggregationName(Aggregation aggregation) {
+  return aggregation == Aggregation::kWeightedExponential
+             ? "weighted-exponential"
+             : "linear";
+}
+
 std::optional<Aggregation> ParseAggregation(absl::string_view text) {
   if (text == "linear") return Aggregation::kLinear;
   if (text == "weightedExponential" || text == "weighted-exponential") {

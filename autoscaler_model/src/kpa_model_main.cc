@@ -12,6 +12,7 @@
 #include "knbench/autoscaler_model/config.h"
 #include "knbench/autoscaler_model/input.h"
 #include "knbench/autoscaler_model/settings_flags.h"
+#include "knbench/autoscaler_model/settings_report.h"
 #include "knbench/autoscaler_model/simulator.h"
 #include "knbench/common/flags.h"
 
@@ -34,6 +35,7 @@ namespace am = knbench::autoscaler_model;
 
 constexpr char kUsage[] =
     "Usage: kpa_model --input RUN.csv [--output MODEL.csv] [settings]\n"
+    "       kpa_model --check-config [--format=text|json] [settings]\n"
     "\n"
     "Replays a run through Knative's KPA autoscaling decision (1 s buckets,\n"
     "stable and panic windows, rate limits, panic mode, min/max/initial\n"
@@ -50,6 +52,8 @@ constexpr char kUsage[] =
     "Knative's names and defaults; precedence: flag > --from-manifest >\n"
     "default. Example (what if target were 20?):\n"
     "  kpa_model --input results/SWEEP/results-110rps-100ms.csv --target 20\n"
+    "--check-config prints the resolved settings (--format=json: one object,\n"
+    "see docs/kpa_model.md) and exits; it needs no --input.\n"
     "Exit status: 0 ok, 2 bad flags or input, 1 output error.";
 
 [[noreturn]] void Fail(const std::string& message) {
@@ -57,22 +61,7 @@ constexpr char kUsage[] =
   std::exit(2);
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  std::set<std::string> given;
-  const std::vector<std::string> positional =
-      knbench::ParseFlagsOrExit(argc, argv, "kpa_model", kUsage, &given);
-  if (!positional.empty()) Fail("unexpected argument: " + positional[0]);
-  const std::string input_path = absl::GetFlag(FLAGS_input);
-  if (input_path.empty()) Fail("--input is required (see --help)");
-
-  absl::StatusOr<am::FlagSettings> settings = am::SettingsFromFlags(given);
-  if (!settings.ok()) Fail(std::string(settings.status().message()));
-  for (const std::string& note : settings->notes) {
-    std::cerr << "kpa_model: note: " << note << "\n";
-  }
-  const KpaConfig& config = settings->config;
+am::SimulationOptions SimulationOptionsOrExit() {
   am::SimulationOptions options;
   options.pod_start_delay = absl::GetFlag(FLAGS_pod_start_delay);
   options.extend = absl::GetFlag(FLAGS_extend);
@@ -83,6 +72,50 @@ int main(int argc, char** argv) {
       options.extend > absl::Hours(24)) {
     Fail("--extend must be between 0s and 24h");
   }
+  return options;
+}
+
+// --check-config: the report of docs/kpa_model.md, with a "model" section.
+int PrintConfig(const am::FlagSettings& settings,
+                const am::SimulationOptions& options, am::ReportFormat format) {
+  nlohmann::ordered_json report = am::SettingsReport("kpa_model", settings);
+  report["model"] = {
+      {"input", absl::GetFlag(FLAGS_input)},
+      {"output", absl::GetFlag(FLAGS_output)},
+      {"pod_start_delay", absl::FormatDuration(options.pod_start_delay)},
+      {"extend", absl::FormatDuration(options.extend)}};
+  if (format == am::ReportFormat::kJson) {
+    std::cout << report.dump(2) << "\n";
+  } else {
+    std::cout << am::ReportText(report, "model", {});
+  }
+  std::cout << std::flush;
+  return std::cout ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::set<std::string> given;
+  const std::vector<std::string> positional =
+      knbench::ParseFlagsOrExit(argc, argv, "kpa_model", kUsage, &given);
+  if (!positional.empty()) Fail("unexpected argument: " + positional[0]);
+  const absl::StatusOr<am::ReportFormat> format = am::RequestedReportFormat();
+  if (!format.ok()) Fail(std::string(format.status().message()));
+  const std::string input_path = absl::GetFlag(FLAGS_input);
+  if (input_path.empty() && !am::CheckConfigRequested()) {
+    Fail("--input is required (see --help)");
+  }
+
+  absl::StatusOr<am::FlagSettings> settings = am::SettingsFromFlags(given);
+  if (!settings.ok()) Fail(std::string(settings.status().message()));
+  for (const std::string& note : settings->notes) {
+    std::cerr << "kpa_model: note: " << note << "\n";
+  }
+  const KpaConfig& config = settings->config;
+  const am::SimulationOptions options = SimulationOptionsOrExit();
+  if (am::CheckConfigRequested())
+    return PrintConfig(*settings, options, *format);
 
   std::ifstream in(input_path, std::ios::binary);
   if (!in) Fail("cannot open input " + input_path);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -156,9 +157,14 @@ absl::StatusOr<ManifestSettings> ParseManifest(absl::string_view yaml) {
 }
 
 absl::Status ApplyManifest(const ManifestSettings& settings, KpaConfig* config,
-                           std::vector<std::string>* ignored) {
+                           std::vector<std::string>* ignored,
+                           std::set<std::string>* applied) {
+  auto mark = [applied](const char* setting) {
+    if (applied != nullptr) applied->insert(setting);
+  };
   if (settings.container_concurrency.has_value()) {
     config->container_concurrency = *settings.container_concurrency;
+    mark("container_concurrency");
   }
   for (const auto& annotation : settings.annotations) {
     // Named references, not structured bindings: C++17 lambdas (and clang)
@@ -195,35 +201,48 @@ absl::Status ApplyManifest(const ManifestSettings& settings, KpaConfig* config,
       const auto m = ParseMetric(value);
       if (!m) return BadAnnotation(key, value, "KPA metrics: concurrency, rps");
       config->metric = *m;
+      mark("metric");
     } else if (name == "target") {
       double t = 0;
       st = number(&t);
       config->target = t;
+      mark("target");
     } else if (name == "target-utilization-percentage") {
       st = number(&config->target_utilization_percentage);
+      mark("target_utilization_percentage");
     } else if (name == "window") {
       st = duration(&config->stable_window);
+      mark("window");
     } else if (name == "panic-window-percentage") {
       st = number(&config->panic_window_percentage);
+      mark("panic_window_percentage");
     } else if (name == "panic-threshold-percentage") {
       st = number(&config->panic_threshold_percentage);
+      mark("panic_threshold_percentage");
     } else if (name == "target-burst-capacity") {
       st = number(&config->target_burst_capacity);
+      mark("target_burst_capacity");
     } else if (name == "min-scale" || name == "minScale") {
       st = integer(&config->min_scale);
+      mark("min_scale");
     } else if (name == "max-scale" || name == "maxScale") {
       st = integer(&config->max_scale);
+      mark("max_scale");
     } else if (name == "initial-scale" || name == "initialScale") {
       st = integer(&config->initial_scale);
+      mark("initial_scale");
     } else if (name == "activation-scale") {
       st = integer(&config->activation_scale);
+      mark("activation_scale");
     } else if (name == "scale-down-delay") {
       st = duration(&config->scale_down_delay);
+      mark("scale_down_delay");
     } else if (name == "metric-aggregation-algorithm") {
       const auto a = ParseAggregation(value);
       if (!a)
         return BadAnnotation(key, value, "linear or weighted-exponential");
       config->aggregation = *a;
+      mark("metric_aggregation_algorithm");
     } else if (ignored != nullptr) {
       ignored->push_back(key);
     }

@@ -74,9 +74,39 @@ ABSL_FLAG(bool, reachable, true,
           "ignore min-scale and scale down without rate limit.");
 ABSL_FLAG(absl::Duration, tick_interval, absl::Seconds(2),
           "config-autoscaler tick-interval: time between decisions.");
+ABSL_FLAG(bool, check_config, false,
+          "Resolve flags and manifest, validate, print the configuration "
+          "(every setting) and exit.");
+ABSL_FLAG(std::string, format, "text",
+          "How --check-config prints: text (key=value lines) or json (one "
+          "object: settings, where each came from, derived values).");
 
 namespace knbench::autoscaler_model {
 namespace {
+
+// Every setting flag, by underscored name (the keys of FlagSettings.sources).
+constexpr const char* kSettingNames[] = {"metric",
+                                         "target",
+                                         "target_utilization_percentage",
+                                         "window",
+                                         "panic_window_percentage",
+                                         "panic_threshold_percentage",
+                                         "max_scale_up_rate",
+                                         "max_scale_down_rate",
+                                         "target_burst_capacity",
+                                         "min_scale",
+                                         "max_scale",
+                                         "initial_scale",
+                                         "activation_scale",
+                                         "scale_down_delay",
+                                         "scale_to_zero_grace_period",
+                                         "enable_scale_to_zero",
+                                         "container_concurrency",
+                                         "container_concurrency_target_default",
+                                         "requests_per_second_target_default",
+                                         "metric_aggregation_algorithm",
+                                         "reachable",
+                                         "tick_interval"};
 
 // Copies each explicitly given setting flag over the manifest/defaults.
 absl::Status ApplyFlags(const std::set<std::string>& given, KpaConfig* c) {
@@ -191,11 +221,22 @@ absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
 
 }  // namespace
 
+bool CheckConfigRequested() { return absl::GetFlag(FLAGS_check_config); }
+
+absl::StatusOr<ReportFormat> RequestedReportFormat() {
+  const std::string format = absl::GetFlag(FLAGS_format);
+  if (format == "text") return ReportFormat::kText;
+  if (format == "json") return ReportFormat::kJson;
+  return absl::InvalidArgumentError("--format must be text or json");
+}
+
 absl::StatusOr<FlagSettings> SettingsFromFlags(
     const std::set<std::string>& given) {
   FlagSettings out;
+  std::set<std::string> from_manifest;
   if (const std::string path = absl::GetFlag(FLAGS_from_manifest);
       !path.empty()) {
+    out.manifest_path = path;
     absl::StatusOr<std::string> text = ReadWholeFile(path);
     if (!text.ok()) {
       return absl::InvalidArgumentError(
@@ -206,18 +247,23 @@ absl::StatusOr<FlagSettings> SettingsFromFlags(
       return absl::InvalidArgumentError(
           absl::StrCat(path, ": ", manifest.status().message()));
     }
-    std::vector<std::string> ignored;
-    if (absl::Status st = ApplyManifest(*manifest, &out.config, &ignored);
+    if (absl::Status st =
+            ApplyManifest(*manifest, &out.config, &out.ignored, &from_manifest);
         !st.ok()) {
       return absl::InvalidArgumentError(absl::StrCat(path, ": ", st.message()));
     }
-    for (const std::string& key : ignored) {
+    for (const std::string& key : out.ignored) {
       out.notes.push_back(
           absl::StrCat(path, ": ", key, " is not modelled; ignored"));
     }
     out.manifest = *std::move(manifest);
   }
   if (absl::Status st = ApplyFlags(given, &out.config); !st.ok()) return st;
+  for (const char* name : kSettingNames) {
+    out.sources[name] = given.count(name) > 0           ? "flag"
+                        : from_manifest.count(name) > 0 ? "manifest"
+                                                        : "default";
+  }
   if (absl::Status st = ValidateConfig(out.config); !st.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("invalid setting ", st.message()));

@@ -2,9 +2,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -12,6 +14,7 @@
 
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
 
 namespace {
 
@@ -236,6 +239,170 @@ TEST(KpaModelCli, ReadsTheRealWorkerManifest) {
   EXPECT_EQ(Lines(r.out), (std::vector<std::string>{
                               kHeader, "2,3,1,1,25.000,25.000,-226,1,4,0",
                               "4,3,3,1,25.000,25.000,-206,1,4,0"}));
+}
+
+// --check-config --format=json: the contract scripts read
+// (docs/kpa_model.md).
+nlohmann::json CheckConfig(const std::vector<std::string>& flags) {
+  std::vector<std::string> args = {"--check-config", "--format=json"};
+  args.insert(args.end(), flags.begin(), flags.end());
+  const CliResult r = RunModel(args);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  // stdout is one object (parse throws otherwise); notes go to stderr.
+  return nlohmann::json::parse(r.out);
+}
+
+constexpr const char* kSettingKeys[] = {"metric",
+                                        "target",
+                                        "target_utilization_percentage",
+                                        "window",
+                                        "panic_window_percentage",
+                                        "panic_threshold_percentage",
+                                        "max_scale_up_rate",
+                                        "max_scale_down_rate",
+                                        "target_burst_capacity",
+                                        "min_scale",
+                                        "max_scale",
+                                        "initial_scale",
+                                        "activation_scale",
+                                        "scale_down_delay",
+                                        "scale_to_zero_grace_period",
+                                        "enable_scale_to_zero",
+                                        "container_concurrency",
+                                        "container_concurrency_target_default",
+                                        "requests_per_second_target_default",
+                                        "metric_aggregation_algorithm",
+                                        "reachable",
+                                        "tick_interval"};
+
+TEST(KpaModelCheckConfig, DefaultsAsJsonWithoutInput) {
+  const nlohmann::json j = CheckConfig({});
+  EXPECT_EQ(j["program"], "kpa_model");
+  EXPECT_EQ(j["class"], "kpa");
+  const nlohmann::json& s = j["settings"];
+  for (const char* key : kSettingKeys) {
+    EXPECT_TRUE(s.contains(key)) << key;
+    EXPECT_EQ(j["sources"][key], "default") << key;
+  }
+  EXPECT_EQ(s.size(), std::size(kSettingKeys));
+  EXPECT_EQ(j["sources"].size(), std::size(kSettingKeys));
+  // Unset target: the metric's default applies (100 x 70 %).
+  EXPECT_TRUE(s["target"].is_null());
+  EXPECT_EQ(j["derived"]["total_target"], 100.0);
+  EXPECT_EQ(j["derived"]["target_per_pod"], 70.0);
+  EXPECT_EQ(s["metric"], "concurrency");
+  EXPECT_EQ(s["window"], "1m");
+  EXPECT_EQ(s["scale_to_zero_grace_period"], "30s");
+  EXPECT_EQ(s["tick_interval"], "2s");
+  EXPECT_EQ(s["enable_scale_to_zero"], true);
+  EXPECT_TRUE(s["min_scale"].is_number_integer());
+  EXPECT_EQ(s["initial_scale"], 1);
+  EXPECT_EQ(s["target_burst_capacity"], 211.0);
+  EXPECT_TRUE(j["manifest"].is_null());
+  EXPECT_EQ(j["model"]["input"], "");
+  EXPECT_EQ(j["model"]["pod_start_delay"], "2s");
+}
+
+TEST(KpaModelCheckConfig, SourcesSayWhereEachValueCameFrom) {
+  // The fixture manifest sets target 10 at 100 %, window 6s, minScale 1,
+  // max-scale 3, TBC 0; the flags override max-scale and window.
+  const nlohmann::json j = CheckConfig(
+      {"--from-manifest", KPA_FIXTURES_DIR "/worker-service.yaml",
+       "--max-scale=4", "--window", "1m30s", "--noenable-scale-to-zero"});
+  const nlohmann::json& s = j["settings"];
+  const nlohmann::json& src = j["sources"];
+  EXPECT_EQ(s["max_scale"], 4);
+  EXPECT_EQ(src["max_scale"], "flag");
+  EXPECT_EQ(s["window"], "1m30s");
+  EXPECT_EQ(src["window"], "flag");
+  EXPECT_EQ(s["enable_scale_to_zero"], false);
+  EXPECT_EQ(src["enable_scale_to_zero"], "flag");
+  EXPECT_EQ(s["target"], 10.0);
+  EXPECT_EQ(src["target"], "manifest");
+  EXPECT_EQ(s["min_scale"], 1);  // the legacy minScale spelling
+  EXPECT_EQ(src["min_scale"], "manifest");
+  EXPECT_EQ(src["container_concurrency"], "manifest");
+  EXPECT_EQ(src["panic_threshold_percentage"], "default");
+  EXPECT_EQ(j["derived"]["target_per_pod"], 10.0);
+  EXPECT_EQ(j["manifest"]["path"], KPA_FIXTURES_DIR "/worker-service.yaml");
+  EXPECT_EQ(j["manifest"]["service"], "worker");
+  EXPECT_EQ(j["manifest"]["namespace"], "default");
+  EXPECT_EQ(j["manifest"]["ignored"],
+            nlohmann::json::array(
+                {"autoscaling.knative.dev/scale-to-zero-pod-retention-"
+                 "period"}));
+  // --target 0 unsets the manifest's target: null, from the flag.
+  const nlohmann::json unset =
+      CheckConfig({"--from-manifest", KPA_FIXTURES_DIR "/worker-service.yaml",
+                   "--target", "0"});
+  EXPECT_TRUE(unset["settings"]["target"].is_null());
+  EXPECT_EQ(unset["sources"]["target"], "flag");
+}
+
+// What a script does to replay local_serving's decisions: every non-null
+// setting back as a flag gives the same settings.
+std::vector<std::string> AsFlags(const nlohmann::json& settings) {
+  std::vector<std::string> flags;
+  for (const auto& [key, value] : settings.items()) {
+    if (value.is_null()) continue;
+    std::string name = key;
+    std::replace(name.begin(), name.end(), '_', '-');
+    flags.push_back(
+        "--" + name + "=" +
+        (value.is_string() ? value.get<std::string>() : value.dump()));
+  }
+  return flags;
+}
+
+TEST(KpaModelCheckConfig, EverySettingRoundTripsAsFlags) {
+  for (const std::vector<std::string>& flags :
+       std::vector<std::vector<std::string>>{
+           {},
+           {"--from-manifest", KPA_FIXTURES_DIR "/worker-service.yaml"},
+           {"--metric=rps", "--target=12.5", "--window=1m30s",
+            "--scale-down-delay=2m", "--tick-interval=3s",
+            "--metric-aggregation-algorithm=weightedExponential",
+            "--reachable=false", "--noenable-scale-to-zero",
+            "--target-burst-capacity=-1", "--container-concurrency=8",
+            "--max-scale-up-rate=2.75", "--panic-window-percentage=12.5"}}) {
+    const nlohmann::json first = CheckConfig(flags);
+    const nlohmann::json again = CheckConfig(AsFlags(first["settings"]));
+    EXPECT_EQ(again["settings"], first["settings"]) << first.dump();
+    for (const auto& [key, value] : first["settings"].items()) {
+      EXPECT_EQ(again["sources"][key], value.is_null() ? "default" : "flag");
+    }
+  }
+}
+
+TEST(KpaModelCheckConfig, TextListsEverySetting) {
+  const CliResult r = RunModel({"--check-config", "--window=6s"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::vector<std::string> lines = Lines(r.out);
+  for (const char* key : kSettingKeys) {
+    EXPECT_EQ(std::count_if(lines.begin(), lines.end(),
+                            [&](const std::string& l) {
+                              return l.rfind(std::string(key) + "=", 0) == 0;
+                            }),
+              1)
+        << key;
+  }
+  EXPECT_NE(std::find(lines.begin(), lines.end(), "window=6s"), lines.end());
+  EXPECT_NE(std::find(lines.begin(), lines.end(), "target="), lines.end());
+  EXPECT_NE(std::find(lines.begin(), lines.end(), "target_per_pod=70"),
+            lines.end());
+}
+
+TEST(KpaModelCheckConfig, BadSettingsOrFormatExitTwoWithOneLine) {
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{
+           {"--check-config", "--format=json", "--window=5s"},
+           {"--check-config", "--format=yaml"},
+           {"--check-config", "--format=json", "--pod-start-delay=-1s"}}) {
+    const CliResult r = RunModel(args);
+    EXPECT_EQ(r.exit_code, 2) << args.back();
+    EXPECT_EQ(r.out, "");
+    EXPECT_EQ(Lines(r.err).size(), 1u) << r.err;
+  }
 }
 
 }  // namespace

@@ -36,6 +36,15 @@ KNOWN_METRICS = {
     "process_start_time_seconds",
     # cAdvisor (kubelet) via kube-prometheus-stack
     "container_cpu_usage_seconds_total", "container_memory_working_set_bytes",
+    "container_cpu_cfs_periods_total", "container_cpu_cfs_throttled_periods_total",
+    # kube-state-metrics: the pods' requests and Knative's HPA class's HPA
+    "kube_pod_container_resource_requests",
+    "kube_horizontalpodautoscaler_status_desired_replicas",
+    "kube_horizontalpodautoscaler_status_current_replicas",
+    "kube_horizontalpodautoscaler_spec_min_replicas",
+    "kube_horizontalpodautoscaler_spec_max_replicas",
+    "kube_horizontalpodautoscaler_spec_target_metric",
+    "kube_horizontalpodautoscaler_status_target_metric",
 }
 # Knative autoscaler, <= 1.18 name -> >= 1.19 name (SPEC section 4).
 KNATIVE_PAIRS = {
@@ -69,6 +78,13 @@ REQUIRED_PANELS = [
                                       "kn_revision_concurrency_panic"]),
     ("excess burst capacity", ["autoscaler_excess_burst_capacity",
                                "kn_revision_capacity_excess"]),
+    ("hpa replicas", ["kube_horizontalpodautoscaler_status_desired_replicas",
+                      "kube_horizontalpodautoscaler_status_current_replicas"]),
+    ("cpu utilization against the hpa's target", [
+        "container_cpu_usage_seconds_total", "kube_pod_container_resource_requests",
+        "kube_horizontalpodautoscaler_spec_target_metric"]),
+    ("cpu throttling", ["container_cpu_cfs_throttled_periods_total",
+                        "container_cpu_cfs_periods_total"]),
 ]
 
 

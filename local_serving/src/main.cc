@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "knbench/autoscaler_model/settings_flags.h"
+#include "knbench/autoscaler_model/settings_report.h"
 #include "knbench/common/binary.h"
 #include "knbench/common/flags.h"
 #include "knbench/common/log.h"
@@ -75,8 +76,6 @@ ABSL_FLAG(absl::Duration, termination_grace, absl::Seconds(30),
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(30),
           "On SIGTERM/SIGINT: how long calls in progress may take to finish "
           "before the pods are stopped.");
-ABSL_FLAG(bool, check_config, false,
-          "Resolve flags and manifest, print the configuration, exit.");
 
 namespace {
 
@@ -143,6 +142,51 @@ void ParseListen(const std::string& listen, std::string* host, int* port) {
       !st.ok()) {
     UsageError(st.message());
   }
+}
+
+// The "serving" section of --check-config: every resolved flag that is not
+// an autoscaling setting.
+nlohmann::ordered_json ServingJson(const ls::ServingOptions& o) {
+  return {{"listen", absl::StrCat(o.host, ":", o.grpc_port)},
+          {"metrics_port", o.metrics_port},
+          {"worker", o.pods.worker_path},
+          {"worker_args", o.pods.worker_args},
+          {"service", o.labels.service_name},
+          {"namespace", o.labels.namespace_name},
+          {"revision", o.labels.revision_name},
+          {"pod_start_delay", absl::FormatDuration(o.pods.start_delay)},
+          {"max_pods", o.pods.max_pods},
+          {"queue_depth", o.queue_depth},
+          {"metric_names", absl::GetFlag(FLAGS_metric_names)},
+          {"termination_grace", absl::FormatDuration(o.pods.termination_grace)},
+          {"shutdown_grace", absl::FormatDuration(o.shutdown_grace)},
+          {"log_dir", o.pods.log_dir},
+          {"stats_out", o.stats_out},
+          {"decisions_out", o.decisions_out},
+          {"prometheus_sd_file", o.sd_file}};
+}
+
+// --check-config. The text keeps the keys (and order) it always had first,
+// which scripts read; "service" there is namespace/name.
+int PrintConfig(const am::FlagSettings& settings, const ls::ServingOptions& o,
+                am::ReportFormat format) {
+  nlohmann::ordered_json report = am::SettingsReport("local_serving", settings);
+  report["serving"] = ServingJson(o);
+  if (format == am::ReportFormat::kJson) {
+    std::cout << report.dump(2) << "\n";
+  } else {
+    report["serving"]["service"] =
+        absl::StrCat(o.labels.namespace_name, "/", o.labels.service_name);
+    std::cout << am::ReportText(
+        report, "serving",
+        {"listen", "metrics_port", "worker", "service", "metric",
+         "target_per_pod", "container_concurrency", "window",
+         "panic_window_percentage", "target_burst_capacity", "min_scale",
+         "max_scale", "initial_scale", "scale_to_zero_grace_period",
+         "enable_scale_to_zero", "pod_start_delay", "max_pods"});
+  }
+  std::cout << std::flush;
+  return std::cout ? 0 : 1;
 }
 
 }  // namespace
@@ -222,28 +266,10 @@ int main(int argc, char** argv) {
   }
   pods.log_dir = absl::GetFlag(FLAGS_log_dir);
 
-  if (absl::GetFlag(FLAGS_check_config)) {
-    const am::KpaConfig& c = o.config;
-    std::cout << "listen=" << o.host << ":" << o.grpc_port
-              << "\nmetrics_port=" << o.metrics_port
-              << "\nworker=" << pods.worker_path
-              << "\nservice=" << o.labels.namespace_name << "/"
-              << o.labels.service_name
-              << "\nmetric=" << am::MetricName(c.metric)
-              << "\ntarget_per_pod=" << am::ResolveTarget(c).target
-              << "\ncontainer_concurrency=" << c.container_concurrency
-              << "\nwindow=" << absl::FormatDuration(c.stable_window)
-              << "\npanic_window_percentage=" << c.panic_window_percentage
-              << "\ntarget_burst_capacity=" << c.target_burst_capacity
-              << "\nmin_scale=" << c.min_scale << "\nmax_scale=" << c.max_scale
-              << "\ninitial_scale=" << c.initial_scale
-              << "\nscale_to_zero_grace_period="
-              << absl::FormatDuration(c.scale_to_zero_grace_period)
-              << "\nenable_scale_to_zero="
-              << (c.enable_scale_to_zero ? "true" : "false")
-              << "\npod_start_delay=" << absl::FormatDuration(pods.start_delay)
-              << "\nmax_pods=" << pods.max_pods << "\n";
-    return 0;
+  if (am::CheckConfigRequested()) {
+    const absl::StatusOr<am::ReportFormat> format = am::RequestedReportFormat();
+    if (!format.ok()) UsageError(format.status().message());
+    return PrintConfig(*settings, o, *format);
   }
 
   if (pods.log_dir.empty()) {

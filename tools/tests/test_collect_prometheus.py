@@ -6,6 +6,7 @@ quantiles and gauges are known by construction, so every series can be checked b
 
 import json
 import os
+import re
 import sys
 import shutil
 import subprocess
@@ -37,11 +38,26 @@ BASE_NAMES = ["worker_rps", "worker_p50_ms", "worker_p95_ms", "worker_p99_ms", "
 KN_NAMES = ["actual_pods", "desired_pods", "requested_pods", "not_ready_pods", "pending_pods",
             "terminating_pods", "panic_mode", "stable_concurrency", "panic_concurrency",
             "target_concurrency", "excess_burst_capacity"]
+# Knative's HPA class (kube-state-metrics), and the pods' cgroups (cAdvisor and
+# kube-state-metrics; local_serving exports the same names).
+HPA_NAMES = ["hpa_desired_replicas", "hpa_current_replicas", "hpa_min_replicas",
+             "hpa_max_replicas", "hpa_target_cpu_utilization", "hpa_cpu_utilization"]
+POD_NAMES = ["pod_cpu_cores", "pod_cpu_throttled_ratio", "pod_cpu_utilization_percent",
+             "pod_memory_working_set_bytes", "pod_cpu_request_cores", "pod_cpu_limit_cores"]
 LOCAL_EXTRA = ["activator_in_path", "queued_requests"]
-LOCAL_NAMES = BASE_NAMES + KN_NAMES + LOCAL_EXTRA
-CLUSTER_NAMES = BASE_NAMES + KN_NAMES
+LOCAL_NAMES = BASE_NAMES + KN_NAMES + HPA_NAMES + POD_NAMES + LOCAL_EXTRA
+CLUSTER_NAMES = BASE_NAMES + KN_NAMES + HPA_NAMES + POD_NAMES
 GAUGES = {"driver_target_rps", "worker_inflight", "driver_inflight", "process_rss_bytes", "pods",
-          *KN_NAMES, *LOCAL_EXTRA}
+          *KN_NAMES, *HPA_NAMES, "pod_memory_working_set_bytes", "pod_cpu_request_cores",
+          "pod_cpu_limit_cores", *LOCAL_EXTRA}
+# The HPA "worker-00001" and the worker's pods, as collected; "other" and the pod-level
+# and pause containers must not count.
+HPA_EXPECT = {"hpa_desired_replicas": 3, "hpa_current_replicas": 2, "hpa_min_replicas": 1,
+              "hpa_max_replicas": 5, "hpa_target_cpu_utilization": 70, "hpa_cpu_utilization": 85}
+POD_EXPECT = {"pod_cpu_cores": 0.8, "pod_cpu_throttled_ratio": 0.25,
+              "pod_cpu_utilization_percent": 100 * 0.8 / 1.025,
+              "pod_memory_working_set_bytes": 85e6, "pod_cpu_request_cores": 1.025,
+              "pod_cpu_limit_cores": 2}
 
 # Timeline (seconds after T0): workers, driver, process metrics on 0..120 s, one sample/s.
 # Worker b goes down at 60 s. Knative <=1.18 names on 0..59 s, >=1.19 names on 400..460 s
@@ -131,6 +147,43 @@ def openmetrics(t0):
         series(f"kn_revision_{name}", lbl(**new), lambda s, v=value: v, range(*NEW_KN))
         series(f"kn_revision_{name}", lbl(**dict(new, k8s_namespace_name="other")),
                lambda s: 100, range(*NEW_KN))
+    hpa = dict(namespace="default", horizontalpodautoscaler="worker-00001")
+    other_hpa = dict(hpa, horizontalpodautoscaler="other-00001")
+    for name, value in (("status_desired_replicas", 3), ("status_current_replicas", 2),
+                        ("spec_min_replicas", 1), ("spec_max_replicas", 5)):
+        series(f"kube_horizontalpodautoscaler_{name}", lbl(**hpa), lambda s, v=value: v, span)
+        series(f"kube_horizontalpodautoscaler_{name}", lbl(**other_hpa), lambda s: 100, span)
+    for kind, cpu, memory in (("spec", 70, 64), ("status", 85, 50)):
+        name = f"kube_horizontalpodautoscaler_{kind}_target_metric"
+        series(name, lbl(**hpa, metric_name="cpu", metric_target_type="utilization"),
+               lambda s, v=cpu: v, span)
+        series(name, lbl(**hpa, metric_name="memory", metric_target_type="average"),
+               lambda s, v=memory: v, span)
+    # Pods a and b of worker, each with the worker and queue-proxy containers; cAdvisor's
+    # pod-level ("") and pause ("POD") cgroups and another service's pod are left out.
+    def pod(p, c, **more):
+        return lbl(namespace="default", pod=f"worker-00001-deployment-{p}", container=c, **more)
+    for labels, cpu in ((pod("a", "worker"), 0.4), (pod("a", "queue-proxy"), 0.1),
+                        (pod("b", "worker"), 0.3), (pod("a", ""), 9), (pod("a", "POD"), 9),
+                        (lbl(namespace="default", pod="other-00001-deployment-x",
+                             container="worker"), 9)):
+        series("container_cpu_usage_seconds_total", labels, lambda s, c=cpu: c * s, span)
+    for labels, throttled in ((pod("a", "worker"), 2), (pod("b", "worker"), 3)):
+        series("container_cpu_cfs_periods_total", labels, lambda s: 10 * s, span)
+        series("container_cpu_cfs_throttled_periods_total", labels,
+               lambda s, t=throttled: t * s, span)
+    for labels, ws in ((pod("a", "worker"), 50e6), (pod("b", "worker"), 30e6),
+                       (pod("a", "queue-proxy"), 5e6), (pod("a", ""), 999e6)):
+        series("container_memory_working_set_bytes", labels, lambda s, v=ws: v, span)
+    for labels, request, limit in ((pod("a", "worker"), 0.5, 1), (pod("b", "worker"), 0.5, 1),
+                                   (pod("a", "queue-proxy"), 0.025, None)):
+        series("kube_pod_container_resource_requests", labels[:-1] + ',resource="cpu",unit="core"}',
+               lambda s, v=request: v, span)
+        if limit is not None:
+            series("kube_pod_container_resource_limits",
+                   labels[:-1] + ',resource="cpu",unit="core"}', lambda s, v=limit: v, span)
+        series("kube_pod_container_resource_requests",
+               labels[:-1] + ',resource="memory",unit="byte"}', lambda s: 64e6, span)
     # local_serving's own gauges (local mode).
     ls = dict(job="local_serving", instance="ls")
     series("local_serving_activator_in_path", lbl(**ls), lambda s: 1 if s < 30 else 0,
@@ -264,6 +317,8 @@ def test_local_mode_series_values(prom, tmp_path):
     check("pods", 2)
     for name, (old, _) in KN_EXPECT.items():
         check(name, old)
+    for name, want in {**HPA_EXPECT, **POD_EXPECT}.items():
+        check(name, want)
     check("activator_in_path", 1, at=range(t0 + 11, t0 + 30))
     check("activator_in_path", 0, at=range(t0 + 30, t0 + 60))
     check("queued_requests", 6, at=range(t0 + 11, t0 + 60))
@@ -330,7 +385,8 @@ def test_no_query_reaches_before_the_window(prom, tmp_path):
             assert "offset 29500ms" in e["query"], e
             want = t0 + 50  # one point at END over the whole window
         elif e["name"] in GAUGES:
-            assert "[" not in e["query"], e
+            # No range selector (label values such as =~"worker-[0-9]+" aside).
+            assert "[" not in re.sub(r'"(?:[^"\\]|\\.)*"', '""', e["query"]), e
             want = t0 + 30.5  # one step in
         else:
             assert "[15s]" in e["query"], e
@@ -363,6 +419,8 @@ def test_cluster_mode_old_and_new_knative_names(prom, tmp_path):
             assert got[t] == pytest.approx(new), (name, t - t0)
     # Cluster defaults: 1 m rate window still sees the 0..120 s worker data.
     assert values_at(r["worker_rps"])[t0 + 100] == pytest.approx(16)
+    for name, want in {**HPA_EXPECT, **POD_EXPECT}.items():
+        assert values_at(r[name])[t0 + 100] == pytest.approx(want), name
 
 
 def test_cluster_service_filter(prom, tmp_path):
@@ -372,6 +430,8 @@ def test_cluster_service_filter(prom, tmp_path):
     assert res.returncode == 0, res.stderr
     _, r = by_name(out)
     assert set(values_at(r["desired_pods"]).values()) == {100}
+    assert set(values_at(r["hpa_desired_replicas"]).values()) == {100}
+    assert all(v == pytest.approx(9) for v in values_at(r["pod_cpu_cores"]).values())
 
 
 def test_unreachable_prometheus_fails_without_output(tmp_path):

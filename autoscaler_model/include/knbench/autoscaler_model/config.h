@@ -76,6 +76,8 @@ int64_t PanicWindowBuckets(const KpaConfig& config);
 
 absl::string_view MetricName(Metric metric);
 std::optional<Metric> ParseMetric(absl::string_view text);
+// The flag's spelling: linear or weighted-exponential.
+absl::string_view AggregationName(Aggregation aggregation);
 std::optional<Aggregation> ParseAggregation(absl::string_view text);
 
 }  // namespace knbench::autoscaler_model

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -33,9 +34,11 @@ struct ManifestSettings {
 absl::StatusOr<ManifestSettings> ParseManifest(absl::string_view yaml);
 
 // Applies the settings to `config`. Bad values are errors naming the
-// annotation; keys the model does not use are appended to `ignored`.
+// annotation; keys the model does not use are appended to `ignored`, and the
+// (underscored) names of the settings it set to `applied`.
 absl::Status ApplyManifest(const ManifestSettings& settings, KpaConfig* config,
-                           std::vector<std::string>* ignored);
+                           std::vector<std::string>* ignored,
+                           std::set<std::string>* applied = nullptr);
 
 }  // namespace knbench::autoscaler_model
 

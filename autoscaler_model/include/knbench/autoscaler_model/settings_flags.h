@@ -4,6 +4,7 @@
 #ifndef KNBENCH_AUTOSCALER_MODEL_SETTINGS_FLAGS_H_
 #define KNBENCH_AUTOSCALER_MODEL_SETTINGS_FLAGS_H_
 
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -16,10 +17,15 @@ namespace knbench::autoscaler_model {
 
 struct FlagSettings {
   KpaConfig config;
-  // What --from-manifest held (empty without it).
+  // --from-manifest (empty without it) and what it held.
+  std::string manifest_path;
   ManifestSettings manifest;
-  // Manifest keys the model does not use, one line each, for the user.
+  // Manifest keys the model does not use, and one note each for the user.
+  std::vector<std::string> ignored;
   std::vector<std::string> notes;
+  // Where each setting's value came from, by underscored flag name:
+  // "flag", "manifest" or "default".
+  std::map<std::string, std::string> sources;
 };
 
 // Defaults, then --from-manifest, then every setting flag named in `given`
@@ -27,6 +33,13 @@ struct FlagSettings {
 // are one line that names the flag, file or setting.
 absl::StatusOr<FlagSettings> SettingsFromFlags(
     const std::set<std::string>& given);
+
+// --check-config and --format, shared by kpa_model and local_serving: print
+// the resolved configuration (as key=value lines or one JSON object) and
+// exit.
+enum class ReportFormat { kText, kJson };
+bool CheckConfigRequested();
+absl::StatusOr<ReportFormat> RequestedReportFormat();
 
 }  // namespace knbench::autoscaler_model
 
