@@ -1,11 +1,10 @@
 #!/usr/bin/env bash
 # Tests of the cluster scripts without a cluster: shellcheck, --help, clear
 # errors when kubectl or the cluster is missing, build_and_push's image edit,
-# port_forward's own-PIDs-only stop, and cluster_mode's backend flow against
-# deploy/tests/fake_kubectl.sh (records calls, serves results like the pod
-# proxy) and a fake Prometheus on loopback.
-# The backend code passed to `bash -c` is single-quoted on purpose.
-# shellcheck disable=SC2016
+# port_forward's own-PIDs-only stop, and the cluster sweep
+# (run_experiments.sh --mode cluster, tools/knbench_sweep's cluster backend)
+# against deploy/tests/fake_kubectl.sh (records calls, serves results like the
+# pod proxy) and a fake Prometheus on loopback.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -66,7 +65,7 @@ wait_http() { # URL: bounded wait for any HTTP answer
 
 cd "$ROOT"
 # --- static -----------------------------------------------------------------
-if shellcheck -x "${SCRIPTS[@]}" scripts/lib/cluster_mode.sh deploy/tests/setup.sh \
+if shellcheck -x "${SCRIPTS[@]}" scripts/run_experiments.sh deploy/tests/setup.sh \
   deploy/tests/check_scripts.sh deploy/tests/fake_kubectl.sh docker/runtime_rootfs.sh \
   tests/images/images_test.sh; then
   ok "shellcheck"
@@ -78,7 +77,6 @@ for s in "${SCRIPTS[@]}" deploy/tests/setup.sh; do
   expect_fail "$s rejects an unknown flag" "unknown argument" "$s" --no-such-flag
   grep -q '^set -euo pipefail' "$s" || fail "$s lacks set -euo pipefail"
 done
-grep -q '^source .*common.sh' scripts/lib/cluster_mode.sh || fail "cluster_mode.sh does not use common.sh"
 
 # --- kubectl / cluster missing ----------------------------------------------
 export FAKE_KUBECTL_LOG="${TMP}/kubectl.log" FAKE_KUBECTL_STATE="${TMP}/state"
@@ -90,10 +88,13 @@ expect_fail "deploy_all.sh without a cluster" "cannot reach a Kubernetes cluster
   env KUBECTL="$FAKE" FAKE_KUBECTL_CLUSTER=down scripts/deploy_all.sh
 expect_fail "port_forward.sh without a cluster" "cannot reach a Kubernetes cluster" \
   env KUBECTL="$FAKE" FAKE_KUBECTL_CLUSTER=down PID_FILE="${TMP}/pf.pids" scripts/port_forward.sh
+# The cluster sweep: one run, nothing written on a failed start.
+CLUSTER_SWEEP=(scripts/run_experiments.sh --mode cluster --rps-start 10 --rps-max 10 --spin-start 100
+  --spin-max 100 --duration 60s --warmup 10 --no-analyze --outdir "${TMP}/results")
 expect_fail "cluster backend without kubectl" "kubectl not found" \
-  env KUBECTL=/nonexistent/kubectl bash -c 'source scripts/lib/cluster_mode.sh; backend_setup'
+  env KUBECTL=/nonexistent/kubectl "${CLUSTER_SWEEP[@]}" --sweep-id nokubectl
 expect_fail "cluster backend without a cluster" "cannot reach a Kubernetes cluster" \
-  env KUBECTL="$FAKE" FAKE_KUBECTL_CLUSTER=down bash -c 'source scripts/lib/cluster_mode.sh; backend_setup'
+  env KUBECTL="$FAKE" FAKE_KUBECTL_CLUSTER=down "${CLUSTER_SWEEP[@]}" --sweep-id nocluster
 
 # --- build_and_push.sh --------------------------------------------------------
 expect_fail "build_and_push.sh without REGISTRY" "REGISTRY is not set" env -u REGISTRY scripts/build_and_push.sh --tag x
@@ -187,7 +188,7 @@ else
   fail "port_forward.sh start with the fake kubectl: $(cat "${TMP}/pf.out")"
 fi
 
-# --- cluster_mode.sh against the fake kubectl and a fake Prometheus ---------
+# --- the cluster sweep against the fake kubectl and a fake Prometheus ----------
 PROMP="$(free_port)"
 cat >"${TMP}/fake_prom.py" <<'EOF'
 import http.server, json, sys, time
@@ -212,14 +213,12 @@ EOF
 PIDS+=("$!")
 wait_http "http://127.0.0.1:${PROMP}/-/ready" || fail "fake Prometheus did not start"
 : >"$FAKE_KUBECTL_LOG"
-if env KUBECTL="$FAKE" PROM_URL="http://127.0.0.1:${PROMP}" bash -c '
-    set -euo pipefail
-    source scripts/lib/cluster_mode.sh
-    backend_setup
-    backend_run 10 100 60 10 "$1/r.csv" "$1/s.json"
-    backend_teardown' run "$TMP" >"${TMP}/cm.out" 2>&1; then
+if env KUBECTL="$FAKE" "${CLUSTER_SWEEP[@]}" --sweep-id one --prom-url "http://127.0.0.1:${PROMP}" \
+  >"${TMP}/cm.out" 2>&1; then
   job="$(sed -n 's/^create .*job-\(.*\)\.yaml$/load-driver-\1/p' "$FAKE_KUBECTL_LOG" | head -n 1)"
-  if [[ "$(head -n 1 "${TMP}/r.csv")" == timestamp_ms,rps,spin_ms,seq,* ]] && grep -q '"scheduled"' "${TMP}/s.json"; then
+  run="${TMP}/results/one"
+  if [[ "$(head -n 1 "${run}/results-10rps-100ms.csv")" == timestamp_ms,rps,spin_ms,seq,* ]] &&
+    grep -q '"scheduled"' "${run}/summary-10rps-100ms.json"; then
     ok "cluster backend wrote the run's CSV and summary"
   else
     fail "cluster backend output files are wrong"
@@ -254,22 +253,19 @@ else
 fi
 # A failed driver Job: the run fails and its Job is still deleted.
 rm -rf "$FAKE_KUBECTL_STATE"
-if env KUBECTL="$FAKE" FAKE_KUBECTL_JOB=fail PROM_URL="http://127.0.0.1:${PROMP}" bash -c '
-    set -euo pipefail
-    source scripts/lib/cluster_mode.sh
-    backend_setup
-    rc=0; backend_run 10 100 60 10 "$1/r2.csv" "$1/s2.json" || rc=$?
-    backend_teardown; exit "$rc"' run "$TMP" >"${TMP}/cm2.out" 2>&1; then
-  fail "cluster backend returned 0 for a failed driver Job"
+if env KUBECTL="$FAKE" FAKE_KUBECTL_JOB=fail "${CLUSTER_SWEEP[@]}" --sweep-id failed \
+  --prom-url "http://127.0.0.1:${PROMP}" >"${TMP}/cm2.out" 2>&1; then
+  fail "the cluster sweep exited 0 for a failed driver Job"
 else
-  if grep -q "failed" "${TMP}/cm2.out" && [[ -s "${FAKE_KUBECTL_STATE}/deleted" ]] && [[ ! -e "${TMP}/r2.csv" ]]; then
+  if grep -q "failed" "${TMP}/cm2.out" && [[ -s "${FAKE_KUBECTL_STATE}/deleted" ]] &&
+    [[ ! -e "${TMP}/results/failed/results-10rps-100ms.csv" ]]; then
     ok "a failed driver Job fails the run, is deleted, and leaves no CSV"
   else
     fail "failed-Job handling: $(tail -n 5 "${TMP}/cm2.out")"
   fi
 fi
 
-# The whole sweep loop in cluster mode (run_experiments.sh sources the backend).
+# The whole sweep loop in cluster mode: two runs.
 rm -rf "$FAKE_KUBECTL_STATE"
 : >"$FAKE_KUBECTL_LOG"
 if [[ -x scripts/run_experiments.sh ]]; then

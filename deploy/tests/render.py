@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Render every kustomization in deploy/ with `kubectl kustomize`, fill the
-sweep templates with the same function cluster mode uses
-(scripts/lib/cluster_mode.sh: cluster_render), write the results to OUTDIR
+sweep templates with the same code cluster mode uses
+(tools/knbench_sweep/manifests.py), write the results to OUTDIR
 (input of the schema and --check-config tests) and check what was rendered:
 
 - each kustomization renders and holds exactly the expected objects;
@@ -26,7 +26,6 @@ import yaml
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEPLOY = os.path.dirname(HERE)
 ROOT = os.path.dirname(DEPLOY)
-CLUSTER_MODE = os.path.join(ROOT, "scripts", "lib", "cluster_mode.sh")
 
 SAMPLE = ["NAME=10rps-100ms-120000", "SPIN=100", "DURATION=720s", "WARMUP=120s", "LINGER=30m"]
 TARGETS = {
@@ -43,10 +42,9 @@ TARGETS = {
 }
 
 
-def sh_render(kdir, out, placeholders, kubectl):
-    script = 'source "$1"; shift; cluster_render "$@"'
-    env = dict(os.environ, KUBECTL=kubectl)
-    return subprocess.run(["bash", "-c", f"set -euo pipefail; {script}", "render", CLUSTER_MODE,
+def render_template(kdir, out, placeholders, kubectl):
+    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "tools"), PYTHONDONTWRITEBYTECODE="1")
+    return subprocess.run([sys.executable, "-m", "knbench_sweep.manifests", "--kubectl", kubectl,
                            kdir, out] + placeholders, env=env, capture_output=True, text=True,
                           timeout=120)
 
@@ -77,7 +75,7 @@ def main():
                 with open(out, "w") as f:
                     f.write(r.stdout)
         else:
-            r = sh_render(path, out, placeholders, a.kubectl)
+            r = render_template(path, out, placeholders, a.kubectl)
         if r.returncode != 0:
             problems.append(f"{kdir}: render failed: {r.stderr.strip()}")
             continue
@@ -150,14 +148,14 @@ def main():
 
     # The filler must refuse values that could break the YAML or sed.
     for bad in ("NAME=a b", "NAME=a/b", "RPS=1;2", "lower=1"):
-        r = sh_render(os.path.join(DEPLOY, "sweep"), os.path.join(a.outdir, "bad.yaml"),
+        r = render_template(os.path.join(DEPLOY, "sweep"), os.path.join(a.outdir, "bad.yaml"),
                       SAMPLE + ["RPS=1", bad], a.kubectl)
         if r.returncode == 0:
-            problems.append(f"cluster_render accepted bad placeholder value {bad!r}")
-    r = sh_render(os.path.join(DEPLOY, "sweep"), os.path.join(a.outdir, "bad.yaml"),
+            problems.append(f"the template renderer accepted bad placeholder value {bad!r}")
+    r = render_template(os.path.join(DEPLOY, "sweep"), os.path.join(a.outdir, "bad.yaml"),
                   ["NAME=x", "RPS=1"], a.kubectl)
     if r.returncode == 0 or "placeholders left unfilled" not in r.stderr:
-        problems.append("cluster_render accepted a template with unfilled placeholders")
+        problems.append("the template renderer accepted a template with unfilled placeholders")
     if os.path.exists(os.path.join(a.outdir, "bad.yaml")):
         os.unlink(os.path.join(a.outdir, "bad.yaml"))
 

@@ -1,4 +1,5 @@
-"""Reading a sweep directory: which runs exist, their CSVs, summaries and Prometheus JSON."""
+"""Reading a sweep directory: which runs exist (runs.json, else the CSVs' names), their CSVs,
+summaries and Prometheus JSON."""
 
 import json
 import os
@@ -66,24 +67,69 @@ class Run:
     flags: List[str] = field(default_factory=list)  # why the run is not complete and clean
 
 
-def find_runs(results_dir: str) -> List[Run]:
-    if not os.path.isdir(results_dir):
-        raise InputError(f"results directory {results_dir} does not exist")
+RUNS_JSON = "runs.json"
+
+
+def read_runs_json(results_dir: str) -> Optional[Dict[str, object]]:
+    """The sweep's own record of its runs (runs.json), or None for a directory without
+    one (made by hand, or by an older kit)."""
+    path = os.path.join(results_dir, RUNS_JSON)
+    if not os.path.isfile(path):
+        return None
+    try:
+        with open(path, "r", encoding="utf-8") as f:
+            doc = json.load(f)
+    except (OSError, ValueError) as e:
+        raise InputError(f"{path}: cannot read: {e}")
+    if not isinstance(doc, dict) or not isinstance(doc.get("runs"), list):
+        raise InputError(f"{path}: not a sweep's record of its runs (no \"runs\" list)")
+    return doc
+
+
+def _run(results_dir: str, csv_name: str, rps: float, spin: float, stem: str,
+         repeat: int) -> Run:
+    run = Run(rps=rps, spin=spin, csv_path=os.path.join(results_dir, csv_name),
+              tag=f"{fmt_num(rps)}rps-{fmt_num(spin)}ms", stem=stem, repeat=repeat)
+    for attr, prefix in (("summary_path", "summary-"), ("prom_path", "prometheus-")):
+        path = os.path.join(results_dir, f"{prefix}{stem}.json")
+        if os.path.isfile(path):
+            setattr(run, attr, path)
+    return run
+
+
+def runs_from_record(results_dir: str, doc: Dict[str, object]) -> List[Run]:
+    """Each run's identity as the sweep recorded it: grid point, repeat, files. Runs that
+    left no CSV (one that could not start) are not runs to analyse."""
+    runs = []
+    for r in doc["runs"]:
+        try:
+            csv_name = str((r.get("files") or {})["csv"])
+            run = _run(results_dir, csv_name, float(r["rps"]), float(r["spin_ms"]),
+                       str(r["name"]), int(r.get("repeat") or 1))
+        except (AttributeError, KeyError, TypeError, ValueError):
+            raise InputError(f"{os.path.join(results_dir, RUNS_JSON)}: a run record lacks its "
+                             f"grid point, name or files: {r!r:.200}")
+        if os.path.isfile(run.csv_path):
+            runs.append(run)
+    return runs
+
+
+def runs_from_names(results_dir: str) -> List[Run]:
+    """A directory without runs.json: each run's identity from its CSV's file name."""
     runs = []
     for name in os.listdir(results_dir):
         m = RUN_RE.match(name)
-        if not m:
-            continue
-        rps, spin = float(m.group("rps")), float(m.group("spin"))
-        tag = f"{fmt_num(rps)}rps-{fmt_num(spin)}ms"
-        stem = name[len("results-"):-len(".csv")]
-        run = Run(rps=rps, spin=spin, csv_path=os.path.join(results_dir, name), tag=tag,
-                  stem=stem, repeat=int(m.group("repeat") or 1))
-        for attr, prefix in (("summary_path", "summary-"), ("prom_path", "prometheus-")):
-            path = os.path.join(results_dir, f"{prefix}{stem}.json")
-            if os.path.isfile(path):
-                setattr(run, attr, path)
-        runs.append(run)
+        if m:
+            runs.append(_run(results_dir, name, float(m.group("rps")), float(m.group("spin")),
+                             name[len("results-"):-len(".csv")], int(m.group("repeat") or 1)))
+    return runs
+
+
+def find_runs(results_dir: str) -> List[Run]:
+    if not os.path.isdir(results_dir):
+        raise InputError(f"results directory {results_dir} does not exist")
+    doc = read_runs_json(results_dir)
+    runs = runs_from_names(results_dir) if doc is None else runs_from_record(results_dir, doc)
     if not runs:
         hint = ""
         subdirs = sorted(

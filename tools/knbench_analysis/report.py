@@ -122,11 +122,32 @@ SETTING_WORDS = (("metric", "metric {}"), ("target_per_pod", "target {} per pod 
 
 
 def autoscaling_words(text: str) -> str:
-    """"KPA metric=concurrency target_per_pod=7 ..." as words; other text as it is."""
+    """"KPA metric=concurrency target_per_pod=7 ..." (sweep.conf's autoscaling line, as older
+    sweeps recorded it) as words; other text as it is."""
     kv = dict(t.split("=", 1) for t in text.split() if "=" in t)
     if not text.startswith("KPA ") or not kv:
         return text
-    return "the KPA, " + ", ".join(f.format(kv[k]) for k, f in SETTING_WORDS if k in kv)
+    return settings_words("kpa", kv)
+
+
+def config_words(cfg: Dict[str, object]) -> str:
+    """local serving's resolved settings (local_serving --check-config --format=json, as
+    runs.json records it) as words."""
+    values = dict(cfg.get("settings") or {})
+    values.update(cfg.get("derived") or {})
+    return settings_words(str(cfg.get("class") or "kpa"),
+                          {k: _setting_text(v) for k, v in values.items() if v is not None})
+
+
+def _setting_text(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return fmt_num(v) if isinstance(v, float) else str(v)
+
+
+def settings_words(autoscaler: str, kv: Dict[str, str]) -> str:
+    return (f"the {autoscaler.upper()}, "
+            + ", ".join(f.format(kv[k]) for k, f in SETTING_WORDS if k in kv))
 
 
 def in_words(info: SweepInfo, runs: List[Run]) -> str:
@@ -142,7 +163,9 @@ def in_words(info: SweepInfo, runs: List[Run]) -> str:
     out = [f"<b>What ran:</b> {esc(system)}."]
     auto, src = c("autoscaling"), c("autoscaling_source")
     if auto and not auto.startswith("none"):
-        out.append(f"Autoscaling: {esc(autoscaling_words(auto))}"
+        words = config_words(info.serving_config) if info.serving_config else \
+            autoscaling_words(auto)
+        out.append(f"Autoscaling: {esc(words)}"
                    + (f" (from {esc(src)})" if src else "") + ".")
     delay = c("pod_start_delay")
     if delay:

@@ -1,14 +1,15 @@
-"""What ran: the sweep's settings and provenance (sweep.conf), its runs (runs.csv), and
-which runs must be flagged as incomplete, interrupted or failed."""
+"""What ran: the sweep's settings and provenance (sweep.conf), its runs and local serving's
+resolved settings (runs.json; runs.csv for older sweeps), and which runs must be flagged
+as incomplete, interrupted or failed."""
 
 import csv
 import os
 import sys
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from . import autoscaling, kpa
-from .loading import Run, find_runs, read_driver_summary
+from .loading import Run, find_runs, read_driver_summary, read_runs_json
 from .stats import AnalysisOptions, add_model_stats, analyze_run
 
 DEFAULT_FAIL_THRESHOLD = 0.10
@@ -16,7 +17,7 @@ DEFAULT_FAIL_THRESHOLD = 0.10
 
 @dataclass
 class RunRecord:
-    """One line of runs.csv: a run the sweep started, and how it ended."""
+    """A run the sweep started, and how it ended (runs.json, or a line of runs.csv)."""
     index: int
     repeat: int
     rps: float
@@ -29,9 +30,12 @@ class RunRecord:
 
 @dataclass
 class SweepInfo:
-    """sweep.conf (key=value lines) and runs.csv, both optional (hand-made or old sweeps)."""
+    """sweep.conf (key=value lines) and runs.json (or runs.csv), all optional (hand-made or
+    old sweeps)."""
     conf: Dict[str, str] = field(default_factory=dict)
     records: Dict[str, RunRecord] = field(default_factory=dict)  # by results file stem
+    # local_serving --check-config --format=json, as the sweep recorded it (runs.json)
+    serving_config: Optional[Dict[str, Any]] = None
 
     def get(self, key: str, default: str = "") -> str:
         return self.conf.get(key, default)
@@ -64,6 +68,16 @@ def read_sweep_info(results_dir: str) -> SweepInfo:
                 key, sep, value = line.rstrip("\n").partition("=")
                 if sep:
                     info.conf[key.strip()] = value.strip()  # a later line wins
+    doc = read_runs_json(results_dir)
+    if doc is not None:
+        for r in doc["runs"]:
+            rec = _record(r)
+            if rec is not None:
+                info.records[rec.name] = rec
+        system = doc.get("system")
+        if isinstance(system, dict) and isinstance(system.get("serving_config"), dict):
+            info.serving_config = system["serving_config"]
+        return info
     runs = os.path.join(results_dir, "runs.csv")
     if os.path.isfile(runs):
         with open(runs, newline="", encoding="utf-8", errors="replace") as f:
@@ -80,12 +94,24 @@ def read_sweep_info(results_dir: str) -> SweepInfo:
     return info
 
 
+def _record(r: Any) -> Optional[RunRecord]:
+    """A run record of runs.json (None: not one)."""
+    try:
+        idle = r.get("idle_confirmed")
+        return RunRecord(index=int(r["index"]), repeat=int(r.get("repeat") or 1),
+                         rps=float(r["rps"]), spin_ms=float(r["spin_ms"]), name=str(r["name"]),
+                         idle="" if idle is None else ("yes" if idle else "no"),
+                         status=str(r.get("status") or ""), collect=str(r.get("collect") or ""))
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return None
+
+
 def run_flags(run: Run, info: SweepInfo, summary: Dict[str, object]) -> List[str]:
     """Why a run's numbers must not be read as a complete, clean run (empty: nothing)."""
     flags = []
     rec = info.records.get(run.stem)
     if rec is not None:
-        if rec.status == "interrupted":
+        if rec.status in ("interrupted", "running"):  # running: the sweep was killed
             flags.append("interrupted")
         elif rec.status == "error":
             flags.append("could not be completed")

@@ -1,0 +1,234 @@
+"""Local serving: one local_serving for the whole sweep (Knative's activator,
+queue-proxies and KPA autoscaler on this machine, whose pods are worker processes scaled
+from zero and back). Its autoscaling settings come from a Knative Service YAML, then
+--serving-args; `local_serving --check-config --format=json` resolves them before
+anything starts, and what it prints is what the sweep records and the report reads."""
+
+import os
+import shlex
+import time
+from typing import Dict, List, Optional, Tuple
+
+from . import checkconfig, net, procs
+from .console import UsageError, log, warn
+from .durations import seconds_or
+from .options import ROOT
+from .procs import Children, wait_for
+
+SCRAPE_S = 1
+
+
+class ServingSystem:
+    kind = "local serving"
+
+    def __init__(self, settings, sut):
+        self.s, self.sut = settings, sut
+        self.config: Optional[checkconfig.ServingConfig] = None
+        self.targets: List[str] = []  # the one driver's target: local_serving's --listen
+        self.metrics_port = 0
+        self.child: Optional[procs.Child] = None
+        self.tmp = self.logs = ""
+
+    # --- settings -------------------------------------------------------------------
+    def flags(self) -> List[str]:
+        """The manifest, then --serving-args (so they win), then each WORKER_ARGS word as
+        a --worker-arg."""
+        return ([f"--from-manifest={self.sut.manifest}", "--shutdown-grace=5s",
+                 *self.sut.serving_args] + [f"--worker-arg={w}" for w in self.s.worker_args])
+
+    def resolve(self) -> None:
+        """local_serving --check-config: bad settings (an unknown flag, a bad value, a bad
+        manifest) end the sweep here with local_serving's own line, before anything
+        starts."""
+        if self.config is not None:
+            return
+        worker = [f"--worker={self.s.worker_bin}"] if self.s.worker_bin else []
+        try:
+            self.config = checkconfig.resolve(self.s.local_serving_bin, self.flags() + worker)
+        except checkconfig.ConfigError as e:
+            raise UsageError(f"local serving's settings are invalid: {e}")
+
+    def seconds(self, key: str, default: float) -> float:
+        """A duration setting in seconds: resolved, else as --serving-args gives it (before
+        the settings are resolved: no binary yet, in --dry-run), else `default`."""
+        if self.config is not None:
+            return self.config.seconds(key, default)
+        return seconds_or(_arg_value(self.sut.serving_args, "--" + key.replace("_", "-")),
+                          default)
+
+    def plan_conf(self) -> Dict[str, str]:
+        if not os.path.isfile(self.sut.manifest):
+            raise UsageError(f"the Knative Service manifest '{self.sut.manifest}' does not "
+                             "exist (--manifest / KNATIVE_MANIFEST)")
+        conf = {"system": "local serving", "workers": "autoscaled by local_serving",
+                "local_serving_bin": self.s.local_serving_bin, "manifest": self.sut.manifest,
+                "serving_args": " ".join(self.sut.serving_args)}
+        if os.access(self.s.local_serving_bin, os.X_OK):
+            self.resolve()
+            conf.update(pod_start_delay=str(self.config.value("pod_start_delay") or ""),
+                        stable_window=str(self.config.value("window") or ""),
+                        idle_pods=str(self.config.idle_pods))
+        return conf
+
+    def planned_extra_s(self) -> Tuple[int, int]:
+        """After its load a run lasts until the revision is idle again: about a stable
+        window. The first time, Knative's fast path to zero also needs the activator in
+        the path for the scale-to-zero grace period since local_serving started."""
+        window = int(self.seconds("window", 60))
+        grace = int(self.seconds("scale_to_zero_grace_period", 30))
+        return window, max(0, grace - self.s.duration_s - 2 * window)
+
+    def binaries(self) -> List[tuple]:
+        return [("local_serving", self.s.local_serving_bin), ("worker", self.s.worker_bin)]
+
+    # --- processes ------------------------------------------------------------------
+    def start(self, children: Children, ports: net.Ports, tmp: str, logs: str) -> None:
+        self.resolve()
+        self.tmp, self.logs = tmp, logs
+        listen, self.metrics_port = ports.take(), ports.take()
+        self.targets = [f"127.0.0.1:{listen}"]
+        with open(os.path.join(tmp, "pods.json"), "w") as f:
+            f.write("[]\n")
+        os.makedirs(os.path.join(logs, "pods"), exist_ok=True)
+        # Ours last, so that no --serving-args can move the ports or files.
+        argv = [self.s.local_serving_bin, *self.flags(), f"--worker={self.s.worker_bin}",
+                f"--listen=127.0.0.1:{listen}", f"--metrics-port={self.metrics_port}",
+                f"--log-dir={os.path.join(logs, 'pods')}",
+                f"--prometheus-sd-file={os.path.join(tmp, 'pods.json')}",
+                f"--stats-out={os.path.join(logs, 'local_serving-stats.csv')}",
+                f"--decisions-out={os.path.join(logs, 'local_serving-decisions.csv')}"]
+        self.child = children.spawn("local_serving", argv,
+                                    os.path.join(logs, "local_serving.log"), grace=45)
+        log(f"started local_serving (pid {self.child.pid}) at 127.0.0.1:{listen}, metrics "
+            f":{self.metrics_port}, pod logs in {os.path.join(logs, 'pods')}")
+
+    def scrape_configs(self) -> List[dict]:
+        # local_serving rewrites the pod list (atomically) as pods come and go.
+        return [{"job_name": "worker", "file_sd_configs": [
+                    {"files": [os.path.join(self.tmp, "pods.json")], "refresh_interval": "5s"}]},
+                {"job_name": "local_serving", "static_configs": [
+                    {"targets": [f"127.0.0.1:{self.metrics_port}"],
+                     "labels": {"pod": "local_serving"}}]}]
+
+    def wait_ready(self) -> None:
+        listen = int(self.targets[0].rsplit(":", 1)[1])
+        self.child.wait_ready(lambda: net.listening(listen) and net.http_ok(
+            f"http://127.0.0.1:{self.metrics_port}/healthz"), 30)
+
+    def scraped_when_ready(self) -> Tuple[str, int]:
+        """The Prometheus job, and how many of its targets, up before the first run."""
+        return "local_serving", 1
+
+    def ready_line(self) -> str:
+        v = self.config.value
+        service = "/".join(str(x) for x in (v("namespace"), v("service")) if x) or "worker"
+        return (f"local backend ready: local serving ({service}: target "
+                f"{checkconfig.flag_value(v('target_per_pod'))} per pod, window {v('window')}, "
+                f"min {v('min_scale')} max {v('max_scale')}, pod start delay "
+                f"{v('pod_start_delay')}), Prometheus scraping every 1s")
+
+    # --- idle -----------------------------------------------------------------------
+    @property
+    def idle_pods(self) -> int:
+        return self.config.idle_pods if self.config else 0
+
+    @property
+    def idle_what(self) -> str:
+        return (f"local serving to be back at its idle state ({self.idle_pods} pods, nothing "
+                "queued or in flight)")
+
+    def idle_timeout(self) -> float:
+        if self.s.local_idle_timeout:
+            return self.s.local_idle_timeout
+        return self.seconds("window", 60) + self.seconds("scale_to_zero_grace_period", 30) + 60
+
+    def idle(self) -> bool:
+        """/state shows the revision at its idle state: the idle count requested and
+        ready, no pod pending, starting or terminating, nothing queued or in flight."""
+        st = net.http_json(f"http://127.0.0.1:{self.metrics_port}/state")
+        if not isinstance(st, dict):
+            return False
+        want = {"requested": self.idle_pods, "ready": self.idle_pods, "not_ready": 0,
+                "pending": 0, "terminating": 0, "queued": 0, "inflight": 0}
+        return all(st.get(k) == v for k, v in want.items())
+
+    def after_run(self, prom: net.Prometheus) -> None:
+        """The run lasts until the revision is back at its idle state, so its window holds
+        the scale-down too (0 -> N -> 0); then two scrapes, so that the collected series'
+        last step sees it."""
+        if not wait_for(self.idle, self.idle_timeout(),
+                        "local serving to scale back to its idle state after the run"):
+            warn("the revision was not back at its idle state in time; the run's window "
+                 "ends without it")
+            return
+        idle_at = time.time() + SCRAPE_S
+        if not wait_for(lambda: prom.scraped_after("local_serving", idle_at), 15,
+                        "Prometheus to scrape local serving's idle state"):
+            warn("the run's window may end before its scale-down shows in prometheus-*.json")
+
+    # --- what ran -------------------------------------------------------------------
+    def describe(self) -> Dict[str, str]:
+        manifest = os.path.relpath(self.sut.manifest, ROOT) \
+            if self.sut.manifest.startswith(ROOT + os.sep) else self.sut.manifest
+        args = " ".join(self.sut.serving_args)
+        return {
+            "system_under_test": "local serving: the worker ran as pods (worker processes on "
+                                 "this machine) behind local_serving's activator and "
+                                 "queue-proxy, scaled from zero and back by Knative's KPA (the "
+                                 "autoscaler_model code that kpa_model replays); one "
+                                 "local_serving for the whole sweep",
+            "autoscaling": self.config.autoscaling_line(),
+            "autoscaling_source": f"{manifest} (its autoscaling.knative.dev annotations)"
+                                  + (f", then {args}" if args else ""),
+            "pod_start_delay": str(self.config.value("pod_start_delay") or "unknown"),
+            "serving_flags": " ".join(self.flags()) + " --prometheus-sd-file --stats-out "
+                             "--decisions-out (logs/local_serving-*.csv)",
+            "worker_flags": "local_serving's --bind 127.0.0.1 --grpc-port --metrics-port "
+                            "--shutdown-grace" + (f", then {' '.join(self.s.worker_args)}"
+                                                  if self.s.worker_args else ""),
+            "kpa_model_args": shlex.join(self.kpa_model_args()),
+        }
+
+    def kpa_model_args(self) -> List[str]:
+        return self.config.replay_args()
+
+    def replay_check(self, kpa_model: str) -> Optional[str]:
+        """kpa_model replays local serving's per-second stats with the same settings: one
+        line on whether its decisions equal the live ones (None: nothing to check)."""
+        stats = os.path.join(self.logs, "local_serving-stats.csv")
+        live = os.path.join(self.logs, "local_serving-decisions.csv")
+        replay = os.path.join(self.logs, "kpa_model-replay.csv")
+        if not (os.access(kpa_model, os.X_OK) and _nonempty(stats) and _nonempty(live)):
+            return None
+        r = procs.run([kpa_model, "--input", stats, "--output", replay,
+                       *self.kpa_model_args()], timeout=600)
+        if r.returncode != 0:
+            lines = (r.stderr or "").strip().splitlines() or [f"exit {r.returncode}"]
+            return ("not checked: kpa_model failed on logs/local_serving-stats.csv "
+                    f"({lines[-1]})")
+        with open(replay, "rb") as a, open(live, "rb") as b:
+            got, want = a.read(), b.read()
+        n = want.count(b"\n") - 1
+        if got == want:
+            return ("identical: kpa_model's replay of logs/local_serving-stats.csv gives the "
+                    f"{n} live decisions of logs/local_serving-decisions.csv")
+        got, want = got.splitlines(), want.splitlines()
+        line = next((i for i, (x, y) in enumerate(zip(got, want), 1) if x != y),
+                    min(len(got), len(want)) + 1)
+        return (f"DIFFERENT: kpa_model's replay (logs/kpa_model-replay.csv) and the {n} live "
+                f"decisions differ from line {line}")
+
+
+def _nonempty(path: str) -> bool:
+    return os.path.isfile(path) and os.path.getsize(path) > 0
+
+
+def _arg_value(words, flag: str) -> Optional[str]:
+    """The value of `flag` in split arguments (--flag=V or --flag V); the last one wins."""
+    value = None
+    for i, w in enumerate(words):
+        if w.startswith(flag + "="):
+            value = w[len(flag) + 1:]
+        elif w == flag and i + 1 < len(words):
+            value = words[i + 1]
+    return value
