@@ -18,6 +18,7 @@
 #include "knbench/common/metrics_endpoint.h"
 #include "knbench/common/net.h"
 #include "knbench/load_driver/clock.h"
+#include "knbench/load_driver/grpc_transport.h"
 #ifdef KNBENCH_HAVE_NGHTTP2
 #include "knbench/load_driver/h2_transport.h"
 #endif
@@ -250,7 +251,7 @@ int RunDriver(const Config& c, ShutdownSignal& shutdown) {
   recorder.Start();
 
   std::atomic<bool> aborted{false};
-  const TransportOptions topts{c.target, static_cast<int>(c.connections),
+  const TransportOptions topts{c.endpoint, static_cast<int>(c.connections),
                                c.timeout, c.connect_timeout,
                                static_cast<int32_t>(c.spin_ms)};
   std::unique_ptr<Transport> owned_transport;

@@ -259,8 +259,11 @@ struct CountingSink : RowSink {
 TEST_F(DriverE2eTest, H2TransportReadsAnswersWhileThePacerNeverWaits) {
   RealClock clock;
   CountingSink sink;
+  absl::StatusOr<load_driver::Target> target =
+      load_driver::Target::Parse(Target());
+  ASSERT_TRUE(target.ok());
   H2Transport transport(
-      TransportOptions{Target(), 1, absl::Seconds(10), absl::Seconds(5), 0},
+      TransportOptions{*target, 1, absl::Seconds(10), absl::Seconds(5), 0},
       &clock, &sink, nullptr);
   ASSERT_EQ(
       transport.Connect(absl::Now() + absl::Seconds(10), [] { return false; })
