@@ -37,10 +37,10 @@ bool HasH2Transport() {
 #endif
 }
 
-absl::Status ResolveConfig(Config* c) {
-  absl::StatusOr<Target> target = Target::Parse(c->target);
-  if (!target.ok()) return target.status();
-  c->endpoint = *std::move(target);
+namespace {
+
+// The flags that are plain values in a range.
+absl::Status CheckRanges(const Config* c) {
   if (c->spin_ms < 0 || c->spin_ms > 600000) {
     return absl::InvalidArgumentError(
         absl::StrCat("--spin-ms must be in [0, 600000], got ", c->spin_ms));
@@ -57,6 +57,47 @@ absl::Status ResolveConfig(Config* c) {
     return absl::InvalidArgumentError(absl::StrCat(
         "--connections must be in [1, 1024], got ", c->connections));
   }
+  if (c->max_inflight < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--max-inflight must be >= 1, got ", c->max_inflight));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckDurations(const Config* c) {
+  if (c->pacing_quantum < absl::ZeroDuration() ||
+      c->pacing_quantum > absl::Milliseconds(10)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--pacing-quantum must be in [0, 10ms], got ",
+                     absl::FormatDuration(c->pacing_quantum)));
+  }
+  if (c->timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--timeout must be > 0, got ", absl::FormatDuration(c->timeout)));
+  }
+  if (c->connect_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--connect-timeout must be > 0, got ",
+                     absl::FormatDuration(c->connect_timeout)));
+  }
+  if (c->progress_interval < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "--progress-interval must be >= 0 (0: off)");
+  }
+  if (c->linger < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--linger must be >= 0, got ", absl::FormatDuration(c->linger)));
+  }
+  if (c->warmup < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--warmup must be >= 0, got ", absl::FormatDuration(c->warmup)));
+  }
+  return absl::OkStatus();
+}
+
+// "auto" becomes h2 for host:port targets (when built with nghttp2), grpc
+// for gRPC's own schemes.
+absl::Status ResolveTransport(Config* c) {
   if (c->transport == "auto") {
     c->transport =
         HasH2Transport() && c->endpoint.has_host_port() ? "h2" : "grpc";
@@ -76,37 +117,18 @@ absl::Status ResolveConfig(Config* c) {
     return absl::InvalidArgumentError(absl::StrCat(
         "--transport must be auto, h2 or grpc, got \"", c->transport, "\""));
   }
-  if (c->pacing_quantum < absl::ZeroDuration() ||
-      c->pacing_quantum > absl::Milliseconds(10)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--pacing-quantum must be in [0, 10ms], got ",
-                     absl::FormatDuration(c->pacing_quantum)));
-  }
-  if (c->timeout <= absl::ZeroDuration()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--timeout must be > 0, got ", absl::FormatDuration(c->timeout)));
-  }
-  if (c->connect_timeout <= absl::ZeroDuration()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--connect-timeout must be > 0, got ",
-                     absl::FormatDuration(c->connect_timeout)));
-  }
-  if (c->max_inflight < 1) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--max-inflight must be >= 1, got ", c->max_inflight));
-  }
-  if (c->progress_interval < absl::ZeroDuration()) {
-    return absl::InvalidArgumentError(
-        "--progress-interval must be >= 0 (0: off)");
-  }
-  if (c->linger < absl::ZeroDuration()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--linger must be >= 0, got ", absl::FormatDuration(c->linger)));
-  }
-  if (c->warmup < absl::ZeroDuration()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--warmup must be >= 0, got ", absl::FormatDuration(c->warmup)));
-  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ResolveConfig(Config* c) {
+  absl::StatusOr<Target> target = Target::Parse(c->target);
+  if (!target.ok()) return target.status();
+  c->endpoint = *std::move(target);
+  if (absl::Status st = CheckRanges(c); !st.ok()) return st;
+  if (absl::Status st = ResolveTransport(c); !st.ok()) return st;
+  if (absl::Status st = CheckDurations(c); !st.ok()) return st;
   if (c->drain_timeout_text.empty()) {
     c->drain_timeout = c->timeout;
   } else if (!absl::ParseDuration(c->drain_timeout_text, &c->drain_timeout) ||
