@@ -60,7 +60,6 @@ class LocalServing {
   void Loop();
   void Apply(const std::vector<autoscaler_model::TickRow>& rows)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(loop_mu_);
-  std::string StateJson() const;
 
   const ServingOptions options_;
   const double target_per_pod_;
