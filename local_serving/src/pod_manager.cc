@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "grpc/health/v1/health.pb.h"
 #include "grpcpp/client_context.h"
 #include "grpcpp/completion_queue.h"
 #include "grpcpp/create_channel.h"
@@ -31,16 +32,23 @@ constexpr absl::Duration kFirstBackoff = absl::Seconds(10);
 constexpr absl::Duration kMaxBackoff = absl::Minutes(5);
 constexpr absl::Duration kBackoffReset = absl::Minutes(10);
 
-// grpc.health.v1.HealthCheckResponse{status: SERVING} on the wire: field 1,
-// varint 1. The request (empty service name) is an empty message.
-bool IsServing(const grpc::ByteBuffer& response) {
+namespace health = ::grpc::health::v1;
+
+grpc::ByteBuffer Serialized(const google::protobuf::Message& message) {
+  grpc::Slice slice(message.SerializeAsString());
+  return grpc::ByteBuffer(&slice, 1);
+}
+
+bool IsServing(const grpc::ByteBuffer& bytes) {
   std::vector<grpc::Slice> slices;
-  if (!response.Dump(&slices).ok()) return false;
-  std::string bytes;
+  if (!bytes.Dump(&slices).ok()) return false;
+  std::string flat;
   for (const grpc::Slice& s : slices) {
-    bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+    flat.append(reinterpret_cast<const char*>(s.begin()), s.size());
   }
-  return bytes == std::string("\x08\x01", 2);
+  health::HealthCheckResponse response;
+  return response.ParseFromString(flat) &&
+         response.status() == health::HealthCheckResponse::SERVING;
 }
 
 // One grpc.health.v1 Check, waited for on a private completion queue. The
@@ -51,8 +59,8 @@ bool CheckServing(grpc::GenericStub& stub) {
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() +
                        absl::ToChronoMilliseconds(kProbeTimeout));
-  grpc::Slice empty("");
-  const grpc::ByteBuffer request(&empty, 1);
+  // The server as a whole: an empty service name.
+  const grpc::ByteBuffer request = Serialized(health::HealthCheckRequest());
   grpc::ByteBuffer response;
   grpc::Status status;
   auto reader = stub.PrepareUnaryCall(&context, "/grpc.health.v1.Health/Check",

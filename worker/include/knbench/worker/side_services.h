@@ -52,12 +52,6 @@ class SideServices {
   std::set<Call*> watchers_;  // Guarded by mu_: Watch streams waiting.
 };
 
-// The two bytes of a serialized HealthCheckResponse{status}.
-std::string HealthResponse(int status);
-// The service name of a serialized HealthCheckRequest; false if the bytes
-// are not one.
-bool ParseHealthRequest(const std::string& bytes, std::string* service);
-
 }  // namespace knbench::worker
 
 #endif  // KNBENCH_WORKER_SIDE_SERVICES_H_
