@@ -9,10 +9,10 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "knbench/common/clock.h"
 #include "knbench/common/log.h"
 #include "knbench/common/metrics_endpoint.h"
 #include "knbench/common/net.h"
-#include "knbench/load_driver/clock.h"
 #include "knbench/load_driver/grpc_transport.h"
 #ifdef KNBENCH_HAVE_NGHTTP2
 #include "knbench/load_driver/h2_transport.h"
@@ -38,6 +38,10 @@ class TransportClock : public Clock {
       : clock_(clock), transport_(transport) {}
   absl::Time Now() override { return clock_->Now(); }
   void SleepUntil(absl::Time t) override { transport_->WaitUntil(t); }
+  bool AwaitWithDeadline(absl::Mutex& mu, const absl::Condition& cond,
+                         absl::Time deadline) override {
+    return clock_->AwaitWithDeadline(mu, cond, deadline);
+  }
 
  private:
   Clock* clock_;

@@ -59,10 +59,11 @@ LocalServing::LocalServing(ServingOptions options)
       serving_metrics_(*registry_, options_.metric_names, options_.labels,
                        options_.config.metric),
       metrics_(registry_),
-      start_(SteadyNow()),
+      start_(clock_.Now()),
       stats_(start_),
-      router_(RouterOptionsFor(options_), &stats_, &serving_metrics_),
-      pods_(options_.pods, ListenerFor(&router_, &serving_metrics_, options_)) {
+      router_(RouterOptionsFor(options_), &stats_, &serving_metrics_, &clock_),
+      pods_(options_.pods, ListenerFor(&router_, &serving_metrics_, options_),
+            PodManager::World{&clock_}) {
   metrics_.http().Handle("/state", [this] {
     return HttpResponse{
         200, "application/json",
@@ -143,20 +144,20 @@ void LocalServing::Loop() {
   while (!stop_) {
     // Until the current second ends, or a request reaches a revision whose
     // decider wants no pods (Knative's poke).
-    const absl::Duration wait = live_->next_boundary() - SteadyNow();
-    loop_mu_.AwaitWithTimeout(
+    clock_.AwaitWithDeadline(
+        loop_mu_,
         absl::Condition(
             +[](LocalServing* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->loop_mu_) {
               return s->poked_ || s->stop_;
             },
             this),
-        wait);
+        live_->next_boundary());
     if (stop_) break;
     poked_ = false;
-    Apply(live_->Advance(SteadyNow()));
+    Apply(live_->Advance(clock_.Now()));
     router_.EnableArrivalHook(live_->pokeable());
     // A request that came while the hook was off is in the stats already.
-    if (live_->pokeable()) Apply(live_->Advance(SteadyNow()));
+    if (live_->pokeable()) Apply(live_->Advance(clock_.Now()));
     serving_metrics_.OnRouter(router_.snapshot());
   }
 }

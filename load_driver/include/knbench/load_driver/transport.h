@@ -7,7 +7,7 @@
 #include <string>
 
 #include "absl/time/time.h"
-#include "knbench/load_driver/clock.h"
+#include "knbench/common/clock.h"
 #include "knbench/load_driver/pacer.h"
 #include "knbench/load_driver/row.h"
 #include "knbench/load_driver/target.h"

@@ -15,6 +15,7 @@
 #include "absl/time/time.h"
 #include "grpcpp/server.h"
 #include "knbench/autoscaler_model/config.h"
+#include "knbench/common/clock.h"
 #include "knbench/common/metrics_endpoint.h"
 #include "knbench/local_serving/live_autoscaler.h"
 #include "knbench/local_serving/pod_manager.h"
@@ -68,6 +69,8 @@ class LocalServing {
   MetricsEndpoint metrics_;
   std::ofstream stats_file_;
   std::ofstream decisions_file_;
+  // The one time source of the router, the pods and the autoscaler loop.
+  SteadyClock clock_;
   const absl::Time start_;
   SecondStats stats_;
   Router router_;
