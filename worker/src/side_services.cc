@@ -64,7 +64,7 @@ class SideServices::Call {
     }
     new Call(owner_, cq_);  // Ready for the next one.
     pending_ = 2;           // finished_ and done_
-    owner_->live_.fetch_add(1);
+    owner_->live_.Enter();
     const std::string& method = context_.method();
     kind_ = method == kCheck              ? kCheckCall
             : method == kWatch            ? kWatchCall
@@ -171,7 +171,7 @@ class SideServices::Call {
     if (--pending_ > 0) return;
     SideServices* owner = owner_;
     delete this;
-    owner->live_.fetch_sub(1);
+    owner->live_.Leave();
   }
 
   SideServices* const owner_;

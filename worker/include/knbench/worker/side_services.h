@@ -9,6 +9,7 @@
 
 #include "grpcpp/generic/async_generic_service.h"
 #include "grpcpp/server_builder.h"
+#include "knbench/worker/live_calls.h"
 
 namespace knbench::worker {
 
@@ -38,8 +39,8 @@ class SideServices {
   // stream is sent it and ended, so that draining does not wait on them.
   void SetNotServing();
   bool serving() const { return serving_.load(); }
-  // Calls that arrived and are not over (see WorkerService::live_calls).
-  int live_calls() const { return live_.load(); }
+  // Calls that arrived and are not over.
+  LiveCalls& live_calls() { return live_; }
 
  private:
   class Call;
@@ -47,7 +48,7 @@ class SideServices {
   grpc::AsyncGenericService generic_;
   const std::vector<std::string> services_;  // For reflection.
   std::atomic<bool> serving_{true};
-  std::atomic<int> live_{0};
+  LiveCalls live_;
   std::mutex mu_;
   std::set<Call*> watchers_;  // Guarded by mu_: Watch streams waiting.
 };
