@@ -18,9 +18,7 @@ class GrpcTransport::Call {
   grpc::Status status_;
   std::unique_ptr<grpc::ClientAsyncResponseReader<load_worker::WorkResponse>>
       reader;
-  Arrival arrival;
-  absl::Time intended;
-  absl::Time sent;
+  Outgoing outgoing;
   Call* prev = nullptr;
   Call* next = nullptr;
   // Owners: the call itself until its answer, plus CancelAll while it
@@ -97,9 +95,7 @@ ConnectResult GrpcTransport::Connect(absl::Time deadline,
 void GrpcTransport::Send(const Arrival& a, absl::Time intended,
                          absl::Time actual) {
   Call* call = new Call;
-  call->arrival = a;
-  call->intended = intended;
-  call->sent = actual;
+  call->outgoing = {a, intended, actual};
   call->request.set_duration_ms(options_.spin_ms);
   call->context.set_deadline(absl::ToChronoTime(actual + options_.timeout));
   Started();
@@ -119,8 +115,8 @@ void GrpcTransport::Send(const Arrival& a, absl::Time intended,
 
 void GrpcTransport::Done(Call* call) {
   const int64_t left =
-      Ended(call->arrival, call->intended, call->sent,
-            static_cast<int>(call->status_.error_code()), &call->response);
+      Ended(call->outgoing, static_cast<int>(call->status_.error_code()),
+            &call->response);
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (call->prev) call->prev->next = call->next;

@@ -22,9 +22,7 @@ inline constexpr absl::Duration kH2MaxBackoff = absl::Seconds(1);
 // One call, from Send to its row; its memory lives on until nghttp2 closes
 // its stream (or the session goes), as nghttp2 may still name it.
 struct H2Transport::Call {
-  Arrival arrival;
-  absl::Time intended;
-  absl::Time sent;
+  Outgoing outgoing;
   absl::Time deadline;
   Session* session = nullptr;
   int32_t stream_id = -1;

@@ -152,9 +152,7 @@ H2Transport::~H2Transport() {
 void H2Transport::Send(const Arrival& a, absl::Time intended,
                        absl::Time actual) {
   Call* call = new Call;
-  call->arrival = a;
-  call->intended = intended;
-  call->sent = actual;
+  call->outgoing = {a, intended, actual};
   call->deadline = actual + options_.timeout;
   Started();
   call->prev = newest_;
@@ -215,7 +213,7 @@ void H2Transport::Finish(Call* call, int code,
   if (newest_ == call) newest_ = call->prev;
   call->prev = call->next = nullptr;
   const bool unsent = call->session == nullptr;
-  Ended(call->arrival, call->intended, call->sent, code, response);
+  Ended(call->outgoing, code, response);
   if (unsent) delete call;  // nghttp2 never saw it.
 }
 

@@ -1,5 +1,8 @@
 #include "knbench/load_driver/summary.h"
 
+#include <initializer_list>
+#include <utility>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
@@ -107,28 +110,29 @@ namespace {
 // Milliseconds and seconds to the microsecond and millisecond.
 Json Num(double v) { return Rounded(v, 3); }
 
-Json LatencyJson(const LatencyStats& l) {
+// Named statistics of `count` samples: null, all of them, without one.
+Json StatsJson(int64_t count,
+               std::initializer_list<std::pair<const char*, double>> stats) {
   Json j = Json::object();
-  for (const auto& [name, value] : {std::pair{"min", l.min},
-                                    {"mean", l.mean},
-                                    {"p50", l.p50},
-                                    {"p90", l.p90},
-                                    {"p95", l.p95},
-                                    {"p99", l.p99},
-                                    {"p999", l.p999},
-                                    {"max", l.max}}) {
-    j[name] = l.count == 0 ? Json(nullptr) : Num(value);
+  for (const auto& [name, value] : stats) {
+    j[name] = count == 0 ? Json(nullptr) : Num(value);
   }
   return j;
 }
 
+Json LatencyJson(const LatencyStats& l) {
+  return StatsJson(l.count, {{"min", l.min},
+                             {"mean", l.mean},
+                             {"p50", l.p50},
+                             {"p90", l.p90},
+                             {"p95", l.p95},
+                             {"p99", l.p99},
+                             {"p999", l.p999},
+                             {"max", l.max}});
+}
+
 Json LagJson(const LagStats& l) {
-  Json j = Json::object();
-  for (const auto& [name, value] :
-       {std::pair{"p50", l.p50}, {"p99", l.p99}, {"max", l.max}}) {
-    j[name] = l.count == 0 ? Json(nullptr) : Num(value);
-  }
-  return j;
+  return StatsJson(l.count, {{"p50", l.p50}, {"p99", l.p99}, {"max", l.max}});
 }
 
 Json PhaseJson(const PhaseSummary& p) {

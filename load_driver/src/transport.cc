@@ -8,9 +8,11 @@ namespace {
 
 // The row of a call that got its answer (or its error) at `now`.
 // `response` is read only for an OK status.
-Row AnsweredRow(const Arrival& a, absl::Time intended, absl::Time sent,
-                absl::Time now, int32_t spin_ms, int grpc_code,
-                load_worker::WorkResponse* response) {
+Row AnsweredRow(const Outgoing& call, absl::Time now, int32_t spin_ms,
+                int grpc_code, load_worker::WorkResponse* response) {
+  const Arrival& a = call.arrival;
+  const absl::Time intended = call.intended;
+  const absl::Time sent = call.sent;
   Row row;
   row.seq = a.seq;
   row.intended_unix_ns = absl::ToUnixNanos(intended);
@@ -38,10 +40,10 @@ void Transport::Started() {
   if (metrics_) metrics_->SetInflight(static_cast<double>(n));
 }
 
-int64_t Transport::Ended(const Arrival& a, absl::Time intended, absl::Time sent,
-                         int grpc_code, load_worker::WorkResponse* response) {
-  Row row = AnsweredRow(a, intended, sent, clock_->Now(), options_.spin_ms,
-                        grpc_code, response);
+int64_t Transport::Ended(const Outgoing& call, int grpc_code,
+                         load_worker::WorkResponse* response) {
+  Row row =
+      AnsweredRow(call, clock_->Now(), options_.spin_ms, grpc_code, response);
   const bool ok = grpc_code == 0;
   if (metrics_) {
     metrics_->OnCompleted(ok, row.latency_us, row.intended_latency_us);

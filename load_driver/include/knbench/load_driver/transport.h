@@ -30,6 +30,13 @@ struct TransportOptions {
   int32_t spin_ms = 100;
 };
 
+// A request as it left: what its row needs besides the answer.
+struct Outgoing {
+  Arrival arrival;
+  absl::Time intended;  // when the schedule wanted it sent
+  absl::Time sent;      // when it was
+};
+
 // How connecting before the run went.
 struct ConnectResult {
   int ready = 0;   // channels connected
@@ -81,8 +88,8 @@ class Transport : public Sender {
   // A call ended with `grpc_code` (`response` is read for OK only): records
   // its one row, then counts it out of flight, so that "idle" means "every
   // row is in". Returns the calls still in flight.
-  int64_t Ended(const Arrival& a, absl::Time intended, absl::Time sent,
-                int grpc_code, load_worker::WorkResponse* response);
+  int64_t Ended(const Outgoing& call, int grpc_code,
+                load_worker::WorkResponse* response);
 
   const TransportOptions options_;
   Clock* const clock_;
