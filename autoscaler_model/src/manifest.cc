@@ -122,6 +122,16 @@ constexpr ResourceField kResourceFields[] = {
      &ContainerResources::memory_limit_bytes},
 };
 
+// The value of a resource ("limits.cpu"); unset when the manifest has none.
+std::optional<int64_t> ResourceValue(const ContainerResources& resources,
+                                     absl::string_view resource) {
+  for (const ResourceField& f : kResourceFields) {
+    if (resource == absl::StrCat(f.part, ".", f.name))
+      return resources.*f.field;
+  }
+  return std::nullopt;
+}
+
 // spec.template.spec.containers[0].resources; missing pieces stay unset.
 absl::Status ReadResources(const YAML::Node& spec, ContainerResources* out) {
   absl::StatusOr<YAML::Node> containers =
@@ -272,6 +282,15 @@ absl::Status ReadManifest(const std::vector<SettingSpec>& specs,
     }
   }
   for (size_t i = 0; i < specs.size(); ++i) {
+    if (specs[i].source == KnativeSource::kContainerResource) {
+      // Already a number: ParseManifest read the quantity.
+      const std::optional<int64_t> value =
+          ResourceValue(settings.resources, specs[i].origin);
+      if (!value) continue;
+      resolved->values[i] = *value;
+      resolved->sources[i] = SettingSource::kManifest;
+      continue;
+    }
     if (specs[i].source != KnativeSource::kRevisionSpec) continue;
     const auto field = settings.revision_spec.find(specs[i].key);
     if (field == settings.revision_spec.end()) continue;

@@ -53,9 +53,10 @@ absl::StatusOr<ManifestSettings> ParseManifest(absl::string_view yaml);
 
 // Reads the settings of `specs` from the manifest over `resolved` (whose
 // sources become kManifest): annotations by key or legacy alias, revision
-// spec fields by name. A value of the wrong type is an error naming the
-// annotation or field; autoscaling.knative.dev/* keys no setting reads
-// (class aside) are appended to `ignored`.
+// spec fields by name, container resources from `settings.resources`. A
+// value of the wrong type is an error naming the annotation or field;
+// autoscaling.knative.dev/* keys no setting reads (class aside) are
+// appended to `ignored`.
 absl::Status ReadManifest(const std::vector<SettingSpec>& specs,
                           const ManifestSettings& settings,
                           ResolvedSettings* resolved,
