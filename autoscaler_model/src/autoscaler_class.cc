@@ -1,8 +1,36 @@
 #include "knbench/autoscaler_model/autoscaler_class.h"
 
 #include "knbench/autoscaler_model/config.h"
+#include "knbench/autoscaler_model/hpa_settings.h"
+#include "knbench/autoscaler_model/kpa_settings.h"
 
 namespace knbench::autoscaler_model {
+
+absl::string_view AutoscalerClassName(AutoscalerClass c) {
+  return c == AutoscalerClass::kHpa ? "hpa" : "kpa";
+}
+
+const SettingTable<ClassSetting>& ClassSettings() {
+  static const auto* table = new SettingTable<ClassSetting>({EnumField(
+      SettingSpec::Of(SettingType::kEnum, "class")
+          .Annotation("class")
+          .Default("kpa")
+          .ValueAlias("kpa.autoscaling.knative.dev", "kpa")
+          .ValueAlias("hpa.autoscaling.knative.dev", "hpa")
+          .Help("the autoscaler: Knative's KPA, or a Kubernetes "
+                "HorizontalPodAutoscaler (CPU or memory, never below one "
+                "pod). Each reads its own settings below."),
+      &ClassSetting::autoscaler_class,
+      {AutoscalerClass::kKpa, AutoscalerClass::kHpa}, AutoscalerClassName)});
+  return *table;
+}
+
+ClassSetting::ClassSetting() { ClassSettings().ApplyDefaults(this); }
+
+const std::vector<SettingSpec>& ClassSpecs(AutoscalerClass c) {
+  return c == AutoscalerClass::kHpa ? HpaSettings().specs()
+                                    : KpaSettings().specs();
+}
 
 Bounds PodCountBounds(double min) {
   return Bounds::AtLeast(min).AtMost(kMaxPodCount, "(the model's pod limit)");

@@ -1,6 +1,5 @@
 #include "knbench/autoscaler_model/hpa_settings.h"
 
-#include <utility>
 #include <vector>
 
 #include "knbench/autoscaler_model/autoscaler_class.h"
@@ -114,18 +113,11 @@ std::vector<Setting<C>> ControllerRows() {
   };
 }
 
-std::vector<Setting<C>> Rows() {
-  std::vector<Setting<C>> rows;
-  for (auto group : {RevisionRows, ControllerRows}) {
-    for (Setting<C>& row : group()) rows.push_back(std::move(row));
-  }
-  return rows;
-}
-
 }  // namespace
 
 const SettingTable<HpaConfig>& HpaSettings() {
-  static const auto* table = new SettingTable<HpaConfig>(Rows());
+  static const auto* table = new SettingTable<HpaConfig>(
+      JoinRows<HpaConfig>({RevisionRows(), ControllerRows()}));
   return *table;
 }
 

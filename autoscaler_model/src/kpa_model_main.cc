@@ -10,7 +10,6 @@
 #include "absl/time/time.h"
 #include "knbench/autoscaler_model/config.h"
 #include "knbench/autoscaler_model/input.h"
-#include "knbench/autoscaler_model/kpa_settings.h"
 #include "knbench/autoscaler_model/settings_flags.h"
 #include "knbench/autoscaler_model/settings_report.h"
 #include "knbench/autoscaler_model/simulator.h"
@@ -90,7 +89,7 @@ int PrintConfig(const am::FlagSettings& settings,
 }  // namespace
 
 int main(int argc, char** argv) {
-  am::SettingFlags setting_flags(am::KpaSettings().specs());
+  am::SettingFlags setting_flags;
   const std::vector<std::string> positional = knbench::ParseFlagsOrExit(
       argc, argv, "kpa_model", kUsage, nullptr, setting_flags.flags());
   if (!positional.empty()) Fail("unexpected argument: " + positional[0]);
@@ -111,6 +110,11 @@ int main(int argc, char** argv) {
   const am::SimulationOptions options = SimulationOptionsOrExit();
   if (am::CheckConfigRequested())
     return PrintConfig(*settings, options, *format);
+  if (settings->autoscaler_class == am::AutoscalerClass::kHpa) {
+    Fail(
+        "the hpa class's replay is not available yet; --check-config shows "
+        "its settings");
+  }
 
   std::ifstream in(input_path, std::ios::binary);
   if (!in) Fail("cannot open input " + input_path);

@@ -1,6 +1,5 @@
 #include "knbench/autoscaler_model/kpa_settings.h"
 
-#include <utility>
 #include <vector>
 
 #include "knbench/autoscaler_model/autoscaler_class.h"
@@ -171,18 +170,11 @@ std::vector<Setting<C>> ZeroRows() {
   };
 }
 
-std::vector<Setting<C>> Rows() {
-  std::vector<Setting<C>> rows;
-  for (auto group : {TargetRows, WindowRows, ScaleRows, ZeroRows}) {
-    for (Setting<C>& row : group()) rows.push_back(std::move(row));
-  }
-  return rows;
-}
-
 }  // namespace
 
 const SettingTable<KpaConfig>& KpaSettings() {
-  static const auto* table = new SettingTable<KpaConfig>(Rows());
+  static const auto* table = new SettingTable<KpaConfig>(JoinRows<KpaConfig>(
+      {TargetRows(), WindowRows(), ScaleRows(), ZeroRows()}));
   return *table;
 }
 

@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "knbench/autoscaler_model/autoscaler_class.h"
 #include "knbench/autoscaler_model/kpa_settings.h"
 #include "knbench/common/quantity.h"
 #include "yaml-cpp/yaml.h"
@@ -15,8 +16,8 @@
 namespace knbench::autoscaler_model {
 namespace {
 
-// autoscaling.knative.dev/class chooses the autoscaler (and so the table);
-// it is not a setting of one.
+// autoscaling.knative.dev/class chooses the autoscaler (and so the table):
+// not a setting of a class's table, nor ignored by one.
 constexpr absl::string_view kClass = "class";
 
 // The documents of a YAML stream, split at "---" and "..." lines. yaml-cpp
@@ -271,10 +272,9 @@ absl::Status ReadManifest(const std::vector<SettingSpec>& specs,
     if (!absl::StartsWith(key, kAnnotationPrefix)) continue;
     const absl::string_view name =
         absl::string_view(key).substr(kAnnotationPrefix.size());
-    if (name == kClass) continue;
     const std::optional<size_t> i = AnnotationSetting(specs, name);
     if (!i) {
-      if (ignored != nullptr) ignored->push_back(key);
+      if (ignored != nullptr && name != kClass) ignored->push_back(key);
       continue;
     }
     if (absl::Status st = apply(*i, "annotation ", key, value); !st.ok()) {
@@ -303,21 +303,30 @@ absl::Status ReadManifest(const std::vector<SettingSpec>& specs,
   return absl::OkStatus();
 }
 
-absl::Status CheckKpaClass(const ManifestSettings& settings) {
-  const auto it =
-      settings.annotations.find(absl::StrCat(kAnnotationPrefix, kClass));
-  if (it == settings.annotations.end() ||
-      it->second == "kpa.autoscaling.knative.dev") {
-    return absl::OkStatus();
-  }
-  return absl::InvalidArgumentError(
-      absl::StrCat("manifest annotation ", it->first, "=\"", it->second,
-                   "\": the model covers the KPA class only"));
+bool ReadsAnnotation(const std::vector<SettingSpec>& specs,
+                     absl::string_view key) {
+  return absl::StartsWith(key, kAnnotationPrefix) &&
+         AnnotationSetting(specs, key.substr(kAnnotationPrefix.size()))
+             .has_value();
 }
 
 absl::Status ApplyManifest(const ManifestSettings& settings, KpaConfig* config,
                            std::vector<std::string>* ignored) {
-  if (absl::Status st = CheckKpaClass(settings); !st.ok()) return st;
+  const SettingTable<ClassSetting>& classes = ClassSettings();
+  ResolvedSettings chosen = Defaults(classes.specs());
+  if (absl::Status st =
+          ReadManifest(classes.specs(), settings, &chosen, nullptr);
+      !st.ok()) {
+    return st;
+  }
+  ClassSetting c;
+  classes.Write(chosen.values, &c);
+  if (c.autoscaler_class != AutoscalerClass::kKpa) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "manifest annotation ", kAnnotationPrefix, kClass,
+        ": the KPA's settings cannot be read from a manifest of class ",
+        AutoscalerClassName(c.autoscaler_class)));
+  }
   const SettingTable<KpaConfig>& table = KpaSettings();
   ResolvedSettings resolved = Defaults(table.specs());
   resolved.values = table.Read(*config);

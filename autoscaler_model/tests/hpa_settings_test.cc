@@ -1,21 +1,30 @@
-// The HPA class's settings table: each row parses its own printed default
-// and holds Knative's and Kubernetes' defaults and bounds, and reads the
-// manifest's annotations and CPU request.
+// The HPA class's settings table, and the class choosing between the
+// tables: each row parses its own printed default and holds Kubernetes'
+// defaults and bounds; names both tables have are one flag that each reads
+// with its own meaning; the class comes from the flag, the manifest or the
+// default.
 #include "knbench/autoscaler_model/hpa_settings.h"
 
+#include <fstream>
 #include <limits>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "knbench/autoscaler_model/autoscaler_class.h"
+#include "knbench/autoscaler_model/kpa_settings.h"
+#include "knbench/autoscaler_model/settings_flags.h"
+#include "knbench/common/flags.h"
 #include "setting_test_util.h"
 
 namespace knbench::autoscaler_model {
 namespace {
 
 using ::testing::ElementsAre;
+using ::testing::HasSubstr;
 
 const std::vector<SettingSpec>& Specs() { return HpaSettings().specs(); }
 
@@ -154,9 +163,11 @@ TEST(HpaSettings, ManifestAnnotationsAndResources) {
   EXPECT_EQ(r.sources[IndexOf(Specs(), "cpu_request")],
             SettingSource::kManifest);
   EXPECT_EQ(r.sources[IndexOf(Specs(), "max_scale")], SettingSource::kDefault);
-  // The KPA's annotation is not the HPA's.
+  // The KPA's annotation is not the HPA's; the class is neither's.
   EXPECT_THAT(ignored,
               ElementsAre("autoscaling.knative.dev/panic-window-percentage"));
+  EXPECT_TRUE(ReadsAnnotation(KpaSettings().specs(), ignored[0]));
+  EXPECT_FALSE(ReadsAnnotation(Specs(), ignored[0]));
   // The metric's values are the class's.
   r = Defaults(Specs());
   EXPECT_EQ(
@@ -164,6 +175,157 @@ TEST(HpaSettings, ManifestAnnotationsAndResources) {
           .message(),
       "manifest annotation autoscaling.knative.dev/metric=\"rps\": must be "
       "cpu or memory");
+}
+
+// A test's own --from-manifest file.
+std::string WriteManifest(const std::string& name,
+                          const std::string& annotations) {
+  const std::string path = testing::TempDir() + "/hpa_settings_" + name;
+  std::ofstream(path) << "apiVersion: serving.knative.dev/v1\nkind: Service\n"
+                         "metadata: {name: w}\nspec:\n  template:\n"
+                         "    metadata:\n      annotations: {"
+                      << annotations << "}\n";
+  return path;
+}
+
+// SettingsFromFlags over the setting flags `args`.
+absl::StatusOr<FlagSettings> Resolve(const std::vector<std::string>& args) {
+  SettingFlags flags;
+  auto parsed = knbench::ParseFlags(args, nullptr, flags.flags());
+  if (!parsed.ok()) return parsed.status();
+  auto settings = SettingsFromFlags(flags);
+  // --from-manifest is a process-wide flag: leave it as it was.
+  EXPECT_TRUE(knbench::ParseFlags({"--from-manifest="}).ok());
+  return settings;
+}
+
+const char kHpaFixture[] = KPA_FIXTURES_DIR "/worker-service-hpa.yaml";
+const char kKpaFixture[] = KPA_FIXTURES_DIR "/worker-service.yaml";
+
+TEST(AutoscalerClassTest, FromFlagManifestOrDefault) {
+  auto kpa = Resolve({});
+  ASSERT_TRUE(kpa.ok()) << kpa.status();
+  EXPECT_EQ(kpa->autoscaler_class, AutoscalerClass::kKpa);
+  EXPECT_EQ(kpa->class_source, SettingSource::kDefault);
+  EXPECT_EQ(kpa->resolved.values.size(), KpaSettings().specs().size());
+
+  // The rendered HPA overlay: class, annotations and the CPU request.
+  auto hpa = Resolve({"--from-manifest", kHpaFixture});
+  ASSERT_TRUE(hpa.ok()) << hpa.status();
+  EXPECT_EQ(hpa->autoscaler_class, AutoscalerClass::kHpa);
+  EXPECT_EQ(hpa->class_source, SettingSource::kManifest);
+  EXPECT_EQ(hpa->resolved.values.size(), Specs().size());
+  EXPECT_EQ(hpa->hpa.target, 70);
+  EXPECT_EQ(hpa->hpa.min_scale, 1);
+  EXPECT_EQ(hpa->hpa.max_scale, 3);
+  EXPECT_EQ(hpa->hpa.cpu_request, 500);
+  EXPECT_TRUE(hpa->notes.empty());
+
+  // Flags win: the class by its full name too, and the CPU request.
+  auto flags = Resolve({"--from-manifest", kHpaFixture, "--cpu-request=250",
+                        "--class=hpa.autoscaling.knative.dev"});
+  ASSERT_TRUE(flags.ok()) << flags.status();
+  EXPECT_EQ(flags->class_source, SettingSource::kFlag);
+  EXPECT_EQ(flags->hpa.cpu_request, 250);
+  EXPECT_EQ(flags->resolved.sources[IndexOf(Specs(), "cpu_request")],
+            SettingSource::kFlag);
+  auto chosen = Resolve({"--class", "hpa", "--cpu-request=100"});
+  ASSERT_TRUE(chosen.ok()) << chosen.status();
+  EXPECT_EQ(chosen->autoscaler_class, AutoscalerClass::kHpa);
+
+  // --class=kpa over the HPA manifest reads its annotations as the KPA's.
+  EXPECT_EQ(Resolve({"--from-manifest", kHpaFixture, "--class=kpa"})
+                .status()
+                .message(),
+            std::string(kHpaFixture) +
+                ": manifest annotation autoscaling.knative.dev/metric=\"cpu\": "
+                "must be concurrency or rps");
+  // And the KPA manifest as the HPA's.
+  EXPECT_THAT(
+      std::string(Resolve({"--from-manifest", kKpaFixture, "--class=hpa"})
+                      .status()
+                      .message()),
+      HasSubstr("metric=\"concurrency\": must be cpu or memory"));
+  const std::string other = WriteManifest(
+      "vpa.yaml", "autoscaling.knative.dev/class: vpa.autoscaling.knative.dev");
+  EXPECT_EQ(Resolve({"--from-manifest", other}).status().message(),
+            other +
+                ": manifest annotation autoscaling.knative.dev/class=\"vpa."
+                "autoscaling.knative.dev\": must be kpa or hpa");
+}
+
+// A shared name is one flag; each class reads it with its own values,
+// bounds and unset value.
+TEST(AutoscalerClassTest, SharedFlagsReadByEachClass) {
+  SettingFlags flags;
+  std::set<std::string> names;
+  for (const knbench::TableFlag& flag : flags.flags()) {
+    EXPECT_TRUE(names.insert(flag.name).second) << flag.name;
+  }
+  // The class, the KPA's 22 and the HPA's 12, five of them shared.
+  EXPECT_EQ(names.size(), 1u + 22u + 12u - 5u);
+  for (const knbench::TableFlag& flag : flags.flags()) {
+    if (flag.name == "metric") {
+      EXPECT_EQ(flag.default_text, "kpa: \"concurrency\", hpa: \"cpu\"");
+      EXPECT_THAT(flag.help,
+                  HasSubstr("autoscaling.knative.dev/metric: [kpa] "));
+      EXPECT_THAT(flag.help, HasSubstr(" [hpa] what the HPA scales on"));
+    }
+    if (flag.name == "min_scale") EXPECT_EQ(flag.default_text, "0");
+    if (flag.name == "horizontal_pod_autoscaler_tolerance") {
+      EXPECT_THAT(flag.help, HasSubstr("[hpa] kube-controller-manager"));
+    }
+  }
+  ASSERT_TRUE(knbench::ParseFlags({"--window=0", "--target=2e6"}, nullptr,
+                                  flags.flags())
+                  .ok());
+  const auto& kpa = KpaSettings().specs();
+  EXPECT_EQ(*flags.Given(Specs()[IndexOf(Specs(), "window")]),
+            SettingValue());  // unset: no behavior
+  EXPECT_EQ(*flags.Given(kpa[IndexOf(kpa, "window")]),
+            SettingValue(absl::ZeroDuration()));  // out of the KPA's bounds
+  EXPECT_EQ(Resolve({"--window=0"}).status().message(),
+            "invalid setting window: must be whole seconds between 6s and 1h");
+  EXPECT_TRUE(Resolve({"--class=hpa", "--cpu-request=1", "--window=0"}).ok());
+  // A target of 2e6 is a KPA target, not an HPA one.
+  EXPECT_TRUE(Resolve({"--target=2e6"}).ok());
+  EXPECT_EQ(Resolve({"--class=hpa", "--cpu-request=1", "--target=2e6"})
+                .status()
+                .message(),
+            "invalid setting target: must be in [0.01, 1000000]");
+  EXPECT_EQ(Resolve({"--class=hpa", "--metric=memory", "--target=0.5"})
+                .status()
+                .message(),
+            "invalid setting target: must be in [1, 262144] for metric memory");
+  EXPECT_EQ(Resolve({"--class=hpa"}).status().message(),
+            "invalid setting cpu-request: the cpu metric needs the pods' CPU "
+            "request in millicores");
+}
+
+// What the class leaves aside is said once each, not refused.
+TEST(AutoscalerClassTest, NotesForTheOtherClassAndUnknownKeys) {
+  const std::string manifest =
+      WriteManifest("notes.yaml",
+                    "autoscaling.knative.dev/class: hpa.autoscaling.knative."
+                    "dev, autoscaling.knative.dev/panic-window-percentage: "
+                    "\"20\", autoscaling.knative.dev/no-such-key: \"1\"");
+  auto s = Resolve(
+      {"--from-manifest", manifest, "--cpu-request=500", "--tick-interval=4s"});
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_THAT(
+      s->notes,
+      ElementsAre(manifest + ": autoscaling.knative.dev/no-such-key is not "
+                             "modelled; ignored",
+                  manifest +
+                      ": autoscaling.knative.dev/panic-window-percentage is "
+                      "not modelled for the hpa class; ignored",
+                  "--tick-interval is not a setting of the hpa class; "
+                  "ignored"));
+  auto kpa = Resolve({"--metric-resolution=30s"});
+  ASSERT_TRUE(kpa.ok()) << kpa.status();
+  EXPECT_THAT(kpa->notes,
+              ElementsAre("--metric-resolution is not a setting of the kpa "
+                          "class; ignored"));
 }
 
 }  // namespace

@@ -252,7 +252,8 @@ nlohmann::json CheckConfig(const std::vector<std::string>& flags) {
   return nlohmann::json::parse(r.out);
 }
 
-constexpr const char* kSettingKeys[] = {"metric",
+constexpr const char* kSettingKeys[] = {"class",
+                                        "metric",
                                         "target",
                                         "target_utilization_percentage",
                                         "window",
@@ -374,11 +375,11 @@ TEST(KpaModelCheckConfig, EverySettingRoundTripsAsFlags) {
   }
 }
 
-TEST(KpaModelCheckConfig, TextListsEverySetting) {
-  const CliResult r = RunModel({"--check-config", "--window=6s"});
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  const std::vector<std::string> lines = Lines(r.out);
-  for (const char* key : kSettingKeys) {
+// --check-config's text has one key=value line for each of `keys`.
+template <size_t N>
+void ExpectEachKeyOnce(const std::vector<std::string>& lines,
+                       const char* const (&keys)[N]) {
+  for (const char* key : keys) {
     EXPECT_EQ(std::count_if(lines.begin(), lines.end(),
                             [&](const std::string& l) {
                               return l.rfind(std::string(key) + "=", 0) == 0;
@@ -386,9 +387,112 @@ TEST(KpaModelCheckConfig, TextListsEverySetting) {
               1)
         << key;
   }
+}
+
+TEST(KpaModelCheckConfig, TextListsEverySetting) {
+  const CliResult r = RunModel({"--check-config", "--window=6s"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::vector<std::string> lines = Lines(r.out);
+  ExpectEachKeyOnce(lines, kSettingKeys);
   EXPECT_NE(std::find(lines.begin(), lines.end(), "window=6s"), lines.end());
   EXPECT_NE(std::find(lines.begin(), lines.end(), "target="), lines.end());
   EXPECT_NE(std::find(lines.begin(), lines.end(), "target_per_pod=70"),
+            lines.end());
+}
+
+// The HPA class: its table's settings (the KPA's are not reported), and
+// the HorizontalPodAutoscaler Knative makes from them.
+constexpr const char* kHpaSettingKeys[] = {
+    "class",
+    "metric",
+    "target",
+    "min_scale",
+    "max_scale",
+    "window",
+    "horizontal_pod_autoscaler_sync_period",
+    "horizontal_pod_autoscaler_tolerance",
+    "horizontal_pod_autoscaler_cpu_initialization_period",
+    "horizontal_pod_autoscaler_initial_readiness_delay",
+    "horizontal_pod_autoscaler_downscale_stabilization",
+    "metric_resolution",
+    "cpu_request"};
+
+constexpr char kHpaManifest[] = KPA_FIXTURES_DIR "/worker-service-hpa.yaml";
+
+TEST(KpaModelCheckConfig, HpaClassFromTheManifest) {
+  // The rendered HPA overlay: class hpa, cpu, target 70, min 1, max 3, CPU
+  // request 500m; no window, so no behavior.
+  const nlohmann::json j = CheckConfig({"--from-manifest", kHpaManifest});
+  EXPECT_EQ(j["class"], "hpa");
+  const nlohmann::json& s = j["settings"];
+  const nlohmann::json& src = j["sources"];
+  EXPECT_EQ(s.size(), std::size(kHpaSettingKeys));
+  for (const char* key : kHpaSettingKeys) {
+    EXPECT_TRUE(s.contains(key)) << key;
+    EXPECT_TRUE(src.contains(key)) << key;
+  }
+  EXPECT_EQ(s["class"], "hpa");
+  EXPECT_EQ(src["class"], "manifest");
+  EXPECT_EQ(s["target"], 70.0);
+  EXPECT_EQ(s["cpu_request"], 500);
+  EXPECT_EQ(src["cpu_request"], "manifest");
+  EXPECT_TRUE(s["window"].is_null());
+  EXPECT_EQ(s["horizontal_pod_autoscaler_tolerance"], 0.1);
+  EXPECT_EQ(s["horizontal_pod_autoscaler_downscale_stabilization"], "5m");
+  EXPECT_EQ(src["metric_resolution"], "default");
+  EXPECT_EQ(j["derived"], nlohmann::json::parse(R"({
+      "hpa_metric": "cpu", "target_utilization_percent": 70,
+      "target_average_value_bytes": null, "min_replicas": 1,
+      "max_replicas": 3, "behavior": null})"));
+  EXPECT_EQ(j["manifest"]["ignored"], nlohmann::json::array());
+}
+
+TEST(KpaModelCheckConfig, HpaBehaviorAndMemoryFromFlags) {
+  // A window gives the API's default policies with it as both windows;
+  // memory 100.7 MiB is truncated to 100 MiB; max-scale 0 is no limit.
+  const nlohmann::json j =
+      CheckConfig({"--class=hpa", "--metric=memory", "--target=100.7",
+                   "--window=30s", "--horizontal-pod-autoscaler-sync-period",
+                   "2s", "--metric-resolution=1500ms"});
+  EXPECT_EQ(j["class"], "hpa");
+  EXPECT_EQ(j["sources"]["class"], "flag");
+  EXPECT_EQ(j["settings"]["horizontal_pod_autoscaler_sync_period"], "2s");
+  EXPECT_EQ(j["settings"]["metric_resolution"], "1.5s");
+  EXPECT_EQ(j["derived"], nlohmann::json::parse(R"({
+      "hpa_metric": "memory", "target_utilization_percent": null,
+      "target_average_value_bytes": 104857600, "min_replicas": 1,
+      "max_replicas": null,
+      "behavior": {
+        "scale_up": {"stabilization_window": "30s", "select_policy": "Max",
+                     "policies": [
+                       {"type": "Pods", "value": 4, "period": "15s"},
+                       {"type": "Percent", "value": 100, "period": "15s"}]},
+        "scale_down": {"stabilization_window": "30s", "select_policy": "Max",
+                       "policies": [
+                         {"type": "Percent", "value": 100,
+                          "period": "15s"}]}}})"));
+}
+
+TEST(KpaModelCheckConfig, HpaSettingsRoundTripAsFlags) {
+  for (const std::vector<std::string>& flags :
+       std::vector<std::vector<std::string>>{
+           {"--from-manifest", kHpaManifest},
+           {"--class=hpa", "--cpu-request=250", "--window=1m",
+            "--horizontal-pod-autoscaler-tolerance=0.05",
+            "--horizontal-pod-autoscaler-initial-readiness-delay=0"}}) {
+    const nlohmann::json first = CheckConfig(flags);
+    const nlohmann::json again = CheckConfig(AsFlags(first["settings"]));
+    EXPECT_EQ(again["settings"], first["settings"]) << first.dump();
+    EXPECT_EQ(again["derived"], first["derived"]);
+  }
+  // Text: every setting once, the behavior's members as dotted keys.
+  const CliResult r = RunModel(
+      {"--check-config", "--from-manifest", kHpaManifest, "--window=30s"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::vector<std::string> lines = Lines(r.out);
+  ExpectEachKeyOnce(lines, kHpaSettingKeys);
+  EXPECT_NE(std::find(lines.begin(), lines.end(),
+                      "behavior.scale_down.stabilization_window=30s"),
             lines.end());
 }
 
@@ -397,7 +501,12 @@ TEST(KpaModelCheckConfig, BadSettingsOrFormatExitTwoWithOneLine) {
        std::vector<std::vector<std::string>>{
            {"--check-config", "--format=json", "--window=5s"},
            {"--check-config", "--format=yaml"},
-           {"--check-config", "--format=json", "--pod-start-delay=-1s"}}) {
+           {"--check-config", "--format=json", "--pod-start-delay=-1s"},
+           {"--check-config", "--class=vpa"},
+           {"--check-config", "--class=hpa"},  // no CPU request
+           {"--check-config", "--class=hpa", "--cpu-request=1", "--metric=rps"},
+           {"--check-config", "--from-manifest", kHpaManifest,
+            "--horizontal-pod-autoscaler-tolerance=1"}}) {
     const CliResult r = RunModel(args);
     EXPECT_EQ(r.exit_code, 2) << args.back();
     EXPECT_EQ(r.out, "");

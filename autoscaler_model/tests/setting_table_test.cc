@@ -283,7 +283,7 @@ TEST(SettingTable, BadManifestValuesNameTheAnnotationOrField) {
 
 // Flags over the manifest over the defaults, and where each came from.
 TEST(SettingFlagsTest, FlagsWinAndSourcesSaySo) {
-  SettingFlags flags(Specs());
+  SettingFlags flags;
   const std::string manifest = KPA_FIXTURES_DIR "/worker-service.yaml";
   auto positional =
       knbench::ParseFlags({"--from-manifest", manifest, "--max-scale=4",
@@ -314,34 +314,42 @@ TEST(SettingFlagsTest, FlagsWinAndSourcesSaySo) {
 // Two tables that share setting names (as the HPA's will share target and
 // window) give one flag per name, which both read.
 TEST(SettingFlagsTest, ASharedNameIsOneFlag) {
-  std::vector<SettingSpec> both = Specs();
-  both.insert(both.end(), Specs().begin(), Specs().end());
-  SettingFlags flags(both);
+  SettingFlags flags({{"a", Specs()}, {"b", Specs()}});
   EXPECT_EQ(flags.flags().size(), Specs().size());
   ASSERT_TRUE(
       knbench::ParseFlags({"--window=30s"}, nullptr, flags.flags()).ok());
-  EXPECT_EQ(flags.given().at("window"), SettingValue(absl::Seconds(30)));
+  EXPECT_EQ(flags.given().at("window"), "30s");
   EXPECT_EQ(flags.given().size(), 1u);
+  EXPECT_EQ(*flags.Given(Spec("window")), SettingValue(absl::Seconds(30)));
+  EXPECT_EQ(*flags.Given(Spec("target")), std::nullopt);
 }
 
 TEST(SettingFlagsTest, FlagErrorsNameTheFlag) {
   for (const auto& [arg, error] :
        std::vector<std::pair<const char*, const char*>>{
            {"--target=abc", "--target=abc: not a number"},
-           {"--metric=cpu", "--metric=cpu: must be concurrency or rps"},
+           {"--metric=p99",
+            "--metric=p99: kpa: must be concurrency or rps; hpa: must be "
+            "cpu or memory"},
            {"--window=5", "--window=5: not a duration such as 60s"},
+           {"--class=vpa", "--class=vpa: must be kpa or hpa"},
            {"--nometric", "unknown flag --nometric"}}) {
-    SettingFlags flags(Specs());
+    SettingFlags flags;
     auto result = knbench::ParseFlags({arg}, nullptr, flags.flags());
     ASSERT_FALSE(result.ok()) << arg;
     EXPECT_THAT(std::string(result.status().message()), HasSubstr(error));
   }
   // In range only once validated, with the Knative key.
-  SettingFlags flags(Specs());
+  SettingFlags flags;
   ASSERT_TRUE(
       knbench::ParseFlags({"--window=5s"}, nullptr, flags.flags()).ok());
   EXPECT_EQ(SettingsFromFlags(flags).status().message(),
             "invalid setting window: must be whole seconds between 6s and 1h");
+  // A value of the other class is the KPA's error, naming the flag.
+  SettingFlags cpu;
+  ASSERT_TRUE(knbench::ParseFlags({"--metric=cpu"}, nullptr, cpu.flags()).ok());
+  EXPECT_EQ(SettingsFromFlags(cpu).status().message(),
+            "--metric=cpu: must be concurrency or rps");
 }
 
 }  // namespace

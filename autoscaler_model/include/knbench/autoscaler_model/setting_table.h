@@ -26,6 +26,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <type_traits>
@@ -202,6 +203,17 @@ class SettingTable {
   std::vector<Setting<Config>> rows_;
   std::vector<SettingSpec> specs_;
 };
+
+// A table's rows given in groups, in order.
+template <typename Config>
+std::vector<Setting<Config>> JoinRows(
+    std::initializer_list<std::vector<Setting<Config>>> groups) {
+  std::vector<Setting<Config>> rows;
+  for (const std::vector<Setting<Config>>& group : groups) {
+    rows.insert(rows.end(), group.begin(), group.end());
+  }
+  return rows;
+}
 
 namespace setting_internal {
 
