@@ -19,7 +19,8 @@ const SettingTable<ClassSetting>& ClassSettings() {
           .ValueAlias("hpa.autoscaling.knative.dev", "hpa")
           .Help("the autoscaler: Knative's KPA, or a Kubernetes "
                 "HorizontalPodAutoscaler (CPU or memory, never below one "
-                "pod). Each reads its own settings below."),
+                "pod). Flags marked [kpa] or [hpa] are that class's "
+                "settings."),
       &ClassSetting::autoscaler_class,
       {AutoscalerClass::kKpa, AutoscalerClass::kHpa}, AutoscalerClassName)});
   return *table;

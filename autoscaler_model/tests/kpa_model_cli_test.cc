@@ -1,74 +1,18 @@
-// Runs the real kpa_model binary on small fixtures.
-#include <sys/wait.h>
-#include <unistd.h>
-
+// Runs the real kpa_model binary on small fixtures: the KPA's replay and
+// --check-config.
 #include <algorithm>
-#include <cstdio>
-#include <cstdlib>
 #include <fstream>
 #include <iterator>
-#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
+#include "kpa_model_cli_util.h"
 #include "nlohmann/json.hpp"
 
+namespace knbench::autoscaler_model::cli_test {
 namespace {
-
-struct CliResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-std::string Quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) {
-    if (c == '\'') {
-      q += "'\\''";
-    } else {
-      q += c;
-    }
-  }
-  return q + "'";
-}
-
-// ctest runs tests as parallel processes: give each its own scratch files.
-std::string Scratch(const std::string& name) {
-  return testing::TempDir() + "/kpa_" + std::to_string(getpid()) + "_" +
-         testing::UnitTest::GetInstance()->current_test_info()->name() + "_" +
-         name;
-}
-
-CliResult RunModel(const std::vector<std::string>& args) {
-  const std::string out = Scratch("stdout.txt");
-  const std::string err = Scratch("stderr.txt");
-  std::string cmd = Quote(KPA_MODEL_BIN);
-  for (const auto& a : args) cmd += " " + Quote(a);
-  cmd += " >" + Quote(out) + " 2>" + Quote(err);
-  const int status = std::system(cmd.c_str());
-  CliResult r;
-  if (status != -1 && WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
-  r.out = Slurp(out);
-  r.err = Slurp(err);
-  std::remove(out.c_str());
-  std::remove(err.c_str());
-  return r;
-}
-
-std::vector<std::string> Lines(const std::string& text) {
-  return absl::StrSplit(text, '\n', absl::SkipEmpty());
-}
 
 constexpr char kHeader[] =
     "time_s,desired_pods,ready_pods,panic_mode,stable_value,panic_value,"
@@ -241,17 +185,6 @@ TEST(KpaModelCli, ReadsTheRealWorkerManifest) {
                               "4,3,3,1,25.000,25.000,-206,1,4,0"}));
 }
 
-// --check-config --format=json: the contract scripts read
-// (docs/kpa_model.md).
-nlohmann::json CheckConfig(const std::vector<std::string>& flags) {
-  std::vector<std::string> args = {"--check-config", "--format=json"};
-  args.insert(args.end(), flags.begin(), flags.end());
-  const CliResult r = RunModel(args);
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  // stdout is one object (parse throws otherwise); notes go to stderr.
-  return nlohmann::json::parse(r.out);
-}
-
 constexpr const char* kSettingKeys[] = {"class",
                                         "metric",
                                         "target",
@@ -340,21 +273,6 @@ TEST(KpaModelCheckConfig, SourcesSayWhereEachValueCameFrom) {
   EXPECT_EQ(unset["sources"]["target"], "flag");
 }
 
-// What a script does to replay local_serving's decisions: every non-null
-// setting back as a flag gives the same settings.
-std::vector<std::string> AsFlags(const nlohmann::json& settings) {
-  std::vector<std::string> flags;
-  for (const auto& [key, value] : settings.items()) {
-    if (value.is_null()) continue;
-    std::string name = key;
-    std::replace(name.begin(), name.end(), '_', '-');
-    flags.push_back(
-        "--" + name + "=" +
-        (value.is_string() ? value.get<std::string>() : value.dump()));
-  }
-  return flags;
-}
-
 TEST(KpaModelCheckConfig, EverySettingRoundTripsAsFlags) {
   for (const std::vector<std::string>& flags :
        std::vector<std::vector<std::string>>{
@@ -375,20 +293,6 @@ TEST(KpaModelCheckConfig, EverySettingRoundTripsAsFlags) {
   }
 }
 
-// --check-config's text has one key=value line for each of `keys`.
-template <size_t N>
-void ExpectEachKeyOnce(const std::vector<std::string>& lines,
-                       const char* const (&keys)[N]) {
-  for (const char* key : keys) {
-    EXPECT_EQ(std::count_if(lines.begin(), lines.end(),
-                            [&](const std::string& l) {
-                              return l.rfind(std::string(key) + "=", 0) == 0;
-                            }),
-              1)
-        << key;
-  }
-}
-
 TEST(KpaModelCheckConfig, TextListsEverySetting) {
   const CliResult r = RunModel({"--check-config", "--window=6s"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -400,113 +304,13 @@ TEST(KpaModelCheckConfig, TextListsEverySetting) {
             lines.end());
 }
 
-// The HPA class: its table's settings (the KPA's are not reported), and
-// the HorizontalPodAutoscaler Knative makes from them.
-constexpr const char* kHpaSettingKeys[] = {
-    "class",
-    "metric",
-    "target",
-    "min_scale",
-    "max_scale",
-    "window",
-    "horizontal_pod_autoscaler_sync_period",
-    "horizontal_pod_autoscaler_tolerance",
-    "horizontal_pod_autoscaler_cpu_initialization_period",
-    "horizontal_pod_autoscaler_initial_readiness_delay",
-    "horizontal_pod_autoscaler_downscale_stabilization",
-    "metric_resolution",
-    "cpu_request"};
-
-constexpr char kHpaManifest[] = KPA_FIXTURES_DIR "/worker-service-hpa.yaml";
-
-TEST(KpaModelCheckConfig, HpaClassFromTheManifest) {
-  // The rendered HPA overlay: class hpa, cpu, target 70, min 1, max 3, CPU
-  // request 500m; no window, so no behavior.
-  const nlohmann::json j = CheckConfig({"--from-manifest", kHpaManifest});
-  EXPECT_EQ(j["class"], "hpa");
-  const nlohmann::json& s = j["settings"];
-  const nlohmann::json& src = j["sources"];
-  EXPECT_EQ(s.size(), std::size(kHpaSettingKeys));
-  for (const char* key : kHpaSettingKeys) {
-    EXPECT_TRUE(s.contains(key)) << key;
-    EXPECT_TRUE(src.contains(key)) << key;
-  }
-  EXPECT_EQ(s["class"], "hpa");
-  EXPECT_EQ(src["class"], "manifest");
-  EXPECT_EQ(s["target"], 70.0);
-  EXPECT_EQ(s["cpu_request"], 500);
-  EXPECT_EQ(src["cpu_request"], "manifest");
-  EXPECT_TRUE(s["window"].is_null());
-  EXPECT_EQ(s["horizontal_pod_autoscaler_tolerance"], 0.1);
-  EXPECT_EQ(s["horizontal_pod_autoscaler_downscale_stabilization"], "5m");
-  EXPECT_EQ(src["metric_resolution"], "default");
-  EXPECT_EQ(j["derived"], nlohmann::json::parse(R"({
-      "hpa_metric": "cpu", "target_utilization_percent": 70,
-      "target_average_value_bytes": null, "min_replicas": 1,
-      "max_replicas": 3, "behavior": null})"));
-  EXPECT_EQ(j["manifest"]["ignored"], nlohmann::json::array());
-}
-
-TEST(KpaModelCheckConfig, HpaBehaviorAndMemoryFromFlags) {
-  // A window gives the API's default policies with it as both windows;
-  // memory 100.7 MiB is truncated to 100 MiB; max-scale 0 is no limit.
-  const nlohmann::json j =
-      CheckConfig({"--class=hpa", "--metric=memory", "--target=100.7",
-                   "--window=30s", "--horizontal-pod-autoscaler-sync-period",
-                   "2s", "--metric-resolution=1500ms"});
-  EXPECT_EQ(j["class"], "hpa");
-  EXPECT_EQ(j["sources"]["class"], "flag");
-  EXPECT_EQ(j["settings"]["horizontal_pod_autoscaler_sync_period"], "2s");
-  EXPECT_EQ(j["settings"]["metric_resolution"], "1.5s");
-  EXPECT_EQ(j["derived"], nlohmann::json::parse(R"({
-      "hpa_metric": "memory", "target_utilization_percent": null,
-      "target_average_value_bytes": 104857600, "min_replicas": 1,
-      "max_replicas": null,
-      "behavior": {
-        "scale_up": {"stabilization_window": "30s", "select_policy": "Max",
-                     "policies": [
-                       {"type": "Pods", "value": 4, "period": "15s"},
-                       {"type": "Percent", "value": 100, "period": "15s"}]},
-        "scale_down": {"stabilization_window": "30s", "select_policy": "Max",
-                       "policies": [
-                         {"type": "Percent", "value": 100,
-                          "period": "15s"}]}}})"));
-}
-
-TEST(KpaModelCheckConfig, HpaSettingsRoundTripAsFlags) {
-  for (const std::vector<std::string>& flags :
-       std::vector<std::vector<std::string>>{
-           {"--from-manifest", kHpaManifest},
-           {"--class=hpa", "--cpu-request=250", "--window=1m",
-            "--horizontal-pod-autoscaler-tolerance=0.05",
-            "--horizontal-pod-autoscaler-initial-readiness-delay=0"}}) {
-    const nlohmann::json first = CheckConfig(flags);
-    const nlohmann::json again = CheckConfig(AsFlags(first["settings"]));
-    EXPECT_EQ(again["settings"], first["settings"]) << first.dump();
-    EXPECT_EQ(again["derived"], first["derived"]);
-  }
-  // Text: every setting once, the behavior's members as dotted keys.
-  const CliResult r = RunModel(
-      {"--check-config", "--from-manifest", kHpaManifest, "--window=30s"});
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  const std::vector<std::string> lines = Lines(r.out);
-  ExpectEachKeyOnce(lines, kHpaSettingKeys);
-  EXPECT_NE(std::find(lines.begin(), lines.end(),
-                      "behavior.scale_down.stabilization_window=30s"),
-            lines.end());
-}
-
 TEST(KpaModelCheckConfig, BadSettingsOrFormatExitTwoWithOneLine) {
   for (const std::vector<std::string>& args :
        std::vector<std::vector<std::string>>{
            {"--check-config", "--format=json", "--window=5s"},
            {"--check-config", "--format=yaml"},
            {"--check-config", "--format=json", "--pod-start-delay=-1s"},
-           {"--check-config", "--class=vpa"},
-           {"--check-config", "--class=hpa"},  // no CPU request
-           {"--check-config", "--class=hpa", "--cpu-request=1", "--metric=rps"},
-           {"--check-config", "--from-manifest", kHpaManifest,
-            "--horizontal-pod-autoscaler-tolerance=1"}}) {
+           {"--check-config", "--class=vpa"}}) {
     const CliResult r = RunModel(args);
     EXPECT_EQ(r.exit_code, 2) << args.back();
     EXPECT_EQ(r.out, "");
@@ -515,3 +319,4 @@ TEST(KpaModelCheckConfig, BadSettingsOrFormatExitTwoWithOneLine) {
 }
 
 }  // namespace
+}  // namespace knbench::autoscaler_model::cli_test
