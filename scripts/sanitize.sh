@@ -35,12 +35,9 @@ jobs=2
 ctest_args=""
 run_tests=1
 
-need_value() {
-  if [[ $# -lt 2 || -z "$2" ]]; then
-    echo "scripts/sanitize.sh: $1 needs a value" >&2
-    exit 2
-  fi
-}
+KNBENCH_LOG_NAME="scripts/sanitize.sh"
+# shellcheck source=scripts/lib/common.sh
+source "${root}/scripts/lib/common.sh"
 while [[ $# -gt 0 ]]; do
   case "$1" in
     -h|--help) usage; exit 0 ;;
