@@ -62,7 +62,15 @@ absl::Status ForEachRow(
   return csv.status();
 }
 
-absl::StatusOr<InputSeries> ReadDriverCsv(
+// The driver CSV's requests as [send, done) spans in epoch microseconds,
+// and the earliest time any row (dropped ones too) mentions.
+struct DriverSpans {
+  int64_t rows = 0;
+  std::vector<std::pair<int64_t, int64_t>> spans;
+  int64_t origin_us = std::numeric_limits<int64_t>::max();
+};
+
+absl::StatusOr<DriverSpans> ReadDriverSpans(
     CsvReader& csv, const std::vector<std::string>& header) {
   const auto c_ts = Column(header, "timestamp_ms");
   const auto c_status = Column(header, "status");
@@ -76,11 +84,7 @@ absl::StatusOr<InputSeries> ReadDriverCsv(
   // Older CSVs (the original Go driver) have only whole-ms latency and no lag.
   const size_t c_lat = c_lat_us ? *c_lat_us : *c_lat_ms;
   const int64_t lat_scale = c_lat_us ? 1 : 1000;
-
-  InputSeries out;
-  out.kind = InputSeries::Kind::kDriverCsv;
-  std::vector<std::pair<int64_t, int64_t>> spans;  // [send, done) epoch us
-  int64_t origin_us = std::numeric_limits<int64_t>::max();
+  DriverSpans out;
   absl::Status rows_status = ForEachRow(
       csv, header.size(),
       [&](int64_t line_no, const std::vector<std::string>& f) -> absl::Status {
@@ -93,7 +97,7 @@ absl::StatusOr<InputSeries> ReadDriverCsv(
         const std::string& status = f[*c_status];
         if (status == "dropped") {
           // Never sent, so never in flight; it still fixes the time origin.
-          origin_us = std::min(origin_us, ts_ms * 1000);
+          out.origin_us = std::min(out.origin_us, ts_ms * 1000);
           return absl::OkStatus();
         }
         if (status != "success" && status != "failure") {
@@ -112,19 +116,27 @@ absl::StatusOr<InputSeries> ReadDriverCsv(
                           f[c_lat]);
         }
         const int64_t send_us = ts_ms * 1000 + lag_us;
-        origin_us = std::min({origin_us, ts_ms * 1000, send_us});
-        spans.emplace_back(send_us, send_us + latency * lat_scale);
+        out.origin_us = std::min({out.origin_us, ts_ms * 1000, send_us});
+        out.spans.emplace_back(send_us, send_us + latency * lat_scale);
         return absl::OkStatus();
       });
   if (!rows_status.ok()) return rows_status;
   if (out.rows == 0) {
     return absl::InvalidArgumentError("input has a header but no rows");
   }
-  const int64_t origin = FloorDiv(origin_us, kMicrosPerSecond) *
+  return out;
+}
+
+// Per second from the input's first: requests sent, and the time-average of
+// requests in flight (each second gets the fraction of it a request was in
+// flight; whole seconds go through a difference array so long requests cost
+// O(1)).
+absl::StatusOr<InputSeries> SecondsOfSpans(const DriverSpans& in) {
+  const int64_t origin = FloorDiv(in.origin_us, kMicrosPerSecond) *
                          kMicrosPerSecond;  // the input's first second
   // Up to the second in which the last request was sent or completed.
   int64_t seconds = 1;
-  for (const auto& [a, b] : spans) {
+  for (const auto& [a, b] : in.spans) {
     const int64_t sent = (a - origin) / kMicrosPerSecond + 1;
     const int64_t done = (b - origin + kMicrosPerSecond - 1) / kMicrosPerSecond;
     seconds = std::max({seconds, sent, done});
@@ -133,13 +145,13 @@ absl::StatusOr<InputSeries> ReadDriverCsv(
     return absl::InvalidArgumentError(
         absl::StrCat("input spans ", seconds, " s; more than a week"));
   }
+  InputSeries out;
+  out.kind = InputSeries::Kind::kDriverCsv;
+  out.rows = in.rows;
   out.concurrency.assign(static_cast<size_t>(seconds), 0.0);
   out.rps.assign(static_cast<size_t>(seconds), 0.0);
-  // Time-average of in-flight requests: each second gets the fraction of it
-  // a request was in flight. Whole seconds go through a difference array so
-  // long requests cost O(1).
   std::vector<double> whole(static_cast<size_t>(seconds) + 1, 0.0);
-  for (const auto& [abs_a, abs_b] : spans) {
+  for (const auto& [abs_a, abs_b] : in.spans) {
     const int64_t a = abs_a - origin;
     const int64_t b = abs_b - origin;
     const int64_t sa = a / kMicrosPerSecond;
@@ -167,22 +179,30 @@ absl::StatusOr<InputSeries> ReadDriverCsv(
   return out;
 }
 
-absl::StatusOr<InputSeries> ReadPlainCsv(
+absl::StatusOr<InputSeries> ReadDriverCsv(
+    CsvReader& csv, const std::vector<std::string>& header) {
+  absl::StatusOr<DriverSpans> spans = ReadDriverSpans(csv, header);
+  if (!spans.ok()) return spans.status();
+  return SecondsOfSpans(*spans);
+}
+
+// One sample of a time_s,value[,ready_pods] input.
+struct PlainRow {
+  double time;
+  double value;
+  std::optional<int32_t> ready;
+};
+
+absl::StatusOr<std::vector<PlainRow>> ReadPlainRows(
     CsvReader& csv, const std::vector<std::string>& header) {
   const size_t c_time = *Column(header, "time_s");
   const size_t c_value = *Column(header, "value");
   const auto c_ready = Column(header, "ready_pods");
-
-  struct Row {
-    double time;
-    double value;
-    std::optional<int32_t> ready;
-  };
-  std::vector<Row> rows;
+  std::vector<PlainRow> rows;
   absl::Status rows_status = ForEachRow(
       csv, header.size(),
       [&](int64_t line_no, const std::vector<std::string>& f) -> absl::Status {
-        Row r{};
+        PlainRow r{};
         if (!absl::SimpleAtod(f[c_time], &r.time) || !std::isfinite(r.time)) {
           return BadField(line_no, "time_s", f[c_time]);
         }
@@ -204,9 +224,33 @@ absl::StatusOr<InputSeries> ReadPlainCsv(
   if (rows.empty()) {
     return absl::InvalidArgumentError("input has a header but no rows");
   }
+  return rows;
+}
+
+// A pod count holds until the next sample says otherwise (before the first
+// sample: the first sample's).
+std::vector<int32_t> CarriedForward(
+    const std::vector<std::optional<int32_t>>& ready) {
+  int32_t carry = 0;
+  for (const auto& r : ready) {
+    if (r) {
+      carry = *r;
+      break;
+    }
+  }
+  std::vector<int32_t> out(ready.size());
+  for (size_t s = 0; s < ready.size(); ++s) {
+    if (ready[s]) carry = *ready[s];
+    out[s] = carry;
+  }
+  return out;
+}
+
+absl::StatusOr<InputSeries> SecondsOfPlainRows(
+    const std::vector<PlainRow>& rows) {
   double first = rows[0].time;
   double last = rows[0].time;
-  for (const Row& r : rows) {
+  for (const PlainRow& r : rows) {
     first = std::min(first, r.time);
     last = std::max(last, r.time);
   }
@@ -223,7 +267,7 @@ absl::StatusOr<InputSeries> ReadPlainCsv(
   std::vector<int> counts(static_cast<size_t>(seconds), 0);
   std::vector<std::optional<int32_t>> ready(static_cast<size_t>(seconds));
   bool any_ready = false;
-  for (const Row& r : rows) {
+  for (const PlainRow& r : rows) {
     const auto s = static_cast<size_t>(std::floor(r.time - origin));
     out.values[s] += r.value;
     ++counts[s];
@@ -236,22 +280,15 @@ absl::StatusOr<InputSeries> ReadPlainCsv(
   for (size_t s = 0; s < out.values.size(); ++s) {
     if (counts[s] > 1) out.values[s] /= counts[s];
   }
-  if (any_ready) {
-    // A pod count holds until the next sample says otherwise.
-    int32_t carry = 0;
-    for (const auto& r : ready) {
-      if (r) {
-        carry = *r;
-        break;
-      }
-    }
-    out.ready_pods.resize(ready.size());
-    for (size_t s = 0; s < ready.size(); ++s) {
-      if (ready[s]) carry = *ready[s];
-      out.ready_pods[s] = carry;
-    }
-  }
+  if (any_ready) out.ready_pods = CarriedForward(ready);
   return out;
+}
+
+absl::StatusOr<InputSeries> ReadPlainCsv(
+    CsvReader& csv, const std::vector<std::string>& header) {
+  absl::StatusOr<std::vector<PlainRow>> rows = ReadPlainRows(csv, header);
+  if (!rows.ok()) return rows.status();
+  return SecondsOfPlainRows(*rows);
 }
 
 }  // namespace
