@@ -153,10 +153,11 @@ OPTIONS = (
            shown="deploy/overlays/hpa rendered by kubectl kustomize", modes=_LOCAL),
     Option("hpa_serving_args", ("--hpa-serving-args",), ("HPA_SERVING_ARGS",),
            HPA_SERVING_ARGS, Words(),
-           "local_serving flags for the hpa class, split on whitespace (kube-controller-"
-           "manager's and metrics-server's names: --horizontal-pod-autoscaler-*, "
-           "--metric-resolution, --target, ...); '' keeps the manifest's and Kubernetes' "
-           "(docs/experiments.md)", "ARGS", modes=_LOCAL),
+           "local_serving flags for the hpa class, split on whitespace, under "
+           "kube-controller-manager's and metrics-server's names "
+           "(--horizontal-pod-autoscaler-sync-period, --metric-resolution, --target, ...); "
+           "'' keeps the manifest's and Kubernetes' (docs/experiments.md)", "ARGS",
+           modes=_LOCAL),
     Option("no_analyze", ("--no-analyze",), (), False, Switch(), "skip tools/analyze_plot.py"),
     Option("dry_run", ("--dry-run",), (), False, Switch(),
            "print the resolved settings and the plan, start nothing"),
