@@ -9,6 +9,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "knbench/autoscaler_model/kpa_settings.h"
+#include "knbench/common/quantity.h"
 #include "yaml-cpp/yaml.h"
 
 namespace knbench::autoscaler_model {
@@ -102,6 +103,62 @@ absl::Status ReadRevisionSpec(const YAML::Node& spec,
   return absl::OkStatus();
 }
 
+// One quantity of a container's resources: where it is and how it reads.
+struct ResourceField {
+  const char* part;  // requests or limits
+  const char* name;  // cpu or memory
+  absl::StatusOr<int64_t> (*parse)(absl::string_view);
+  std::optional<int64_t> ContainerResources::*field;
+};
+
+constexpr ResourceField kResourceFields[] = {
+    {"requests", "cpu", knbench::ParseCpuMillis,
+     &ContainerResources::cpu_request_millicores},
+    {"requests", "memory", knbench::ParseMemoryBytes,
+     &ContainerResources::memory_request_bytes},
+    {"limits", "cpu", knbench::ParseCpuMillis,
+     &ContainerResources::cpu_limit_millicores},
+    {"limits", "memory", knbench::ParseMemoryBytes,
+     &ContainerResources::memory_limit_bytes},
+};
+
+// spec.template.spec.containers[0].resources; missing pieces stay unset.
+absl::Status ReadResources(const YAML::Node& spec, ContainerResources* out) {
+  absl::StatusOr<YAML::Node> containers =
+      Child(spec, "containers", "spec.template.spec");
+  if (!containers.ok()) return containers.status();
+  if (!*containers || containers->IsNull()) return absl::OkStatus();
+  if (!containers->IsSequence()) {
+    return absl::InvalidArgumentError(
+        "spec.template.spec.containers is not a list");
+  }
+  if (containers->size() == 0) return absl::OkStatus();
+  const std::string container = "spec.template.spec.containers[0]";
+  absl::StatusOr<YAML::Node> resources =
+      Child((*containers)[0], "resources", container);
+  if (!resources.ok()) return resources.status();
+  const std::string parent = absl::StrCat(container, ".resources");
+  for (const ResourceField& f : kResourceFields) {
+    absl::StatusOr<YAML::Node> part = Child(*resources, f.part, parent);
+    if (!part.ok()) return part.status();
+    const std::string path = absl::StrCat(parent, ".", f.part);
+    absl::StatusOr<YAML::Node> node = Child(*part, f.name, path);
+    if (!node.ok()) return node.status();
+    if (!*node || node->IsNull()) continue;
+    if (!node->IsScalar()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ".", f.name, " is not a Kubernetes quantity"));
+    }
+    absl::StatusOr<int64_t> value = f.parse(node->Scalar());
+    if (!value.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ".", f.name, ": ", value.status().message()));
+    }
+    out->*f.field = *value;
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<ManifestSettings> ReadService(const YAML::Node& doc) {
   ManifestSettings settings;
   absl::StatusOr<YAML::Node> metadata = Child(doc, "metadata", "");
@@ -141,6 +198,9 @@ absl::StatusOr<ManifestSettings> ReadService(const YAML::Node& doc) {
   if (!tspec.ok()) return tspec.status();
   if (absl::Status st = ReadRevisionSpec(*tspec, &settings.revision_spec);
       !st.ok()) {
+    return st;
+  }
+  if (absl::Status st = ReadResources(*tspec, &settings.resources); !st.ok()) {
     return st;
   }
   return settings;

@@ -2,6 +2,9 @@
 
 #include <fstream>
 #include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "gtest/gtest.h"
 
@@ -140,6 +143,88 @@ TEST(ParseManifest, SecondDocumentAndErrorLinesCountTheWholeStream) {
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("line 5,"), std::string::npos)
       << bad.status();
+}
+
+// The rendered HPA overlay's worker: requests 500m / 64Mi, limits "1" /
+// 256Mi.
+TEST(ParseManifest, ContainerResourcesOfTheHpaOverlay) {
+  auto m = ParseManifest(ReadFile(KPA_FIXTURES_DIR "/worker-service-hpa.yaml"));
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_EQ(m->resources.cpu_request_millicores, 500);
+  EXPECT_EQ(m->resources.cpu_limit_millicores, 1000);
+  EXPECT_EQ(m->resources.memory_request_bytes, int64_t{64} << 20);
+  EXPECT_EQ(m->resources.memory_limit_bytes, int64_t{256} << 20);
+}
+
+// A Knative Service whose revision spec is `spec` (indented under it).
+std::string WithRevisionSpec(const std::string& spec) {
+  return "apiVersion: serving.knative.dev/v1\nkind: Service\n"
+         "metadata: {name: w}\nspec:\n  template:\n    spec:\n" +
+         spec;
+}
+
+TEST(ParseManifest, ResourcesEachOptional) {
+  struct Case {
+    std::string spec;
+    ContainerResources want;
+  };
+  const std::vector<Case> cases = {
+      {"      containerConcurrency: 1\n", {}},
+      {"      containers: []\n", {}},
+      {"      containers:\n      - name: w\n", {}},
+      {"      containers:\n      - resources: {}\n", {}},
+      {"      containers:\n      - resources: {limits: {cpu: }}\n", {}},
+      // Only some; a number as YAML writes it; rounded up; the first
+      // container only.
+      {"      containers:\n      - resources:\n          limits: {cpu: "
+       "\"0.25\"}\n          requests: {cpu: 2, memory: 1G}\n"
+       "      - resources: {limits: {memory: 1Ki}}\n",
+       {2000, 250, 1'000'000'000, std::nullopt}},
+      {"      containers: [{resources: {limits: {cpu: 1500u, memory: "
+       "129e6}}}]\n",
+       {std::nullopt, 2, std::nullopt, 129'000'000}},
+  };
+  for (const Case& c : cases) {
+    auto m = ParseManifest(WithRevisionSpec(c.spec));
+    ASSERT_TRUE(m.ok()) << c.spec << m.status();
+    EXPECT_EQ(m->resources.cpu_request_millicores,
+              c.want.cpu_request_millicores)
+        << c.spec;
+    EXPECT_EQ(m->resources.cpu_limit_millicores, c.want.cpu_limit_millicores)
+        << c.spec;
+    EXPECT_EQ(m->resources.memory_request_bytes, c.want.memory_request_bytes)
+        << c.spec;
+    EXPECT_EQ(m->resources.memory_limit_bytes, c.want.memory_limit_bytes)
+        << c.spec;
+  }
+}
+
+TEST(ParseManifest, BadResourcesNameTheField) {
+  const std::string res = "spec.template.spec.containers[0].resources";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"      containers:\n      - resources: {limits: {cpu: abc}}\n",
+       res + ".limits.cpu: \"abc\" is not a Kubernetes quantity (e.g. "
+             "500m, 1, 256Mi, 1G; no sign)"},
+      {"      containers:\n      - resources: {requests: {memory: -64Mi}}\n",
+       res + ".requests.memory: \"-64Mi\" is not a Kubernetes quantity (e.g. "
+             "500m, 1, 256Mi, 1G; no sign)"},
+      {"      containers:\n      - resources: {requests: {cpu: 2e12}}\n",
+       res + ".requests.cpu: \"2e12\" is too large (at most 1000000000000)"},
+      {"      containers:\n      - resources: {limits: {memory: [1]}}\n",
+       res + ".limits.memory is not a Kubernetes quantity"},
+      {"      containers:\n      - resources: {limits: 1}\n",
+       res + ".limits is not a map"},
+      {"      containers:\n      - resources: [cpu]\n", res + " is not a map"},
+      {"      containers:\n      - worker\n",
+       "spec.template.spec.containers[0] is not a map"},
+      {"      containers: {name: w}\n",
+       "spec.template.spec.containers is not a list"},
+  };
+  for (const auto& [spec, error] : cases) {
+    auto m = ParseManifest(WithRevisionSpec(spec));
+    ASSERT_FALSE(m.ok()) << spec;
+    EXPECT_EQ(m.status().message(), error) << spec;
+  }
 }
 
 TEST(ParseManifest, Errors) {

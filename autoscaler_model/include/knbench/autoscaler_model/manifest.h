@@ -1,12 +1,14 @@
 // Reads the autoscaling settings of a Knative Service manifest: the
-// autoscaling.knative.dev/* annotations on spec.template.metadata and
-// spec.template.spec.containerConcurrency. Parsed with yaml-cpp, so any valid
-// YAML spelling (flow style, quoting, anchors) reads the same.
+// autoscaling.knative.dev/* annotations on spec.template.metadata,
+// spec.template.spec.containerConcurrency and the first container's
+// resources. Parsed with yaml-cpp, so any valid YAML spelling (flow style,
+// quoting, anchors) reads the same.
 #ifndef KNBENCH_AUTOSCALER_MODEL_MANIFEST_H_
 #define KNBENCH_AUTOSCALER_MODEL_MANIFEST_H_
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +20,17 @@
 
 namespace knbench::autoscaler_model {
 
+// spec.template.spec.containers[0].resources in the units the kubelet
+// applies (Kubernetes quantities rounded up, as Quantity.MilliValue() and
+// Value() do); each unset when the manifest leaves it out. Field names are
+// knbench::cgroups::Resources', which local serving fills from them.
+struct ContainerResources {
+  std::optional<int64_t> cpu_request_millicores;  // requests.cpu
+  std::optional<int64_t> cpu_limit_millicores;    // limits.cpu
+  std::optional<int64_t> memory_request_bytes;    // requests.memory
+  std::optional<int64_t> memory_limit_bytes;      // limits.memory
+};
+
 struct ManifestSettings {
   std::string service_name;    // metadata.name
   std::string namespace_name;  // metadata.namespace, empty if not set
@@ -25,12 +38,17 @@ struct ManifestSettings {
   std::map<std::string, std::string> annotations;
   // The scalar fields of spec.template.spec as text ("containerConcurrency").
   std::map<std::string, std::string> revision_spec;
+  ContainerResources resources;
 };
 
 // Uses the first document of kind Service with apiVersion
 // serving.knative.dev/*. Errors: not valid YAML (with the line), no such
 // document, annotations that are not a map of strings, a containerConcurrency
-// that is not a non-negative integer.
+// that is not a non-negative integer, containers that are not a list,
+// resources (or their requests, limits) that are not a map, a cpu or memory
+// that is not a Kubernetes quantity (the error names the field:
+// "spec.template.spec.containers[0].resources.limits.cpu: \"abc\" is not a
+// Kubernetes quantity ...").
 absl::StatusOr<ManifestSettings> ParseManifest(absl::string_view yaml);
 
 // Reads the settings of `specs` from the manifest over `resolved` (whose
