@@ -198,6 +198,14 @@ def test_kpa_then_hpa_end_in_one_comparison(env, tmp_path):
     hpa_manifest = next(a.split("=", 1)[1] for a in serving[1]
                         if a.startswith("--from-manifest="))
     assert hpa_manifest.endswith("knative-service-hpa.yaml") and not os.path.exists(hpa_manifest)
+    kept = yaml.safe_load((top / "hpa" / "logs" / "knative-service.yaml").read_text())
+    assert kept["spec"]["template"]["metadata"]["annotations"][
+        "autoscaling.knative.dev/class"] == "hpa.autoscaling.knative.dev"
+    assert conf(top / "hpa")["autoscaling_source"] == (
+        "deploy/overlays/hpa (rendered by kubectl kustomize) (its autoscaling.knative.dev "
+        "annotations; kept as logs/knative-service.yaml), then "
+        "--horizontal-pod-autoscaler-downscale-stabilization 30s")
+    assert not (top / "kpa" / "logs" / "knative-service.yaml").exists()
     # The HPA's decisions are replayed as the HPA's; its analysis draws no KPA model.
     replay = [a for a in calls(tmp_path, "kpa_model") if "--class=hpa" in a]
     assert len(replay) == 1 and "--cpu-request=500" in replay[0]

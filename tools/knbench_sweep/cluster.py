@@ -98,7 +98,8 @@ class ClusterBackend:
             last = ((r.stderr or r.stdout).strip().splitlines() or [""])[-1]
             raise UsageError(f"kubectl apply -k {rel} failed: {last}")
         timeout = self.s.cluster_start_timeout
-        if not wait_for(self._reconciled, timeout, f"{self.ns}/{self.service} to be Ready"):
+        if not wait_for(self._reconciled, timeout, f"{self.ns}/{self.service} to be Ready",
+                        poll=self.s.cluster_idle_poll):
             raise UsageError(f"the Knative Service {self.ns}/{self.service} was not Ready "
                              f"{timeout}s after kubectl apply -k {rel} (CLUSTER_START_TIMEOUT)")
         cls = (self.annotations() or {}).get(PREFIX + "class", "kpa.autoscaling.knative.dev")

@@ -8,6 +8,7 @@ reads."""
 
 import os
 import shlex
+import shutil
 import time
 from typing import Dict, List, Optional, Tuple
 
@@ -19,6 +20,7 @@ from .options import ROOT
 from .procs import Children, wait_for
 
 SCRAPE_S = 1
+MANIFEST_COPY = "knative-service.yaml"  # in logs/: a manifest the sweep rendered
 
 
 class ServingSystem:
@@ -117,6 +119,8 @@ class ServingSystem:
         with open(os.path.join(tmp, "pods.json"), "w") as f:
             f.write("[]\n")
         os.makedirs(os.path.join(logs, "pods"), exist_ok=True)
+        if self.sut.manifest_source:  # made for this sweep (the HPA's): kept with its logs
+            shutil.copyfile(self.sut.manifest, os.path.join(logs, MANIFEST_COPY))
         # Ours last, so that no --serving-args can move the ports or files.
         argv = [self.s.local_serving_bin, *self.flags(), f"--worker={self.s.worker_bin}",
                 f"--listen=127.0.0.1:{listen}", f"--metrics-port={self.metrics_port}",
@@ -221,8 +225,10 @@ class ServingSystem:
                                  f"queue-proxy, scaled {scaled}the autoscaler_model code that "
                                  "kpa_model replays); one local_serving for the whole sweep",
             "autoscaling": self.config.autoscaling_line(),
-            "autoscaling_source": f"{manifest} (its autoscaling.knative.dev annotations)"
-                                  + (f", then {args}" if args else ""),
+            "autoscaling_source": f"{manifest} (its autoscaling.knative.dev annotations"
+                                  + (f"; kept as logs/{MANIFEST_COPY}"
+                                     if self.sut.manifest_source else "")
+                                  + ")" + (f", then {args}" if args else ""),
             "pod_start_delay": str(self.config.value("pod_start_delay") or "unknown"),
             "serving_flags": " ".join(self.flags()) + " --prometheus-sd-file --stats-out "
                              "--decisions-out (logs/local_serving-*.csv)",
