@@ -21,9 +21,10 @@ from .loading import Run, prom_rel
 # on a cluster, local serving), local mode's workers up, kube-state-metrics' HPA current
 # replicas (the HPA class on a cluster, which has no Knative autoscaler series).
 READY_SERIES = ("actual_pods", "pods", "hpa_current_replicas")
-# The scale the autoscaler asks of the Deployment: the KPA's requested pods (after min-
-# and max-scale), the HPA's desired replicas, else the KPA decider's wish.
-SCALE_SERIES = ("requested_pods", "hpa_desired_replicas", "desired_pods")
+# The scale the autoscaler asks of the Deployment: the HPA's desired replicas (only the
+# HPA class has them), the KPA's requested pods (after min- and max-scale), else the KPA
+# decider's wish.
+SCALE_SERIES = ("hpa_desired_replicas", "requested_pods", "desired_pods")
 
 
 @dataclass

@@ -307,3 +307,12 @@ def test_compare_writes_the_comparison(tmp_path):
         "Comparison: kpa vs hpa (baseline kpa)")
     png = tmp_path / "out" / "comparison_10rps-100ms.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+
+
+def test_the_hpas_own_scale_wins_over_knatives_series():
+    """local serving may export Knative's autoscaler_* names under the HPA class too: the
+    HPA's desired replicas are its scale."""
+    run = hpa_run()
+    t = T0 + np.arange(5, 121, 5, dtype=float)
+    run.prom["requested_pods"] = [PromSeries({}, t, np.ones(len(t)))]
+    assert scaling.measure(run, 1.0).first_scale_up_s == 35.0
