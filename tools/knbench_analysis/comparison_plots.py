@@ -33,14 +33,16 @@ def plot_point(runs: List[Tuple[str, Run]], name: str, title: str,
         if failed.any():
             top.scatter(rel[failed], lat[failed], s=10, marker="x", color=color,
                         label=f"{label}: failed or dropped")
+        # Equal curves would hide each other: earlier sweeps are drawn wider, underneath.
+        wider = 1.6 * (len(runs) - 1 - i)
         ready = first_series(run, READY_SERIES)
         if ready is not None:
-            bottom.step(ready.index, ready.values, where="post", color=color, linewidth=2,
-                        label=f"{label}: ready pods")
+            bottom.step(ready.index, ready.values, where="post", color=color,
+                        linewidth=2 + wider, alpha=0.8, label=f"{label}: ready pods")
         scale = first_series(run, SCALE_SERIES)
         if scale is not None:
             bottom.step(scale.index, scale.values, where="post", color=color, linestyle="--",
-                        linewidth=1.2, label=f"{label}: scale asked for")
+                        linewidth=1.2 + wider, alpha=0.8, label=f"{label}: scale asked for")
         end = load_end_s(run)
         if not math.isnan(end):
             for ax in (top, bottom):
