@@ -20,6 +20,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -27,6 +28,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "nlohmann/json.hpp"
 
 namespace {
 
@@ -175,30 +178,33 @@ bool FlagValue(const char* arg, const char* name, std::string* value) {
   return true;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  std::string worker, value;
+struct Options {
+  std::string worker;
   int runs = 20;
   int timeout_ms = 10000;
+};
+
+// 0: go on; otherwise the exit status (--help, or a usage error said).
+int ParseArgs(int argc, char** argv, Options* o) {
+  std::string value;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {
       std::fputs(kUsage, stdout);
-      return 0;
+      return -1;
     }
     char* end = nullptr;
     if (FlagValue(argv[i], "--worker", &value)) {
-      worker = value;
+      o->worker = value;
     } else if (FlagValue(argv[i], "--runs", &value)) {
-      runs = static_cast<int>(std::strtol(value.c_str(), &end, 10));
-      if (value.empty() || *end != '\0' || runs < 1 || runs > 1000) {
+      o->runs = static_cast<int>(std::strtol(value.c_str(), &end, 10));
+      if (value.empty() || *end != '\0' || o->runs < 1 || o->runs > 1000) {
         std::fprintf(stderr, "cold_start: bad value \"%s\" for --runs\n",
                      value.c_str());
         return 2;
       }
     } else if (FlagValue(argv[i], "--timeout-ms", &value)) {
-      timeout_ms = static_cast<int>(std::strtol(value.c_str(), &end, 10));
-      if (value.empty() || *end != '\0' || timeout_ms < 1) {
+      o->timeout_ms = static_cast<int>(std::strtol(value.c_str(), &end, 10));
+      if (value.empty() || *end != '\0' || o->timeout_ms < 1) {
         std::fprintf(stderr, "cold_start: bad value \"%s\" for --timeout-ms\n",
                      value.c_str());
         return 2;
@@ -208,80 +214,102 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  if (worker.empty()) {
+  if (o->worker.empty()) {
     std::fprintf(stderr, "cold_start: --worker=PATH is required\n");
     return 2;
   }
-  if (access(worker.c_str(), X_OK) != 0) {
-    std::fprintf(stderr, "cold_start: cannot execute \"%s\"\n", worker.c_str());
+  if (access(o->worker.c_str(), X_OK) != 0) {
+    std::fprintf(stderr, "cold_start: cannot execute \"%s\"\n",
+                 o->worker.c_str());
     return 2;
   }
+  return 0;
+}
 
-  std::vector<double> samples, listen_samples;
-  for (int r = 0; r < runs; ++r) {
-    const int port = FreePort(), metrics_port = FreePort();
-    if (port < 0 || metrics_port < 0 || port == metrics_port) {
-      std::fprintf(stderr, "cold_start: no free loopback port\n");
-      return 1;
-    }
-    const std::string request = BuildRequest(port);
-    const std::string a1 = "--grpc-port=" + std::to_string(port);
-    const std::string a2 = "--metrics-port=" + std::to_string(metrics_port);
-    const char a3[] = "--bind=127.0.0.1";
-    const auto start = Clock::now();
-    const pid_t pid = fork();
-    if (pid < 0) {
-      std::perror("cold_start: fork");
-      return 1;
-    }
-    if (pid == 0) {
-      const int devnull = open("/dev/null", O_WRONLY);
-      if (devnull >= 0) dup2(devnull, STDERR_FILENO);
-      execl(worker.c_str(), worker.c_str(), a1.c_str(), a2.c_str(), a3,
-            static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    const auto deadline = start + std::chrono::milliseconds(timeout_ms);
-    bool ok = false;
-    Clock::time_point listening;
-    while (!ok && Clock::now() < deadline) {
-      ok = TryCall(port, request, deadline, &listening);
-      if (!ok) {
-        int status;
-        if (waitpid(pid, &status, WNOHANG) == pid) break;  // worker died
-        std::this_thread::sleep_for(std::chrono::microseconds(500));
-      }
-    }
-    const auto done = Clock::now();
-    kill(pid, SIGTERM);
-    int status = 0;
-    waitpid(pid, &status, 0);
+// One start of the worker: milliseconds from exec to listening and to the
+// first answered call; false (said on stderr) if none came in time.
+bool StartOnce(const Options& o, int run, double* listen_ms, double* call_ms) {
+  const int port = FreePort(), metrics_port = FreePort();
+  if (port < 0 || metrics_port < 0 || port == metrics_port) {
+    std::fprintf(stderr, "cold_start: no free loopback port\n");
+    return false;
+  }
+  const std::string request = BuildRequest(port);
+  const std::string a1 = "--grpc-port=" + std::to_string(port);
+  const std::string a2 = "--metrics-port=" + std::to_string(metrics_port);
+  const char a3[] = "--bind=127.0.0.1";
+  const auto start = Clock::now();
+  const pid_t pid = fork();
+  if (pid < 0) {
+    std::perror("cold_start: fork");
+    return false;
+  }
+  if (pid == 0) {
+    const int devnull = open("/dev/null", O_WRONLY);
+    if (devnull >= 0) dup2(devnull, STDERR_FILENO);
+    execl(o.worker.c_str(), o.worker.c_str(), a1.c_str(), a2.c_str(), a3,
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  const auto deadline = start + std::chrono::milliseconds(o.timeout_ms);
+  bool ok = false;
+  Clock::time_point listening;
+  while (!ok && Clock::now() < deadline) {
+    ok = TryCall(port, request, deadline, &listening);
     if (!ok) {
-      std::fprintf(stderr,
-                   "cold_start: run %d: no successful call within %d ms\n",
-                   r + 1, timeout_ms);
-      return 1;
+      int status;
+      if (waitpid(pid, &status, WNOHANG) == pid) break;  // worker died
+      std::this_thread::sleep_for(std::chrono::microseconds(500));
     }
-    samples.push_back(
-        std::chrono::duration<double, std::milli>(done - start).count());
-    listen_samples.push_back(
-        std::chrono::duration<double, std::milli>(listening - start).count());
   }
-  std::vector<double> sorted = samples;
-  std::sort(sorted.begin(), sorted.end());
-  const size_t n = sorted.size();
-  std::printf(
-      "{\"runs\": %zu, \"median_ms\": %.3f, \"min_ms\": %.3f, "
-      "\"max_ms\": %.3f, \"listen_median_ms\": %.3f, \"samples_ms\": [",
-      n, Median(samples), sorted.front(), sorted.back(),
-      Median(listen_samples));
-  for (size_t i = 0; i < n; ++i) {
-    std::printf("%s%.3f", i ? ", " : "", samples[i]);
+  const auto done = Clock::now();
+  kill(pid, SIGTERM);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (!ok) {
+    std::fprintf(stderr,
+                 "cold_start: run %d: no successful call within %d ms\n",
+                 run + 1, o.timeout_ms);
+    return false;
   }
-  std::printf("], \"listen_samples_ms\": [");
-  for (size_t i = 0; i < n; ++i) {
-    std::printf("%s%.3f", i ? ", " : "", listen_samples[i]);
+  *call_ms = std::chrono::duration<double, std::milli>(done - start).count();
+  *listen_ms =
+      std::chrono::duration<double, std::milli>(listening - start).count();
+  return true;
+}
+
+// Milliseconds to the microsecond.
+double Ms(double v) { return std::round(v * 1000) / 1000; }
+
+nlohmann::json AllMs(const std::vector<double>& v) {
+  nlohmann::json list = nlohmann::json::array();
+  for (double x : v) list.push_back(Ms(x));
+  return list;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  if (const int code = ParseArgs(argc, argv, &o); code != 0) {
+    return code < 0 ? 0 : code;
   }
-  std::printf("]}\n");
+  std::vector<double> samples, listen_samples;
+  for (int r = 0; r < o.runs; ++r) {
+    double listen_ms = 0, call_ms = 0;
+    if (!StartOnce(o, r, &listen_ms, &call_ms)) return 1;
+    samples.push_back(call_ms);
+    listen_samples.push_back(listen_ms);
+  }
+  const auto [min, max] = std::minmax_element(samples.begin(), samples.end());
+  const nlohmann::ordered_json out = {
+      {"runs", samples.size()},
+      {"median_ms", Ms(Median(samples))},
+      {"min_ms", Ms(*min)},
+      {"max_ms", Ms(*max)},
+      {"listen_median_ms", Ms(Median(listen_samples))},
+      {"samples_ms", AllMs(samples)},
+      {"listen_samples_ms", AllMs(listen_samples)}};
+  std::puts(out.dump().c_str());
   return 0;
 }

@@ -20,12 +20,14 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import bench  # noqa: E402  (processes, sampling, driver runs, output)
-from bench import BenchError, log, metric  # noqa: E402
+from bench_procs import (BenchError, Worker, http_get, log, spawn,  # noqa: E402
+                         stop, stop_all, wait_for_quiet, wait_until)
+from bench_report import machine, markdown, metric, write_outputs  # noqa: E402
+from bench_runs import note_load, overhead, run_driver, window_cost  # noqa: E402
 
 
 class Target:
-    """What bench.run_driver sends to: a port, and the pid whose CPU counts."""
+    """What run_driver sends to: a port, and the pid whose CPU counts."""
 
     def __init__(self, grpc_port, pid):
         self.grpc_port = grpc_port
@@ -35,7 +37,7 @@ class Target:
 class Router:
     def __init__(self, binary, worker_bin, workdir):
         log_path = os.path.join(workdir, "local_serving.log")
-        self.proc = bench.spawn(
+        self.proc = spawn(
             [binary, "--listen=127.0.0.1:0", "--metrics-port=0", f"--worker={worker_bin}",
              "--min-scale=1", "--max-scale=1", "--initial-scale=1", "--pod-start-delay=0s",
              f"--log-dir={workdir}"], log_path)
@@ -45,7 +47,7 @@ class Router:
             with open(log_path) as f:
                 return line.search(f.read())
 
-        bench.wait_until(lambda: self.proc.poll() is not None or ports(), 20,
+        wait_until(lambda: self.proc.poll() is not None or ports(), 20,
                          "local_serving to listen", error=BenchError)
         m = ports()
         if not m:
@@ -53,27 +55,27 @@ class Router:
         self.grpc_port, self.metrics_port = int(m.group(1)), int(m.group(2))
 
         def one_ready():
-            return json.loads(bench.http_get(self.metrics_port, "/state")[1])["ready"] == 1
+            return json.loads(http_get(self.metrics_port, "/state")[1])["ready"] == 1
 
-        bench.wait_until(one_ready, 20, "the pod to be ready", error=BenchError)
+        wait_until(one_ready, 20, "the pod to be ready", error=BenchError)
 
     def stop(self):
-        return bench.stop(self.proc)
+        return stop(self.proc)
 
 
 def measure(ctx, router, results, rps):
     window = ctx.p["window"]
-    bench.note_load(ctx)
-    direct, direct_csv, _ = bench.run_driver(
+    note_load(ctx)
+    direct, direct_rows, _ = run_driver(
         ctx.with_target(ctx.direct), f"direct-{rps}", rps, ctx.p["run_s"], 0,
         warmup_s=window[0])
-    bench.note_load(ctx)
-    via, via_csv, samples = bench.run_driver(
+    note_load(ctx)
+    via, via_rows, samples = run_driver(
         ctx.with_target(Target(router.grpc_port, router.proc.pid)), f"router-{rps}",
         rps, ctx.p["run_s"], 0, warmup_s=window[0], window=window,
         extra_pids={"router": router.proc.pid})
-    d, v = bench.overhead(direct_csv), bench.overhead(via_csv)
-    cost = bench.window_cost(samples, "router", rps)
+    d, v = overhead(direct_rows), overhead(via_rows)
+    cost = window_cost(samples, "router", rps)
     results["details"][f"{rps}rps"] = {
         "direct": d, "router": v, "router_process": cost,
         "direct_failures": direct["failure"], "router_failures": via["failure"]}
@@ -101,8 +103,8 @@ def max_rate(ctx, router, results):
     best, steps = 0, []
     target = ctx.with_target(Target(router.grpc_port, router.proc.pid))
     for rps in ctx.p["rates"]:
-        bench.note_load(ctx)
-        s, _, _ = bench.run_driver(target, f"max-{rps}", rps, ctx.p["step_s"], 0)
+        note_load(ctx)
+        s, _, _ = run_driver(target, f"max-{rps}", rps, ctx.p["step_s"], 0)
         ok = s["sent"] == s["scheduled"] and s["success"] == s["scheduled"]
         steps.append({"rps": rps, "scheduled": s["scheduled"], "sent": s["sent"],
                       "success": s["success"], "failure": s["failure"],
@@ -152,14 +154,14 @@ def main():
 
     start_load = os.getloadavg()[0]
     if args.max_load is not None:
-        start_load = bench.wait_for_quiet(args.max_load, args.max_wait)
+        start_load = wait_for_quiet(args.max_load, args.max_wait)
     ctx = Ctx()
     ctx.p = QUICK if args.quick else FULL
     ctx.loads = [start_load]  # the 1-minute load before each run
     ctx.driver = args.driver
     ctx.workdir = tempfile.mkdtemp(prefix="knbench-ls-bench-")
     results = {"mode": "local serving " + ("quick" if args.quick else "full"),
-               "metrics": [], "details": {}, "errors": [], "machine": bench.machine(),
+               "metrics": [], "details": {}, "errors": [], "machine": machine(),
                "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     router = None
 
@@ -168,7 +170,7 @@ def main():
 
     signal.signal(signal.SIGTERM, on_signal)
     try:
-        worker = bench.Worker(args.worker, ctx.workdir)
+        worker = Worker(args.worker, ctx.workdir)
         ctx.direct = worker
         router = Router(args.local_serving, args.worker, ctx.workdir)
         for rps in (1000, 5000) if not args.quick else (500,):
@@ -185,12 +187,12 @@ def main():
     finally:
         if router:
             router.stop()
-        bench.stop_all()
+        stop_all()
         shutil.rmtree(ctx.workdir, ignore_errors=True)
     results["load"] = {"start": start_load, "max": max(ctx.loads),
                        "end": os.getloadavg()[0]}
-    md = bench.markdown(results)
-    bench.write_outputs(args.out_dir, "local-serving-latest", results, md)
+    md = markdown(results)
+    write_outputs(args.out_dir, "local-serving-latest", results, md)
     print(md)
     if args.check:
         missing = check(results, md, QUICK if args.quick else FULL)

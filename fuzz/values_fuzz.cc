@@ -1,7 +1,7 @@
 // libFuzzer target: the small value parsers. The first byte picks one:
 // ParsePort, a port from the environment (SetPortFlagDefaultFromEnv), the
-// worker's ParseSpinClock, the driver's --target syntax, and the driver's
-// whole configuration (ResolveConfig) with the rest as schedule and
+// worker's ParseSpinClock, the driver's --target (Target::Parse), and the
+// driver's whole configuration (ResolveConfig) with the rest as schedule and
 // drain-timeout text.
 #include <cstddef>
 #include <cstdint>
@@ -42,9 +42,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (clock.ok()) (void)knbench::worker::SpinClockName(*clock);
       break;
     }
-    case 3:
-      (void)knbench::load_driver::CheckTargetSyntax(text);
+    case 3: {
+      auto target = knbench::load_driver::Target::Parse(text);
+      if (target.ok() && target->has_host_port()) (void)target->authority();
       break;
+    }
     case 4: {
       if (absl::StrContains(text, "trace:")) return 0;  // see trace_fuzz
       knbench::load_driver::Config c;

@@ -1,6 +1,5 @@
 #include "knbench/common/http_server.h"
 
-#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -10,7 +9,6 @@
 #include <sys/eventfd.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -23,11 +21,16 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "http_answer.h"
 #include "knbench/common/http_request.h"
 #include "knbench/common/net.h"
 
 namespace knbench {
 namespace {
+
+using http_internal::BodyAnswer;
+using http_internal::Error;
+using http_internal::FileAnswer;
 
 using SteadyClock = std::chrono::steady_clock;
 
@@ -39,60 +42,11 @@ constexpr size_t kMaxRequestBytes = 8192;
 constexpr auto kDrainTime = std::chrono::seconds(2);
 constexpr int64_t kSendfileChunk = int64_t{1} << 20;
 
-const char* Reason(int status) {
-  switch (status) {
-    case 200:
-      return "OK";
-    case 206:
-      return "Partial Content";
-    case 400:
-      return "Bad Request";
-    case 404:
-      return "Not Found";
-    case 405:
-      return "Method Not Allowed";
-    case 414:
-      return "URI Too Long";
-    case 416:
-      return "Range Not Satisfiable";
-    case 431:
-      return "Request Header Fields Too Large";
-    case 500:
-      return "Internal Server Error";
-    case 503:
-      return "Service Unavailable";
-    case 505:
-      return "HTTP Version Not Supported";
-    default:
-      return "Status";
-  }
-}
-
-using Headers = std::vector<std::pair<std::string, std::string>>;
-
-std::string ResponseHead(int status, const std::string& content_type,
-                         int64_t length, const Headers& extra,
-                         bool keep_alive) {
-  std::string head = absl::StrCat("HTTP/1.1 ", status, " ", Reason(status),
-                                  "\r\nContent-Type: ", content_type,
-                                  "\r\nContent-Length: ", length, "\r\n");
-  for (const auto& [name, value] : extra) {
-    absl::StrAppend(&head, name, ": ", value, "\r\n");
-  }
-  absl::StrAppend(&head, keep_alive ? "" : "Connection: close\r\n", "\r\n");
-  return head;
-}
-
 epoll_event Event(uint32_t events, void* ptr) {
   epoll_event ev{};
   ev.events = events;
   ev.data.ptr = ptr;
   return ev;
-}
-
-HttpResponse Error(int status, absl::string_view message) {
-  return HttpResponse{status, "text/plain; charset=utf-8",
-                      absl::StrCat(message, "\n")};
 }
 
 // One client connection and the state of its current request.
@@ -300,8 +254,10 @@ class HttpServer::Loop {
     if (parse.state == HttpHeadParse::kIncomplete) return;
     if (parse.state == HttpHeadParse::kError) {
       conn->in.clear();
-      Respond(conn, Error(parse.error_status, parse.error), {},
-              /*head_only=*/false, /*keep_alive=*/false);
+      Respond(conn,
+              BodyAnswer(Error(parse.error_status, parse.error), {},
+                         /*head_only=*/false, /*keep_alive=*/false),
+              /*keep_alive=*/false);
       return;
     }
     conn->in.erase(0, parse.length);
@@ -310,76 +266,30 @@ class HttpServer::Loop {
     // A body is never read: answer, then close rather than parse it.
     const bool keep_alive = head.keep_alive && !head.has_body;
     if (head.method != "GET" && !head_only) {
-      Respond(conn, Error(405, "only GET and HEAD are served"),
-              {{"Allow", "GET, HEAD"}}, head_only, /*keep_alive=*/false);
+      Respond(conn,
+              BodyAnswer(Error(405, "only GET and HEAD are served"),
+                         {{"Allow", "GET, HEAD"}}, head_only,
+                         /*keep_alive=*/false),
+              /*keep_alive=*/false);
       return;
     }
     Handler handler = server_->Find(head.path);
     HttpResponse response = handler ? handler() : Error(404, "not found");
-    if (!response.file_path.empty()) {
-      RespondFile(conn, std::move(response), head, head_only, keep_alive);
-    } else {
-      Respond(conn, std::move(response), {}, head_only, keep_alive);
-    }
+    Respond(conn,
+            response.file_path.empty()
+                ? BodyAnswer(std::move(response), {}, head_only, keep_alive)
+                : FileAnswer(std::move(response), head.range, head_only,
+                             keep_alive),
+            keep_alive);
   }
 
-  void Respond(Conn* conn, HttpResponse response, const Headers& extra,
-               bool head_only, bool keep_alive) {
-    conn->out = ResponseHead(response.status, response.content_type,
-                             static_cast<int64_t>(response.body.size()), extra,
-                             keep_alive);
-    if (!head_only) conn->out += response.body;
-    conn->reaches_end = !head_only;
-    conn->on_complete = std::move(response.on_complete);
-    StartWriting(conn, keep_alive);
-  }
-
-  void RespondFile(Conn* conn, HttpResponse response,
-                   const HttpRequestHead& head, bool head_only,
-                   bool keep_alive) {
-    const int fd = open(response.file_path.c_str(), O_RDONLY | O_CLOEXEC);
-    struct stat info {};
-    if (fd < 0 || fstat(fd, &info) != 0) {
-      const int err = errno;
-      if (fd >= 0) close(fd);
-      Respond(conn,
-              Error(500, absl::StrCat("cannot read ", response.file_path, ": ",
-                                      std::strerror(err))),
-              {}, head_only, keep_alive);
-      return;
-    }
-    const int64_t size = info.st_size;
-    const ByteRange range = head.range.empty()
-                                ? ByteRange{ByteRange::kWhole, 0, size - 1}
-                                : ParseByteRange(head.range, size);
-    Headers extra = {{"Accept-Ranges", "bytes"}};
-    if (range.kind == ByteRange::kUnsatisfiable) {
-      close(fd);
-      extra.emplace_back("Content-Range", absl::StrCat("bytes */", size));
-      Respond(conn, HttpResponse(416, response.content_type, ""), extra,
-              /*head_only=*/true, keep_alive);
-      return;
-    }
-    int status = response.status;
-    if (range.kind == ByteRange::kPartial) {
-      status = 206;
-      extra.emplace_back(
-          "Content-Range",
-          absl::StrCat("bytes ", range.first, "-", range.last, "/", size));
-    }
-    // Exactly the announced length, even if the file grows meanwhile.
-    const int64_t length = range.last - range.first + 1;
-    conn->out =
-        ResponseHead(status, response.content_type, length, extra, keep_alive);
-    if (head_only) {
-      close(fd);
-    } else {
-      conn->file_fd = fd;
-      conn->file_offset = range.first;
-      conn->file_left = length;
-    }
-    conn->reaches_end = !head_only && range.last == size - 1;
-    conn->on_complete = std::move(response.on_complete);
+  void Respond(Conn* conn, http_internal::Answer answer, bool keep_alive) {
+    conn->out = std::move(answer.out);
+    conn->file_fd = answer.file_fd;
+    conn->file_offset = answer.file_offset;
+    conn->file_left = answer.file_left;
+    conn->reaches_end = answer.reaches_end;
+    conn->on_complete = std::move(answer.on_complete);
     StartWriting(conn, keep_alive);
   }
 

@@ -1,35 +1,18 @@
 #include "knbench/common/json.h"
 
-#include "absl/strings/str_format.h"
+#include <cmath>
 
 namespace knbench {
 
-std::string JsonString(absl::string_view in) {
-  std::string out = "\"";
-  for (unsigned char c : in) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          out += absl::StrFormat("\\u%04x", c);
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
-  }
-  out += "\"";
-  return out;
+std::string JsonText(const Json& value, int indent) {
+  return value.dump(indent, ' ', /*ensure_ascii=*/false,
+                    Json::error_handler_t::replace);
+}
+
+double Rounded(double v, int decimals) {
+  const double scale = std::pow(10.0, decimals);
+  const double r = std::round(v * scale) / scale;
+  return r == 0 ? 0.0 : r;  // never "-0.0"
 }
 
 }  // namespace knbench

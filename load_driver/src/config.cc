@@ -1,13 +1,9 @@
 #include "knbench/load_driver/config.h"
 
-#include <netdb.h>
-#include <sys/socket.h>
-
 #include <filesystem>
 #include <system_error>
 
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
@@ -15,41 +11,6 @@
 
 namespace knbench::load_driver {
 namespace {
-
-struct HostPort {
-  std::string host;
-  std::string port;
-};
-
-// Splits "host:port" or "[v6]:port"; nullopt-like error if malformed.
-absl::StatusOr<HostPort> SplitHostPort(absl::string_view t,
-                                       const std::string& target) {
-  HostPort hp;
-  size_t colon;
-  if (absl::StartsWith(t, "[")) {
-    const size_t close = t.find(']');
-    if (close == t.npos || close + 1 >= t.size() || t[close + 1] != ':') {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--target \"", target, "\" must be host:port"));
-    }
-    hp.host = std::string(t.substr(1, close - 1));
-    colon = close + 1;
-  } else {
-    colon = t.rfind(':');
-    if (colon == t.npos || colon == 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--target \"", target, "\" must be host:port"));
-    }
-    hp.host = std::string(t.substr(0, colon));
-  }
-  hp.port = std::string(t.substr(colon + 1));
-  int port = 0;
-  if (!absl::SimpleAtoi(hp.port, &port) || port < 1 || port > 65535) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--target \"", target, "\" has a bad port (want 1..65535)"));
-  }
-  return hp;
-}
 
 // The file a path names, as well as can be told without creating it: made
 // absolute, with "." and ".." and symlinks of existing parts resolved.
@@ -68,17 +29,6 @@ std::string SummaryPathFor(const std::string& out) {
   return absl::StrCat(base, ".summary.json");
 }
 
-absl::Status CheckTargetSyntax(const std::string& target) {
-  absl::string_view t = target;
-  if (t.empty()) return absl::InvalidArgumentError("--target is empty");
-  if (absl::StartsWith(t, "unix:") || absl::StartsWith(t, "ipv4:") ||
-      absl::StartsWith(t, "ipv6:")) {
-    return absl::OkStatus();  // gRPC validates these itself
-  }
-  absl::ConsumePrefix(&t, "dns:///");
-  return SplitHostPort(t, target).status();
-}
-
 bool HasH2Transport() {
 #ifdef KNBENCH_HAVE_NGHTTP2
   return true;
@@ -87,46 +37,10 @@ bool HasH2Transport() {
 #endif
 }
 
-absl::Status TargetHostPort(const std::string& target, std::string* host,
-                            std::string* port) {
-  absl::string_view t = target;
-  if (absl::StartsWith(t, "unix:") || absl::StartsWith(t, "ipv4:") ||
-      absl::StartsWith(t, "ipv6:")) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--target \"", target, "\" is not host:port"));
-  }
-  absl::ConsumePrefix(&t, "dns:///");
-  auto hp = SplitHostPort(t, target);
-  if (!hp.ok()) return hp.status();
-  *host = hp->host;
-  *port = hp->port;
-  return absl::OkStatus();
-}
+namespace {
 
-absl::Status CheckTargetResolves(const std::string& target) {
-  absl::string_view t = target;
-  if (absl::StartsWith(t, "unix:") || absl::StartsWith(t, "ipv4:") ||
-      absl::StartsWith(t, "ipv6:")) {
-    return absl::OkStatus();
-  }
-  absl::ConsumePrefix(&t, "dns:///");
-  auto hp = SplitHostPort(t, target);
-  if (!hp.ok()) return hp.status();
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* res = nullptr;
-  const int rc = getaddrinfo(hp->host.c_str(), hp->port.c_str(), &hints, &res);
-  if (rc != 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "cannot resolve --target host \"", hp->host, "\": ", gai_strerror(rc)));
-  }
-  freeaddrinfo(res);
-  return absl::OkStatus();
-}
-
-absl::Status ResolveConfig(Config* c) {
-  if (absl::Status st = CheckTargetSyntax(c->target); !st.ok()) return st;
+// The flags that are plain values in a range.
+absl::Status CheckRanges(const Config* c) {
   if (c->spin_ms < 0 || c->spin_ms > 600000) {
     return absl::InvalidArgumentError(
         absl::StrCat("--spin-ms must be in [0, 600000], got ", c->spin_ms));
@@ -143,26 +57,14 @@ absl::Status ResolveConfig(Config* c) {
     return absl::InvalidArgumentError(absl::StrCat(
         "--connections must be in [1, 1024], got ", c->connections));
   }
-  std::string host, port;
-  if (c->transport == "auto") {
-    c->transport =
-        HasH2Transport() && TargetHostPort(c->target, &host, &port).ok()
-            ? "h2"
-            : "grpc";
-  } else if (c->transport == "h2") {
-    if (!HasH2Transport()) {
-      return absl::InvalidArgumentError(
-          "--transport=h2: this build has no nghttp2 (libnghttp2-dev); use "
-          "--transport=grpc");
-    }
-    if (absl::Status st = TargetHostPort(c->target, &host, &port); !st.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--transport=h2 dials host:port targets only; ", st.message()));
-    }
-  } else if (c->transport != "grpc") {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--transport must be auto, h2 or grpc, got \"", c->transport, "\""));
+  if (c->max_inflight < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--max-inflight must be >= 1, got ", c->max_inflight));
   }
+  return absl::OkStatus();
+}
+
+absl::Status CheckDurations(const Config* c) {
   if (c->pacing_quantum < absl::ZeroDuration() ||
       c->pacing_quantum > absl::Milliseconds(10)) {
     return absl::InvalidArgumentError(
@@ -178,10 +80,6 @@ absl::Status ResolveConfig(Config* c) {
         absl::StrCat("--connect-timeout must be > 0, got ",
                      absl::FormatDuration(c->connect_timeout)));
   }
-  if (c->max_inflight < 1) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--max-inflight must be >= 1, got ", c->max_inflight));
-  }
   if (c->progress_interval < absl::ZeroDuration()) {
     return absl::InvalidArgumentError(
         "--progress-interval must be >= 0 (0: off)");
@@ -194,6 +92,43 @@ absl::Status ResolveConfig(Config* c) {
     return absl::InvalidArgumentError(absl::StrCat(
         "--warmup must be >= 0, got ", absl::FormatDuration(c->warmup)));
   }
+  return absl::OkStatus();
+}
+
+// "auto" becomes h2 for host:port targets (when built with nghttp2), grpc
+// for gRPC's own schemes.
+absl::Status ResolveTransport(Config* c) {
+  if (c->transport == "auto") {
+    c->transport =
+        HasH2Transport() && c->endpoint.has_host_port() ? "h2" : "grpc";
+  } else if (c->transport == "h2") {
+    if (!HasH2Transport()) {
+      return absl::InvalidArgumentError(
+          "--transport=h2: this build has no nghttp2 (libnghttp2-dev); use "
+          "--transport=grpc");
+    }
+    if (!c->endpoint.has_host_port()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--transport=h2 dials host:port targets only; --target "
+                       "\"",
+                       c->target, "\" is not host:port"));
+    }
+  } else if (c->transport != "grpc") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--transport must be auto, h2 or grpc, got \"", c->transport, "\""));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ResolveConfig(Config* c) {
+  absl::StatusOr<Target> target = Target::Parse(c->target);
+  if (!target.ok()) return target.status();
+  c->endpoint = *std::move(target);
+  if (absl::Status st = CheckRanges(c); !st.ok()) return st;
+  if (absl::Status st = ResolveTransport(c); !st.ok()) return st;
+  if (absl::Status st = CheckDurations(c); !st.ok()) return st;
   if (c->drain_timeout_text.empty()) {
     c->drain_timeout = c->timeout;
   } else if (!absl::ParseDuration(c->drain_timeout_text, &c->drain_timeout) ||

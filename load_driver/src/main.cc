@@ -185,7 +185,7 @@ int main(int argc, char** argv) {
     std::fputs(knbench::load_driver::DescribeConfig(c).c_str(), stdout);
     return 0;
   }
-  if (absl::Status st = knbench::load_driver::CheckTargetResolves(c.target);
+  if (absl::Status st = knbench::load_driver::CheckResolves(c.endpoint);
       !st.ok()) {
     UsageError(std::string(st.message()));
   }

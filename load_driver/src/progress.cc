@@ -1,6 +1,7 @@
 #include "knbench/load_driver/progress.h"
 
 #include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
 
 namespace knbench::load_driver {
 
@@ -44,6 +45,37 @@ std::string FormatProgress(const ProgressSnapshot& s, absl::Duration interval) {
       absl::ToDoubleSeconds(s.elapsed), s.target_rps, s.sent, s.ok, s.failed,
       s.dropped, s.inflight, p99, absl::FormatDuration(interval),
       s.interval_count);
+}
+
+ProgressLoop::ProgressLoop(absl::Duration interval, std::function<void()> tick)
+    : interval_(interval), tick_(std::move(tick)) {
+  if (interval_ > absl::ZeroDuration()) {
+    thread_ = std::thread([this] { Loop(); });
+  }
+}
+
+void ProgressLoop::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void ProgressLoop::Loop() {
+  absl::Time next = absl::Now() + interval_;
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    if (cv_.wait_until(lock, absl::ToChronoTime(next),
+                       [this] { return stop_; })) {
+      return;
+    }
+    lock.unlock();
+    tick_();
+    lock.lock();
+    next += interval_;
+  }
 }
 
 }  // namespace knbench::load_driver

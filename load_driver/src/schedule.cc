@@ -163,6 +163,73 @@ void Schedule::AddSegment(absl::Duration length, double from, double to) {
   length_ += length;
 }
 
+absl::Status Schedule::AddTrace(Phase& p, absl::string_view body,
+                                absl::string_view text) {
+  p.kind = "trace";
+  absl::Duration hold = absl::Seconds(1);
+  absl::string_view path = body;
+  const size_t at = body.rfind('@');
+  if (at != absl::string_view::npos) {
+    path = body.substr(0, at);
+    auto d = ParsePositiveDuration(body.substr(at + 1), text);
+    if (!d.ok()) return d.status();
+    hold = *d;
+  }
+  absl::StatusOr<std::vector<double>> rates = ReadTraceRates(std::string(path));
+  if (!rates.ok()) return rates.status();
+  p.min_rps = *std::min_element(rates->begin(), rates->end());
+  p.max_rps = *std::max_element(rates->begin(), rates->end());
+  p.first_rps = rates->front();
+  p.last_rps = rates->back();
+  for (double r : *rates) {
+    AddSegment(hold, r, r);
+    if (length_ > kMaxLength) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("trace file \"", path, "\" is longer than 168h"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Schedule::AddStaircase(Phase& p, absl::string_view fields,
+                                    absl::Duration hold,
+                                    absl::string_view text) {
+  p.kind = "staircase";
+  std::vector<absl::string_view> f = absl::StrSplit(fields, ':');
+  if (f.size() != 3) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "staircase \"", text, "\" must be step:START:STEP:END@HOLD"));
+  }
+  auto start = ParseRate(f[0], text);
+  if (!start.ok()) return start.status();
+  auto step = ParseRate(f[1], text);
+  if (!step.ok()) return step.status();
+  auto end = ParseRate(f[2], text);
+  if (!end.ok()) return end.status();
+  if (!(*step > 0)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("staircase \"", text, "\" needs STEP > 0"));
+  }
+  // Checked as a double: a huge span over a tiny step would not fit an
+  // integer.
+  const double rises = std::floor(std::abs(*end - *start) / *step + 1e-9);
+  if (!(rises < 100000)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("staircase \"", text, "\" has too many steps"));
+  }
+  const int64_t stairs = static_cast<int64_t>(rises) + 1;
+  const double dir = *end >= *start ? 1 : -1;
+  for (int64_t i = 0; i < stairs; ++i) {
+    const double r = *start + dir * static_cast<double>(i) * *step;
+    AddSegment(hold, r, r);
+  }
+  p.first_rps = *start;
+  p.last_rps = *start + dir * static_cast<double>(stairs - 1) * *step;
+  p.min_rps = std::min(p.first_rps, p.last_rps);
+  p.max_rps = std::max(p.first_rps, p.last_rps);
+  return absl::OkStatus();
+}
+
 absl::Status Schedule::AddPhase(absl::string_view text) {
   if (text.empty()) {
     return absl::InvalidArgumentError(
@@ -174,98 +241,46 @@ absl::Status Schedule::AddPhase(absl::string_view text) {
   const double before = cumulative_.back();
   phases_.push_back(phase);
   Phase& p = phases_.back();
-
-  absl::string_view body = text;
-  if (absl::ConsumePrefix(&body, "trace:")) {
-    p.kind = "trace";
-    absl::Duration hold = absl::Seconds(1);
-    absl::string_view path = body;
-    const size_t at = body.rfind('@');
-    if (at != absl::string_view::npos) {
-      path = body.substr(0, at);
-      auto d = ParsePositiveDuration(body.substr(at + 1), text);
-      if (!d.ok()) return d.status();
-      hold = *d;
-    }
-    absl::StatusOr<std::vector<double>> rates =
-        ReadTraceRates(std::string(path));
-    if (!rates.ok()) return rates.status();
-    p.min_rps = *std::min_element(rates->begin(), rates->end());
-    p.max_rps = *std::max_element(rates->begin(), rates->end());
-    p.first_rps = rates->front();
-    p.last_rps = rates->back();
-    for (double r : *rates) {
-      AddSegment(hold, r, r);
-      if (length_ > kMaxLength) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("trace file \"", path, "\" is longer than 168h"));
-      }
-    }
-  } else {
-    const size_t at = body.rfind('@');
-    if (at == absl::string_view::npos) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "schedule phase \"", text,
-          "\" needs @DURATION (e.g. 100@30s, 10..50@1m, step:10:10:50@30s)"));
-    }
-    auto d = ParsePositiveDuration(body.substr(at + 1), text);
-    if (!d.ok()) return d.status();
-    absl::string_view rates = body.substr(0, at);
-    if (absl::ConsumePrefix(&rates, "step:")) {
-      p.kind = "staircase";
-      std::vector<absl::string_view> f = absl::StrSplit(rates, ':');
-      if (f.size() != 3) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "staircase \"", text, "\" must be step:START:STEP:END@HOLD"));
-      }
-      auto start = ParseRate(f[0], text);
-      if (!start.ok()) return start.status();
-      auto step = ParseRate(f[1], text);
-      if (!step.ok()) return step.status();
-      auto end = ParseRate(f[2], text);
-      if (!end.ok()) return end.status();
-      if (!(*step > 0)) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("staircase \"", text, "\" needs STEP > 0"));
-      }
-      // Checked as a double: a huge span over a tiny step would not fit
-      // an integer.
-      const double rises = std::floor(std::abs(*end - *start) / *step + 1e-9);
-      if (!(rises < 100000)) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("staircase \"", text, "\" has too many steps"));
-      }
-      const int64_t stairs = static_cast<int64_t>(rises) + 1;
-      const double dir = *end >= *start ? 1 : -1;
-      for (int64_t i = 0; i < stairs; ++i) {
-        const double r = *start + dir * static_cast<double>(i) * *step;
-        AddSegment(*d, r, r);
-      }
-      p.first_rps = *start;
-      p.last_rps = *start + dir * static_cast<double>(stairs - 1) * *step;
-      p.min_rps = std::min(p.first_rps, p.last_rps);
-      p.max_rps = std::max(p.first_rps, p.last_rps);
-    } else if (const size_t dots = rates.find(".."); dots != rates.npos) {
-      p.kind = "ramp";
-      auto from = ParseRate(rates.substr(0, dots), text);
-      if (!from.ok()) return from.status();
-      auto to = ParseRate(rates.substr(dots + 2), text);
-      if (!to.ok()) return to.status();
-      AddSegment(*d, *from, *to);
-      p.first_rps = *from;
-      p.last_rps = *to;
-      p.min_rps = std::min(*from, *to);
-      p.max_rps = std::max(*from, *to);
-    } else {
-      p.kind = "constant";
-      auto r = ParseRate(rates, text);
-      if (!r.ok()) return r.status();
-      AddSegment(*d, *r, *r);
-      p.min_rps = p.max_rps = p.first_rps = p.last_rps = *r;
-    }
-  }
+  absl::Status st = AddRates(p, text);
+  if (!st.ok()) return st;
   p.length = length_ - p.start;
   p.expected = cumulative_.back() - before;
+  return absl::OkStatus();
+}
+
+absl::Status Schedule::AddRates(Phase& p, absl::string_view text) {
+  absl::string_view body = text;
+  if (absl::ConsumePrefix(&body, "trace:")) return AddTrace(p, body, text);
+  const size_t at = body.rfind('@');
+  if (at == absl::string_view::npos) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "schedule phase \"", text,
+        "\" needs @DURATION (e.g. 100@30s, 10..50@1m, step:10:10:50@30s)"));
+  }
+  auto d = ParsePositiveDuration(body.substr(at + 1), text);
+  if (!d.ok()) return d.status();
+  absl::string_view rates = body.substr(0, at);
+  if (absl::ConsumePrefix(&rates, "step:")) {
+    return AddStaircase(p, rates, *d, text);
+  }
+  if (const size_t dots = rates.find(".."); dots != rates.npos) {
+    p.kind = "ramp";
+    auto from = ParseRate(rates.substr(0, dots), text);
+    if (!from.ok()) return from.status();
+    auto to = ParseRate(rates.substr(dots + 2), text);
+    if (!to.ok()) return to.status();
+    AddSegment(*d, *from, *to);
+    p.first_rps = *from;
+    p.last_rps = *to;
+    p.min_rps = std::min(*from, *to);
+    p.max_rps = std::max(*from, *to);
+    return absl::OkStatus();
+  }
+  p.kind = "constant";
+  auto r = ParseRate(rates, text);
+  if (!r.ok()) return r.status();
+  AddSegment(*d, *r, *r);
+  p.min_rps = p.max_rps = p.first_rps = p.last_rps = *r;
   return absl::OkStatus();
 }
 

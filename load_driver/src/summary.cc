@@ -1,5 +1,8 @@
 #include "knbench/load_driver/summary.h"
 
+#include <initializer_list>
+#include <utility>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
@@ -104,28 +107,47 @@ Summary SummaryAccumulator::Build(const RunInfo& info) const {
 
 namespace {
 
-std::string Num(double v) { return absl::StrFormat("%.3f", v); }
+// Milliseconds and seconds to the microsecond and millisecond.
+Json Num(double v) { return Rounded(v, 3); }
 
-std::string JsonLatency(const LatencyStats& l) {
-  if (l.count == 0) {
-    return "{\"min\": null, \"mean\": null, \"p50\": null, \"p90\": null, "
-           "\"p95\": null, \"p99\": null, \"p999\": null, \"max\": null}";
+// Named statistics of `count` samples: null, all of them, without one.
+Json StatsJson(int64_t count,
+               std::initializer_list<std::pair<const char*, double>> stats) {
+  Json j = Json::object();
+  for (const auto& [name, value] : stats) {
+    j[name] = count == 0 ? Json(nullptr) : Num(value);
   }
-  return absl::StrCat("{\"min\": ", Num(l.min), ", \"mean\": ", Num(l.mean),
-                      ", \"p50\": ", Num(l.p50), ", \"p90\": ", Num(l.p90),
-                      ", \"p95\": ", Num(l.p95), ", \"p99\": ", Num(l.p99),
-                      ", \"p999\": ", Num(l.p999), ", \"max\": ", Num(l.max),
-                      "}");
+  return j;
 }
 
-std::string JsonCounts(const std::map<std::string, int64_t>& m) {
-  std::string out = "{";
-  bool first = true;
-  for (const auto& [k, v] : m) {
-    absl::StrAppend(&out, first ? "" : ", ", JsonString(k), ": ", v);
-    first = false;
-  }
-  return out + "}";
+Json LatencyJson(const LatencyStats& l) {
+  return StatsJson(l.count, {{"min", l.min},
+                             {"mean", l.mean},
+                             {"p50", l.p50},
+                             {"p90", l.p90},
+                             {"p95", l.p95},
+                             {"p99", l.p99},
+                             {"p999", l.p999},
+                             {"max", l.max}});
+}
+
+Json LagJson(const LagStats& l) {
+  return StatsJson(l.count, {{"p50", l.p50}, {"p99", l.p99}, {"max", l.max}});
+}
+
+Json PhaseJson(const PhaseSummary& p) {
+  return Json{{"index", p.index},
+              {"spec", p.spec},
+              {"kind", p.kind},
+              {"start_s", Num(p.start_s)},
+              {"duration_s", Num(p.duration_s)},
+              {"expected", Num(p.expected)},
+              {"scheduled", p.scheduled},
+              {"sent", p.sent},
+              {"success", p.success},
+              {"failure", p.failure},
+              {"dropped", p.dropped},
+              {"latency_ms", LatencyJson(p.latency_ms)}};
 }
 
 std::string TextLatency(const LatencyStats& l) {
@@ -149,53 +171,27 @@ std::string TextCounts(const std::map<std::string, int64_t>& m) {
 }  // namespace
 
 std::string FormatSummaryJson(const Summary& s) {
-  std::string out = "{\n";
-  absl::StrAppend(&out, "  \"target\": ", JsonString(s.target), ",\n");
-  absl::StrAppend(&out, "  \"schedule\": ", JsonString(s.schedule), ",\n");
-  absl::StrAppend(&out, "  \"arrivals\": ", JsonString(s.arrivals), ",\n");
-  absl::StrAppend(&out, "  \"scheduled\": ", s.scheduled, ",\n");
-  absl::StrAppend(&out, "  \"sent\": ", s.sent, ",\n");
-  absl::StrAppend(&out, "  \"success\": ", s.success, ",\n");
-  absl::StrAppend(&out, "  \"failure\": ", s.failure, ",\n");
-  absl::StrAppend(&out, "  \"dropped\": ", s.dropped, ",\n");
-  absl::StrAppend(&out, "  \"warmup\": ", s.warmup, ",\n");
-  absl::StrAppend(&out, "  \"duration_s\": ", Num(s.duration_s), ",\n");
-  absl::StrAppend(&out, "  \"achieved_rps\": ", Num(s.achieved_rps), ",\n");
-  absl::StrAppend(&out, "  \"latency_ms\": ", JsonLatency(s.latency_ms), ",\n");
-  absl::StrAppend(&out, "  \"intended_latency_ms\": ",
-                  JsonLatency(s.intended_latency_ms), ",\n");
-  if (s.lag_ms.count == 0) {
-    absl::StrAppend(&out,
-                    "  \"lag_ms\": {\"p50\": null, \"p99\": null, \"max\": "
-                    "null},\n");
-  } else {
-    absl::StrAppend(&out, "  \"lag_ms\": {\"p50\": ", Num(s.lag_ms.p50),
-                    ", \"p99\": ", Num(s.lag_ms.p99),
-                    ", \"max\": ", Num(s.lag_ms.max), "},\n");
-  }
-  absl::StrAppend(&out, "  \"phases\": [");
-  for (size_t i = 0; i < s.phases.size(); ++i) {
-    const PhaseSummary& p = s.phases[i];
-    absl::StrAppend(
-        &out, i == 0 ? "\n" : ",\n", "    {\"index\": ", p.index,
-        ", \"spec\": ", JsonString(p.spec), ", \"kind\": ", JsonString(p.kind),
-        ", \"start_s\": ", Num(p.start_s),
-        ", \"duration_s\": ", Num(p.duration_s),
-        ", \"expected\": ", Num(p.expected), ", \"scheduled\": ", p.scheduled,
-        ", \"sent\": ", p.sent, ", \"success\": ", p.success,
-        ", \"failure\": ", p.failure, ", \"dropped\": ", p.dropped,
-        ", \"latency_ms\": ", JsonLatency(p.latency_ms), "}");
-  }
-  absl::StrAppend(&out, s.phases.empty() ? "],\n" : "\n  ],\n");
-  absl::StrAppend(&out, "  \"pods\": ", JsonCounts(s.pods), ",\n");
-  absl::StrAppend(&out, "  \"errors\": ", JsonCounts(s.errors), ",\n");
-  if (!s.thresholds.empty()) {
-    absl::StrAppend(
-        &out, "  \"thresholds\": ", FormatThresholdsJson(s.thresholds), ",\n");
-  }
-  absl::StrAppend(&out, "  \"write_error\": ",
-                  s.write_error ? JsonString(*s.write_error) : "null", "\n}\n");
-  return out;
+  Json j = {{"target", s.target},
+            {"schedule", s.schedule},
+            {"arrivals", s.arrivals},
+            {"scheduled", s.scheduled},
+            {"sent", s.sent},
+            {"success", s.success},
+            {"failure", s.failure},
+            {"dropped", s.dropped},
+            {"warmup", s.warmup},
+            {"duration_s", Num(s.duration_s)},
+            {"achieved_rps", Num(s.achieved_rps)},
+            {"latency_ms", LatencyJson(s.latency_ms)},
+            {"intended_latency_ms", LatencyJson(s.intended_latency_ms)},
+            {"lag_ms", LagJson(s.lag_ms)}};
+  j["phases"] = Json::array();
+  for (const PhaseSummary& p : s.phases) j["phases"].push_back(PhaseJson(p));
+  j["pods"] = Json(s.pods);
+  j["errors"] = Json(s.errors);
+  if (!s.thresholds.empty()) j["thresholds"] = ThresholdsJson(s.thresholds);
+  j["write_error"] = s.write_error ? Json(*s.write_error) : Json(nullptr);
+  return JsonText(j, 2) + "\n";
 }
 
 std::string FormatSummaryText(const Summary& s) {

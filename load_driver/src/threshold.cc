@@ -197,15 +197,16 @@ std::string FormatThresholdsText(const std::vector<ThresholdOutcome>& o) {
   return out;
 }
 
-std::string FormatThresholdsJson(const std::vector<ThresholdOutcome>& o) {
-  std::string out = "[";
-  for (size_t i = 0; i < o.size(); ++i) {
-    const ThresholdOutcome& t = o[i];
-    absl::StrAppend(&out, i == 0 ? "" : ", ", "{\"spec\": ", JsonString(t.spec),
-                    ", \"ok\": ", t.ok ? "true" : "false", ", \"observed\": ",
-                    t.observed ? absl::StrFormat("%.4f", *t.observed) : "null",
-                    ", \"unit\": \"", t.unit, "\"}");
+Json ThresholdsJson(const std::vector<ThresholdOutcome>& o) {
+  Json out = Json::array();
+  for (const ThresholdOutcome& t : o) {
+    out.push_back({{"spec", t.spec},
+                   {"ok", t.ok},
+                   {"observed",
+                    t.observed ? Json(Rounded(*t.observed, 4)) : Json(nullptr)},
+                   {"unit", t.unit}});
   }
-  return out + "]";
+  return out;
 }
+
 }  // namespace knbench::load_driver

@@ -110,14 +110,66 @@ TEST(ConfigTest, SummaryThatIsTheOutFileIsRefused) {
   }
 }
 
+absl::Status Resolves(const std::string& text) {
+  absl::StatusOr<Target> target = Target::Parse(text);
+  return target.ok() ? CheckResolves(*target) : target.status();
+}
+
 TEST(ConfigTest, TargetResolution) {
-  EXPECT_TRUE(CheckTargetResolves("127.0.0.1:1").ok());
-  EXPECT_TRUE(CheckTargetResolves("localhost:50051").ok());
-  EXPECT_TRUE(CheckTargetResolves("[::1]:50051").ok());
-  EXPECT_TRUE(CheckTargetResolves("dns:///localhost:50051").ok());
-  const absl::Status st = CheckTargetResolves("no-such-host.invalid:80");
+  EXPECT_TRUE(Resolves("127.0.0.1:1").ok());
+  EXPECT_TRUE(Resolves("localhost:50051").ok());
+  EXPECT_TRUE(Resolves("[::1]:50051").ok());
+  EXPECT_TRUE(Resolves("dns:///localhost:50051").ok());
+  const absl::Status st = Resolves("no-such-host.invalid:80");
   ASSERT_FALSE(st.ok());
   EXPECT_THAT(std::string(st.message()), HasSubstr("cannot resolve"));
+}
+
+// --target is parsed once; the transports take its parts.
+TEST(TargetTest, PartsOfEachForm) {
+  absl::StatusOr<Target> t = Target::Parse("worker.default:80");
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->text, "worker.default:80");
+  EXPECT_EQ(t->host, "worker.default");
+  EXPECT_EQ(t->port, "80");
+  EXPECT_EQ(t->authority(), "worker.default:80");
+  t = Target::Parse("dns:///[::1]:50051");
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->host, "::1");
+  EXPECT_EQ(t->port, "50051");
+  EXPECT_EQ(t->authority(), "[::1]:50051");
+  // gRPC's own schemes pass through for gRPC to read.
+  t = Target::Parse("unix:/tmp/worker.sock");
+  ASSERT_TRUE(t.ok());
+  EXPECT_FALSE(t->has_host_port());
+  EXPECT_EQ(t->text, "unix:/tmp/worker.sock");
+  EXPECT_TRUE(CheckResolves(*t).ok());
+}
+
+TEST(TargetTest, MalformedTargetsNameTheFlag) {
+  for (const char* bad : {"", "no-port", ":80", "[::1]80", "[]:80", "h:0",
+                          "h:65536", "h:x", "dns:///h"}) {
+    const absl::StatusOr<Target> t = Target::Parse(bad);
+    ASSERT_FALSE(t.ok()) << bad;
+    EXPECT_THAT(std::string(t.status().message()), HasSubstr("--target"))
+        << bad;
+  }
+}
+
+TEST(ConfigTest, TransportFollowsTheTargetsForm) {
+  Config c = Valid();
+  ASSERT_TRUE(ResolveConfig(&c).ok());
+  EXPECT_EQ(c.endpoint.host, "127.0.0.1");
+  EXPECT_EQ(c.transport, HasH2Transport() ? "h2" : "grpc");
+  c = Valid();
+  c.target = "unix:/tmp/w.sock";
+  ASSERT_TRUE(ResolveConfig(&c).ok());
+  EXPECT_EQ(c.transport, "grpc");
+  c = Valid();
+  c.target = "unix:/tmp/w.sock";
+  c.transport = "h2";
+  EXPECT_THAT(ErrorOf(c),
+              HasSubstr(HasH2Transport() ? "host:port" : "no nghttp2"));
 }
 
 TEST(ConfigTest, DescribeShowsScheduleAndCount) {

@@ -2,11 +2,13 @@
 
 #include <vector>
 
-#include "fake_clock.h"
 #include "gtest/gtest.h"
+#include "knbench/testing/fake_clock.h"
 
 namespace knbench::load_driver {
 namespace {
+
+using ::knbench::testing::FakeClock;
 
 struct Sent {
   Arrival arrival;

@@ -116,6 +116,8 @@ TEST(SummaryTest, CountsCoverEveryRowAndStatsSkipWarmup) {
 TEST(SummaryTest, JsonIsExact) {
   Summary s = SmallSummary();
   s.write_error = "writing /dev/full: No space left on device";
+  // Figures to the microsecond (ms to 3 decimals), keys in the documented
+  // order, null where there is no sample.
   const std::string expected = R"({
   "target": "localhost:50051",
   "schedule": "2@2s,1@2s",
@@ -126,17 +128,89 @@ TEST(SummaryTest, JsonIsExact) {
   "failure": 2,
   "dropped": 1,
   "warmup": 1,
-  "duration_s": 4.000,
-  "achieved_rps": 1.250,
-  "latency_ms": {"min": 0.100, "mean": 0.150, "p50": 0.100, "p90": 0.200, "p95": 0.200, "p99": 0.200, "p999": 0.200, "max": 0.200},
-  "intended_latency_ms": {"min": 1.100, "mean": 1.150, "p50": 1.100, "p90": 1.200, "p95": 1.200, "p99": 1.200, "p999": 1.200, "max": 1.200},
-  "lag_ms": {"p50": 1.000, "p99": 1.000, "max": 1.000},
+  "duration_s": 4.0,
+  "achieved_rps": 1.25,
+  "latency_ms": {
+    "min": 0.1,
+    "mean": 0.15,
+    "p50": 0.1,
+    "p90": 0.2,
+    "p95": 0.2,
+    "p99": 0.2,
+    "p999": 0.2,
+    "max": 0.2
+  },
+  "intended_latency_ms": {
+    "min": 1.1,
+    "mean": 1.15,
+    "p50": 1.1,
+    "p90": 1.2,
+    "p95": 1.2,
+    "p99": 1.2,
+    "p999": 1.2,
+    "max": 1.2
+  },
+  "lag_ms": {
+    "p50": 1.0,
+    "p99": 1.0,
+    "max": 1.0
+  },
   "phases": [
-    {"index": 0, "spec": "2@2s", "kind": "constant", "start_s": 0.000, "duration_s": 2.000, "expected": 4.000, "scheduled": 4, "sent": 4, "success": 3, "failure": 1, "dropped": 0, "latency_ms": {"min": 0.100, "mean": 0.150, "p50": 0.100, "p90": 0.200, "p95": 0.200, "p99": 0.200, "p999": 0.200, "max": 0.200}},
-    {"index": 1, "spec": "1@2s", "kind": "constant", "start_s": 2.000, "duration_s": 2.000, "expected": 2.000, "scheduled": 2, "sent": 1, "success": 0, "failure": 1, "dropped": 1, "latency_ms": {"min": null, "mean": null, "p50": null, "p90": null, "p95": null, "p99": null, "p999": null, "max": null}}
+    {
+      "index": 0,
+      "spec": "2@2s",
+      "kind": "constant",
+      "start_s": 0.0,
+      "duration_s": 2.0,
+      "expected": 4.0,
+      "scheduled": 4,
+      "sent": 4,
+      "success": 3,
+      "failure": 1,
+      "dropped": 0,
+      "latency_ms": {
+        "min": 0.1,
+        "mean": 0.15,
+        "p50": 0.1,
+        "p90": 0.2,
+        "p95": 0.2,
+        "p99": 0.2,
+        "p999": 0.2,
+        "max": 0.2
+      }
+    },
+    {
+      "index": 1,
+      "spec": "1@2s",
+      "kind": "constant",
+      "start_s": 2.0,
+      "duration_s": 2.0,
+      "expected": 2.0,
+      "scheduled": 2,
+      "sent": 1,
+      "success": 0,
+      "failure": 1,
+      "dropped": 1,
+      "latency_ms": {
+        "min": null,
+        "mean": null,
+        "p50": null,
+        "p90": null,
+        "p95": null,
+        "p99": null,
+        "p999": null,
+        "max": null
+      }
+    }
   ],
-  "pods": {"pod-a": 2, "pod-b": 1},
-  "errors": {"DEADLINE_EXCEEDED": 1, "UNAVAILABLE": 1},
+  "pods": {
+    "pod-a": 2,
+    "pod-b": 1
+  },
+  "errors": {
+    "DEADLINE_EXCEEDED": 1,
+    "UNAVAILABLE": 1
+  },
   "write_error": "writing /dev/full: No space left on device"
 }
 )";

@@ -8,7 +8,6 @@
 #include <string>
 #include <vector>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 
 namespace knbench::load_driver {
@@ -36,27 +35,6 @@ inline Csv ReadCsv(const std::string& path) {
     csv.rows.push_back(absl::StrSplit(lines[i], ','));
   }
   return csv;
-}
-
-// The text of a top-level "key": value in the summary JSON ("" if absent).
-inline std::string JsonText(const std::string& json, const std::string& key) {
-  const std::string needle = "\n  \"" + key + "\": ";
-  const size_t at = json.find(needle);
-  if (at == std::string::npos) return "";
-  const size_t start = at + needle.size();
-  return json.substr(start, json.find_first_of(",\n", start) - start);
-}
-
-// A top-level integer of the summary JSON, or -1.
-inline int64_t JsonInt(const std::string& json, const std::string& key) {
-  int64_t v = -1;
-  return absl::SimpleAtoi(JsonText(json, key), &v) ? v : -1;
-}
-
-// A top-level number of the summary JSON, or -1.
-inline double JsonDouble(const std::string& json, const std::string& key) {
-  double v = -1;
-  return absl::SimpleAtod(JsonText(json, key), &v) ? v : -1;
 }
 
 }  // namespace knbench::load_driver

@@ -131,19 +131,18 @@ TEST(ThresholdTest, TextAndJsonAreExact) {
             "p99<200ms FAILED (210.000 ms)  failure_rate<0.05 ok (0.0400)  "
             "achieved_rps>=99 ok (99.000 rps)");
   EXPECT_EQ(
-      FormatThresholdsJson(o),
-      "[{\"spec\": \"p99<200ms\", \"ok\": false, \"observed\": 210.0000, "
-      "\"unit\": \"ms\"}, {\"spec\": \"failure_rate<0.05\", \"ok\": true, "
-      "\"observed\": 0.0400, \"unit\": \"\"}, {\"spec\": "
-      "\"achieved_rps>=99\", \"ok\": true, \"observed\": 99.0000, "
-      "\"unit\": \"rps\"}]");
+      JsonText(ThresholdsJson(o)),
+      R"([{"spec":"p99<200ms","ok":false,"observed":210.0,"unit":"ms"},)"
+      R"({"spec":"failure_rate<0.05","ok":true,"observed":0.04,"unit":""},)"
+      R"({"spec":"achieved_rps>=99","ok":true,"observed":99.0,)"
+      R"("unit":"rps"}])");
   EXPECT_EQ(FormatThresholdsText(Evaluate("p99<1ms", Summary{})),
             "p99<1ms FAILED (no samples)");
-  EXPECT_EQ(FormatThresholdsJson({}), "[]");
+  EXPECT_EQ(JsonText(ThresholdsJson({})), "[]");
   // A tab around the operator stays in the spec: the JSON escapes it.
-  EXPECT_EQ(FormatThresholdsJson({{"p99\t<1ms", std::nullopt, "ms", false}}),
-            "[{\"spec\": \"p99\\t<1ms\", \"ok\": false, \"observed\": null, "
-            "\"unit\": \"ms\"}]");
+  EXPECT_EQ(
+      JsonText(ThresholdsJson({{"p99\t<1ms", std::nullopt, "ms", false}})),
+      R"([{"spec":"p99\t<1ms","ok":false,"observed":null,"unit":"ms"}])");
 }
 
 TEST(ThresholdTest, SummaryShowsThresholdsOnlyWhenGiven) {
@@ -151,10 +150,17 @@ TEST(ThresholdTest, SummaryShowsThresholdsOnlyWhenGiven) {
   EXPECT_THAT(FormatSummaryJson(s), ::testing::Not(HasSubstr("thresholds")));
   EXPECT_THAT(FormatSummaryText(s), ::testing::Not(HasSubstr("thresholds")));
   s.thresholds = Evaluate("p99<200ms", s);
-  EXPECT_THAT(
-      FormatSummaryJson(s),
-      HasSubstr("  \"thresholds\": [{\"spec\": \"p99<200ms\", \"ok\": "
-                "false, \"observed\": 210.0000, \"unit\": \"ms\"}],\n"));
+  EXPECT_THAT(FormatSummaryJson(s), HasSubstr(R"(
+  "thresholds": [
+    {
+      "spec": "p99<200ms",
+      "ok": false,
+      "observed": 210.0,
+      "unit": "ms"
+    }
+  ],
+  "write_error": null
+})"));
   EXPECT_THAT(FormatSummaryText(s),
               HasSubstr("\nthresholds    p99<200ms FAILED (210.000 ms)\n"));
 }

@@ -9,63 +9,30 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "grpcpp/client_context.h"
-#include "grpcpp/completion_queue.h"
 #include "grpcpp/create_channel.h"
-#include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/security/credentials.h"
-#include "grpcpp/support/byte_buffer.h"
 #include "grpcpp/support/channel_arguments.h"
 #include "knbench/common/log.h"
-#include "knbench/local_serving/process.h"
 
 namespace knbench::local_serving {
 namespace {
 
-constexpr absl::Duration kLoopPeriod = absl::Milliseconds(10);
+// How soon a process that ended is noticed while any runs (nothing tells
+// us at once: we look).
+constexpr absl::Duration kReapPeriod = absl::Milliseconds(10);
 constexpr absl::Duration kProbePeriod = absl::Milliseconds(25);
-constexpr absl::Duration kProbeTimeout = absl::Milliseconds(200);
 // Kubernetes restarts a crashed container at once, then after 10 s, 20 s,
 // ... up to 5 min, and forgets the crashes after 10 min of running.
 constexpr absl::Duration kFirstBackoff = absl::Seconds(10);
 constexpr absl::Duration kMaxBackoff = absl::Minutes(5);
 constexpr absl::Duration kBackoffReset = absl::Minutes(10);
 
-// grpc.health.v1.HealthCheckResponse{status: SERVING} on the wire: field 1,
-// varint 1. The request (empty service name) is an empty message.
-bool IsServing(const grpc::ByteBuffer& response) {
-  std::vector<grpc::Slice> slices;
-  if (!response.Dump(&slices).ok()) return false;
-  std::string bytes;
-  for (const grpc::Slice& s : slices) {
-    bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
-  }
-  return bytes == std::string("\x08\x01", 2);
-}
-
-// One grpc.health.v1 Check, waited for on a private completion queue. The
-// callback API would start gRPC's own polling threads for good, and they
-// would then compete with the router's for every call's I/O.
-bool CheckServing(grpc::GenericStub& stub) {
-  grpc::CompletionQueue cq;
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() +
-                       absl::ToChronoMilliseconds(kProbeTimeout));
-  grpc::Slice empty("");
-  const grpc::ByteBuffer request(&empty, 1);
-  grpc::ByteBuffer response;
-  grpc::Status status;
-  auto reader = stub.PrepareUnaryCall(&context, "/grpc.health.v1.Health/Check",
-                                      request, &cq);
-  reader->StartCall();
-  reader->Finish(&response, &status, &cq);
-  void* tag = nullptr;
-  bool ok = false;
-  cq.Next(&tag, &ok);  // the call's deadline bounds the wait
-  cq.Shutdown();
-  while (cq.Next(&tag, &ok)) {
-  }
-  return status.ok() && IsServing(response);
+// `injected`, or else a real one owned by `owned`.
+template <typename T, typename Real>
+T* OrReal(T* injected, std::unique_ptr<T>* owned) {
+  if (injected != nullptr) return injected;
+  *owned = std::make_unique<Real>();
+  return owned->get();
 }
 
 }  // namespace
@@ -94,11 +61,19 @@ struct PodManager::Pod {
   absl::Duration backoff = absl::ZeroDuration();
   bool warned = false;
   std::shared_ptr<grpc::Channel> channel;
-  std::unique_ptr<grpc::GenericStub> stub;
 };
 
 PodManager::PodManager(Options options, Listener listener)
-    : options_(std::move(options)), listener_(std::move(listener)) {}
+    : PodManager(std::move(options), std::move(listener), World{}) {}
+
+PodManager::PodManager(Options options, Listener listener, World world)
+    : options_(std::move(options)),
+      listener_(std::move(listener)),
+      clock_(OrReal<Clock, SteadyClock>(world.clock, &own_clock_)),
+      processes_(OrReal<ProcessLauncher, RealProcesses>(world.processes,
+                                                        &own_processes_)),
+      readiness_(OrReal<ReadinessProbe, GrpcHealthProbe>(world.readiness,
+                                                         &own_readiness_)) {}
 
 PodManager::~PodManager() { Stop(absl::ZeroDuration()); }
 
@@ -117,7 +92,9 @@ void PodManager::ScaleTo(int32_t pods) {
     }
     pods = options_.max_pods;
   }
-  desired_ = std::max(0, pods);
+  pods = std::max(0, pods);
+  if (pods != desired_) poked_ = true;
+  desired_ = pods;
 }
 
 std::string PodManager::NewName() {
@@ -130,93 +107,110 @@ std::string PodManager::NewName() {
 }
 
 void PodManager::Loop() {
+  absl::MutexLock lock(&mu_);
   while (true) {
-    // Starting pods due a readiness check. Only this thread erases pods, so
-    // the pointers stay valid while the checks run without the lock: a check
-    // may take kProbeTimeout, and ScaleTo(), counts() and pods() (called by
-    // the autoscaler and the router's side) must not wait for it.
-    std::vector<Pod*> due;
-    {
-      absl::MutexLock lock(&mu_);
-      const absl::Time now = absl::Now();
-      Step(now);
-      for (auto& p : pods_) {
-        if (p->status.phase == PodPhase::kStarting && now >= p->next_probe) {
-          due.push_back(p.get());
-        }
-      }
-    }
-    std::vector<bool> serving;
-    for (Pod* pod : due) serving.push_back(CheckServing(*pod->stub));
-
-    std::vector<PodStatus> pods;
-    bool changed = false;
-    std::optional<PodCounts> counts;
-    bool done = false;
-    {
-      absl::MutexLock lock(&mu_);
-      const absl::Time now = absl::Now();
-      for (size_t i = 0; i < due.size(); ++i) {
-        // Stop() may have terminated it meanwhile.
-        if (due[i]->status.phase == PodPhase::kStarting) {
-          Probed(*due[i], serving[i], now);
-        }
-      }
-      changed = membership_changed_;
-      membership_changed_ = false;
-      if (changed) pods = StatusLocked();
-      const PodCounts current = CountsLocked();
-      if (!reported_once_ || !(current == reported_)) {
-        counts = current;
-        reported_ = current;
-        reported_once_ = true;
-      }
-      done = stopping_ && pods_.empty();
-    }
-    if (changed && listener_.changed) listener_.changed(pods);
-    if (counts.has_value() && listener_.counts) listener_.counts(*counts);
-    if (done) return;
-    absl::SleepFor(kLoopPeriod);
+    poked_ = false;
+    Round();
+    if (stopping_ && pods_.empty()) return;
+    clock_->AwaitWithDeadline(
+        mu_,
+        absl::Condition(
+            +[](PodManager* m) ABSL_EXCLUSIVE_LOCKS_REQUIRED(m->mu_) {
+              return m->poked_ || m->stopping_;
+            },
+            this),
+        NextRound(clock_->Now()));
   }
 }
 
+void PodManager::Round() {
+  Step(clock_->Now());
+  CheckReadiness();
+  Report();
+}
+
+void PodManager::CheckReadiness() {
+  // Starting pods due a check. Only this thread erases pods, so the
+  // pointers stay valid while the checks run without the lock: a check may
+  // take the probe's timeout, and ScaleTo(), counts() and pods() (called by
+  // the autoscaler and the router's side) must not wait for it.
+  std::vector<Pod*> due;
+  const absl::Time now = clock_->Now();
+  for (auto& p : pods_) {
+    if (p->status.phase == PodPhase::kStarting && now >= p->next_probe) {
+      due.push_back(p.get());
+    }
+  }
+  if (due.empty()) return;
+  std::vector<bool> serving;
+  mu_.Unlock();
+  for (Pod* pod : due) {
+    serving.push_back(readiness_->Serving(pod->status.name, pod->channel));
+  }
+  mu_.Lock();
+  for (size_t i = 0; i < due.size(); ++i) {
+    // Stop() may have terminated it meanwhile.
+    if (due[i]->status.phase == PodPhase::kStarting) {
+      Probed(*due[i], serving[i], clock_->Now());
+    }
+  }
+}
+
+void PodManager::Report() {
+  std::vector<PodStatus> pods;
+  const bool changed = membership_changed_;
+  membership_changed_ = false;
+  if (changed) pods = StatusLocked();
+  std::optional<PodCounts> counts;
+  const PodCounts current = CountsLocked();
+  if (!reported_once_ || !(current == reported_)) {
+    counts = current;
+    reported_ = current;
+    reported_once_ = true;
+  }
+  mu_.Unlock();
+  if (changed && listener_.changed) listener_.changed(pods);
+  if (counts.has_value() && listener_.counts) listener_.counts(*counts);
+  mu_.Lock();
+}
+
+absl::Time PodManager::NextRound(absl::Time now) const {
+  absl::Time next = absl::InfiniteFuture();
+  for (const auto& p : pods_) {
+    const Pod& pod = *p;
+    if (pod.status.pid != 0) next = std::min(next, now + kReapPeriod);
+    switch (pod.status.phase) {
+      case PodPhase::kPending:
+        next = std::min(next, pod.start_at);
+        break;
+      case PodPhase::kStarting:
+        next = std::min(next, pod.next_probe);
+        break;
+      case PodPhase::kReady:
+        break;
+      case PodPhase::kTerminating:
+        if (pod.status.pid != 0) next = std::min(next, pod.kill_at);
+        break;
+    }
+  }
+  return next;
+}
+
 void PodManager::Step(absl::Time now) {
-  // Processes that ended.
-  for (auto it = pods_.begin(); it != pods_.end();) {
-    Pod& pod = **it;
-    if (pod.status.pid == 0) {
-      ++it;
-      continue;
-    }
-    const std::optional<int> exit = Reap(pod.status.pid);
+  for (size_t i = 0; i < pods_.size();) {
+    Pod& pod = *pods_[i];
+    const std::optional<int> exit =
+        pod.status.pid == 0 ? std::nullopt : processes_->Reap(pod.status.pid);
     if (!exit.has_value()) {
-      ++it;
+      ++i;
       continue;
     }
-    membership_changed_ = true;
-    pod.status.pid = 0;
+    Reaped(pod, *exit, now);
     if (pod.status.phase == PodPhase::kTerminating) {
-      Logf("pod %s stopped (%s)", pod.status.name, DescribeExit(*exit));
-      it = pods_.erase(it);
-      continue;
+      pods_.erase(pods_.begin() + static_cast<std::ptrdiff_t>(i));
+    } else {
+      ++i;
     }
-    // Died on its own: out of the routing set, restarted like the kubelet
-    // does.
-    if (pod.status.phase == PodPhase::kReady && listener_.gone) {
-      listener_.gone(pod.status.name);
-    }
-    if (now - pod.started >= kBackoffReset) pod.backoff = absl::ZeroDuration();
-    Logf("pod %s died (%s); restart %d in %s", pod.status.name,
-         DescribeExit(*exit), pod.status.restarts + 1,
-         absl::FormatDuration(pod.backoff));
-    pod.status.phase = PodPhase::kPending;
-    pod.status.restarts += 1;
-    ++restarts_;
-    pod.start_at = now + pod.backoff;
-    pod.backoff = pod.backoff == absl::ZeroDuration()
-                      ? kFirstBackoff
-                      : std::min(pod.backoff * 2, kMaxBackoff);
-    ++it;
   }
 
   Reconcile(now);
@@ -227,12 +221,12 @@ void PodManager::Step(absl::Time now) {
       case PodPhase::kPending:
         if (now >= pod.start_at) Spawn(pod, now);
         break;
-      case PodPhase::kStarting:  // checked by Loop(), without the lock
+      case PodPhase::kStarting:  // checked by CheckReadiness()
       case PodPhase::kReady:
         break;
       case PodPhase::kTerminating:
         if (pod.status.pid != 0 && now >= pod.kill_at) {
-          kill(pod.status.pid, SIGKILL);
+          processes_->Signal(pod.status.pid, SIGKILL);
           pod.kill_at = absl::InfiniteFuture();
         }
         break;
@@ -240,15 +234,32 @@ void PodManager::Step(absl::Time now) {
   }
 }
 
+void PodManager::Reaped(Pod& pod, int exit, absl::Time now) {
+  membership_changed_ = true;
+  pod.status.pid = 0;
+  if (pod.status.phase == PodPhase::kTerminating) {
+    Logf("pod %s stopped (%s)", pod.status.name, DescribeExit(exit));
+    return;
+  }
+  // Died on its own: out of the routing set, restarted like the kubelet
+  // does.
+  if (pod.status.phase == PodPhase::kReady && listener_.gone) {
+    listener_.gone(pod.status.name);
+  }
+  if (now - pod.started >= kBackoffReset) pod.backoff = absl::ZeroDuration();
+  Logf("pod %s died (%s); restart %d in %s", pod.status.name,
+       DescribeExit(exit), pod.status.restarts + 1,
+       absl::FormatDuration(pod.backoff));
+  pod.status.phase = PodPhase::kPending;
+  pod.status.restarts += 1;
+  ++restarts_;
+  pod.start_at = now + pod.backoff;
+  pod.backoff = pod.backoff == absl::ZeroDuration()
+                    ? kFirstBackoff
+                    : std::min(pod.backoff * 2, kMaxBackoff);
+}
+
 void PodManager::Reconcile(absl::Time now) {
-  // Pods terminated before their process started have nothing to wait for.
-  pods_.erase(std::remove_if(pods_.begin(), pods_.end(),
-                             [](const std::unique_ptr<Pod>& p) {
-                               return p->status.phase ==
-                                          PodPhase::kTerminating &&
-                                      p->status.pid == 0;
-                             }),
-              pods_.end());
   const int32_t want = stopping_ ? 0 : desired_;
   std::vector<Pod*> active;
   for (auto& p : pods_) {
@@ -262,18 +273,27 @@ void PodManager::Reconcile(absl::Time now) {
     pod->start_at = now + options_.start_delay;
     pods_.push_back(std::move(pod));
   }
-  if (static_cast<int32_t>(active.size()) <= want) return;
-  // Not ready before ready, newest first within each.
-  std::sort(active.begin(), active.end(), [](const Pod* a, const Pod* b) {
-    const bool a_ready = a->status.phase == PodPhase::kReady;
-    const bool b_ready = b->status.phase == PodPhase::kReady;
-    if (a_ready != b_ready) return !a_ready;
-    return a->id > b->id;
-  });
-  const size_t excess = active.size() - static_cast<size_t>(want);
-  for (size_t i = 0; i < excess; ++i) {
-    Terminate(*active[i], now, options_.termination_grace);
+  if (static_cast<int32_t>(active.size()) > want) {
+    // Not ready before ready, newest first within each.
+    std::sort(active.begin(), active.end(), [](const Pod* a, const Pod* b) {
+      const bool a_ready = a->status.phase == PodPhase::kReady;
+      const bool b_ready = b->status.phase == PodPhase::kReady;
+      if (a_ready != b_ready) return !a_ready;
+      return a->id > b->id;
+    });
+    const size_t excess = active.size() - static_cast<size_t>(want);
+    for (size_t i = 0; i < excess; ++i) {
+      Terminate(*active[i], now, options_.termination_grace);
+    }
   }
+  // Pods terminated before their process started have nothing to wait for.
+  pods_.erase(std::remove_if(pods_.begin(), pods_.end(),
+                             [](const std::unique_ptr<Pod>& p) {
+                               return p->status.phase ==
+                                          PodPhase::kTerminating &&
+                                      p->status.pid == 0;
+                             }),
+              pods_.end());
 }
 
 void PodManager::Terminate(Pod& pod, absl::Time now, absl::Duration grace) {
@@ -282,7 +302,7 @@ void PodManager::Terminate(Pod& pod, absl::Time now, absl::Duration grace) {
   }
   pod.status.phase = PodPhase::kTerminating;
   if (pod.status.pid != 0) {
-    kill(pod.status.pid, SIGTERM);
+    processes_->Signal(pod.status.pid, SIGTERM);
     pod.kill_at = now + grace;
   }
   membership_changed_ = true;
@@ -309,7 +329,7 @@ void PodManager::Spawn(Pod& pod, absl::Time now) {
                    options_.worker_args.end());
   spec.env = {{"POD_NAME", pod.status.name}};
   spec.log_path = absl::StrCat(options_.log_dir, "/", pod.status.name, ".log");
-  absl::StatusOr<pid_t> pid = SpawnProcess(spec);
+  absl::StatusOr<pid_t> pid = processes_->Spawn(spec);
   if (!pid.ok()) {
     Logf("pod %s: %s", pod.status.name, pid.status().message());
     pod.start_at = now + absl::Seconds(1);
@@ -335,7 +355,6 @@ void PodManager::Spawn(Pod& pod, absl::Time now) {
   pod.channel =
       grpc::CreateCustomChannel(absl::StrCat(options_.host, ":", *grpc_port),
                                 grpc::InsecureChannelCredentials(), args);
-  pod.stub = std::make_unique<grpc::GenericStub>(pod.channel);
   membership_changed_ = true;
   Logf("pod %s started (pid %d, gRPC %s:%d, metrics :%d)", pod.status.name,
        *pid, options_.host, *grpc_port, *metrics_port);
@@ -346,7 +365,7 @@ void PodManager::Probed(Pod& pod, bool serving, absl::Time now) {
     pod.status.phase = PodPhase::kReady;
     Logf("pod %s ready after %s", pod.status.name,
          absl::FormatDuration(
-             absl::Trunc(absl::Now() - pod.started, absl::Milliseconds(1))));
+             absl::Trunc(now - pod.started, absl::Milliseconds(1))));
     if (listener_.ready) listener_.ready(pod.status.name, pod.channel);
     return;
   }
@@ -404,7 +423,7 @@ void PodManager::Stop(absl::Duration grace) {
     absl::MutexLock lock(&mu_);
     if (!stopping_) {
       stopping_ = true;
-      const absl::Time now = absl::Now();
+      const absl::Time now = clock_->Now();
       for (auto& p : pods_) {
         if (p->status.phase != PodPhase::kTerminating) {
           Terminate(*p, now, grace);

@@ -122,4 +122,6 @@ absl::StatusOr<int> FreePort(const std::string& host) {
   return ntohs(addr.sin_port);
 }
 
+void RealProcesses::Signal(pid_t pid, int signal) { kill(pid, signal); }
+
 }  // namespace knbench::local_serving

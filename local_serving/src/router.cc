@@ -154,9 +154,21 @@ class Router::Call {
   std::atomic<int> pending_{2};
 };
 
+namespace {
+
+Clock* DefaultClock() {
+  static SteadyClock* clock = new SteadyClock;  // never destroyed
+  return clock;
+}
+
+}  // namespace
+
 Router::Router(RouterOptions options, SecondStats* stats,
-               RouterObserver* observer)
-    : options_(options), stats_(stats), observer_(observer) {}
+               RouterObserver* observer, Clock* clock)
+    : options_(options),
+      stats_(stats),
+      observer_(observer),
+      clock_(clock != nullptr ? clock : DefaultClock()) {}
 
 Router::~Router() { Stop(); }
 
@@ -196,7 +208,7 @@ void Router::SetArrivalHook(std::function<void()> on_arrival) {
 }
 
 void Router::Admit(Call* call) {
-  const absl::Time now = SteadyNow();
+  const absl::Time now = clock_->Now();
   std::shared_ptr<Pod> pod;
   bool cancelled = false;
   bool refused = false;
@@ -364,7 +376,7 @@ void Router::Cancel(Call* call) {
 
 void Router::Answer(Call* call, const grpc::Status& status,
                     bool answered_by_pod) {
-  const absl::Time now = SteadyNow();
+  const absl::Time now = clock_->Now();
   bool via_activator;
   {
     absl::MutexLock lock(&mu_);

@@ -9,27 +9,24 @@
 
 #include "absl/strings/str_cat.h"
 #include "knbench/common/json.h"
+#include "knbench/common/net.h"
 
 namespace knbench::local_serving {
-namespace {}  // namespace
-
 std::string FileSdJson(const std::vector<PodStatus>& pods,
                        const std::string& host,
                        const std::string& namespace_name,
                        const std::string& service_name) {
-  std::string out = "[";
-  bool first = true;
+  Json groups = Json::array();
   for (const PodStatus& pod : pods) {
     if (pod.pid == 0) continue;
-    absl::StrAppend(&out, first ? "\n" : ",\n", "  {\"targets\": [",
-                    JsonString(absl::StrCat(host, ":", pod.metrics_port)),
-                    "], \"labels\": {\"pod\": ", JsonString(pod.name),
-                    ", \"namespace\": ", JsonString(namespace_name),
-                    ", \"service\": ", JsonString(service_name), "}}");
-    first = false;
+    groups.push_back(
+        {{"targets", Json::array({JoinHostPort(host, pod.metrics_port)})},
+         {"labels",
+          {{"pod", pod.name},
+           {"namespace", namespace_name},
+           {"service", service_name}}}});
   }
-  absl::StrAppend(&out, first ? "]\n" : "\n]\n");
-  return out;
+  return JsonText(groups, 2) + "\n";
 }
 
 absl::Status WriteFileAtomically(const std::string& path,

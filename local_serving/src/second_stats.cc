@@ -1,15 +1,6 @@
 #include "knbench/local_serving/second_stats.h"
 
-#include <chrono>
-
 namespace knbench::local_serving {
-
-absl::Time SteadyNow() {
-  return absl::FromUnixNanos(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(
-          std::chrono::steady_clock::now().time_since_epoch())
-          .count());
-}
 
 void SecondStats::AdvanceTo(absl::Time now) {
   if (now < last_) now = last_;

@@ -6,10 +6,10 @@
 #include "absl/strings/str_format.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
-#include "knbench/common/json.h"
 #include "knbench/common/log.h"
 #include "knbench/common/net.h"
 #include "knbench/local_serving/sd_file.h"
+#include "knbench/local_serving/state.h"
 
 namespace knbench::local_serving {
 
@@ -59,12 +59,15 @@ LocalServing::LocalServing(ServingOptions options)
       serving_metrics_(*registry_, options_.metric_names, options_.labels,
                        options_.config.metric),
       metrics_(registry_),
-      start_(SteadyNow()),
+      start_(clock_.Now()),
       stats_(start_),
-      router_(RouterOptionsFor(options_), &stats_, &serving_metrics_),
-      pods_(options_.pods, ListenerFor(&router_, &serving_metrics_, options_)) {
+      router_(RouterOptionsFor(options_), &stats_, &serving_metrics_, &clock_),
+      pods_(options_.pods, ListenerFor(&router_, &serving_metrics_, options_),
+            PodManager::World{&clock_}) {
   metrics_.http().Handle("/state", [this] {
-    return HttpResponse{200, "application/json", StateJson()};
+    return HttpResponse{
+        200, "application/json",
+        StateJson(pods_.counts(), router_.snapshot(), pods_.pods())};
   });
 }
 
@@ -80,7 +83,10 @@ absl::Status LocalServing::Start() {
       return absl::UnavailableError(absl::StrCat("cannot write ", *path));
   }
   if (!options_.sd_file.empty()) {
-    if (absl::Status st = WriteFileAtomically(options_.sd_file, "[]\n");
+    if (absl::Status st = WriteFileAtomically(
+            options_.sd_file,
+            FileSdJson({}, options_.pods.host, options_.labels.namespace_name,
+                       options_.labels.service_name));
         !st.ok()) {
       return st;
     }
@@ -138,20 +144,20 @@ void LocalServing::Loop() {
   while (!stop_) {
     // Until the current second ends, or a request reaches a revision whose
     // decider wants no pods (Knative's poke).
-    const absl::Duration wait = live_->next_boundary() - SteadyNow();
-    loop_mu_.AwaitWithTimeout(
+    clock_.AwaitWithDeadline(
+        loop_mu_,
         absl::Condition(
             +[](LocalServing* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->loop_mu_) {
               return s->poked_ || s->stop_;
             },
             this),
-        wait);
+        live_->next_boundary());
     if (stop_) break;
     poked_ = false;
-    Apply(live_->Advance(SteadyNow()));
+    Apply(live_->Advance(clock_.Now()));
     router_.EnableArrivalHook(live_->pokeable());
     // A request that came while the hook was off is in the stats already.
-    if (live_->pokeable()) Apply(live_->Advance(SteadyNow()));
+    if (live_->pokeable()) Apply(live_->Advance(clock_.Now()));
     serving_metrics_.OnRouter(router_.snapshot());
   }
 }
@@ -174,26 +180,6 @@ void LocalServing::Apply(const std::vector<am::TickRow>& rows) {
     router_.SetActivatorInPath(row.activator_in_path);
     serving_metrics_.OnDecision(row, target_per_pod_);
   }
-}
-
-std::string LocalServing::StateJson() const {
-  const PodCounts c = pods_.counts();
-  const Router::Snapshot r = router_.snapshot();
-  std::string pods;
-  for (const PodStatus& p : pods_.pods()) {
-    absl::StrAppendFormat(
-        &pods,
-        "%s{\"name\": %s, \"phase\": \"%s\", \"pid\": %d, \"grpc_port\": "
-        "%d, \"metrics_port\": %d, \"restarts\": %d}",
-        pods.empty() ? "" : ", ", JsonString(p.name), PodPhaseName(p.phase),
-        p.pid, p.grpc_port, p.metrics_port, p.restarts);
-  }
-  return absl::StrFormat(
-      "{\"requested\": %d, \"ready\": %d, \"not_ready\": %d, \"pending\": %d, "
-      "\"terminating\": %d, \"restarts\": %d, \"activator_in_path\": %s, "
-      "\"queued\": %d, \"inflight\": %d, \"pods\": [%s]}\n",
-      c.requested, c.ready, c.not_ready, c.pending, c.terminating, c.restarts,
-      r.activator_in_path ? "true" : "false", r.queued, r.inflight, pods);
 }
 
 void LocalServing::Shutdown() {

@@ -50,9 +50,8 @@ std::optional<MetricNames> ParseMetricNames(absl::string_view text) {
 ServingMetrics::ServingMetrics(prometheus::Registry& registry,
                                MetricNames names, const RevisionLabels& labels,
                                am::Metric metric)
-    : registry_(registry) {
-  const bool otel = names == MetricNames::kOtel;
-  if (otel) {
+    : registry_(registry), otel_(names == MetricNames::kOtel) {
+  if (otel_) {
     labels_ = {{"k8s_namespace_name", labels.namespace_name},
                {"kn_service_name", labels.service_name},
                {"kn_configuration_name", labels.configuration_name},
@@ -63,58 +62,69 @@ ServingMetrics::ServingMetrics(prometheus::Registry& registry,
                {"configuration_name", labels.configuration_name},
                {"revision_name", labels.revision_name}};
   }
-  // Knative <= 1.18 name, >= 1.19 name.
-  auto pick = [otel](const char* old_name, const char* new_name) {
-    return std::string(otel ? new_name : old_name);
-  };
-  desired_ = &Gauge(pick("autoscaler_desired_pods", "kn_revision_pods_desired"),
-                    "Pods the autoscaler wants, before min/max and scale to "
-                    "zero.");
+  RegisterAutoscaler(metric);
+  RegisterActivator();
+  RegisterOwn();
+}
+
+std::string ServingMetrics::Named(const char* opencensus,
+                                  const char* otel) const {
+  return otel_ ? otel : opencensus;
+}
+
+void ServingMetrics::RegisterAutoscaler(am::Metric metric) {
+  desired_ =
+      &Gauge(Named("autoscaler_desired_pods", "kn_revision_pods_desired"),
+             "Pods the autoscaler wants, before min/max and scale to "
+             "zero.");
   requested_ =
-      &Gauge(pick("autoscaler_requested_pods", "kn_revision_pods_requested"),
+      &Gauge(Named("autoscaler_requested_pods", "kn_revision_pods_requested"),
              "Pods requested from the Deployment.");
-  actual_ = &Gauge(pick("autoscaler_actual_pods", "kn_revision_pods_count"),
+  actual_ = &Gauge(Named("autoscaler_actual_pods", "kn_revision_pods_count"),
                    "Ready pods.");
   not_ready_ = &Gauge(
-      pick("autoscaler_not_ready_pods", "kn_revision_pods_not_ready_count"),
+      Named("autoscaler_not_ready_pods", "kn_revision_pods_not_ready_count"),
       "Pods that are not ready.");
   pending_ =
-      &Gauge(pick("autoscaler_pending_pods", "kn_revision_pods_pending_count"),
+      &Gauge(Named("autoscaler_pending_pods", "kn_revision_pods_pending_count"),
              "Pods not started yet (the start delay).");
-  terminating_ = &Gauge(
-      pick("autoscaler_terminating_pods", "kn_revision_pods_terminating_count"),
-      "Pods stopping.");
-  panic_ = &Gauge(pick("autoscaler_panic_mode", "kn_revision_panic_mode"),
+  terminating_ = &Gauge(Named("autoscaler_terminating_pods",
+                              "kn_revision_pods_terminating_count"),
+                        "Pods stopping.");
+  panic_ = &Gauge(Named("autoscaler_panic_mode", "kn_revision_panic_mode"),
                   "1 while the autoscaler is in panic mode.");
   excess_burst_capacity_ = &Gauge(
-      pick("autoscaler_excess_burst_capacity", "kn_revision_capacity_excess"),
+      Named("autoscaler_excess_burst_capacity", "kn_revision_capacity_excess"),
       "Excess burst capacity; the activator is in the path while it "
       "is negative.");
   if (metric == am::Metric::kRps) {
-    stable_ = &Gauge(
-        pick("autoscaler_stable_requests_per_second", "kn_revision_rps_stable"),
-        "Requests per second over the stable window.");
+    stable_ = &Gauge(Named("autoscaler_stable_requests_per_second",
+                           "kn_revision_rps_stable"),
+                     "Requests per second over the stable window.");
     panic_value_ = &Gauge(
-        pick("autoscaler_panic_requests_per_second", "kn_revision_rps_panic"),
+        Named("autoscaler_panic_requests_per_second", "kn_revision_rps_panic"),
         "Requests per second over the panic window.");
-    target_ = &Gauge(
-        pick("autoscaler_target_requests_per_second", "kn_revision_rps_target"),
-        "Requests per second each pod is scaled for.");
+    target_ = &Gauge(Named("autoscaler_target_requests_per_second",
+                           "kn_revision_rps_target"),
+                     "Requests per second each pod is scaled for.");
   } else {
-    stable_ = &Gauge(pick("autoscaler_stable_request_concurrency",
-                          "kn_revision_concurrency_stable"),
+    stable_ = &Gauge(Named("autoscaler_stable_request_concurrency",
+                           "kn_revision_concurrency_stable"),
                      "Requests in flight over the stable window.");
-    panic_value_ = &Gauge(pick("autoscaler_panic_request_concurrency",
-                               "kn_revision_concurrency_panic"),
+    panic_value_ = &Gauge(Named("autoscaler_panic_request_concurrency",
+                                "kn_revision_concurrency_panic"),
                           "Requests in flight over the panic window.");
-    target_ = &Gauge(pick("autoscaler_target_concurrency_per_pod",
-                          "kn_revision_concurrency_target"),
+    target_ = &Gauge(Named("autoscaler_target_concurrency_per_pod",
+                           "kn_revision_concurrency_target"),
                      "Requests in flight each pod is scaled for.");
   }
+}
+
+void ServingMetrics::RegisterActivator() {
   activator_concurrency_ = &Gauge(
-      pick("activator_request_concurrency", "kn_revision_request_concurrency"),
+      Named("activator_request_concurrency", "kn_revision_request_concurrency"),
       "Requests in the activator (buffered or proxied).");
-  if (!otel) {
+  if (!otel_) {
     auto& count = prometheus::BuildCounter()
                       .Name("activator_request_count")
                       .Help("Requests the activator ended, by HTTP code.")
@@ -132,7 +142,9 @@ ServingMetrics::ServingMetrics(prometheus::Registry& registry,
                              &latency.Add(with_code, LatencyBucketsMs())};
     }
   }
+}
 
+void ServingMetrics::RegisterOwn() {
   auto& requests = prometheus::BuildCounter()
                        .Name("local_serving_requests_total")
                        .Help("Calls answered by local serving, by gRPC code.")

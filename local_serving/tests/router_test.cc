@@ -19,6 +19,7 @@
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
 #include "gtest/gtest.h"
+#include "knbench/testing/fake_clock.h"
 #include "knbench/testing/wait.h"
 #include "knbench/worker/worker_server.h"
 #include "load_worker.grpc.pb.h"
@@ -26,27 +27,36 @@
 namespace knbench::local_serving {
 namespace {
 
+using ::knbench::testing::FakeClock;
 using ::knbench::testing::WaitUntil;
 using ::testing::HasSubstr;
-using SteadyClock = std::chrono::steady_clock;
+// The client's own stopwatch: real time, whatever the router's clock says.
+using Stopwatch = std::chrono::steady_clock;
 
 class CountingObserver : public RouterObserver {
  public:
   void OnCallDone(grpc::StatusCode code, bool via_activator, bool,
-                  absl::Duration) override {
+                  absl::Duration latency) override {
     absl::MutexLock lock(&mu_);
     ++codes_[code];
     if (via_activator) ++via_activator_;
+    latencies_.push_back(latency);
   }
   int count(grpc::StatusCode code) {
     absl::MutexLock lock(&mu_);
     return codes_[code];
+  }
+  // The router's time from arrival to answer, by its clock.
+  std::vector<absl::Duration> latencies() {
+    absl::MutexLock lock(&mu_);
+    return latencies_;
   }
 
  private:
   absl::Mutex mu_;
   std::map<grpc::StatusCode, int> codes_;
   int via_activator_ = 0;
+  std::vector<absl::Duration> latencies_;
 };
 
 struct Result {
@@ -58,8 +68,9 @@ struct Result {
 class RouterTest : public ::testing::Test {
  protected:
   void StartRouter(RouterOptions options) {
-    stats_ = std::make_unique<SecondStats>(SteadyNow());
-    router_ = std::make_unique<Router>(options, stats_.get(), &observer_);
+    stats_ = std::make_unique<SecondStats>(clock_.Now());
+    router_ =
+        std::make_unique<Router>(options, stats_.get(), &observer_, &clock_);
     grpc::ServerBuilder builder;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
                              &port_);
@@ -102,11 +113,11 @@ class RouterTest : public ::testing::Test {
       load_worker::WorkRequest request;
       request.set_duration_ms(spin_ms);
       load_worker::WorkResponse response;
-      const auto start = SteadyClock::now();
+      const auto start = Stopwatch::now();
       Result r;
       r.status = stub_->InvokeWorker(&context, request, &response);
       r.seconds =
-          std::chrono::duration<double>(SteadyClock::now() - start).count();
+          std::chrono::duration<double>(Stopwatch::now() - start).count();
       r.pod = response.pod();
       return r;
     });
@@ -119,6 +130,7 @@ class RouterTest : public ::testing::Test {
   }
 
   int port_ = 0;
+  FakeClock clock_;  // the router's: time passes when a test says so
   CountingObserver observer_;
   std::unique_ptr<SecondStats> stats_;
   std::unique_ptr<Router> router_;
@@ -159,15 +171,17 @@ TEST_F(RouterTest, CallsWaitForTheFirstPodAndAllSucceed) {
   for (int i = 0; i < 20; ++i) calls.push_back(CallAsync(1));
   ASSERT_TRUE(WaitUntil([&] { return router_->snapshot().queued == 20; },
                         absl::Seconds(10)));
-  absl::SleepFor(absl::Milliseconds(300));  // the wait shows in latency
+  clock_.Advance(absl::Milliseconds(300));  // the wait shows in latency
   AddPod("pod-a");
   for (auto& f : calls) {
     const Result r = f.get();
     EXPECT_TRUE(r.status.ok()) << r.status.error_message();
-    EXPECT_GE(r.seconds, 0.3);
   }
   EXPECT_EQ(router_->snapshot().queued, 0);
   EXPECT_EQ(observer_.count(grpc::StatusCode::OK), 20);
+  for (absl::Duration latency : observer_.latencies()) {
+    EXPECT_EQ(latency, absl::Milliseconds(300));
+  }
 }
 
 TEST_F(RouterTest, FullQueueAndDeadlinesAreAnsweredNotLost) {
@@ -277,12 +291,38 @@ TEST_F(RouterTest, StatsCountEveryCallFromArrivalToAnswer) {
   std::vector<std::future<Result>> calls;
   for (int i = 0; i < 5; ++i) calls.push_back(CallAsync(100));
   for (auto& f : calls) ASSERT_TRUE(f.get().status.ok());
-  const absl::Time now = SteadyNow();
+  const absl::Time now = clock_.Now();
   int64_t arrivals = 0;
   for (const auto& s : stats_->TakeEnded(now)) arrivals += s.arrivals;
   arrivals += stats_->Open(now).arrivals;
   EXPECT_EQ(arrivals, 5);
   EXPECT_EQ(stats_->in_system(), 0);
+}
+
+// The router times each call by its clock, from arrival to answer: what the
+// autoscaler's per-second concurrency and the latency metric are made of.
+TEST_F(RouterTest, TimeInTheSystemIsMeasuredByTheRoutersClock) {
+  StartRouter({});
+  const absl::Time start = clock_.Now();
+  clock_.Advance(absl::Milliseconds(500));
+  auto call = CallAsync(0);
+  ASSERT_TRUE(WaitUntil([&] { return router_->snapshot().queued == 1; },
+                        absl::Seconds(10)));
+  clock_.Advance(absl::Seconds(2));  // waits for a pod from 0.5 s to 2.5 s
+  AddPod("pod-a");
+  ASSERT_TRUE(call.get().status.ok());
+  ASSERT_TRUE(
+      WaitUntil([&] { return stats_->in_system() == 0; }, absl::Seconds(10)));
+  EXPECT_THAT(observer_.latencies(), ::testing::ElementsAre(absl::Seconds(2)));
+  const std::vector<SecondStats::Second> seconds =
+      stats_->TakeEnded(start + absl::Seconds(3));
+  ASSERT_EQ(seconds.size(), 3u);
+  EXPECT_DOUBLE_EQ(seconds[0].concurrency, 0.5);
+  EXPECT_EQ(seconds[0].arrivals, 1);
+  EXPECT_DOUBLE_EQ(seconds[1].concurrency, 1.0);
+  EXPECT_EQ(seconds[1].arrivals, 0);
+  EXPECT_DOUBLE_EQ(seconds[2].concurrency, 0.5);
+  EXPECT_EQ(seconds[2].arrivals, 0);
 }
 
 }  // namespace

@@ -22,15 +22,46 @@ TEST(FileSdJson, RunningPodsOnly) {
   starting.metrics_port = 4002;
   EXPECT_EQ(
       FileSdJson({ready, pending, starting}, "127.0.0.1", "default", "worker"),
-      "[\n"
-      "  {\"targets\": [\"127.0.0.1:4001\"], \"labels\": {\"pod\": "
-      "\"worker-00001-deployment-0abcde\", \"namespace\": \"default\", "
-      "\"service\": \"worker\"}},\n"
-      "  {\"targets\": [\"127.0.0.1:4002\"], \"labels\": {\"pod\": "
-      "\"worker-00001-deployment-2klmno\", \"namespace\": \"default\", "
-      "\"service\": \"worker\"}}\n"
-      "]\n");
+      R"([
+  {
+    "targets": [
+      "127.0.0.1:4001"
+    ],
+    "labels": {
+      "pod": "worker-00001-deployment-0abcde",
+      "namespace": "default",
+      "service": "worker"
+    }
+  },
+  {
+    "targets": [
+      "127.0.0.1:4002"
+    ],
+    "labels": {
+      "pod": "worker-00001-deployment-2klmno",
+      "namespace": "default",
+      "service": "worker"
+    }
+  }
+]
+)");
   EXPECT_EQ(FileSdJson({pending}, "127.0.0.1", "default", "worker"), "[]\n");
+  // An IPv6 host is in brackets, as Prometheus reads host:port.
+  starting.name = "p";
+  EXPECT_EQ(FileSdJson({starting}, "::1", "ns", "svc"),
+            R"([
+  {
+    "targets": [
+      "[::1]:4002"
+    ],
+    "labels": {
+      "pod": "p",
+      "namespace": "ns",
+      "service": "svc"
+    }
+  }
+]
+)");
 }
 
 TEST(WriteFileAtomically, ReplacesTheFileWhole) {

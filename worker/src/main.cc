@@ -78,29 +78,16 @@ Usage: worker [flags])";
   std::exit(2);
 }
 
-}  // namespace
+// The flags (and environment) resolved and checked.
+struct Config {
+  knbench::worker::WorkerOptions options;
+  std::string bind;
+  int grpc_port = 0;
+  int metrics_port = 0;
+  absl::Duration grace;
+};
 
-int main(int argc, char** argv) {
-  knbench::ShutdownSignal shutdown;  // First: blocks signals for all threads.
-  knbench::InitBinary("worker");
-  // Env first, so that flags given explicitly override it.
-  if (absl::Status status = knbench::SetPortFlagDefaultFromEnv(
-          &FLAGS_grpc_port, {"PORT", "GRPC_PORT"});
-      !status.ok()) {
-    UsageError(status.message());
-  }
-  if (absl::Status status = knbench::SetPortFlagDefaultFromEnv(
-          &FLAGS_metrics_port, {"METRICS_PORT"});
-      !status.ok()) {
-    UsageError(status.message());
-  }
-  std::vector<std::string> positional =
-      knbench::ParseFlagsOrExit(argc, argv, "worker", kUsage);
-  if (!positional.empty()) {
-    UsageError(
-        absl::StrCat("unexpected argument '", positional[0], "' (see --help)"));
-  }
-
+Config ResolveFlags() {
   absl::StatusOr<knbench::worker::SpinClock> clock =
       knbench::worker::ParseSpinClock(absl::GetFlag(FLAGS_spin_clock));
   if (!clock.ok()) UsageError(clock.status().message());
@@ -132,30 +119,37 @@ int main(int argc, char** argv) {
     UsageError("--shutdown-grace must not be negative");
   }
 
-  knbench::worker::WorkerOptions options;
-  options.spin_clock = *clock;
-  options.max_inflight = absl::GetFlag(FLAGS_max_inflight);
-  options.max_duration_ms = absl::GetFlag(FLAGS_max_duration_ms);
-  options.spin_nice = absl::GetFlag(FLAGS_spin_nice);
-  options.instance_name = knbench::InstanceName();
+  Config c;
+  c.bind = bind;
+  c.grpc_port = grpc_port;
+  c.metrics_port = metrics_port;
+  c.grace = absl::GetFlag(FLAGS_shutdown_grace);
+  c.options.spin_clock = *clock;
+  c.options.max_inflight = absl::GetFlag(FLAGS_max_inflight);
+  c.options.max_duration_ms = absl::GetFlag(FLAGS_max_duration_ms);
+  c.options.spin_nice = absl::GetFlag(FLAGS_spin_nice);
+  c.options.instance_name = knbench::InstanceName();
+  return c;
+}
 
-  if (absl::GetFlag(FLAGS_check_config)) {
-    std::cout << "bind=" << bind << "\ngrpc_port=" << grpc_port
-              << "\nmetrics_port=" << metrics_port
-              << "\nspin_clock=" << knbench::worker::SpinClockName(*clock)
-              << "\nmax_inflight=" << options.max_inflight
-              << "\nmax_duration_ms=" << options.max_duration_ms
-              << "\nspin_nice=" << options.spin_nice << "\nshutdown_grace="
-              << absl::FormatDuration(absl::GetFlag(FLAGS_shutdown_grace))
-              << "\ninstance=" << options.instance_name << "\n";
-    return 0;
-  }
+void PrintConfig(const Config& c) {
+  std::cout << "bind=" << c.bind << "\ngrpc_port=" << c.grpc_port
+            << "\nmetrics_port=" << c.metrics_port << "\nspin_clock="
+            << knbench::worker::SpinClockName(c.options.spin_clock)
+            << "\nmax_inflight=" << c.options.max_inflight
+            << "\nmax_duration_ms=" << c.options.max_duration_ms
+            << "\nspin_nice=" << c.options.spin_nice
+            << "\nshutdown_grace=" << absl::FormatDuration(c.grace)
+            << "\ninstance=" << c.options.instance_name << "\n";
+}
 
+// Both servers until a signal, then the drain. The exit status.
+int Serve(const Config& c, knbench::ShutdownSignal& shutdown) {
   // Both ports first, before either server starts: gRPC would otherwise
   // share a busy gRPC port (SO_REUSEPORT) or log several lines about it.
   for (const auto& [name, port] :
-       {std::pair{"gRPC", grpc_port}, std::pair{"metrics", metrics_port}}) {
-    if (absl::Status status = knbench::CheckPortFree(bind, port);
+       {std::pair{"gRPC", c.grpc_port}, std::pair{"metrics", c.metrics_port}}) {
+    if (absl::Status status = knbench::CheckPortFree(c.bind, port);
         !status.ok()) {
       knbench::Logf("error: %s: %s", name, status.message());
       return 1;
@@ -165,30 +159,62 @@ int main(int argc, char** argv) {
   shutdown.EnableGracefulStop();
   // gRPC first: once /healthz answers, calls are served too.
   auto registry = std::make_shared<prometheus::Registry>();
-  knbench::worker::WorkerServer server(options, registry);
-  if (absl::Status status = server.Start(bind, grpc_port); !status.ok()) {
+  knbench::worker::WorkerServer server(c.options, registry);
+  if (absl::Status status = server.Start(c.bind, c.grpc_port); !status.ok()) {
     knbench::Logf("error: %s", status.message());
     return 1;
   }
   knbench::MetricsEndpoint metrics(registry);
-  if (absl::Status status = metrics.Start(metrics_port, bind); !status.ok()) {
+  if (absl::Status status = metrics.Start(c.metrics_port, c.bind);
+      !status.ok()) {
     knbench::Logf("error: metrics: %s", status.message());
     return 1;
   }
   knbench::Logf(
       "serving gRPC on %s and metrics on %s (instance %s, spin clock %s, max "
       "in flight %d)",
-      knbench::JoinHostPort(bind, server.port()),
-      knbench::JoinHostPort(bind, metrics.port()), options.instance_name,
-      knbench::worker::SpinClockName(*clock), options.max_inflight);
+      knbench::JoinHostPort(c.bind, server.port()),
+      knbench::JoinHostPort(c.bind, metrics.port()), c.options.instance_name,
+      knbench::worker::SpinClockName(c.options.spin_clock),
+      c.options.max_inflight);
 
   shutdown.Wait();
-  const absl::Duration grace = absl::GetFlag(FLAGS_shutdown_grace);
   knbench::Logf("signal %d: draining %d calls in flight (grace %s)",
                 shutdown.signal_number(), server.service().inflight(),
-                absl::FormatDuration(grace));
-  server.Shutdown(grace);
+                absl::FormatDuration(c.grace));
+  server.Shutdown(c.grace);
   metrics.Stop();
   knbench::Logf("stopped");
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  knbench::ShutdownSignal shutdown;  // First: blocks signals for all threads.
+  knbench::InitBinary("worker");
+  // Env first, so that flags given explicitly override it.
+  if (absl::Status status = knbench::SetPortFlagDefaultFromEnv(
+          &FLAGS_grpc_port, {"PORT", "GRPC_PORT"});
+      !status.ok()) {
+    UsageError(status.message());
+  }
+  if (absl::Status status = knbench::SetPortFlagDefaultFromEnv(
+          &FLAGS_metrics_port, {"METRICS_PORT"});
+      !status.ok()) {
+    UsageError(status.message());
+  }
+  std::vector<std::string> positional =
+      knbench::ParseFlagsOrExit(argc, argv, "worker", kUsage);
+  if (!positional.empty()) {
+    UsageError(
+        absl::StrCat("unexpected argument '", positional[0], "' (see --help)"));
+  }
+
+  const Config c = ResolveFlags();
+  if (absl::GetFlag(FLAGS_check_config)) {
+    PrintConfig(c);
+    return 0;
+  }
+  return Serve(c, shutdown);
 }

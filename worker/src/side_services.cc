@@ -3,8 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
-#include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/wire_format_lite.h"
+#include "grpc/health/v1/health.pb.h"
 #include "grpcpp/alarm.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "knbench/worker/cq_tag.h"
@@ -13,12 +12,10 @@
 namespace knbench::worker {
 namespace {
 
+namespace health = ::grpc::health::v1;
+
 constexpr char kCheck[] = "/grpc.health.v1.Health/Check";
 constexpr char kWatch[] = "/grpc.health.v1.Health/Watch";
-// grpc.health.v1.HealthCheckResponse.ServingStatus.
-constexpr int kServing = 1;
-constexpr int kNotServing = 2;
-constexpr int kServiceUnknown = 3;
 
 std::string Flatten(const grpc::ByteBuffer& buffer) {
   std::vector<grpc::Slice> slices;
@@ -35,28 +32,13 @@ grpc::ByteBuffer Buffer(const std::string& bytes) {
   return grpc::ByteBuffer(&slice, 1);
 }
 
+grpc::ByteBuffer HealthBuffer(health::HealthCheckResponse::ServingStatus s) {
+  health::HealthCheckResponse response;
+  response.set_status(s);
+  return Buffer(response.SerializeAsString());
+}
+
 }  // namespace
-
-std::string HealthResponse(int status) {
-  return std::string{'\x08', static_cast<char>(status)};
-}
-
-bool ParseHealthRequest(const std::string& bytes, std::string* service) {
-  using ::google::protobuf::internal::WireFormatLite;
-  ::google::protobuf::io::CodedInputStream in(
-      reinterpret_cast<const uint8_t*>(bytes.data()),
-      static_cast<int>(bytes.size()));
-  service->clear();
-  while (uint32_t tag = in.ReadTag()) {
-    if (tag ==
-        WireFormatLite::MakeTag(1, WireFormatLite::WIRETYPE_LENGTH_DELIMITED)) {
-      if (!WireFormatLite::ReadString(&in, service)) return false;
-    } else if (!WireFormatLite::SkipField(&in, tag)) {
-      return false;
-    }
-  }
-  return in.ConsumedEntireMessage();
-}
 
 // One call to a method of the generic service. Every path ends in exactly
 // one Finish; the object goes once that, the done notification and any
@@ -82,7 +64,7 @@ class SideServices::Call {
     }
     new Call(owner_, cq_);  // Ready for the next one.
     pending_ = 2;           // finished_ and done_
-    owner_->live_.fetch_add(1);
+    owner_->live_.Enter();
     const std::string& method = context_.method();
     kind_ = method == kCheck              ? kCheckCall
             : method == kWatch            ? kWatchCall
@@ -106,13 +88,14 @@ class SideServices::Call {
       stream_.Write(out_, &written_);
       return;
     }
-    std::string service;
-    if (!ok || !ParseHealthRequest(Flatten(in_), &service)) {
+    health::HealthCheckRequest request;
+    if (!ok || !request.ParseFromString(Flatten(in_))) {
       Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                           "expected a grpc.health.v1.HealthCheckRequest"));
       return;
     }
     // "" is the server as a whole; the services it serves may be asked too.
+    const std::string& service = request.service();
     known_ = service.empty() || service == kHealthService ||
              std::find(owner_->services_.begin(), owner_->services_.end(),
                        service) != owner_->services_.end();
@@ -122,9 +105,9 @@ class SideServices::Call {
       return;
     }
     const bool serving = owner_->serving();
-    out_ = Buffer(HealthResponse(!known_   ? kServiceUnknown
-                                 : serving ? kServing
-                                           : kNotServing));
+    out_ = HealthBuffer(!known_   ? health::HealthCheckResponse::SERVICE_UNKNOWN
+                        : serving ? health::HealthCheckResponse::SERVING
+                                  : health::HealthCheckResponse::NOT_SERVING);
     if (kind_ == kCheckCall) {
       stream_.WriteAndFinish(out_, grpc::WriteOptions(), grpc::Status::OK,
                              &finished_);
@@ -164,7 +147,7 @@ class SideServices::Call {
     if (cancelled_) {
       Finish(grpc::Status(grpc::StatusCode::CANCELLED, "call cancelled"));
     } else {
-      out_ = Buffer(HealthResponse(kNotServing));
+      out_ = HealthBuffer(health::HealthCheckResponse::NOT_SERVING);
       stream_.WriteAndFinish(out_, grpc::WriteOptions(), grpc::Status::OK,
                              &finished_);
     }
@@ -188,7 +171,7 @@ class SideServices::Call {
     if (--pending_ > 0) return;
     SideServices* owner = owner_;
     delete this;
-    owner->live_.fetch_sub(1);
+    owner->live_.Leave();
   }
 
   SideServices* const owner_;

@@ -78,9 +78,8 @@ void WorkerServer::Shutdown(absl::Duration grace) {
   // gRPC is done with the calls, but a cancelled spin may not have answered
   // yet (it does within microseconds of its done notification): only then
   // may the queue close, or the answer would start on a closed queue.
-  while (service_.live_calls() > 0 || side_.live_calls() > 0) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
+  service_.live_calls().WaitNone();
+  side_.live_calls().WaitNone();
   cq_->Shutdown();
   poller_.join();  // Once it has drained the queue.
   server_.reset();

@@ -117,7 +117,7 @@ class WorkerService::Call {
     new Call(service_, cq_);  // Ready for the next one.
     start_ = Clock::now();
     pending_ = 2;  // finished_ and done_
-    service_->live_.fetch_add(1);
+    service_->live_.Enter();
     Handle();
   }
 
@@ -223,7 +223,7 @@ class WorkerService::Call {
     }
     WorkerService* service = service_;
     delete this;
-    service->live_.fetch_sub(1);
+    service->live_.Leave();
   }
 
   WorkerService* const service_;

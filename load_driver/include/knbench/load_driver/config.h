@@ -8,6 +8,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "knbench/load_driver/schedule.h"
+#include "knbench/load_driver/target.h"
 #include "knbench/load_driver/threshold.h"
 
 namespace knbench::load_driver {
@@ -41,14 +42,16 @@ struct Config {
   std::vector<Threshold> thresholds;  // --threshold, parsed by main
 
   // Filled by Resolve.
+  Target endpoint;  // `target` parsed
   std::optional<Schedule> schedule;
   Arrivals arrivals = Arrivals::kUniform;
   absl::Duration drain_timeout;
   std::string summary_path;
 };
 
-// Validates and resolves `c` (schedule, summary path, drain timeout). Does
-// not touch the network (see CheckTargetResolves) nor write any file.
+// Validates and resolves `c` (target, schedule, summary path, drain
+// timeout). Does not touch the network (see CheckResolves) nor write any
+// file.
 absl::Status ResolveConfig(Config* c);
 
 // The default --summary for an --out path: its name with ".csv" replaced by
@@ -56,16 +59,8 @@ absl::Status ResolveConfig(Config* c);
 // different --out in one directory keep their own summaries.
 std::string SummaryPathFor(const std::string& out);
 
-// host:port syntax of --target (also dns:///host:port, ipv4:, ipv6:, unix:).
-absl::Status CheckTargetSyntax(const std::string& target);
 // Whether this build has the driver's own HTTP/2 transport (nghttp2).
 bool HasH2Transport();
-// The host and port of a host:port or dns:///host:port target; an error for
-// gRPC's other schemes (unix:, ipv4:, ipv6:).
-absl::Status TargetHostPort(const std::string& target, std::string* host,
-                            std::string* port);
-// Resolves a host:port or dns:/// target's host with getaddrinfo.
-absl::Status CheckTargetResolves(const std::string& target);
 
 // The resolved configuration and schedule, for --check-config and the log.
 std::string DescribeConfig(const Config& c);

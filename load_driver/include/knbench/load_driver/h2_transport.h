@@ -1,7 +1,6 @@
 #ifndef KNBENCH_LOAD_DRIVER_H2_TRANSPORT_H_
 #define KNBENCH_LOAD_DRIVER_H2_TRANSPORT_H_
 
-#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -41,15 +40,9 @@ class H2Transport : public Transport {
   H2Transport(const H2Transport&) = delete;
   H2Transport& operator=(const H2Transport&) = delete;
 
-  int64_t inflight() const override {
-    return inflight_.load(std::memory_order_relaxed);
-  }
   void Send(const Arrival& a, absl::Time intended, absl::Time actual) override;
   ConnectResult Connect(absl::Time deadline,
                         const std::function<bool()>& stop) override;
-  void set_on_failure(std::function<void()> f) override {
-    on_failure_ = std::move(f);
-  }
   bool WaitIdle(absl::Time deadline) override;
   void CancelAll() override;
   void WaitUntil(absl::Time t) override;
@@ -77,17 +70,17 @@ class H2Transport : public Transport {
   bool Flush(Session* s);
   // Closes `s`; its calls fail with UNAVAILABLE.
   void Drop(Session* s, const std::string& why);
+  // Records `call`'s row: it ended with `grpc_code`.
   void Finish(Call* call, int grpc_code, load_worker::WorkResponse* response);
+  // Ends `call` before its answer (deadline, cancel): its row, and a reset
+  // of its stream.
+  void EndEarly(Call* call, int grpc_code);
+  void FlushAll();
   void ExpireDeadlines(absl::Time now);
   void TendConnections(absl::Time now);
   absl::Time NextTimer() const;
   void SetEvents(Session* s, uint32_t events);
 
-  TransportOptions options_;
-  Clock* clock_;
-  RowSink* sink_;
-  DriverMetrics* metrics_;
-  std::string host_, port_, authority_, timeout_header_;
   std::string request_message_;  // 5-byte prefix + WorkRequest
   std::vector<std::unique_ptr<Slot>> slots_;
   std::vector<std::unique_ptr<Session>> draining_;  // After a GOAWAY.
@@ -103,8 +96,6 @@ class H2Transport : public Transport {
   // per target, not once per wait.
   int timer_fd_ = -1;
   absl::Time armed_ = absl::InfinitePast();
-  std::atomic<int64_t> inflight_{0};
-  std::function<void()> on_failure_;
   // Calls in flight in send order: with one --timeout, also deadline order.
   Call* oldest_ = nullptr;
   Call* newest_ = nullptr;

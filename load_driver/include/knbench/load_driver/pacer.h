@@ -6,7 +6,7 @@
 #include <functional>
 
 #include "absl/time/time.h"
-#include "knbench/load_driver/clock.h"
+#include "knbench/common/clock.h"
 #include "knbench/load_driver/row.h"
 #include "knbench/load_driver/schedule.h"
 

@@ -1,9 +1,12 @@
 #ifndef KNBENCH_LOAD_DRIVER_PROGRESS_H_
 #define KNBENCH_LOAD_DRIVER_PROGRESS_H_
 
+#include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
+#include <thread>
 
 #include "absl/time/time.h"
 #include "knbench/load_driver/histogram.h"
@@ -41,6 +44,27 @@ class ProgressTracker : public RowConsumer {
 // "elapsed 10.0s target 1000.0 rps sent 10000 ok 9990 failed 10 dropped 0
 //  inflight 12 p99 3.412 ms (last 5s: 4990 ok)"
 std::string FormatProgress(const ProgressSnapshot& s, absl::Duration interval);
+
+// Calls `tick` every interval (none with 0) on a thread of its own until
+// stopped: the progress line.
+class ProgressLoop {
+ public:
+  ProgressLoop(absl::Duration interval, std::function<void()> tick);
+  ~ProgressLoop() { Stop(); }
+  ProgressLoop(const ProgressLoop&) = delete;
+  ProgressLoop& operator=(const ProgressLoop&) = delete;
+  void Stop();
+
+ private:
+  void Loop();
+
+  const absl::Duration interval_;
+  const std::function<void()> tick_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
 
 }  // namespace knbench::load_driver
 

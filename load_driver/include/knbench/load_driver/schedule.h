@@ -94,6 +94,14 @@ class Schedule {
 
  private:
   absl::Status AddPhase(absl::string_view text);
+  // The segments of phase `p` from its text; sets its kind and rates.
+  absl::Status AddRates(Phase& p, absl::string_view text);
+  // The segments of a trace:PATH[@HOLD] phase (`body` after "trace:").
+  absl::Status AddTrace(Phase& p, absl::string_view body,
+                        absl::string_view text);
+  // The segments of a step:START:STEP:END phase (`fields` after "step:").
+  absl::Status AddStaircase(Phase& p, absl::string_view fields,
+                            absl::Duration hold, absl::string_view text);
   void AddSegment(absl::Duration length, double from, double to);
   absl::Status Finish();
 

@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "knbench/common/json.h"
 
 namespace knbench::load_driver {
 
@@ -49,8 +50,9 @@ bool AllPassed(const std::vector<ThresholdOutcome>& outcomes);
 
 // "p99<200ms ok (145.200 ms)  failure_rate<0.01 FAILED (0.0340)"
 std::string FormatThresholdsText(const std::vector<ThresholdOutcome>& o);
-// [{"spec": "p99<200ms", "ok": true, "observed": 145.200, "unit": "ms"}, ...]
-std::string FormatThresholdsJson(const std::vector<ThresholdOutcome>& o);
+// [{"spec": "p99<200ms", "ok": true, "observed": 145.2, "unit": "ms"}, ...]
+// (observed to 4 decimals; null without samples).
+Json ThresholdsJson(const std::vector<ThresholdOutcome>& o);
 
 }  // namespace knbench::load_driver
 

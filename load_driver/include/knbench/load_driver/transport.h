@@ -2,32 +2,39 @@
 #define KNBENCH_LOAD_DRIVER_TRANSPORT_H_
 
 #include <atomic>
-#include <condition_variable>
+#include <cstdint>
 #include <functional>
-#include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
-#include <vector>
 
 #include "absl/time/time.h"
-#include "grpcpp/completion_queue.h"
-#include "knbench/load_driver/clock.h"
-#include "knbench/load_driver/metrics.h"
+#include "knbench/common/clock.h"
 #include "knbench/load_driver/pacer.h"
 #include "knbench/load_driver/row.h"
-#include "load_worker.grpc.pb.h"
+#include "knbench/load_driver/target.h"
+
+namespace load_worker {
+class WorkResponse;
+}
 
 namespace knbench::load_driver {
 
+class DriverMetrics;
+
 struct TransportOptions {
-  std::string target;
+  Target target;
   int connections = 1;
   absl::Duration timeout = absl::Seconds(30);
   // Longest a connection attempt may take (gRPC's minimum connect timeout,
   // which its default of 20 s also is).
   absl::Duration connect_timeout = absl::Seconds(20);
   int32_t spin_ms = 100;
+};
+
+// A request as it left: what its row needs besides the answer.
+struct Outgoing {
+  Arrival arrival;
+  absl::Time intended;  // when the schedule wanted it sent
+  absl::Time sent;      // when it was
 };
 
 // How connecting before the run went.
@@ -37,11 +44,26 @@ struct ConnectResult {
   absl::Duration took;
 };
 
-// How requests leave the driver: both transports send InvokeWorker calls
+// How requests leave the driver: each transport sends InvokeWorker calls
 // over `connections` TCP connections (round-robin), each call with the
-// --timeout deadline, and record exactly one row per call.
+// --timeout deadline, and records exactly one row per call. The count of
+// calls in flight and the ending of a call (its row, metrics, --fail-fast)
+// are the same for every transport and live here, without a virtual call.
 class Transport : public Sender {
  public:
+  Transport(TransportOptions options, Clock* clock, RowSink* sink,
+            DriverMetrics* metrics)
+      : options_(std::move(options)),
+        clock_(clock),
+        sink_(sink),
+        metrics_(metrics) {}
+
+  int64_t inflight() const final {
+    return inflight_.load(std::memory_order_acquire);
+  }
+  // Called (on the thread that records rows) after a failed call's row.
+  void set_on_failure(std::function<void()> f) { on_failure_ = std::move(f); }
+
   // Connects every connection before the first send, so the run's first
   // requests do not wait for (or fail with) the connection. Returns once
   // each connection is READY or has failed a first attempt, at `deadline`,
@@ -49,8 +71,6 @@ class Transport : public Sender {
   // background; its requests meanwhile fail with UNAVAILABLE.
   virtual ConnectResult Connect(absl::Time deadline,
                                 const std::function<bool()>& stop) = 0;
-  // Called (on the thread that records rows) after a failed call's row.
-  virtual void set_on_failure(std::function<void()> f) = 0;
   // Waits until no call is in flight or `deadline`; true if none is left.
   virtual bool WaitIdle(absl::Time deadline) = 0;
   // Cancels every call in flight; each still records its row (CANCELLED).
@@ -61,65 +81,24 @@ class Transport : public Sender {
   // Why the last connection attempt failed or a connection was lost, if
   // the transport knows ("" otherwise): for the log.
   virtual std::string last_error() const { return ""; }
-};
 
-// The row of a call that got its answer (or its error) at `now`.
-// `response` is read only for an OK status.
-Row AnsweredRow(const Arrival& a, absl::Time intended, absl::Time sent,
-                absl::Time now, int32_t spin_ms, int grpc_code,
+ protected:
+  // A call is leaving: counted in flight from now.
+  void Started();
+  // A call ended with `grpc_code` (`response` is read for OK only): records
+  // its one row, then counts it out of flight, so that "idle" means "every
+  // row is in". Returns the calls still in flight.
+  int64_t Ended(const Outgoing& call, int grpc_code,
                 load_worker::WorkResponse* response);
 
-// Sends InvokeWorker calls with gRPC's completion-queue API over
-// `connections` channels (round-robin; each channel gets distinct args and a
-// local subchannel pool, so each is its own TCP connection). The pacing
-// thread starts each call; ONE thread polls the queue, records each answer's
-// row and frees the call. gRPC's callback API ran the answers on threads of
-// its own that handed each event to one another, costing more CPU per call
-// (docs/bench.md has the figures). Every call is one heap object owning context, request and
-// response; no thread blocks per call.
-class GrpcTransport : public Transport {
- public:
-  GrpcTransport(TransportOptions options, Clock* clock, RowSink* sink,
-                DriverMetrics* metrics);
-  ~GrpcTransport() override;
-
-  int64_t inflight() const override {
-    return inflight_.load(std::memory_order_relaxed);
-  }
-  void Send(const Arrival& a, absl::Time intended, absl::Time actual) override;
-  ConnectResult Connect(absl::Time deadline,
-                        const std::function<bool()>& stop) override;
-  void set_on_failure(std::function<void()> f) override {
-    on_failure_ = std::move(f);
-  }
-  bool WaitIdle(absl::Time deadline) override;
-  void CancelAll() override;
-  // Sleeps: the polling thread records the answers meanwhile.
-  void WaitUntil(absl::Time t) override { clock_->SleepUntil(t); }
+  const TransportOptions options_;
+  Clock* const clock_;
 
  private:
-  class Call;
-  void Poll();
-  void Done(Call* call);
-
-  TransportOptions options_;
-  Clock* clock_;
-  RowSink* sink_;
-  DriverMetrics* metrics_;
-  std::vector<std::shared_ptr<grpc::Channel>> channels_;
-  std::vector<std::unique_ptr<load_worker::LoadWorker::Stub>> stubs_;
-  size_t next_stub_ = 0;  // pacing thread only
+  RowSink* const sink_;
+  DriverMetrics* const metrics_;
   std::atomic<int64_t> inflight_{0};
   std::function<void()> on_failure_;
-
-  // Calls in flight, as an intrusive list, so CancelAll can reach them. The
-  // lock covers a pointer splice only, never the send itself.
-  std::mutex mu_;
-  std::condition_variable idle_cv_;
-  Call* head_ = nullptr;
-
-  grpc::CompletionQueue cq_;
-  std::thread poller_;  // Declared last: started once the rest exists.
 };
 
 }  // namespace knbench::load_driver

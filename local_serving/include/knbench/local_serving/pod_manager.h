@@ -7,6 +7,10 @@
 // set before it gets SIGTERM and drains. A pod whose process dies is
 // restarted as the kubelet would (at once the first time, then after 10 s,
 // 20 s, ... up to 5 min) and counted.
+//
+// One thread keeps the pods: it waits on a condition (a new scale, Stop)
+// with a deadline from the clock (the next start, readiness check, SIGKILL,
+// or look at the running processes), so an idle manager does not wake.
 #ifndef KNBENCH_LOCAL_SERVING_POD_MANAGER_H_
 #define KNBENCH_LOCAL_SERVING_POD_MANAGER_H_
 
@@ -23,6 +27,9 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "grpcpp/channel.h"
+#include "knbench/common/clock.h"
+#include "knbench/local_serving/health_probe.h"
+#include "knbench/local_serving/process.h"
 
 namespace knbench::local_serving {
 
@@ -76,7 +83,16 @@ class PodManager {
     std::function<void(const PodCounts&)> counts;  // any count changed
   };
 
+  // What the pods meet outside the manager; null: the real one (a steady
+  // clock, worker processes, gRPC health checks). Tests fake them.
+  struct World {
+    Clock* clock = nullptr;
+    ProcessLauncher* processes = nullptr;
+    ReadinessProbe* readiness = nullptr;
+  };
+
   PodManager(Options options, Listener listener);
+  PodManager(Options options, Listener listener, World world);
   ~PodManager();
   PodManager(const PodManager&) = delete;
   PodManager& operator=(const PodManager&) = delete;
@@ -93,7 +109,17 @@ class PodManager {
   struct Pod;
 
   void Loop();
+  // One round: processes that ended, scale, starts and SIGKILLs, readiness
+  // checks (without the lock), then the listeners (without the lock).
+  void Round() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Step(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // `pod`'s process ended with `exit`: it is gone, or it restarts.
+  void Reaped(Pod& pod, int exit, absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void CheckReadiness() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Report() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // When the next round is due, if nothing pokes the manager first.
+  absl::Time NextRound(absl::Time now) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Spawn(Pod& pod, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The outcome of a readiness check of a starting pod.
   void Probed(Pod& pod, bool serving, absl::Time now)
@@ -108,11 +134,18 @@ class PodManager {
 
   const Options options_;
   const Listener listener_;
+  std::unique_ptr<Clock> own_clock_;
+  std::unique_ptr<ProcessLauncher> own_processes_;
+  std::unique_ptr<ReadinessProbe> own_readiness_;
+  Clock* const clock_;
+  ProcessLauncher* const processes_;
+  ReadinessProbe* const readiness_;
   mutable absl::Mutex mu_;
   std::vector<std::unique_ptr<Pod>> pods_ ABSL_GUARDED_BY(mu_);
   int32_t desired_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t restarts_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool poked_ ABSL_GUARDED_BY(mu_) = false;  // wakes the thread's wait
   bool membership_changed_ ABSL_GUARDED_BY(mu_) = false;
   bool capped_warned_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 0;

@@ -37,6 +37,30 @@ std::string DescribeExit(int wait_status);
 // A TCP port on `host` that was free a moment ago (bind to port 0).
 absl::StatusOr<int> FreePort(const std::string& host);
 
+// The pods' processes as PodManager sees them: started, watched for their
+// exit, signalled. Injected so that tests fake them at this boundary.
+class ProcessLauncher {
+ public:
+  virtual ~ProcessLauncher() = default;
+  // As SpawnProcess: called from the thread the pods must not outlive.
+  virtual absl::StatusOr<pid_t> Spawn(const ProcessSpec& spec) = 0;
+  // As Reap: the exit status once `pid` has exited.
+  virtual std::optional<int> Reap(pid_t pid) = 0;
+  virtual void Signal(pid_t pid, int signal) = 0;
+};
+
+// Real processes: SpawnProcess, Reap and kill(2).
+class RealProcesses : public ProcessLauncher {
+ public:
+  absl::StatusOr<pid_t> Spawn(const ProcessSpec& spec) override {
+    return SpawnProcess(spec);
+  }
+  std::optional<int> Reap(pid_t pid) override {
+    return local_serving::Reap(pid);
+  }
+  void Signal(pid_t pid, int signal) override;
+};
+
 }  // namespace knbench::local_serving
 
 #endif  // KNBENCH_LOCAL_SERVING_PROCESS_H_

@@ -38,6 +38,7 @@
 #include "grpcpp/generic/async_generic_service.h"
 #include "grpcpp/server_builder.h"
 #include "grpcpp/support/status.h"
+#include "knbench/common/clock.h"
 #include "knbench/local_serving/second_stats.h"
 
 namespace knbench::local_serving {
@@ -59,8 +60,11 @@ class RouterObserver {
 
 class Router {
  public:
-  // `stats` and `observer` must outlive the router; `observer` may be null.
-  Router(RouterOptions options, SecondStats* stats, RouterObserver* observer);
+  // `stats`, `observer` and `clock` must outlive the router; `observer` may
+  // be null. `clock` times each call from arrival to answer (SecondStats,
+  // the observer's latency); null: a steady clock.
+  Router(RouterOptions options, SecondStats* stats, RouterObserver* observer,
+         Clock* clock = nullptr);
   ~Router();
   Router(const Router&) = delete;
   Router& operator=(const Router&) = delete;
@@ -130,6 +134,7 @@ class Router {
   const RouterOptions options_;
   SecondStats* const stats_;
   RouterObserver* const observer_;
+  Clock* const clock_;
   grpc::AsyncGenericService service_;
   std::unique_ptr<grpc::ServerCompletionQueue> cq_;
   std::vector<std::thread> pollers_;

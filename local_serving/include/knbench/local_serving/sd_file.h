@@ -12,7 +12,8 @@
 
 namespace knbench::local_serving {
 
-// The file_sd JSON: one target group per pod with a running process,
+// The file_sd JSON (indented): one target group per pod with a running
+// process (an IPv6 host in brackets),
 // [{"targets": ["HOST:METRICS_PORT"], "labels": {"pod": NAME,
 //   "namespace": NAMESPACE, "service": SERVICE}}, ...].
 std::string FileSdJson(const std::vector<PodStatus>& pods,

@@ -14,10 +14,6 @@
 
 namespace knbench::local_serving {
 
-// A monotonic clock as absl::Time (not wall time: it never jumps). Only
-// differences between its readings mean anything.
-absl::Time SteadyNow();
-
 class SecondStats {
  public:
   // Second s is [start + s, start + s + 1).

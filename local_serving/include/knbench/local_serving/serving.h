@@ -15,6 +15,7 @@
 #include "absl/time/time.h"
 #include "grpcpp/server.h"
 #include "knbench/autoscaler_model/config.h"
+#include "knbench/common/clock.h"
 #include "knbench/common/metrics_endpoint.h"
 #include "knbench/local_serving/live_autoscaler.h"
 #include "knbench/local_serving/pod_manager.h"
@@ -60,7 +61,6 @@ class LocalServing {
   void Loop();
   void Apply(const std::vector<autoscaler_model::TickRow>& rows)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(loop_mu_);
-  std::string StateJson() const;
 
   const ServingOptions options_;
   const double target_per_pod_;
@@ -69,6 +69,8 @@ class LocalServing {
   MetricsEndpoint metrics_;
   std::ofstream stats_file_;
   std::ofstream decisions_file_;
+  // The one time source of the router, the pods and the autoscaler loop.
+  SteadyClock clock_;
   const absl::Time start_;
   SecondStats stats_;
   Router router_;

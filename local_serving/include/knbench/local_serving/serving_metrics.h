@@ -54,8 +54,15 @@ class ServingMetrics : public RouterObserver {
 
  private:
   prometheus::Gauge& Gauge(const std::string& name, const std::string& help);
+  // Knative's name: the OpenCensus one (Knative <= 1.18) or the
+  // OpenTelemetry one (>= 1.19).
+  std::string Named(const char* opencensus, const char* otel) const;
+  void RegisterAutoscaler(autoscaler_model::Metric metric);
+  void RegisterActivator();
+  void RegisterOwn();  // local_serving_*, the same in both
 
   prometheus::Registry& registry_;
+  const bool otel_;
   std::map<std::string, std::string> labels_;
   // Autoscaler.
   prometheus::Gauge* desired_;

@@ -9,6 +9,7 @@
 
 #include "grpcpp/generic/async_generic_service.h"
 #include "grpcpp/server_builder.h"
+#include "knbench/worker/live_calls.h"
 
 namespace knbench::worker {
 
@@ -38,8 +39,8 @@ class SideServices {
   // stream is sent it and ended, so that draining does not wait on them.
   void SetNotServing();
   bool serving() const { return serving_.load(); }
-  // Calls that arrived and are not over (see WorkerService::live_calls).
-  int live_calls() const { return live_.load(); }
+  // Calls that arrived and are not over.
+  LiveCalls& live_calls() { return live_; }
 
  private:
   class Call;
@@ -47,16 +48,10 @@ class SideServices {
   grpc::AsyncGenericService generic_;
   const std::vector<std::string> services_;  // For reflection.
   std::atomic<bool> serving_{true};
-  std::atomic<int> live_{0};
+  LiveCalls live_;
   std::mutex mu_;
   std::set<Call*> watchers_;  // Guarded by mu_: Watch streams waiting.
 };
-
-// The two bytes of a serialized HealthCheckResponse{status}.
-std::string HealthResponse(int status);
-// The service name of a serialized HealthCheckRequest; false if the bytes
-// are not one.
-bool ParseHealthRequest(const std::string& bytes, std::string* service);
 
 }  // namespace knbench::worker
 

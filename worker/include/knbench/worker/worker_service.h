@@ -6,6 +6,7 @@
 #include <string>
 
 #include "grpcpp/completion_queue.h"
+#include "knbench/worker/live_calls.h"
 #include "knbench/worker/spin.h"
 #include "knbench/worker/spin_pool.h"
 #include "load_worker.grpc.pb.h"
@@ -67,10 +68,8 @@ class WorkerService final
   const WorkerOptions& options() const { return options_; }
   int inflight() const { return inflight_.load(); }
   const SpinPool& pool() const { return pool_; }
-  // Calls that arrived and that gRPC has not finished with. The queue may
-  // only be shut down once this is 0: a spin still running would answer on
-  // it.
-  int live_calls() const { return live_.load(); }
+  // Calls that arrived and that gRPC has not finished with.
+  LiveCalls& live_calls() { return live_; }
 
  private:
   class Call;
@@ -78,7 +77,7 @@ class WorkerService final
   const WorkerOptions options_;
   WorkerMetrics metrics_;
   std::atomic<int> inflight_{0};
-  std::atomic<int> live_{0};
+  LiveCalls live_;
   // Declared last: destroyed first, so no spin outlives the members above.
   SpinPool pool_;
 };

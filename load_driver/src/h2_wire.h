@@ -1,0 +1,62 @@
+// gRPC over HTTP/2 as the protocol specifies it (PROTOCOL-HTTP2), for the
+// driver's own transport: the request's framing and headers, and how an
+// answer's HTTP/2 and gRPC fields become a status. Pure functions of bytes
+// and numbers, so they are tested without a socket.
+#ifndef KNBENCH_LOAD_DRIVER_SRC_H2_WIRE_H_
+#define KNBENCH_LOAD_DRIVER_SRC_H2_WIRE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace load_worker {
+class WorkResponse;
+}
+
+namespace knbench::load_driver::h2 {
+
+inline constexpr char kPath[] = "/load_worker.LoadWorker/InvokeWorker";
+inline constexpr char kUserAgent[] = "knbench-load-driver nghttp2";
+// gRPC's default limit on a received message.
+inline constexpr size_t kMaxResponseBytes = size_t{4} << 20;
+
+// grpc::StatusCode values, as the rows record them.
+enum Code {
+  kOk = 0,
+  kCancelled = 1,
+  kUnknown = 2,
+  kDeadlineExceeded = 4,
+  kPermissionDenied = 7,
+  kResourceExhausted = 8,
+  kUnimplemented = 12,
+  kInternal = 13,
+  kUnavailable = 14,
+  kUnauthenticated = 16,
+};
+
+// The grpc-timeout header: at most 8 digits and a unit, rounded up.
+std::string GrpcTimeout(absl::Duration d);
+
+// One length-prefixed message: flag 0 (not compressed), its length (4
+// bytes, big-endian), the bytes.
+std::string FrameMessage(absl::string_view body);
+
+// What the client saw of one stream when it closed.
+struct StreamEnd {
+  uint32_t http2_error = 0;  // RST_STREAM's code; 0: closed normally
+  int http_status = 0;       // :status; 0 if none came
+  int grpc_status = -1;      // grpc-status from the trailers; -1 if none
+  bool too_big = false;      // the answer passed kMaxResponseBytes
+  absl::string_view data;    // the DATA bytes
+};
+
+// The call's status as gRPC's client gives it, and for OK the response
+// parsed into `response` (a message that does not parse is INTERNAL).
+int StatusOf(const StreamEnd& end, load_worker::WorkResponse* response);
+
+}  // namespace knbench::load_driver::h2
+
+#endif  // KNBENCH_LOAD_DRIVER_SRC_H2_WIRE_H_

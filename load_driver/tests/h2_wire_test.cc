@@ -1,0 +1,97 @@
+#include "h2_wire.h"
+
+#include <nghttp2/nghttp2.h>
+
+#include "gtest/gtest.h"
+#include "load_worker.pb.h"
+
+namespace knbench::load_driver::h2 {
+namespace {
+
+TEST(H2WireTest, GrpcTimeoutIsAtMostEightDigitsRoundedUp) {
+  EXPECT_EQ(GrpcTimeout(absl::Seconds(30)), "30000000u");
+  EXPECT_EQ(GrpcTimeout(absl::Milliseconds(100)), "100000u");
+  EXPECT_EQ(GrpcTimeout(absl::Nanoseconds(1500)), "1500n");
+  EXPECT_EQ(GrpcTimeout(absl::Seconds(100000)), "100000S");
+  EXPECT_EQ(GrpcTimeout(absl::Nanoseconds(100000001)), "100001u");
+  EXPECT_EQ(GrpcTimeout(absl::ZeroDuration()), "1n");
+  EXPECT_EQ(GrpcTimeout(absl::Hours(2000000)), "2000000H");
+}
+
+TEST(H2WireTest, MessagesCarryAFlagAndABigEndianLength) {
+  EXPECT_EQ(FrameMessage("ab"), std::string("\0\0\0\0\2ab", 7));
+  EXPECT_EQ(FrameMessage(std::string(258, 'x')).substr(0, 5),
+            std::string("\0\0\0\x01\x02", 5));
+}
+
+load_worker::WorkResponse Parsed(const StreamEnd& end, int* code) {
+  load_worker::WorkResponse response;
+  *code = StatusOf(end, &response);
+  return response;
+}
+
+TEST(H2WireTest, AnOkAnswerIsParsed) {
+  load_worker::WorkResponse sent;
+  sent.set_pod("pod-a");
+  const std::string data = FrameMessage(sent.SerializeAsString());
+  StreamEnd end;
+  end.http_status = 200;
+  end.grpc_status = 0;
+  end.data = data;
+  int code = -1;
+  EXPECT_EQ(Parsed(end, &code).pod(), "pod-a");
+  EXPECT_EQ(code, kOk);
+  // A message whose length disagrees, or that is compressed, is INTERNAL.
+  const std::string cut = data.substr(0, data.size() - 1);
+  end.data = cut;
+  Parsed(end, &code);
+  EXPECT_EQ(code, kInternal);
+  std::string compressed = data;
+  compressed[0] = 1;
+  end.data = compressed;
+  Parsed(end, &code);
+  EXPECT_EQ(code, kInternal);
+}
+
+// gRPC's client maps what a stream ended with in this order: a too large
+// answer, a reset, the HTTP status, the trailers.
+TEST(H2WireTest, StatusesFollowGrpcsClient) {
+  struct Case {
+    StreamEnd end;
+    int code;
+  };
+  StreamEnd reset;
+  reset.http2_error = NGHTTP2_REFUSED_STREAM;
+  StreamEnd calm;
+  calm.http2_error = NGHTTP2_ENHANCE_YOUR_CALM;
+  StreamEnd cancel;
+  cancel.http2_error = NGHTTP2_CANCEL;
+  cancel.http_status = 200;
+  StreamEnd not_found;
+  not_found.http_status = 404;
+  StreamEnd overloaded;
+  overloaded.http_status = 503;
+  StreamEnd teapot;
+  teapot.http_status = 418;
+  StreamEnd no_trailers;
+  no_trailers.http_status = 200;
+  StreamEnd invalid;
+  invalid.http_status = 200;
+  invalid.grpc_status = 3;
+  StreamEnd big = invalid;
+  big.too_big = true;
+  for (const Case& c :
+       {Case{reset, kUnavailable}, Case{calm, kResourceExhausted},
+        Case{cancel, kCancelled}, Case{not_found, kUnimplemented},
+        Case{overloaded, kUnavailable}, Case{teapot, kUnknown},
+        Case{no_trailers, kUnknown}, Case{invalid, 3},
+        Case{big, kResourceExhausted}}) {
+    int code = -1;
+    Parsed(c.end, &code);
+    EXPECT_EQ(code, c.code) << c.end.http2_error << " " << c.end.http_status
+                            << " " << c.end.grpc_status;
+  }
+}
+
+}  // namespace
+}  // namespace knbench::load_driver::h2

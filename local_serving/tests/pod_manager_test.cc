@@ -1,0 +1,340 @@
+// PodManager's timing on a fake clock, with its processes and readiness
+// checks faked at their boundary: nothing sleeps, nothing is started.
+#include "knbench/local_serving/pod_manager.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <future>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "knbench/testing/fake_clock.h"
+
+namespace knbench::local_serving {
+namespace {
+
+using ::knbench::testing::FakeClock;
+using ::testing::Contains;
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+
+// Processes that exist only here: the test decides when they end. One that
+// gets SIGKILL ends at once; with `exit_on_sigterm` so does one that gets
+// SIGTERM.
+class FakeProcesses : public ProcessLauncher {
+ public:
+  absl::StatusOr<pid_t> Spawn(const ProcessSpec& spec) override {
+    absl::MutexLock lock(&mu_);
+    const pid_t pid = next_pid_++;
+    specs_[pid] = spec;
+    return pid;
+  }
+  std::optional<int> Reap(pid_t pid) override {
+    absl::MutexLock lock(&mu_);
+    auto it = exited_.find(pid);
+    if (it == exited_.end()) return std::nullopt;
+    const int status = it->second;
+    exited_.erase(it);
+    reaped_.insert(pid);
+    return status;
+  }
+  void Signal(pid_t pid, int signal) override {
+    absl::MutexLock lock(&mu_);
+    signals_.push_back({pid, signal});
+    if (signal == SIGKILL || (signal == SIGTERM && exit_on_sigterm_)) {
+      exited_[pid] = signal;  // as waitpid reports death by a signal
+    }
+  }
+
+  // Also ends those that got SIGTERM already.
+  void ExitOnSigterm() {
+    absl::MutexLock lock(&mu_);
+    exit_on_sigterm_ = true;
+    for (const auto& [pid, signal] : signals_) {
+      if (signal == SIGTERM && !reaped_.count(pid))
+        exited_.emplace(pid, signal);
+    }
+  }
+  void Exit(pid_t pid, int code) {
+    absl::MutexLock lock(&mu_);
+    exited_[pid] = code << 8;  // as waitpid reports exit(code)
+  }
+  int spawned() {
+    absl::MutexLock lock(&mu_);
+    return static_cast<int>(specs_.size());
+  }
+  ProcessSpec spec(pid_t pid) {
+    absl::MutexLock lock(&mu_);
+    return specs_.at(pid);
+  }
+  // The signals sent to `pid`, in order.
+  std::vector<int> signals(pid_t pid) {
+    absl::MutexLock lock(&mu_);
+    std::vector<int> out;
+    for (const auto& [p, s] : signals_) {
+      if (p == pid) out.push_back(s);
+    }
+    return out;
+  }
+
+ private:
+  absl::Mutex mu_;
+  pid_t next_pid_ = 1000;
+  std::map<pid_t, ProcessSpec> specs_;
+  std::map<pid_t, int> exited_;  // not reaped yet
+  std::set<pid_t> reaped_;
+  std::vector<std::pair<pid_t, int>> signals_;
+  bool exit_on_sigterm_ = false;
+};
+
+// Pods are ready once the test says so.
+class FakeReadiness : public ReadinessProbe {
+ public:
+  bool Serving(const std::string& pod,
+               const std::shared_ptr<grpc::Channel>&) override {
+    absl::MutexLock lock(&mu_);
+    return serving_.count(pod) > 0;
+  }
+  void SetServing(const std::string& pod) {
+    absl::MutexLock lock(&mu_);
+    serving_.insert(pod);
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::set<std::string> serving_;
+};
+
+class PodManagerTest : public ::testing::Test {
+ protected:
+  static constexpr absl::Duration kStartDelay = absl::Seconds(2);
+  static constexpr absl::Duration kGrace = absl::Seconds(30);
+  // The manager looks at its processes this often while any runs.
+  static constexpr absl::Duration kReap = absl::Milliseconds(10);
+  static constexpr absl::Duration kProbe = absl::Milliseconds(25);
+
+  PodManagerTest() {
+    PodManager::Options options;
+    options.worker_path = "/fake/worker";
+    options.worker_args = {"--spin-clock=cpu"};
+    options.log_dir = "/fake/logs";
+    options.start_delay = kStartDelay;
+    options.termination_grace = kGrace;
+    PodManager::Listener listener;
+    listener.ready = [this](const std::string& name,
+                            std::shared_ptr<grpc::Channel> channel) {
+      absl::MutexLock lock(&mu_);
+      EXPECT_NE(channel, nullptr);
+      events_.push_back("ready " + name);
+    };
+    listener.gone = [this](const std::string& name) {
+      absl::MutexLock lock(&mu_);
+      events_.push_back("gone " + name);
+    };
+    manager_ = std::make_unique<PodManager>(
+        options, listener,
+        PodManager::World{&clock_, &processes_, &readiness_});
+    manager_->Start();
+  }
+
+  ~PodManagerTest() override {
+    processes_.ExitOnSigterm();
+    manager_->Stop(absl::ZeroDuration());
+  }
+
+  // Moves time on, then waits until the manager has acted on it.
+  void Advance(absl::Duration d) {
+    clock_.Advance(d);
+    ASSERT_TRUE(clock_.Settle(1));
+  }
+  void ScaleTo(int32_t n) {
+    manager_->ScaleTo(n);
+    ASSERT_TRUE(clock_.Settle(1));
+  }
+
+  std::vector<PodStatus> Pods() { return manager_->pods(); }
+  PodStatus Pod(size_t i) { return Pods().at(i); }
+  std::vector<std::string> TakeEvents() {
+    absl::MutexLock lock(&mu_);
+    std::vector<std::string> out;
+    out.swap(events_);
+    return out;
+  }
+  // Starts `n` pods and makes them ready, oldest first.
+  void ReadyPods(int32_t n) {
+    ScaleTo(n);
+    Advance(kStartDelay);
+    for (const PodStatus& p : Pods()) readiness_.SetServing(p.name);
+    Advance(kProbe);
+    ASSERT_EQ(manager_->counts().ready, n);
+    TakeEvents();
+  }
+
+  FakeClock clock_;
+  FakeProcesses processes_;
+  FakeReadiness readiness_;
+  std::unique_ptr<PodManager> manager_;
+  absl::Mutex mu_;
+  std::vector<std::string> events_;
+};
+
+TEST_F(PodManagerTest, APodStartsAfterTheDelayAndIsReadyWhenItsCheckIs) {
+  ScaleTo(1);
+  EXPECT_EQ(manager_->counts().pending, 1);
+  Advance(kStartDelay - absl::Milliseconds(1));
+  EXPECT_EQ(processes_.spawned(), 0);
+  Advance(absl::Milliseconds(1));
+  ASSERT_EQ(processes_.spawned(), 1);
+  const PodStatus pod = Pod(0);
+  EXPECT_EQ(pod.phase, PodPhase::kStarting);
+  const ProcessSpec spec = processes_.spec(pod.pid);
+  EXPECT_EQ(spec.path, "/fake/worker");
+  EXPECT_THAT(spec.args, Contains("--bind=127.0.0.1"));
+  EXPECT_THAT(spec.args, Contains("--shutdown-grace=30s"));
+  EXPECT_EQ(spec.args.back(), "--spin-clock=cpu");  // ours first, theirs win
+  EXPECT_EQ(spec.env.at("POD_NAME"), pod.name);
+  EXPECT_EQ(spec.log_path, "/fake/logs/" + pod.name + ".log");
+  const PodCounts starting = manager_->counts();
+  EXPECT_EQ(starting.pending, 0);
+  EXPECT_EQ(starting.not_ready, 1);
+  // Not ready until its check says SERVING; checked every 25 ms.
+  Advance(kProbe);
+  EXPECT_EQ(Pod(0).phase, PodPhase::kStarting);
+  readiness_.SetServing(pod.name);
+  Advance(kProbe - absl::Milliseconds(1));
+  EXPECT_EQ(Pod(0).phase, PodPhase::kStarting);
+  Advance(absl::Milliseconds(1));
+  EXPECT_EQ(Pod(0).phase, PodPhase::kReady);
+  EXPECT_THAT(TakeEvents(), ElementsAre("ready " + pod.name));
+  EXPECT_EQ(manager_->counts().ready, 1);
+}
+
+// The kubelet restarts a container that died at once, then after 10 s,
+// 20 s, 40 s ... up to 5 minutes, and forgets after 10 minutes of running.
+TEST_F(PodManagerTest, RestartsBackOffAsTheKubeletDoes) {
+  ReadyPods(1);
+  const std::string name = Pod(0).name;
+  processes_.Exit(Pod(0).pid, 1);
+  Advance(kReap);
+  // Out of the routing set, restarted at once (the first restart), and
+  // back once its check answers.
+  EXPECT_THAT(TakeEvents(), ElementsAre("gone " + name, "ready " + name));
+  EXPECT_EQ(processes_.spawned(), 2);
+  EXPECT_EQ(Pod(0).restarts, 1);
+  EXPECT_EQ(manager_->counts().restarts, 1);
+  EXPECT_EQ(manager_->counts().pending, 0);  // not a new pod
+  int spawned = 2;
+  for (absl::Duration backoff :
+       {absl::Seconds(10), absl::Seconds(20), absl::Seconds(40),
+        absl::Seconds(80), absl::Seconds(160), absl::Minutes(5),
+        absl::Minutes(5)}) {
+    processes_.Exit(Pod(0).pid, 1);
+    Advance(kReap);
+    EXPECT_EQ(Pod(0).phase, PodPhase::kPending);
+    Advance(backoff - absl::Milliseconds(1));
+    EXPECT_EQ(processes_.spawned(), spawned) << backoff;
+    Advance(absl::Milliseconds(1));
+    EXPECT_EQ(processes_.spawned(), ++spawned) << backoff;
+  }
+  EXPECT_EQ(Pod(0).restarts, 8);
+  // Ten minutes of running: the next restart is at once again.
+  Advance(absl::Minutes(10));
+  processes_.Exit(Pod(0).pid, 1);
+  Advance(kReap);
+  EXPECT_EQ(processes_.spawned(), spawned + 1);
+}
+
+// Scale-down takes pods that are not ready first (pending, then starting),
+// newest first, then the newest ready pod, which leaves the routing set
+// before its SIGTERM.
+TEST_F(PodManagerTest, ScaleDownTakesNotReadyPodsFirstNewestFirst) {
+  ReadyPods(2);
+  const std::string oldest_ready = Pod(0).name;
+  const std::string newest_ready = Pod(1).name;
+  ScaleTo(3);
+  Advance(kStartDelay);  // the third is starting, never ready
+  ScaleTo(5);            // two more pending
+  ASSERT_EQ(Pods().size(), 5u);
+  const PodStatus starting = Pod(2);
+  ASSERT_EQ(starting.phase, PodPhase::kStarting);
+  const std::string older_pending = Pod(3).name;
+  const std::string newer_pending = Pod(4).name;
+  TakeEvents();
+
+  auto names = [&] {
+    std::vector<std::string> out;
+    for (const PodStatus& p : Pods()) {
+      if (p.phase != PodPhase::kTerminating) out.push_back(p.name);
+    }
+    return out;
+  };
+  ScaleTo(4);  // a pending pod has no process: it just goes
+  EXPECT_THAT(names(), ElementsAre(oldest_ready, newest_ready, starting.name,
+                                   older_pending));
+  EXPECT_EQ(Pods().size(), 4u);
+  ScaleTo(3);
+  EXPECT_THAT(names(), ElementsAre(oldest_ready, newest_ready, starting.name));
+  ScaleTo(2);  // the starting pod: SIGTERM, no routing change
+  EXPECT_THAT(names(), ElementsAre(oldest_ready, newest_ready));
+  EXPECT_THAT(processes_.signals(starting.pid), ElementsAre(SIGTERM));
+  EXPECT_THAT(TakeEvents(), IsEmpty());
+  ScaleTo(1);  // the newest ready pod leaves the routing set, then SIGTERM
+  EXPECT_THAT(names(), ElementsAre(oldest_ready));
+  EXPECT_THAT(TakeEvents(), ElementsAre("gone " + newest_ready));
+  const PodCounts counts = manager_->counts();
+  EXPECT_EQ(counts.requested, 1);
+  EXPECT_EQ(counts.ready, 1);
+  EXPECT_EQ(counts.terminating, 2);
+}
+
+TEST_F(PodManagerTest, TerminationGraceThenSigkill) {
+  ReadyPods(2);
+  const PodStatus keeps = Pod(0);
+  const PodStatus stops = Pod(1);
+  ScaleTo(0);
+  EXPECT_THAT(processes_.signals(keeps.pid), ElementsAre(SIGTERM));
+  EXPECT_THAT(processes_.signals(stops.pid), ElementsAre(SIGTERM));
+  // One drains and exits within the grace; the other does not.
+  processes_.Exit(stops.pid, 0);
+  Advance(kReap);
+  ASSERT_EQ(Pods().size(), 1u);
+  EXPECT_EQ(Pod(0).name, keeps.name);
+  Advance(kGrace - kReap - absl::Milliseconds(1));
+  EXPECT_THAT(processes_.signals(keeps.pid), ElementsAre(SIGTERM));
+  Advance(absl::Milliseconds(1));
+  EXPECT_THAT(processes_.signals(keeps.pid), ElementsAre(SIGTERM, SIGKILL));
+  Advance(kReap);
+  EXPECT_THAT(Pods(), IsEmpty());
+  EXPECT_EQ(manager_->counts().terminating, 0);
+  EXPECT_THAT(processes_.signals(stops.pid), ElementsAre(SIGTERM));
+}
+
+TEST_F(PodManagerTest, IdleManagerWaitsWithoutATimerAndStopEndsEveryPod) {
+  // No pod: nothing to look at, so the wait has no deadline.
+  EXPECT_EQ(clock_.NextDeadline(), absl::InfiniteFuture());
+  ScaleTo(1);  // then the start, after the delay
+  EXPECT_EQ(clock_.NextDeadline(), clock_.Now() + kStartDelay);
+  ScaleTo(0);
+  EXPECT_EQ(clock_.NextDeadline(), absl::InfiniteFuture());
+  EXPECT_EQ(manager_->counts(), PodCounts{});
+  // Running processes are looked at every 10 ms.
+  ReadyPods(2);
+  EXPECT_EQ(clock_.NextDeadline(), clock_.Now() + kReap);
+  processes_.ExitOnSigterm();
+  const PodStatus a = Pod(0), b = Pod(1);
+  manager_->Stop(kGrace);  // returns once both have exited
+  EXPECT_THAT(processes_.signals(a.pid), ElementsAre(SIGTERM));
+  EXPECT_THAT(processes_.signals(b.pid), ElementsAre(SIGTERM));
+  EXPECT_THAT(Pods(), IsEmpty());
+  EXPECT_EQ(manager_->counts().requested, 0);
+}
+
+}  // namespace
+}  // namespace knbench::local_serving
