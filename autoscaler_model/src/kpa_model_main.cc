@@ -1,32 +1,42 @@
-// kpa_model: replays a run (the load driver's CSV, or a per-second series)
-// through Knative's KPA decision and prints one CSV row per 2 s tick.
+// kpa_model: replays a run through Knative's autoscaling decision: the KPA's
+// (the load driver's CSV, or a per-second series; one CSV row per tick) or,
+// with --class=hpa, the HorizontalPodAutoscaler's (the pods' metric
+// samples; one CSV row per sync).
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/time/time.h"
 #include "knbench/autoscaler_model/config.h"
+#include "knbench/autoscaler_model/hpa_controller.h"
+#include "knbench/autoscaler_model/hpa_input.h"
+#include "knbench/autoscaler_model/hpa_replay.h"
 #include "knbench/autoscaler_model/input.h"
-#include "knbench/autoscaler_model/kpa_settings.h"
 #include "knbench/autoscaler_model/settings_flags.h"
 #include "knbench/autoscaler_model/settings_report.h"
 #include "knbench/autoscaler_model/simulator.h"
 #include "knbench/common/flags.h"
 
 ABSL_FLAG(std::string, input, "",
-          "Required. The load driver's CSV (in-flight concurrency and request "
-          "rate per second are rebuilt from send and completion times; "
-          "dropped rows were never in flight) or a CSV with columns "
-          "time_s,value[,ready_pods]. Detected by the header.");
-ABSL_FLAG(std::string, output, "-", "Where to write the tick CSV; - = stdout.");
+          "Required. KPA: the load driver's CSV (in-flight concurrency and "
+          "request rate per second are rebuilt from send and completion "
+          "times; dropped rows were never in flight) or a CSV with columns "
+          "time_s,value[,ready_pods], detected by the header. HPA: the pods' "
+          "metric samples, time_s,pod,cpu_millicores,ready[,memory_bytes,"
+          "start_s,ready_since_s] (other columns are ignored).");
+ABSL_FLAG(std::string, output, "-",
+          "Where to write the decisions' CSV; - = stdout.");
 ABSL_FLAG(absl::Duration, pod_start_delay, absl::Seconds(2),
-          "When the input has no ready_pods: a requested pod is ready this "
-          "long after the decision (removal is immediate).");
+          "KPA: when the input has no ready_pods, a requested pod is ready "
+          "this long after the decision (removal is immediate).");
 ABSL_FLAG(absl::Duration, extend, absl::ZeroDuration(),
-          "Keep deciding this long after the input ends, with no traffic.");
+          "KPA: keep deciding this long after the input ends, with no "
+          "traffic.");
 
 namespace {
 
@@ -35,6 +45,8 @@ namespace am = knbench::autoscaler_model;
 
 constexpr char kUsage[] =
     "Usage: kpa_model --input RUN.csv [--output MODEL.csv] [settings]\n"
+    "       kpa_model --class=hpa --input STATS.csv [--output D.csv] "
+    "[settings]\n"
     "       kpa_model --check-config [--format=text|json] [settings]\n"
     "\n"
     "Replays a run through Knative's KPA autoscaling decision (1 s buckets,\n"
@@ -52,6 +64,19 @@ constexpr char kUsage[] =
     "Knative's names and defaults; precedence: flag > --from-manifest >\n"
     "default. Example (what if target were 20?):\n"
     "  kpa_model --input results/SWEEP/results-110rps-100ms.csv --target 20\n"
+    "\n"
+    "--class=hpa (or the manifest's autoscaling.knative.dev/class) replays\n"
+    "the HorizontalPodAutoscaler Knative's HPA class makes instead: the\n"
+    "pods' metric samples (one row per pod per sample) through Kubernetes'\n"
+    "replica calculation, stabilization and limits, one CSV row per sync\n"
+    "(every --horizontal-pod-autoscaler-sync-period from the first sample):\n"
+    "  time_s,desired_pods,current_pods,utilization_percent,average_value,\n"
+    "  ready_pods,unready_pods,missing_pods,calculation,recommendation,\n"
+    "  stabilized,limited_by\n"
+    "The cpu metric needs the pods' CPU request (--cpu-request in\n"
+    "millicores, or the manifest's resources.requests.cpu). Example:\n"
+    "  kpa_model --class=hpa --input stats.csv --cpu-request 500 --target 70\n"
+    "\n"
     "--check-config prints the resolved settings (--format=json: one object,\n"
     "see docs/kpa_model.md) and exits; it needs no --input.\n"
     "Exit status: 0 ok, 2 bad flags or input, 1 output error.";
@@ -75,6 +100,55 @@ am::SimulationOptions SimulationOptionsOrExit() {
   return options;
 }
 
+// The decisions' CSV: the KPA's ticks, or the HPA's syncs.
+absl::StatusOr<std::string> ReplayCsv(const am::FlagSettings& settings,
+                                      const am::SimulationOptions& options,
+                                      std::istream& in) {
+  if (settings.autoscaler_class == am::AutoscalerClass::kHpa) {
+    absl::StatusOr<am::HpaInput> input = am::ReadHpaSamples(in, settings.hpa);
+    if (!input.ok()) return input.status();
+    return am::FormatHpaDecisionsCsv(
+        am::ReplayHpa(input->samples, settings.hpa));
+  }
+  absl::StatusOr<am::InputSeries> input = am::ReadInput(in);
+  if (!input.ok()) return input.status();
+  const KpaConfig& config = settings.config;
+  return am::FormatTicksCsv(
+      am::Simulate(am::SeriesFor(*input, config.metric), config, options));
+}
+
+// The KPA's own flags given under the hpa class: said, not refused, as
+// for the other class's settings.
+void NoteKpaOnlyFlags(const am::FlagSettings& settings,
+                      const std::set<std::string>& given) {
+  if (settings.autoscaler_class != am::AutoscalerClass::kHpa) return;
+  for (const auto& [name, flag] :
+       {std::pair{"pod_start_delay", "--pod-start-delay"},
+        std::pair{"extend", "--extend"}}) {
+    if (given.count(name) > 0) {
+      std::cerr << "kpa_model: note: " << flag
+                << " is not used by the hpa class; ignored\n";
+    }
+  }
+}
+
+// `text` to --output (or stdout); false after one error line.
+bool WriteOutput(const std::string& text) {
+  const std::string output = absl::GetFlag(FLAGS_output);
+  if (output.empty() || output == "-") {
+    std::cout << text << std::flush;
+    if (std::cout) return true;
+    std::cerr << "kpa_model: writing stdout failed\n";
+    return false;
+  }
+  std::ofstream out(output, std::ios::binary | std::ios::trunc);
+  out << text;
+  out.close();
+  if (out) return true;
+  std::cerr << "kpa_model: cannot write " << output << "\n";
+  return false;
+}
+
 // --check-config: the report of docs/kpa_model.md, with a "model" section.
 int PrintConfig(const am::FlagSettings& settings,
                 const am::SimulationOptions& options, am::ReportFormat format) {
@@ -90,9 +164,10 @@ int PrintConfig(const am::FlagSettings& settings,
 }  // namespace
 
 int main(int argc, char** argv) {
-  am::SettingFlags setting_flags(am::KpaSettings().specs());
+  am::SettingFlags setting_flags;
+  std::set<std::string> given;
   const std::vector<std::string> positional = knbench::ParseFlagsOrExit(
-      argc, argv, "kpa_model", kUsage, nullptr, setting_flags.flags());
+      argc, argv, "kpa_model", kUsage, &given, setting_flags.flags());
   if (!positional.empty()) Fail("unexpected argument: " + positional[0]);
   const absl::StatusOr<am::ReportFormat> format = am::RequestedReportFormat();
   if (!format.ok()) Fail(std::string(format.status().message()));
@@ -107,36 +182,15 @@ int main(int argc, char** argv) {
   for (const std::string& note : settings->notes) {
     std::cerr << "kpa_model: note: " << note << "\n";
   }
-  const KpaConfig& config = settings->config;
+  NoteKpaOnlyFlags(*settings, given);
   const am::SimulationOptions options = SimulationOptionsOrExit();
-  if (am::CheckConfigRequested())
+  if (am::CheckConfigRequested()) {
     return PrintConfig(*settings, options, *format);
+  }
 
   std::ifstream in(input_path, std::ios::binary);
   if (!in) Fail("cannot open input " + input_path);
-  auto input = am::ReadInput(in);
-  if (!input.ok())
-    Fail(input_path + ": " + std::string(input.status().message()));
-
-  const auto rows =
-      am::Simulate(am::SeriesFor(*input, config.metric), config, options);
-  const std::string csv = am::FormatTicksCsv(rows);
-
-  const std::string output = absl::GetFlag(FLAGS_output);
-  if (output.empty() || output == "-") {
-    std::cout << csv << std::flush;
-    if (!std::cout) {
-      std::cerr << "kpa_model: writing stdout failed\n";
-      return 1;
-    }
-    return 0;
-  }
-  std::ofstream out(output, std::ios::binary | std::ios::trunc);
-  out << csv;
-  out.close();
-  if (!out) {
-    std::cerr << "kpa_model: cannot write " << output << "\n";
-    return 1;
-  }
-  return 0;
+  const absl::StatusOr<std::string> csv = ReplayCsv(*settings, options, in);
+  if (!csv.ok()) Fail(input_path + ": " + std::string(csv.status().message()));
+  return WriteOutput(*csv) ? 0 : 1;
 }

@@ -1,18 +1,14 @@
 #include "knbench/autoscaler_model/kpa_settings.h"
 
-#include <utility>
 #include <vector>
+
+#include "knbench/autoscaler_model/autoscaler_class.h"
 
 namespace knbench::autoscaler_model {
 namespace {
 
 using Spec = SettingSpec;
 using T = SettingType;
-
-// At least `min` pods, at most as many as the model handles.
-Bounds PodCount(double min) {
-  return Bounds::AtLeast(min).AtMost(kMaxPodCount, "(the model's pod limit)");
-}
 
 // The rows, one per setting, in groups. Keys, defaults and bounds are
 // Knative's (pkg/autoscaler/config and the autoscaling annotations'
@@ -107,28 +103,18 @@ std::vector<Setting<C>> WindowRows() {
 // How far and how fast the scale may move.
 std::vector<Setting<C>> ScaleRows() {
   return {
-      Field(Spec::Of(T::kInt32, "min_scale")
-                .Annotation("min-scale", {"minScale"})
-                .Default(int64_t{0})
-                .Within(PodCount(0))
-                .Help("least pods."),
-            &C::min_scale),
-      Field(Spec::Of(T::kInt32, "max_scale")
-                .Annotation("max-scale", {"maxScale"})
-                .Default(int64_t{0})
-                .Within(PodCount(0))
-                .Help("most pods; 0 = unlimited."),
-            &C::max_scale),
+      Field(MinScaleSpec().Help("least pods."), &C::min_scale),
+      Field(MaxScaleSpec().Help("most pods; 0 = unlimited."), &C::max_scale),
       Field(Spec::Of(T::kInt32, "initial_scale")
                 .Annotation("initial-scale", {"initialScale"})
                 .Default(int64_t{1})
-                .Within(PodCount(0))
+                .Within(PodCountBounds(0))
                 .Help("pods at start, held until reached once."),
             &C::initial_scale),
       Field(Spec::Of(T::kInt32, "activation_scale")
                 .Annotation("activation-scale")
                 .Default(int64_t{1})
-                .Within(PodCount(1))
+                .Within(PodCountBounds(1))
                 .Help("least pods when scaling up from zero."),
             &C::activation_scale),
       Field(Spec::Of(T::kDouble, "max_scale_up_rate")
@@ -184,18 +170,11 @@ std::vector<Setting<C>> ZeroRows() {
   };
 }
 
-std::vector<Setting<C>> Rows() {
-  std::vector<Setting<C>> rows;
-  for (auto group : {TargetRows, WindowRows, ScaleRows, ZeroRows}) {
-    for (Setting<C>& row : group()) rows.push_back(std::move(row));
-  }
-  return rows;
-}
-
 }  // namespace
 
 const SettingTable<KpaConfig>& KpaSettings() {
-  static const auto* table = new SettingTable<KpaConfig>(Rows());
+  static const auto* table = new SettingTable<KpaConfig>(JoinRows<KpaConfig>(
+      {TargetRows(), WindowRows(), ScaleRows(), ZeroRows()}));
   return *table;
 }
 

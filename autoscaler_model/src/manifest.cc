@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "knbench/autoscaler_model/autoscaler_class.h"
 #include "knbench/autoscaler_model/kpa_settings.h"
 #include "knbench/common/quantity.h"
 #include "yaml-cpp/yaml.h"
@@ -15,8 +16,8 @@
 namespace knbench::autoscaler_model {
 namespace {
 
-// autoscaling.knative.dev/class chooses the autoscaler (and so the table);
-// it is not a setting of one.
+// autoscaling.knative.dev/class chooses the autoscaler (and so the table):
+// not a setting of a class's table, nor ignored by one.
 constexpr absl::string_view kClass = "class";
 
 // The documents of a YAML stream, split at "---" and "..." lines. yaml-cpp
@@ -121,6 +122,16 @@ constexpr ResourceField kResourceFields[] = {
     {"limits", "memory", knbench::ParseMemoryBytes,
      &ContainerResources::memory_limit_bytes},
 };
+
+// The value of a resource ("limits.cpu"); unset when the manifest has none.
+std::optional<int64_t> ResourceValue(const ContainerResources& resources,
+                                     absl::string_view resource) {
+  for (const ResourceField& f : kResourceFields) {
+    if (resource == absl::StrCat(f.part, ".", f.name))
+      return resources.*f.field;
+  }
+  return std::nullopt;
+}
 
 // spec.template.spec.containers[0].resources; missing pieces stay unset.
 absl::Status ReadResources(const YAML::Node& spec, ContainerResources* out) {
@@ -261,10 +272,9 @@ absl::Status ReadManifest(const std::vector<SettingSpec>& specs,
     if (!absl::StartsWith(key, kAnnotationPrefix)) continue;
     const absl::string_view name =
         absl::string_view(key).substr(kAnnotationPrefix.size());
-    if (name == kClass) continue;
     const std::optional<size_t> i = AnnotationSetting(specs, name);
     if (!i) {
-      if (ignored != nullptr) ignored->push_back(key);
+      if (ignored != nullptr && name != kClass) ignored->push_back(key);
       continue;
     }
     if (absl::Status st = apply(*i, "annotation ", key, value); !st.ok()) {
@@ -272,6 +282,15 @@ absl::Status ReadManifest(const std::vector<SettingSpec>& specs,
     }
   }
   for (size_t i = 0; i < specs.size(); ++i) {
+    if (specs[i].source == KnativeSource::kContainerResource) {
+      // Already a number: ParseManifest read the quantity.
+      const std::optional<int64_t> value =
+          ResourceValue(settings.resources, specs[i].origin);
+      if (!value) continue;
+      resolved->values[i] = *value;
+      resolved->sources[i] = SettingSource::kManifest;
+      continue;
+    }
     if (specs[i].source != KnativeSource::kRevisionSpec) continue;
     const auto field = settings.revision_spec.find(specs[i].key);
     if (field == settings.revision_spec.end()) continue;
@@ -284,21 +303,30 @@ absl::Status ReadManifest(const std::vector<SettingSpec>& specs,
   return absl::OkStatus();
 }
 
-absl::Status CheckKpaClass(const ManifestSettings& settings) {
-  const auto it =
-      settings.annotations.find(absl::StrCat(kAnnotationPrefix, kClass));
-  if (it == settings.annotations.end() ||
-      it->second == "kpa.autoscaling.knative.dev") {
-    return absl::OkStatus();
-  }
-  return absl::InvalidArgumentError(
-      absl::StrCat("manifest annotation ", it->first, "=\"", it->second,
-                   "\": the model covers the KPA class only"));
+bool ReadsAnnotation(const std::vector<SettingSpec>& specs,
+                     absl::string_view key) {
+  return absl::StartsWith(key, kAnnotationPrefix) &&
+         AnnotationSetting(specs, key.substr(kAnnotationPrefix.size()))
+             .has_value();
 }
 
 absl::Status ApplyManifest(const ManifestSettings& settings, KpaConfig* config,
                            std::vector<std::string>* ignored) {
-  if (absl::Status st = CheckKpaClass(settings); !st.ok()) return st;
+  const SettingTable<ClassSetting>& classes = ClassSettings();
+  ResolvedSettings chosen = Defaults(classes.specs());
+  if (absl::Status st =
+          ReadManifest(classes.specs(), settings, &chosen, nullptr);
+      !st.ok()) {
+    return st;
+  }
+  ClassSetting c;
+  classes.Write(chosen.values, &c);
+  if (c.autoscaler_class != AutoscalerClass::kKpa) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "manifest annotation ", kAnnotationPrefix, kClass,
+        ": the KPA's settings cannot be read from a manifest of class ",
+        AutoscalerClassName(c.autoscaler_class)));
+  }
   const SettingTable<KpaConfig>& table = KpaSettings();
   ResolvedSettings resolved = Defaults(table.specs());
   resolved.values = table.Read(*config);

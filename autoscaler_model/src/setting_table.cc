@@ -48,15 +48,18 @@ std::string Requirement(const SettingSpec& spec) {
                        BoundText(spec, *b.min));
   }
   if (b.max) {
-    max = absl::StrCat("at most ", BoundText(spec, *b.max),
-                       b.max_why != nullptr ? " " : "",
+    max = absl::StrCat(b.max_exclusive ? "less than " : "at most ",
+                       BoundText(spec, *b.max), b.max_why != nullptr ? " " : "",
                        b.max_why != nullptr ? b.max_why : "");
   }
   if (b.also_allowed) {
     min = absl::StrCat(BoundText(spec, *b.also_allowed), " or ", min);
   }
   if (IsDuration(spec)) {
-    const std::string whole = b.whole_seconds ? "whole seconds" : "";
+    const std::string whole = !b.whole ? ""
+                              : *b.whole == absl::Seconds(1)
+                                  ? "whole seconds"
+                                  : "whole milliseconds";
     if (b.min && b.max) {
       return absl::StrCat(whole, whole.empty() ? "" : " ", "between ",
                           BoundText(spec, *b.min), " and ",
@@ -67,17 +70,19 @@ std::string Requirement(const SettingSpec& spec) {
   if (b.min && b.max && b.max_why == nullptr && !b.min_exclusive &&
       !b.also_allowed) {
     return absl::StrCat("in [", BoundText(spec, *b.min), ", ",
-                        BoundText(spec, *b.max), "]");
+                        BoundText(spec, *b.max), b.max_exclusive ? ")" : "]");
   }
   return absl::StrCat(min, !min.empty() && !max.empty() ? " and " : "", max);
 }
 
 bool HasBounds(const SettingSpec& spec) {
-  return spec.bounds.min || spec.bounds.max || spec.bounds.whole_seconds;
+  return spec.bounds.min || spec.bounds.max || spec.bounds.whole;
 }
 
+}  // namespace
+
 // Where Knative reads the setting, for --help.
-std::string Origin(const SettingSpec& spec) {
+std::string SettingOrigin(const SettingSpec& spec) {
   switch (spec.source) {
     case KnativeSource::kAnnotation: {
       std::string text = absl::StrCat(kAnnotationPrefix, spec.key);
@@ -91,11 +96,18 @@ std::string Origin(const SettingSpec& spec) {
       return absl::StrCat("config-autoscaler ", spec.key);
     case KnativeSource::kRevisionSpec:
       return absl::StrCat("spec.template.spec.", spec.key);
+    case KnativeSource::kContainerResource:
+      return absl::StrCat("spec.template.spec.containers[0].resources.",
+                          spec.origin);
+    case KnativeSource::kComponentFlag:
+      return absl::StrCat(spec.origin, " --", FlagName(spec));
     case KnativeSource::kNone:
       break;
   }
   return "";
 }
+
+namespace {
 
 absl::StatusOr<SettingValue> ParseEnum(const SettingSpec& spec,
                                        absl::string_view text) {
@@ -130,6 +142,12 @@ Bounds Bounds::GreaterThan(double min) {
   return b;
 }
 
+Bounds Bounds::InHalfOpen(double min, double max) {
+  Bounds b = In(min, max);
+  b.max_exclusive = true;
+  return b;
+}
+
 Bounds Bounds::AtMost(double max, const char* why) && {
   this->max = max;
   max_why = why;
@@ -142,7 +160,12 @@ Bounds Bounds::Or(double also) && {
 }
 
 Bounds Bounds::WholeSeconds() && {
-  whole_seconds = true;
+  whole = absl::Seconds(1);
+  return std::move(*this);
+}
+
+Bounds Bounds::WholeMilliseconds() && {
+  whole = absl::Milliseconds(1);
   return std::move(*this);
 }
 
@@ -170,6 +193,18 @@ SettingSpec SettingSpec::ConfigMap(const char* key) && {
 SettingSpec SettingSpec::RevisionSpec(const char* key) && {
   source = KnativeSource::kRevisionSpec;
   this->key = key;
+  return std::move(*this);
+}
+
+SettingSpec SettingSpec::ContainerResource(const char* resource) && {
+  source = KnativeSource::kContainerResource;
+  origin = resource;
+  return std::move(*this);
+}
+
+SettingSpec SettingSpec::ComponentFlag(const char* program) && {
+  source = KnativeSource::kComponentFlag;
+  origin = program;
   return std::move(*this);
 }
 
@@ -295,10 +330,10 @@ std::string BoundsError(const SettingSpec& spec, const SettingValue& value) {
   const Bounds& b = spec.bounds;
   if (b.also_allowed && *v == *b.also_allowed) return "";
   const bool below = b.min && (b.min_exclusive ? !(*v > *b.min) : *v < *b.min);
-  const bool above = b.max && *v > *b.max;
+  const bool above = b.max && (b.max_exclusive ? !(*v < *b.max) : *v > *b.max);
   const auto* d = std::get_if<absl::Duration>(&value);
-  const bool fraction = b.whole_seconds && d != nullptr &&
-                        absl::Trunc(*d, absl::Seconds(1)) != *d;
+  const bool fraction =
+      b.whole && d != nullptr && absl::Trunc(*d, *b.whole) != *d;
   if (!below && !above && !fraction) return "";
   // A limit with a reason of its own is named alone, so the reason is only
   // given where it applies.
@@ -317,8 +352,12 @@ std::string BoundsError(const SettingSpec& spec, const SettingValue& value) {
 }
 
 std::string SettingHelp(const SettingSpec& spec) {
-  std::string text = Origin(spec);
-  absl::StrAppend(&text, text.empty() ? "" : ": ", spec.help);
+  const std::string origin = SettingOrigin(spec);
+  return absl::StrCat(origin, origin.empty() ? "" : ": ", SettingAbout(spec));
+}
+
+std::string SettingAbout(const SettingSpec& spec) {
+  std::string text = spec.help;
   if (spec.type == SettingType::kEnum) {
     absl::StrAppend(&text, " One of ", absl::StrJoin(spec.values, ", "));
     for (const auto& [alias, value] : spec.value_aliases) {

@@ -1,74 +1,18 @@
-// Runs the real kpa_model binary on small fixtures.
-#include <sys/wait.h>
-#include <unistd.h>
-
+// Runs the real kpa_model binary on small fixtures: the KPA's replay and
+// --check-config.
 #include <algorithm>
-#include <cstdio>
-#include <cstdlib>
 #include <fstream>
 #include <iterator>
-#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
+#include "kpa_model_cli_util.h"
 #include "nlohmann/json.hpp"
 
+namespace knbench::autoscaler_model::cli_test {
 namespace {
-
-struct CliResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-std::string Quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) {
-    if (c == '\'') {
-      q += "'\\''";
-    } else {
-      q += c;
-    }
-  }
-  return q + "'";
-}
-
-// ctest runs tests as parallel processes: give each its own scratch files.
-std::string Scratch(const std::string& name) {
-  return testing::TempDir() + "/kpa_" + std::to_string(getpid()) + "_" +
-         testing::UnitTest::GetInstance()->current_test_info()->name() + "_" +
-         name;
-}
-
-CliResult RunModel(const std::vector<std::string>& args) {
-  const std::string out = Scratch("stdout.txt");
-  const std::string err = Scratch("stderr.txt");
-  std::string cmd = Quote(KPA_MODEL_BIN);
-  for (const auto& a : args) cmd += " " + Quote(a);
-  cmd += " >" + Quote(out) + " 2>" + Quote(err);
-  const int status = std::system(cmd.c_str());
-  CliResult r;
-  if (status != -1 && WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
-  r.out = Slurp(out);
-  r.err = Slurp(err);
-  std::remove(out.c_str());
-  std::remove(err.c_str());
-  return r;
-}
-
-std::vector<std::string> Lines(const std::string& text) {
-  return absl::StrSplit(text, '\n', absl::SkipEmpty());
-}
 
 constexpr char kHeader[] =
     "time_s,desired_pods,ready_pods,panic_mode,stable_value,panic_value,"
@@ -241,18 +185,8 @@ TEST(KpaModelCli, ReadsTheRealWorkerManifest) {
                               "4,3,3,1,25.000,25.000,-206,1,4,0"}));
 }
 
-// --check-config --format=json: the contract scripts read
-// (docs/kpa_model.md).
-nlohmann::json CheckConfig(const std::vector<std::string>& flags) {
-  std::vector<std::string> args = {"--check-config", "--format=json"};
-  args.insert(args.end(), flags.begin(), flags.end());
-  const CliResult r = RunModel(args);
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  // stdout is one object (parse throws otherwise); notes go to stderr.
-  return nlohmann::json::parse(r.out);
-}
-
-constexpr const char* kSettingKeys[] = {"metric",
+constexpr const char* kSettingKeys[] = {"class",
+                                        "metric",
                                         "target",
                                         "target_utilization_percentage",
                                         "window",
@@ -339,21 +273,6 @@ TEST(KpaModelCheckConfig, SourcesSayWhereEachValueCameFrom) {
   EXPECT_EQ(unset["sources"]["target"], "flag");
 }
 
-// What a script does to replay local_serving's decisions: every non-null
-// setting back as a flag gives the same settings.
-std::vector<std::string> AsFlags(const nlohmann::json& settings) {
-  std::vector<std::string> flags;
-  for (const auto& [key, value] : settings.items()) {
-    if (value.is_null()) continue;
-    std::string name = key;
-    std::replace(name.begin(), name.end(), '_', '-');
-    flags.push_back(
-        "--" + name + "=" +
-        (value.is_string() ? value.get<std::string>() : value.dump()));
-  }
-  return flags;
-}
-
 TEST(KpaModelCheckConfig, EverySettingRoundTripsAsFlags) {
   for (const std::vector<std::string>& flags :
        std::vector<std::vector<std::string>>{
@@ -378,14 +297,7 @@ TEST(KpaModelCheckConfig, TextListsEverySetting) {
   const CliResult r = RunModel({"--check-config", "--window=6s"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::vector<std::string> lines = Lines(r.out);
-  for (const char* key : kSettingKeys) {
-    EXPECT_EQ(std::count_if(lines.begin(), lines.end(),
-                            [&](const std::string& l) {
-                              return l.rfind(std::string(key) + "=", 0) == 0;
-                            }),
-              1)
-        << key;
-  }
+  ExpectEachKeyOnce(lines, kSettingKeys);
   EXPECT_NE(std::find(lines.begin(), lines.end(), "window=6s"), lines.end());
   EXPECT_NE(std::find(lines.begin(), lines.end(), "target="), lines.end());
   EXPECT_NE(std::find(lines.begin(), lines.end(), "target_per_pod=70"),
@@ -397,7 +309,8 @@ TEST(KpaModelCheckConfig, BadSettingsOrFormatExitTwoWithOneLine) {
        std::vector<std::vector<std::string>>{
            {"--check-config", "--format=json", "--window=5s"},
            {"--check-config", "--format=yaml"},
-           {"--check-config", "--format=json", "--pod-start-delay=-1s"}}) {
+           {"--check-config", "--format=json", "--pod-start-delay=-1s"},
+           {"--check-config", "--class=vpa"}}) {
     const CliResult r = RunModel(args);
     EXPECT_EQ(r.exit_code, 2) << args.back();
     EXPECT_EQ(r.out, "");
@@ -406,3 +319,4 @@ TEST(KpaModelCheckConfig, BadSettingsOrFormatExitTwoWithOneLine) {
 }
 
 }  // namespace
+}  // namespace knbench::autoscaler_model::cli_test

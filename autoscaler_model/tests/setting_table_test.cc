@@ -17,6 +17,7 @@
 #include "knbench/autoscaler_model/manifest.h"
 #include "knbench/autoscaler_model/settings_flags.h"
 #include "knbench/common/flags.h"
+#include "setting_test_util.h"
 
 namespace knbench::autoscaler_model {
 namespace {
@@ -26,11 +27,7 @@ using ::testing::HasSubstr;
 const std::vector<SettingSpec>& Specs() { return KpaSettings().specs(); }
 
 size_t IndexOf(const std::string& name) {
-  for (size_t i = 0; i < Specs().size(); ++i) {
-    if (Specs()[i].name == name) return i;
-  }
-  ADD_FAILURE() << "no setting " << name;
-  return 0;
+  return knbench::autoscaler_model::IndexOf(Specs(), name);
 }
 
 const SettingSpec& Spec(const std::string& name) {
@@ -38,21 +35,7 @@ const SettingSpec& Spec(const std::string& name) {
 }
 
 TEST(SettingTable, EveryDefaultReadsBackFromItsPrintedForm) {
-  for (const SettingSpec& spec : Specs()) {
-    if (std::holds_alternative<std::monostate>(spec.default_value)) {
-      // An unset default is what its flag's "unset" value gives.
-      ASSERT_NE(spec.flag_unset, nullptr) << spec.name;
-      EXPECT_EQ(DefaultText(spec), spec.flag_unset);
-      auto unset = ParseFlagText(spec, DefaultText(spec));
-      ASSERT_TRUE(unset.ok()) << spec.name;
-      EXPECT_TRUE(std::holds_alternative<std::monostate>(*unset));
-      continue;
-    }
-    const std::string text = SettingText(spec.default_value);
-    auto parsed = ParseSettingText(spec, text);
-    ASSERT_TRUE(parsed.ok()) << spec.name << " " << text;
-    EXPECT_EQ(*parsed, spec.default_value) << spec.name << " " << text;
-  }
+  ExpectDefaultsReadBack(Specs());
 }
 
 TEST(SettingTable, NamesAreUniqueAndEveryRowIsDocumented) {
@@ -119,68 +102,60 @@ TEST(SettingTable, WriteThenReadGivesTheSameValues) {
 
 // Each bound, on both sides, with the message that names Knative's key.
 TEST(SettingTable, BoundsAndTheirMessages) {
-  struct Case {
-    const char* setting;
-    SettingValue value;
-    std::string error;  // "" = valid
-  };
   const double nan = std::numeric_limits<double>::quiet_NaN();
-  const std::vector<Case> cases = {
-      {"window", absl::Seconds(6), ""},
-      {"window", absl::Hours(1), ""},
-      {"window", absl::Seconds(5),
-       "window: must be whole seconds between 6s and 1h"},
-      {"window", absl::Seconds(3601),
-       "window: must be whole seconds between 6s and 1h"},
-      {"window", absl::Milliseconds(6500),
-       "window: must be whole seconds between 6s and 1h"},
-      {"target", SettingValue(), ""},
-      {"target", 0.01, ""},
-      {"target", 0.009, "target: must be at least 0.01"},
-      {"target", nan, "target: must be a finite number"},
-      {"target_utilization_percentage", 100.0, ""},
-      {"target_utilization_percentage", 100.5,
-       "target-utilization-percentage: must be in [1, 100]"},
-      {"panic_threshold_percentage", 109.0,
-       "panic-threshold-percentage: must be in [110, 1000]"},
-      {"max_scale_up_rate", 1.001, ""},
-      {"max_scale_up_rate", 1.0, "max-scale-up-rate: must be greater than 1"},
-      {"max_scale_down_rate", 1.0,
-       "max-scale-down-rate: must be greater than 1"},
-      {"target_burst_capacity", -1.0, ""},
-      {"target_burst_capacity", 0.0, ""},
-      {"target_burst_capacity", -0.5,
-       "target-burst-capacity: must be -1 or at least 0"},
-      {"target_burst_capacity", std::numeric_limits<double>::infinity(),
-       "target-burst-capacity: must be a finite number"},
-      {"min_scale", int64_t{-1}, "min-scale: must be at least 0"},
-      {"min_scale", int64_t{10000}, ""},
-      {"min_scale", int64_t{10001},
-       "min-scale: must be at most 10000 (the model's pod limit)"},
-      {"activation_scale", int64_t{0}, "activation-scale: must be at least 1"},
-      {"container_concurrency", int64_t{1000}, ""},
-      {"container_concurrency", int64_t{1001},
-       "containerConcurrency: must be in [0, 1000]"},
-      {"scale_down_delay", absl::ZeroDuration(), ""},
-      {"scale_down_delay", absl::Seconds(-1),
-       "scale-down-delay: must be whole seconds between 0s and 1h"},
-      {"scale_to_zero_grace_period", absl::Seconds(6), ""},
-      {"scale_to_zero_grace_period", absl::Milliseconds(5999),
-       "scale-to-zero-grace-period: must be at least 6s"},
-      {"tick_interval", absl::Milliseconds(1500),
-       "tick-interval: must be whole seconds, at least 1s"},
-      {"scale_to_zero_grace_period", absl::InfiniteDuration(),
-       "scale-to-zero-grace-period: must be finite"},
-      {"requests_per_second_target_default", 0.0,
-       "requests-per-second-target-default: must be at least 0.01"},
-  };
-  for (const Case& c : cases) {
-    std::vector<SettingValue> values = Defaults(Specs()).values;
-    values[IndexOf(c.setting)] = c.value;
-    const absl::Status st = CheckBounds(Specs(), values);
-    EXPECT_EQ(std::string(st.message()), c.error)
-        << c.setting << "=" << SettingText(c.value);
-  }
+  ExpectBounds(
+      Specs(),
+      {
+          {"window", absl::Seconds(6), ""},
+          {"window", absl::Hours(1), ""},
+          {"window", absl::Seconds(5),
+           "window: must be whole seconds between 6s and 1h"},
+          {"window", absl::Seconds(3601),
+           "window: must be whole seconds between 6s and 1h"},
+          {"window", absl::Milliseconds(6500),
+           "window: must be whole seconds between 6s and 1h"},
+          {"target", SettingValue(), ""},
+          {"target", 0.01, ""},
+          {"target", 0.009, "target: must be at least 0.01"},
+          {"target", nan, "target: must be a finite number"},
+          {"target_utilization_percentage", 100.0, ""},
+          {"target_utilization_percentage", 100.5,
+           "target-utilization-percentage: must be in [1, 100]"},
+          {"panic_threshold_percentage", 109.0,
+           "panic-threshold-percentage: must be in [110, 1000]"},
+          {"max_scale_up_rate", 1.001, ""},
+          {"max_scale_up_rate", 1.0,
+           "max-scale-up-rate: must be greater than 1"},
+          {"max_scale_down_rate", 1.0,
+           "max-scale-down-rate: must be greater than 1"},
+          {"target_burst_capacity", -1.0, ""},
+          {"target_burst_capacity", 0.0, ""},
+          {"target_burst_capacity", -0.5,
+           "target-burst-capacity: must be -1 or at least 0"},
+          {"target_burst_capacity", std::numeric_limits<double>::infinity(),
+           "target-burst-capacity: must be a finite number"},
+          {"min_scale", int64_t{-1}, "min-scale: must be at least 0"},
+          {"min_scale", int64_t{10000}, ""},
+          {"min_scale", int64_t{10001},
+           "min-scale: must be at most 10000 (the model's pod limit)"},
+          {"activation_scale", int64_t{0},
+           "activation-scale: must be at least 1"},
+          {"container_concurrency", int64_t{1000}, ""},
+          {"container_concurrency", int64_t{1001},
+           "containerConcurrency: must be in [0, 1000]"},
+          {"scale_down_delay", absl::ZeroDuration(), ""},
+          {"scale_down_delay", absl::Seconds(-1),
+           "scale-down-delay: must be whole seconds between 0s and 1h"},
+          {"scale_to_zero_grace_period", absl::Seconds(6), ""},
+          {"scale_to_zero_grace_period", absl::Milliseconds(5999),
+           "scale-to-zero-grace-period: must be at least 6s"},
+          {"tick_interval", absl::Milliseconds(1500),
+           "tick-interval: must be whole seconds, at least 1s"},
+          {"scale_to_zero_grace_period", absl::InfiniteDuration(),
+           "scale-to-zero-grace-period: must be finite"},
+          {"requests_per_second_target_default", 0.0,
+           "requests-per-second-target-default: must be at least 0.01"},
+      });
 }
 
 TEST(SettingTable, TextOfEachTypeAndItsErrors) {
@@ -208,14 +183,6 @@ TEST(SettingTable, TextOfEachTypeAndItsErrors) {
     ASSERT_FALSE(parsed.ok()) << setting;
     EXPECT_EQ(parsed.status().message(), error) << setting;
   }
-}
-
-ManifestSettings Manifest(std::map<std::string, std::string> annotations) {
-  ManifestSettings m;
-  for (auto& [key, value] : annotations) {
-    m.annotations["autoscaling.knative.dev/" + key] = value;
-  }
-  return m;
 }
 
 // The scheme is generic: a table over another struct (as the HPA's will
@@ -316,7 +283,7 @@ TEST(SettingTable, BadManifestValuesNameTheAnnotationOrField) {
 
 // Flags over the manifest over the defaults, and where each came from.
 TEST(SettingFlagsTest, FlagsWinAndSourcesSaySo) {
-  SettingFlags flags(Specs());
+  SettingFlags flags;
   const std::string manifest = KPA_FIXTURES_DIR "/worker-service.yaml";
   auto positional =
       knbench::ParseFlags({"--from-manifest", manifest, "--max-scale=4",
@@ -347,34 +314,42 @@ TEST(SettingFlagsTest, FlagsWinAndSourcesSaySo) {
 // Two tables that share setting names (as the HPA's will share target and
 // window) give one flag per name, which both read.
 TEST(SettingFlagsTest, ASharedNameIsOneFlag) {
-  std::vector<SettingSpec> both = Specs();
-  both.insert(both.end(), Specs().begin(), Specs().end());
-  SettingFlags flags(both);
+  SettingFlags flags({{"a", Specs()}, {"b", Specs()}});
   EXPECT_EQ(flags.flags().size(), Specs().size());
   ASSERT_TRUE(
       knbench::ParseFlags({"--window=30s"}, nullptr, flags.flags()).ok());
-  EXPECT_EQ(flags.given().at("window"), SettingValue(absl::Seconds(30)));
+  EXPECT_EQ(flags.given().at("window"), "30s");
   EXPECT_EQ(flags.given().size(), 1u);
+  EXPECT_EQ(*flags.Given(Spec("window")), SettingValue(absl::Seconds(30)));
+  EXPECT_EQ(*flags.Given(Spec("target")), std::nullopt);
 }
 
 TEST(SettingFlagsTest, FlagErrorsNameTheFlag) {
   for (const auto& [arg, error] :
        std::vector<std::pair<const char*, const char*>>{
            {"--target=abc", "--target=abc: not a number"},
-           {"--metric=cpu", "--metric=cpu: must be concurrency or rps"},
+           {"--metric=p99",
+            "--metric=p99: kpa: must be concurrency or rps; hpa: must be "
+            "cpu or memory"},
            {"--window=5", "--window=5: not a duration such as 60s"},
+           {"--class=vpa", "--class=vpa: must be kpa or hpa"},
            {"--nometric", "unknown flag --nometric"}}) {
-    SettingFlags flags(Specs());
+    SettingFlags flags;
     auto result = knbench::ParseFlags({arg}, nullptr, flags.flags());
     ASSERT_FALSE(result.ok()) << arg;
     EXPECT_THAT(std::string(result.status().message()), HasSubstr(error));
   }
   // In range only once validated, with the Knative key.
-  SettingFlags flags(Specs());
+  SettingFlags flags;
   ASSERT_TRUE(
       knbench::ParseFlags({"--window=5s"}, nullptr, flags.flags()).ok());
   EXPECT_EQ(SettingsFromFlags(flags).status().message(),
             "invalid setting window: must be whole seconds between 6s and 1h");
+  // A value of the other class is the KPA's error, naming the flag.
+  SettingFlags cpu;
+  ASSERT_TRUE(knbench::ParseFlags({"--metric=cpu"}, nullptr, cpu.flags()).ok());
+  EXPECT_EQ(SettingsFromFlags(cpu).status().message(),
+            "--metric=cpu: must be concurrency or rps");
 }
 
 }  // namespace

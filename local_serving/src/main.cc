@@ -13,7 +13,6 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
-#include "knbench/autoscaler_model/kpa_settings.h"
 #include "knbench/autoscaler_model/settings_flags.h"
 #include "knbench/autoscaler_model/settings_report.h"
 #include "knbench/common/binary.h"
@@ -98,7 +97,9 @@ names, so the cluster's dashboards and queries work on it.
       --listen 127.0.0.1:8080 --prometheus-sd-file /tmp/pods.json
 
 Autoscaling settings are kpa_model's flags, with Knative's names and
-defaults; precedence: flag > --from-manifest > default.
+defaults; precedence: flag > --from-manifest > default. The hpa class
+(--class=hpa, or the manifest's) resolves with --check-config but is not
+served yet.
 
 Exit status: 0 after SIGTERM/SIGINT (every pod stopped), 1 if a port
 cannot be bound or a file written, 2 on bad flags, manifest or worker.
@@ -309,7 +310,7 @@ int Serve(const ls::ServingOptions& o, knbench::ShutdownSignal& shutdown) {
 int main(int argc, char** argv) {
   knbench::ShutdownSignal shutdown;  // First: blocks signals for all threads.
   knbench::InitBinary("local_serving");
-  am::SettingFlags setting_flags(am::KpaSettings().specs());
+  am::SettingFlags setting_flags;
   const std::vector<std::string> positional = knbench::ParseFlagsOrExit(
       argc, argv, "local_serving", kUsage, nullptr, setting_flags.flags());
   if (!positional.empty()) {
@@ -328,6 +329,11 @@ int main(int argc, char** argv) {
   ls::ServingOptions options = ServingOptionsOrExit(*settings);
   if (am::CheckConfigRequested()) {
     return PrintConfig(*settings, options, *format);
+  }
+  if (settings->autoscaler_class == am::AutoscalerClass::kHpa) {
+    UsageError(
+        "the hpa class cannot be served yet (only the kpa class runs "
+        "pods); --check-config shows its settings");
   }
   options.pods.log_dir = LogDirOrEmpty(options.pods.log_dir);
   if (options.pods.log_dir.empty()) return 1;

@@ -22,46 +22,62 @@ namespace knbench::autoscaler_model {
 
 enum class HpaMetric { kCpu, kMemory };
 
+// Limits that keep sums over kMaxPodCount pods within int64: a CPU target of
+// a million percent, a memory target of 256 GiB, a CPU request of a
+// thousand cores.
+inline constexpr int64_t kMaxHpaCpuTarget = 1'000'000;
+inline constexpr int64_t kMaxHpaMemoryTarget = 262'144;  // MiB
+inline constexpr int64_t kMaxHpaCpuRequest = 1'000'000;  // millicores
+
+// Every field is a setting of the HPA's table (hpa_settings.cc), which
+// holds its flag, bounds and default: a default-constructed config has the
+// defaults given here.
 struct HpaConfig {
+  HpaConfig();
+
   // autoscaling.knative.dev/metric: cpu (the HPA class's default) or memory.
-  HpaMetric metric = HpaMetric::kCpu;
+  HpaMetric metric;
   // autoscaling.knative.dev/target: CPU utilization in percent of the CPU
-  // request, or memory in MiB per pod. Unset: Knative gives the HPA no
-  // metric and the API's default applies (80 % CPU, whatever the metric).
+  // request, or memory in MiB per pod. Unset (the default): Knative gives
+  // the HPA no metric and the API's default applies (80 % CPU, whatever the
+  // metric).
   std::optional<double> target;
-  // autoscaling.knative.dev/min-scale; 0 becomes minReplicas 1 (the HPA
-  // class never scales to zero).
-  int32_t min_scale = 0;
-  // autoscaling.knative.dev/max-scale; 0 = no limit.
-  int32_t max_scale = 0;
-  // autoscaling.knative.dev/window: when set, the HPA's behavior gets it as
-  // the scale-up and scale-down stabilization window.
+  // autoscaling.knative.dev/min-scale (default 0); 0 becomes minReplicas 1
+  // (the HPA class never scales to zero).
+  int32_t min_scale;
+  // autoscaling.knative.dev/max-scale; 0 (the default) = no limit.
+  int32_t max_scale;
+  // autoscaling.knative.dev/window (unset by default): when set, the HPA's
+  // behavior gets it as the scale-up and scale-down stabilization window.
   std::optional<absl::Duration> window;
-  // kube-controller-manager --horizontal-pod-autoscaler-sync-period.
-  absl::Duration sync_period = absl::Seconds(15);
-  // --horizontal-pod-autoscaler-tolerance.
-  double tolerance = 0.1;
-  // --horizontal-pod-autoscaler-cpu-initialization-period.
-  absl::Duration cpu_initialization_period = absl::Minutes(5);
-  // --horizontal-pod-autoscaler-initial-readiness-delay.
-  absl::Duration initial_readiness_delay = absl::Seconds(30);
-  // --horizontal-pod-autoscaler-downscale-stabilization (used when the HPA
-  // has no behavior).
-  absl::Duration downscale_stabilization = absl::Minutes(5);
-  // metrics-server --metric-resolution: how often pods' usage is sampled,
-  // and so the window each CPU value covers.
-  absl::Duration metric_resolution = absl::Seconds(15);
-  // The pod's requests.cpu in millicores; 0 = none (the CPU metric needs
-  // one, as Kubernetes does).
-  int64_t cpu_request = 0;
+  // kube-controller-manager --horizontal-pod-autoscaler-sync-period (15s).
+  absl::Duration sync_period;
+  // --horizontal-pod-autoscaler-tolerance (0.1).
+  double tolerance;
+  // --horizontal-pod-autoscaler-cpu-initialization-period (5m).
+  absl::Duration cpu_initialization_period;
+  // --horizontal-pod-autoscaler-initial-readiness-delay (30s).
+  absl::Duration initial_readiness_delay;
+  // --horizontal-pod-autoscaler-downscale-stabilization (5m; used when the
+  // HPA has no behavior).
+  absl::Duration downscale_stabilization;
+  // metrics-server --metric-resolution (15s): how often pods' usage is
+  // sampled, and so the window each CPU value covers.
+  absl::Duration metric_resolution;
+  // The pod's requests.cpu in millicores; 0 (the default) = none (the CPU
+  // metric needs one, as Kubernetes does).
+  int64_t cpu_request;
 };
 
-// Checks ranges and names the offending setting by its flag (without the
-// dashes), e.g. "horizontal-pod-autoscaler-tolerance: must be in [0, 1)".
+// Checks each setting's bounds from the table, naming it by its flag
+// without the dashes ("horizontal-pod-autoscaler-tolerance: must be in
+// [0, 1)"), then the rules between settings: a memory target in [1,
+// 262144] MiB, max-scale 0 or at least min-scale, and a CPU request for the
+// cpu metric.
 absl::Status ValidateHpaConfig(const HpaConfig& config);
 
+// cpu, memory: the spellings of the flag and annotation.
 absl::string_view HpaMetricName(HpaMetric metric);
-std::optional<HpaMetric> ParseHpaMetric(absl::string_view text);
 
 // autoscaling/v2 HPAScalingPolicy and HPAScalingRules.
 enum class ScalingPolicyType { kPods, kPercent };

@@ -53,18 +53,22 @@ absl::StatusOr<ManifestSettings> ParseManifest(absl::string_view yaml);
 
 // Reads the settings of `specs` from the manifest over `resolved` (whose
 // sources become kManifest): annotations by key or legacy alias, revision
-// spec fields by name. A value of the wrong type is an error naming the
-// annotation or field; autoscaling.knative.dev/* keys no setting reads
-// (class aside) are appended to `ignored`.
+// spec fields by name, container resources from `settings.resources`. A
+// value of the wrong type is an error naming the annotation or field;
+// autoscaling.knative.dev/* keys no setting reads are appended to `ignored`,
+// except the class (which chooses the table: read it with ClassSettings()).
 absl::Status ReadManifest(const std::vector<SettingSpec>& specs,
                           const ManifestSettings& settings,
                           ResolvedSettings* resolved,
                           std::vector<std::string>* ignored);
 
-// The class annotation, when present, must be the KPA's.
-absl::Status CheckKpaClass(const ManifestSettings& settings);
+// Whether a setting of `specs` reads the annotation `key` (the full key), by
+// its key or a legacy alias.
+bool ReadsAnnotation(const std::vector<SettingSpec>& specs,
+                     absl::string_view key);
 
-// CheckKpaClass, then ReadManifest with the KPA's table over `config`.
+// ReadManifest with the KPA's table over `config`; a manifest whose class
+// annotation is another class's is an error.
 absl::Status ApplyManifest(const ManifestSettings& settings, KpaConfig* config,
                            std::vector<std::string>* ignored);
 

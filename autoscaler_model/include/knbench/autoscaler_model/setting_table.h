@@ -11,19 +11,22 @@
 // an enum. Nothing else lists settings; rules that tie several settings
 // together (max-scale >= min-scale) stay code beside the table.
 //
-// To add a table (another autoscaler class, e.g. the HPA's): a config
+// A table per autoscaler class (autoscaler_class.h chooses one): the KPA's
+// (kpa_settings.cc) and the HPA's (hpa_settings.cc). To add one: a config
 // struct whose default constructor applies the table's defaults
-// (ApplyDefaults), a `const SettingTable<HpaConfig>& HpaSettings()` built
-// from rows like kpa_settings.cc's, and its cross-setting rules (checked
-// after CheckBounds). Its specs give the manifest reading (ReadManifest),
-// and, joined with the KPA's, the flags (SettingFlags, settings_flags.h): a
-// name both tables have (target, window, min-scale) is one flag, which each
-// table reads by name, with its own bounds.
+// (ApplyDefaults), a `const SettingTable<Config>& ...Settings()` built from
+// rows like kpa_settings.cc's, and its cross-setting rules (checked after
+// CheckBounds). Its specs give the manifest reading (ReadManifest), and,
+// joined with the other tables', the flags (SettingFlags,
+// settings_flags.h): a name several tables have (metric, target, window,
+// min-scale, max-scale) is one flag, whose text each table reads with its
+// own type, values and bounds.
 #ifndef KNBENCH_AUTOSCALER_MODEL_SETTING_TABLE_H_
 #define KNBENCH_AUTOSCALER_MODEL_SETTING_TABLE_H_
 
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <type_traits>
@@ -49,12 +52,19 @@ using SettingValue = std::variant<std::monostate, double, int64_t, bool,
 inline constexpr absl::string_view kAnnotationPrefix =
     "autoscaling.knative.dev/";
 
-// Where Knative reads the setting.
+// Where Knative (or the Kubernetes component it hands over to) reads the
+// setting.
 enum class KnativeSource {
   kAnnotation,    // autoscaling.knative.dev/<key> on the revision template
   kConfigMap,     // config-autoscaler's <key> (flags only here)
   kRevisionSpec,  // spec.template.spec.<key>
-  kNone,          // not a Knative key (flags only)
+  // spec.template.spec.containers[0].resources.<origin> ("requests.cpu"), as
+  // ParseManifest reads it into ContainerResources (millicores, bytes).
+  kContainerResource,
+  // A flag of the same name of another program (kube-controller-manager,
+  // metrics-server), the setting's origin; flags only here.
+  kComponentFlag,
+  kNone,  // not a Knative key (flags only)
 };
 
 // Valid values. Numbers and durations (in seconds) alike; NaN and infinities
@@ -63,16 +73,21 @@ struct Bounds {
   std::optional<double> min;
   bool min_exclusive = false;
   std::optional<double> max;
+  bool max_exclusive = false;
   const char* max_why = nullptr;       // said after "at most <max>"
   std::optional<double> also_allowed;  // one more valid value (-1)
-  bool whole_seconds = false;          // durations Knative keeps in seconds
+  // Durations kept in whole units: seconds (Knative's), milliseconds.
+  std::optional<absl::Duration> whole;
 
   static Bounds In(double min, double max);
   static Bounds AtLeast(double min);
   static Bounds GreaterThan(double min);
+  // [min, max): "in [0, 1)".
+  static Bounds InHalfOpen(double min, double max);
   Bounds AtMost(double max, const char* why) &&;
   Bounds Or(double also) &&;
   Bounds WholeSeconds() &&;
+  Bounds WholeMilliseconds() &&;
 };
 
 struct SettingSpec {
@@ -81,6 +96,9 @@ struct SettingSpec {
   KnativeSource source = KnativeSource::kNone;
   const char* key = nullptr;         // Knative's key, which messages name
   std::vector<const char*> aliases;  // legacy annotation keys (minScale)
+  // kContainerResource: the resource ("requests.cpu"); kComponentFlag: the
+  // program whose flag it is ("kube-controller-manager").
+  const char* origin = nullptr;
   SettingValue default_value;
   Bounds bounds;
   const char* help = "";
@@ -96,6 +114,8 @@ struct SettingSpec {
                          std::vector<const char*> aliases = {}) &&;
   SettingSpec ConfigMap(const char* key) &&;
   SettingSpec RevisionSpec(const char* key) &&;
+  SettingSpec ContainerResource(const char* resource) &&;
+  SettingSpec ComponentFlag(const char* program) &&;
   // One per type, so that "text" is not taken for a bool, nor 0 for null.
   SettingSpec Default(double value) &&;
   SettingSpec Default(int64_t value) &&;
@@ -127,8 +147,11 @@ std::string SettingText(const SettingValue& value);
 // "" when `value` is within bounds, else why not ("must be in [1, 100]").
 std::string BoundsError(const SettingSpec& spec, const SettingValue& value);
 
-// --help for the setting: where Knative reads it, its help, its bounds.
+// --help for the setting: where Knative reads it (SettingOrigin), then
+// what it is (SettingAbout: its help, values and bounds).
 std::string SettingHelp(const SettingSpec& spec);
+std::string SettingOrigin(const SettingSpec& spec);
+std::string SettingAbout(const SettingSpec& spec);
 // The default as --help shows it.
 std::string DefaultText(const SettingSpec& spec);
 
@@ -180,6 +203,17 @@ class SettingTable {
   std::vector<Setting<Config>> rows_;
   std::vector<SettingSpec> specs_;
 };
+
+// A table's rows given in groups, in order.
+template <typename Config>
+std::vector<Setting<Config>> JoinRows(
+    std::initializer_list<std::vector<Setting<Config>>> groups) {
+  std::vector<Setting<Config>> rows;
+  for (const std::vector<Setting<Config>>& group : groups) {
+    rows.insert(rows.end(), group.begin(), group.end());
+  }
+  return rows;
+}
 
 namespace setting_internal {
 

@@ -14,17 +14,21 @@
 
 namespace knbench::autoscaler_model {
 
-// {"program", "class", "settings", "sources", "derived", "manifest"}:
-// every setting by underscored flag name (numbers as numbers, durations as
-// absl::FormatDuration strings, null for an unset target), where each came
-// from, target_per_pod and total_target, and what --from-manifest read (null
-// without it). The caller adds its own section ("serving", "model").
+// {"program", "class", "settings", "sources", "derived", "manifest"}: the
+// class, and every setting of its table, by underscored flag name (numbers
+// as numbers, durations as absl::FormatDuration strings, null for an unset
+// optional setting), where each came from, derived values (KPA:
+// target_per_pod and total_target; HPA: the HorizontalPodAutoscaler's
+// metric, target, min/max replicas and behavior), and what --from-manifest
+// read (null without it). The caller adds its own section ("serving",
+// "model").
 nlohmann::ordered_json SettingsReport(absl::string_view program,
                                       const FlagSettings& settings);
 
 // The report as key=value lines: every scalar of "settings", "derived" and
-// `section` (arrays joined by commas, null as nothing), then the manifest's
-// path; the keys in `first` come first, in that order.
+// `section` (arrays joined by commas, null as nothing, an object's members
+// as dotted keys: behavior.scale_up.stabilization_window), then the
+// manifest's path; the keys in `first` come first, in that order.
 std::string ReportText(const nlohmann::ordered_json& report,
                        absl::string_view section,
                        const std::vector<std::string>& first);
