@@ -91,7 +91,11 @@ def test_each_class_from_what_local_serving_resolved():
         "--horizontal-pod-autoscaler-sync-period=15s",
         "--horizontal-pod-autoscaler-tolerance=0.1",
         "--horizontal-pod-autoscaler-downscale-stabilization=30s", "--metric-resolution=15s",
-        "--cpu-request=500", "--pod-start-delay=2s"]
+        "--cpu-request=500"]  # the pod start delay is the KPA replay's only
+    # A binary that lists the class among its settings gets it once, by the rule.
+    listed = checkconfig.ServingConfig(dict(HPA_DOC, settings={"class": "hpa",
+                                                               "metric": "cpu"}))
+    assert listed.replay_args() == ["--class=hpa", "--metric=cpu"]
     assert hpa.autoscaling_line() == (
         "HPA metric=cpu target=70 min_scale=0 max_scale=3 "
         "horizontal_pod_autoscaler_sync_period=15s horizontal_pod_autoscaler_tolerance=0.1 "
@@ -101,9 +105,10 @@ def test_each_class_from_what_local_serving_resolved():
         HPA_DOC["settings"], window="20s", min_scale=2)))
     assert (windowed.idle_pods, windowed.scale_down_s()) == (2, 20 + 15 + 15)
     kpa = checkconfig.ServingConfig({"class": "kpa", "settings": {"window": "6s",
-                                                                  "min_scale": 0}})
+                                                                  "min_scale": 0},
+                                     "serving": {"pod_start_delay": "2s"}})
     assert (kpa.idle_pods, kpa.scale_down_s(), kpa.replay_args()) == (
-        0, 6, ["--window=6s", "--min-scale=0"])  # no --class: kpa_model's default
+        0, 6, ["--window=6s", "--min-scale=0", "--pod-start-delay=2s"])  # the default class
 
 
 def dry_run(env, tmp_path, *args):

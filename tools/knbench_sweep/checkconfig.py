@@ -82,15 +82,18 @@ class ServingConfig:
         return scale_down_s(self.autoscaler_class, self.seconds)
 
     def replay_args(self) -> List[str]:
-        """kpa_model's flags for the same decisions: the class (when not the default),
-        every set setting, then the pod start delay (the contract's replay rule; both
-        binaries share one settings table)."""
+        """kpa_model's flags for the same decisions (the contract's replay rule; both
+        binaries share one settings table): every set setting, the class among them (a
+        binary that does not list it gets --class when it is not the default), then the
+        pod start delay, which only the KPA's replay uses."""
         cls = self.autoscaler_class
-        out = [f"--class={cls}"] if cls != DEFAULT_CLASS else []
+        out = [f"--class={cls}"] if cls != DEFAULT_CLASS and "class" not in self.settings \
+            else []
         out += [f"--{k.replace('_', '-')}={flag_value(v)}" for k, v in self.settings.items()
                 if v is not None]
         delay = self.serving.get("pod_start_delay")
-        return out + ([f"--pod-start-delay={delay}"] if delay is not None else [])
+        return out + ([f"--pod-start-delay={delay}"] if delay is not None and cls != "hpa"
+                      else [])
 
     def autoscaling_line(self) -> str:
         """"KPA metric=concurrency target_per_pod=7 ..." for sweep.conf's autoscaling key."""
