@@ -251,8 +251,20 @@ def test_an_interrupted_second_class_ends_the_sweep_without_a_comparison(env, tm
     top = tmp_path / "s"
     assert conf(top / "kpa")["status"] == "complete"
     assert conf(top / "hpa")["status"] == "partial"
-    assert not list(top.glob("comparison*"))
+    assert sorted(p.name for p in top.iterdir()) == ["hpa", "kpa"]  # no comparison, no logs/
     assert not list(tmp_path.glob("knbench-*"))  # the rendered manifest's directory too
+
+
+def test_a_second_class_that_cannot_start_leaves_the_first_ones_results(env, tmp_path):
+    r = sweep(dict(env, FAKE_SERVING_REFUSES="hpa"), tmp_path, "--autoscalers", "kpa,hpa",
+              "--no-analyze")
+    assert r.returncode == 2
+    assert "local_serving: the hpa class cannot be served (told to refuse)" in r.stderr
+    assert "the hpa sweep did not finish: no comparison" in r.stderr
+    top = tmp_path / "s"
+    assert [p.name for p in top.iterdir()] == ["kpa"] and conf(top / "kpa")["status"] == \
+        "complete"
+    assert not any(alive(pid) for pid in started_pids(r.stderr))
 
 
 def test_the_local_serving_job_keeps_its_pods_labels_and_the_hpa_idles_at_one_pod(fake_env):

@@ -102,10 +102,10 @@ def execute(s, parts: List[Part], points: List, provenance: Dict[str, str]) -> i
 
 
 def _remove_if_empty(top: str, existed: bool) -> None:
-    """No class got to its first run: what was made for them goes, so that the same
-    --sweep-id works again at once."""
+    """An unused logs/ goes (no comparison was made); so does the directory when no
+    class got to its first run, so that the same --sweep-id works again at once."""
     logs = os.path.join(top, "logs")
-    if os.path.isdir(logs) and not os.listdir(logs) and os.listdir(top) == ["logs"]:
+    if os.path.isdir(logs) and not os.listdir(logs):
         os.rmdir(logs)
-        if not existed:
-            os.rmdir(top)
+    if not existed and os.path.isdir(top) and not os.listdir(top):
+        os.rmdir(top)
