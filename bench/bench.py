@@ -10,13 +10,15 @@ import argparse
 import datetime
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+from knbench_sweep import durations  # noqa: E402
 
 from bench_measures import (measure_cold_start, measure_h2load_closed,
                             measure_idle, measure_overload, measure_rates,
@@ -150,11 +152,11 @@ def run_soak(args, ctx):
 
 
 def parse_duration(text):
-    m = re.fullmatch(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?", text)
-    if not text or not m:
-        raise argparse.ArgumentTypeError(f"bad duration \"{text}\" (e.g. 10m)")
-    h, mnt, s = (int(g) if g else 0 for g in m.groups())
-    total = h * 3600 + mnt * 60 + s
+    """The soak's length in whole seconds (Go syntax, the kit's one parser)."""
+    try:
+        total = durations.whole_seconds(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"bad duration \"{text}\" (e.g. 10m)") from None
     if total < 20:
         raise argparse.ArgumentTypeError("soak needs at least 20s")
     return total

@@ -62,12 +62,9 @@ pass=()
 out_dir="$here/results"
 worker="" driver="" cold_start="" serving="" local_serving=0
 
-need_value() {
-  if [[ $# -lt 2 || -z "$2" ]]; then
-    echo "bench/run.sh: $1 needs a value" >&2
-    exit 2
-  fi
-}
+KNBENCH_LOG_NAME="bench/run.sh"
+# shellcheck source=scripts/lib/common.sh
+source "${root}/scripts/lib/common.sh"
 
 while [[ $# -gt 0 ]]; do
   case "$1" in

@@ -43,12 +43,9 @@ components=""
 build=1
 unbuilt=()
 
-need_value() {
-  if [[ $# -lt 2 || -z "$2" ]]; then
-    echo "fuzz/run.sh: $1 needs a value" >&2
-    exit 2
-  fi
-}
+KNBENCH_LOG_NAME="fuzz/run.sh"
+# shellcheck source=scripts/lib/common.sh
+source "${root}/scripts/lib/common.sh"
 while [[ $# -gt 0 ]]; do
   case "$1" in
     -h|--help) usage; exit 0 ;;

@@ -40,10 +40,9 @@ Then: scripts/deploy_all.sh
 EOF
 }
 
-die() {
-  echo "${PROG}: error: $*" >&2
-  exit 1
-}
+KNBENCH_LOG_NAME="$PROG"
+# shellcheck source=scripts/lib/common.sh
+source "${ROOT}/scripts/lib/common.sh"
 
 REGISTRY="${REGISTRY:-}"
 TAG="${TAG:-}"

@@ -72,14 +72,10 @@ Exit status: 0 on success; 1 if Prometheus is unreachable or answers an error
 EOF
 }
 
-die() {
-  echo "$PROG: error: $*" >&2
-  exit 1
-}
-bad_usage() {
-  echo "$PROG: error: $* (see --help)" >&2
-  exit 2
-}
+KNBENCH_LOG_NAME="$PROG"
+# shellcheck source=scripts/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+bad_usage() { usage_error "$* (see --help)"; }
 
 positional=()
 mode="cluster"

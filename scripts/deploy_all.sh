@@ -39,10 +39,9 @@ Environment: KUBECTL (default kubectl), RELEASE (default monitoring).
 EOF
 }
 
-die() {
-  echo "${PROG}: error: $*" >&2
-  exit 1
-}
+KNBENCH_LOG_NAME="$PROG"
+# shellcheck source=scripts/lib/common.sh
+source "${ROOT}/scripts/lib/common.sh"
 step() { echo "==> $*"; }
 
 INSTALL_MON=0

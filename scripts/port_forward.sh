@@ -38,10 +38,9 @@ Remote cluster node? Tunnel from your machine:
 EOF
 }
 
-die() {
-  echo "${PROG}: error: $*" >&2
-  exit 1
-}
+KNBENCH_LOG_NAME="$PROG"
+# shellcheck source=scripts/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib/common.sh"
 
 ACTION=start
 while [[ $# -gt 0 ]]; do

@@ -1,9 +1,11 @@
 # shellcheck shell=bash
-# Shell helpers of the test scripts (tests/integration, tests/scripts): logging,
-# bounded numbers, bounded waits, process checks. Source it; it defines
-# functions only (and the PY interpreter choice), it starts nothing. The sweep
-# itself is Python (tools/knbench_sweep); where a helper does what the package
-# does (durations, free ports), it asks the package.
+# Shell helpers of the kit's scripts (scripts/, bench/run.sh, fuzz/run.sh) and
+# the test scripts (tests/integration, tests/scripts): one-line errors,
+# logging, bounded numbers, bounded waits, process checks. Source it after
+# setting KNBENCH_LOG_NAME to the script's name; it defines functions only
+# (and the PY interpreter choice), it starts nothing. The sweep itself is
+# Python (tools/knbench_sweep); where a helper does what the package does
+# (durations, free ports), it asks the package.
 
 # Debian's interpreter has pandas/matplotlib; the python3 first on PATH may not.
 PY="${KNBENCH_PYTHON:-/usr/bin/python3}"
@@ -12,10 +14,19 @@ _KNBENCH_TOOLS="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../tools" && pwd)"
 KNBENCH_LOG_NAME="${KNBENCH_LOG_NAME:-knbench}"
 
 log() { printf '[%s %s] %s\n' "$KNBENCH_LOG_NAME" "$(date -u +%H:%M:%S)" "$*" >&2; }
+# die MESSAGE: one error line, exit 1 (the work failed).
 die() {
+  printf '%s: error: %s\n' "$KNBENCH_LOG_NAME" "$*" >&2
+  exit 1
+}
+# usage_error MESSAGE: one error line, exit 2 (the command line is wrong).
+usage_error() {
   printf '%s: error: %s\n' "$KNBENCH_LOG_NAME" "$*" >&2
   exit 2
 }
+# need_value "$@" in an option loop: the option in $1 has a non-empty value in
+# $2, or it is a usage error.
+need_value() { [[ $# -ge 2 && -n "$2" ]] || usage_error "$1 needs a value (see --help)"; }
 
 # uint_at_most VALUE MAX: VALUE is a whole number 0..MAX. The length check comes
 # first: bash arithmetic wraps silently above 2^63, so 99999999999999999999
