@@ -4,6 +4,10 @@
 # simulated cluster state in $FAKE_KUBECTL_STATE. Never used against a cluster.
 #   FAKE_KUBECTL_CLUSTER=down   every call that needs a cluster fails
 #   FAKE_KUBECTL_JOB=fail       created Jobs report a Failed condition
+#   FAKE_KUBECTL_KSVC=notready  a Knative Service applied with apply -k never turns Ready
+# `apply -k DIR` makes the Knative Service DIR renders the live one (ksvc.json, each
+# apply a new generation) with its pods at its idle count (worker_pods: min-scale, at
+# least 1 for the HPA class), as once it has settled.
 set -euo pipefail
 : "${FAKE_KUBECTL_LOG:?}" "${FAKE_KUBECTL_STATE:?}"
 printf '%s\n' "$*" >>"$FAKE_KUBECTL_LOG"
@@ -52,6 +56,28 @@ case "${1:-}" in
     mv "${jobs_file}.new" "$jobs_file"
     echo "$name" >>"${FAKE_KUBECTL_STATE}/deleted"
     ;;
+  apply)
+    # apply -k DIR
+    [[ "${2:-}" == -k && -n "${3:-}" ]] || { echo "fake kubectl: unhandled: $*" >&2; exit 1; }
+    kubectl kustomize "$3" | /usr/bin/python3 -c '
+import json, os, sys, yaml
+state, ready = sys.argv[1], sys.argv[2] != "notready"
+ksvc = next(d for d in yaml.safe_load_all(sys.stdin) if d and d.get("kind") == "Service"
+            and d["apiVersion"].startswith("serving.knative.dev/"))
+path = os.path.join(state, "ksvc.json")
+gen = json.load(open(path))["metadata"]["generation"] + 1 if os.path.exists(path) else 1
+ksvc["metadata"]["generation"] = gen
+ksvc["status"] = {"observedGeneration": gen, "conditions": [
+    {"type": "Ready", "status": "True" if ready else "Unknown"}]}
+json.dump(ksvc, open(path, "w"))
+ann = ksvc["spec"]["template"]["metadata"].get("annotations") or {}
+idle = int(ann.get("autoscaling.knative.dev/min-scale", 0))
+if "hpa" in ann.get("autoscaling.knative.dev/class", ""):
+    idle = max(idle, 1)
+open(os.path.join(state, "worker_pods"), "w").write(str(idle))
+' "$FAKE_KUBECTL_STATE" "${FAKE_KUBECTL_KSVC:-ready}"
+    echo "service.serving.knative.dev/worker configured"
+    ;;
   wait) exit 0 ;;
   logs) echo "fake driver log" ;;
   get)
@@ -62,6 +88,13 @@ case "${1:-}" in
         echo "1700000000000,10,100,1,101,success,101000,101200,200,OK,worker-1,100000,0,0"
         ;;
       *--raw*/proxy/summary.json*) echo '{"scheduled": 1, "sent": 1, "success": 1, "failure": 0, "dropped": 0}' ;;
+      *"get ksvc"*"-o json"*)
+        if [[ -f "${FAKE_KUBECTL_STATE}/ksvc.json" ]]; then cat "${FAKE_KUBECTL_STATE}/ksvc.json"; else echo "found"; fi
+        ;;
+      *"get pods"*"serving.knative.dev/service="*)
+        [[ -f "${FAKE_KUBECTL_STATE}/worker_pods" ]] || { echo "fake kubectl: unhandled: $args" >&2; exit 1; }
+        for ((i = 1; i <= $(cat "${FAKE_KUBECTL_STATE}/worker_pods"); i++)); do echo "pod/worker-deployment-${i}"; done
+        ;;
       *"crd "* | *"ksvc "* | *"svc "* | *"configmap "*) echo "found" ;;
       *"get job"*Failed*)
         [[ "${FAKE_KUBECTL_JOB:-ok}" == fail ]] && echo True

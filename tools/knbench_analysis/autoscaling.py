@@ -61,6 +61,14 @@ def spans(series: Optional[pd.Series]) -> List[Tuple[float, float]]:
     return out
 
 
+def settled_from(series: pd.Series, value: float, after: float) -> Optional[float]:
+    """The first sample at or after `after` from which the series stays at `value` to its
+    end; None when it is not there at the end."""
+    tail = series[series.index >= after]
+    stays = tail[::-1].ne(value).cumsum()[::-1] == 0
+    return float(stays.index[stays.to_numpy()][0]) if stays.any() else None
+
+
 def episode(run: Run) -> Optional[Episode]:
     """The run's autoscaling in numbers, or None when no autoscaler series was collected."""
     ready = prom_rel(run, "actual_pods")
@@ -81,11 +89,9 @@ def episode(run: Run) -> Optional[Episode]:
         ep.panic_s = float(sum(b - a for a, b in spans(panic)))
     end = load_end_s(run)
     if not math.isnan(end):
-        after = ready[ready.index >= end]
-        # The first sample from which the ready pods stay at the start's count.
-        back = after[::-1].ne(ep.start_pods).cumsum()[::-1] == 0
-        if back.any():
-            ep.back_to_start_s = float(back.index[back.to_numpy()][0] - end)
+        back = settled_from(ready, ep.start_pods, end)
+        if back is not None:
+            ep.back_to_start_s = back - end
     df = run.df
     if df is not None and not df.empty:
         first = df.loc[df["t_ms"].idxmin()]

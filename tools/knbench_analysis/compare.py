@@ -14,7 +14,7 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
-from . import kpa, plots, report
+from . import comparison, comparison_format, comparison_plots, kpa, plots, report
 from .loading import InputError, Run, fmt_num
 from .stats import AnalysisOptions, RunStats, add_model_stats
 from .sweep import SweepInfo, analyze_sweep
@@ -246,6 +246,24 @@ def write_html(path: str, sweeps: List[Sweep], settings, cols, rows, figures) ->
     report.write_atomic(path, "\n".join(parts))
 
 
+def write_comparison(sweeps: List[Sweep], out_dir: str, basis: str) -> None:
+    """comparison.json (the numbers per grid point), its plots, comparison.html and
+    comparison.txt (the same numbers in words and tables)."""
+    comp = comparison.build(sweeps, out_dir, basis)
+    report.write_atomic(os.path.join(out_dir, "comparison.json"),
+                        json.dumps(comparison.as_json(comp), indent=1) + "\n")
+    figures = {}
+    for p in comp.points:
+        runs = [(s.label, r) for s in sweeps for r in s.runs
+                if r.stem == p.runs.get(s.label)]
+        name = comparison_plots.plot_point(runs, p.name, comparison.point_title(p), out_dir)
+        if name:
+            figures[p.name] = name
+    report.write_atomic(os.path.join(out_dir, "comparison.html"),
+                        comparison_format.html(comp, figures))
+    report.write_atomic(os.path.join(out_dir, "comparison.txt"), comparison_format.text(comp))
+
+
 def main(args) -> int:
     opts = AnalysisOptions(latency_basis=args.latency_basis, warmup_seconds=args.warmup_seconds)
     try:
@@ -270,8 +288,10 @@ def main(args) -> int:
             figures["pods"].append((f"Pods over time, {stem}", name))
     path = os.path.join(args.out_dir, "compare.html")
     write_html(path, sweeps, settings, cols, rows, figures)
+    write_comparison(sweeps, args.out_dir, args.latency_basis)
     differing = [k for k, _, d in settings if d]
     print(f"analyze_plot.py: compared {len(sweeps)} sweeps; settings that differ: "
-          f"{', '.join(differing) or 'none'}", file=sys.stderr)
+          f"{', '.join(differing) or 'none'}; per grid point: "
+          f"{os.path.join(os.path.abspath(args.out_dir), 'comparison.html')}", file=sys.stderr)
     print(os.path.abspath(path))
     return 0

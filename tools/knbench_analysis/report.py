@@ -109,25 +109,40 @@ def _span(values: List[float], unit: str, digits: int = 0) -> str:
     return f"{lo} {unit}" if lo == hi else f"{lo} to {hi} {unit}"
 
 
-# sweep.conf's autoscaling keys (local serving), in words.
-SETTING_WORDS = (("metric", "metric {}"), ("target_per_pod", "target {} per pod (target x "
-                                                             "utilization)"),
-                 ("container_concurrency", "containerConcurrency {}"),
-                 ("window", "stable window {}"), ("panic_window_percentage",
-                                                  "panic window {} % of it"),
-                 ("target_burst_capacity", "target burst capacity {}"),
-                 ("min_scale", "min-scale {}"), ("max_scale", "max-scale {}"),
-                 ("initial_scale", "initial scale {}"),
-                 ("scale_to_zero_grace_period", "scale-to-zero grace period {}"))
+# sweep.conf's autoscaling keys (local serving), in words, per autoscaler class.
+SETTING_WORDS = {
+    "kpa": (("metric", "metric {}"),
+            ("target_per_pod", "target {} per pod (target x utilization)"),
+            ("container_concurrency", "containerConcurrency {}"),
+            ("window", "stable window {}"), ("panic_window_percentage", "panic window {} % of it"),
+            ("target_burst_capacity", "target burst capacity {}"),
+            ("min_scale", "min-scale {}"), ("max_scale", "max-scale {}"),
+            ("initial_scale", "initial scale {}"),
+            ("scale_to_zero_grace_period", "scale-to-zero grace period {}")),
+    "hpa": (("metric", "metric {}"),
+            ("target", "target {} (percent of the CPU request, or MiB of memory, per pod)"),
+            ("cpu_request", "CPU request {} millicores"),
+            ("min_scale", "min-scale {} (never below 1 pod)"), ("max_scale", "max-scale {}"),
+            ("window", "stabilization window {} both ways"),
+            ("horizontal_pod_autoscaler_sync_period", "a decision every {}"),
+            ("metric_resolution", "a CPU sample every {}"),
+            ("horizontal_pod_autoscaler_tolerance", "tolerance {}"),
+            ("horizontal_pod_autoscaler_downscale_stabilization", "downscale stabilization {}"),
+            ("horizontal_pod_autoscaler_cpu_initialization_period",
+             "CPU initialization period {}"),
+            ("horizontal_pod_autoscaler_initial_readiness_delay",
+             "initial readiness delay {}")),
+}
 
 
 def autoscaling_words(text: str) -> str:
     """"KPA metric=concurrency target_per_pod=7 ..." (sweep.conf's autoscaling line, as older
     sweeps recorded it) as words; other text as it is."""
     kv = dict(t.split("=", 1) for t in text.split() if "=" in t)
-    if not text.startswith("KPA ") or not kv:
+    cls = text.split(" ", 1)[0].lower()
+    if cls not in SETTING_WORDS or not kv:
         return text
-    return settings_words("kpa", kv)
+    return settings_words(cls, kv)
 
 
 def config_words(cfg: Dict[str, object]) -> str:
@@ -146,8 +161,8 @@ def _setting_text(v) -> str:
 
 
 def settings_words(autoscaler: str, kv: Dict[str, str]) -> str:
-    return (f"the {autoscaler.upper()}, "
-            + ", ".join(f.format(kv[k]) for k, f in SETTING_WORDS if k in kv))
+    words = SETTING_WORDS.get(autoscaler, SETTING_WORDS["kpa"])
+    return (f"the {autoscaler.upper()}, " + ", ".join(f.format(kv[k]) for k, f in words if k in kv))
 
 
 def in_words(info: SweepInfo, runs: List[Run]) -> str:

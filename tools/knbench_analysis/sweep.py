@@ -36,6 +36,7 @@ class SweepInfo:
     records: Dict[str, RunRecord] = field(default_factory=dict)  # by results file stem
     # local_serving --check-config --format=json, as the sweep recorded it (runs.json)
     serving_config: Optional[Dict[str, Any]] = None
+    system: Dict[str, Any] = field(default_factory=dict)  # runs.json's system under test
 
     def get(self, key: str, default: str = "") -> str:
         return self.conf.get(key, default)
@@ -75,8 +76,10 @@ def read_sweep_info(results_dir: str) -> SweepInfo:
             if rec is not None:
                 info.records[rec.name] = rec
         system = doc.get("system")
-        if isinstance(system, dict) and isinstance(system.get("serving_config"), dict):
-            info.serving_config = system["serving_config"]
+        if isinstance(system, dict):
+            info.system = system
+            if isinstance(system.get("serving_config"), dict):
+                info.serving_config = system["serving_config"]
         return info
     runs = os.path.join(results_dir, "runs.csv")
     if os.path.isfile(runs):

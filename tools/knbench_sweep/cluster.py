@@ -55,12 +55,18 @@ class ClusterBackend:
         self.prom: Optional[net.Prometheus] = None
 
     def plan(self) -> Dict[str, str]:
-        return {}
+        if not self.sut.deploy_dir:
+            return {}
+        return {"autoscaler_class": self.sut.autoscaler_class,
+                "deploy": f"kubectl apply -k {os.path.relpath(self.sut.deploy_dir, ROOT)}"}
 
     def planned_overhead(self) -> Tuple[int, int]:
         """The driver Job's start (~30 s), the final 15 s scrape, and the wait until the
-        pods are idle again (stable window + the KPA's scale-to-zero grace 30 s)."""
-        return 30 + 15 + max(self.s.rate_window_s, 60) + 30, 10
+        pods are idle again (KPA: stable window + scale-to-zero grace 30 s; HPA: its 5 min
+        downscale stabilization + a metric sample and a sync); with --autoscalers, the
+        class's deployment (about a minute)."""
+        back = 300 + 30 if self.sut.autoscaler_class == "hpa" else 60 + 30
+        return 30 + 15 + max(self.s.rate_window_s, back), 70 if self.sut.deploy_dir else 10
 
     # --- setup ---------------------------------------------------------------------------
     def _need_cluster(self) -> None:
@@ -76,9 +82,45 @@ class ClusterBackend:
         if not self.kubectl.ok("get", "crd", "services.serving.knative.dev"):
             raise UsageError("Knative Serving is not installed (CRD services.serving.knative.dev"
                              " missing)")
-        if not self.kubectl.ok("get", "ksvc", "-n", self.ns, self.service):
+        if not self.sut.deploy_dir and not self.kubectl.ok("get", "ksvc", "-n", self.ns,
+                                                            self.service):
             raise UsageError(f"Knative Service {self.ns}/{self.service} not found; run "
                              "scripts/deploy_all.sh first")
+
+    def _deploy(self) -> None:
+        """--autoscalers: the class's manifests applied, then (bounded) until the Knative
+        Service has reconciled them and is Ready; the first run's idle wait then waits
+        for its pods to be at the class's idle count."""
+        rel = os.path.relpath(self.sut.deploy_dir, ROOT)
+        log(f"{self.sut.autoscaler_class} class: kubectl apply -k {rel}")
+        r = self.kubectl.run("apply", "-k", self.sut.deploy_dir)
+        if r.returncode != 0:
+            last = ((r.stderr or r.stdout).strip().splitlines() or [""])[-1]
+            raise UsageError(f"kubectl apply -k {rel} failed: {last}")
+        timeout = self.s.cluster_start_timeout
+        if not wait_for(self._reconciled, timeout, f"{self.ns}/{self.service} to be Ready",
+                        poll=self.s.cluster_idle_poll):
+            raise UsageError(f"the Knative Service {self.ns}/{self.service} was not Ready "
+                             f"{timeout}s after kubectl apply -k {rel} (CLUSTER_START_TIMEOUT)")
+        cls = (self.annotations() or {}).get(PREFIX + "class", "kpa.autoscaling.knative.dev")
+        if not cls.startswith(self.sut.autoscaler_class + "."):
+            raise UsageError(f"after kubectl apply -k {rel} the Knative Service "
+                             f"{self.ns}/{self.service} has class {cls}, not "
+                             f"{self.sut.autoscaler_class}")
+
+    def _reconciled(self) -> bool:
+        """The live Knative Service (read into self.ksvc) has reconciled its latest
+        generation and is Ready: a Ready condition of the previous generation does not
+        count."""
+        try:
+            self.ksvc = json.loads(self.kubectl.out("get", "ksvc", "-n", self.ns, self.service,
+                                                    "-o", "json") or "")
+            status = self.ksvc.get("status") or {}
+            ready = [c for c in status.get("conditions") or [] if c.get("type") == "Ready"]
+            return (status.get("observedGeneration") == self.ksvc["metadata"]["generation"]
+                    and bool(ready) and ready[0].get("status") == "True")
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return False
 
     def setup(self) -> None:
         if self.pods > 1:
@@ -87,11 +129,14 @@ class ClusterBackend:
                 "do not fire in lockstep")
         self._need_cluster()
         self.tmp = tmpdirs.make(TMP_PREFIX)
-        try:
-            self.ksvc = json.loads(self.kubectl.out("get", "ksvc", "-n", self.ns, self.service,
-                                                    "-o", "json") or "")
-        except ValueError:
-            self.ksvc = None
+        if self.sut.deploy_dir:
+            self._deploy()
+        else:
+            try:
+                self.ksvc = json.loads(self.kubectl.out("get", "ksvc", "-n", self.ns,
+                                                        self.service, "-o", "json") or "")
+            except ValueError:
+                self.ksvc = None
         self.idle_pods, self.stable_window_s = idle_and_window(self.annotations() or {})
         try:  # render once up front, so that a broken template fails before the first run
             self.render("check", 1, 1, os.path.join(self.tmp, "check.yaml"), "1s", "0s", "1s")
@@ -226,10 +271,12 @@ class ClusterBackend:
         context = (self.kubectl.out("config", "current-context", timeout=30) or "").strip()
         par = (f"-parallel, {self.pods} pods at rps/{self.pods} each, Poisson arrivals (seed = "
                "pod index)") if self.pods > 1 else ""
-        return {"autoscaling": auto,
+        deployed = (f", as kubectl apply -k {os.path.relpath(self.sut.deploy_dir, ROOT)} "
+                    "deployed it") if self.sut.deploy_dir else ""
+        return {"autoscaling": auto, "idle_pods": str(self.idle_pods),
                 "worker_flags": " ".join(map(str, args)) or "(the image's defaults)",
                 "autoscaling_source": f"live Knative Service {self.ns}/{self.service} "
-                                      "(kubectl get ksvc)",
+                                      f"(kubectl get ksvc){deployed}",
                 "system_under_test": f"cluster: the Knative Service {self.ns}/{self.service} "
                                      f"(kubectl context {context or 'unknown'}), scraped by "
                                      "kube-prometheus-stack",
@@ -244,6 +291,10 @@ class ClusterBackend:
     def kpa_model_args(self) -> List[str]:
         """The KPA model replays the base manifest's settings."""
         return ["--from-manifest", self.sut.model_manifest]
+
+    def analysis_model_args(self) -> Optional[List[str]]:
+        """No KPA model next to the HPA class's runs: it would not say what the HPA did."""
+        return None if self.sut.autoscaler_class == "hpa" else self.kpa_model_args()
 
     def replay_check(self, kpa_model: str) -> Optional[str]:
         return None

@@ -28,6 +28,10 @@ per point on a Knative cluster. It writes OUTDIR/<sweep-id>/:
                                      replayable local_serving-stats.csv and
                                      local_serving-decisions.csv)
   plots, summary.csv, report.html    tools/analyze_plot.py (unless --no-analyze)
+With --autoscalers kpa,hpa the grid runs under each autoscaler class in turn,
+each into OUTDIR/<sweep-id>/<class>/ as above, then comparison.html,
+comparison.txt and comparison.json (analyze_plot.py --compare of them) go to
+OUTDIR/<sweep-id>/.
 The sweep stops after a run whose (failure+dropped)/scheduled exceeds
 FAIL_THRESHOLD. Exit status: 0 when it ran (a threshold stopping it
 included), 2 on bad input or a run that could not be carried out or

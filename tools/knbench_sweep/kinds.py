@@ -127,6 +127,19 @@ class Words(Text):
 
 
 @dataclass(frozen=True)
+class Classes(Text):
+    """Autoscaler classes separated by commas, each once, in the order given (kpa,hpa)."""
+    values: Tuple[str, ...]
+
+    def parse(self, text: str) -> Any:
+        names = [n.strip() for n in text.split(",")] if text.strip() else []
+        if any(n not in self.values for n in names) or len(set(names)) != len(names):
+            raise Invalid("must be a comma-separated list of " + ", ".join(self.values)
+                          + ", each at most once")
+        return names
+
+
+@dataclass(frozen=True)
 class SpecList(Text):
     """Specs that hold no spaces, separated by commas or spaces (THRESHOLDS); a repeated
     flag adds to the list."""

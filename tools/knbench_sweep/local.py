@@ -158,13 +158,22 @@ class LocalBackend:
     def system_record(self) -> Dict[str, object]:
         """The system under test as data (runs.json)."""
         config = getattr(self.system, "config", None)
-        return {"kind": self.sut.kind, "class": self.sut.autoscaler_class,
-                "manifest": self.sut.manifest, "serving_args": list(self.sut.serving_args),
+        return {"kind": self.sut.kind,
+                "class": config.autoscaler_class if config else self.sut.autoscaler_class,
+                "manifest": self.sut.manifest, "manifest_source": self.sut.manifest_source,
+                "serving_args": list(self.sut.serving_args),
                 "pods": self.sut.pods, "serving_config": config.doc if config else None,
                 "kpa_model_args": self.kpa_model_args()}
 
     def kpa_model_args(self) -> List[str]:
+        """kpa_model's arguments for the settings this system ran (recorded; with local
+        serving, those that replay its decisions)."""
         return self.system.kpa_model_args()
+
+    def analysis_model_args(self) -> Optional[List[str]]:
+        """The KPA model's arguments for each run's driver CSV in the analysis, or None
+        when the model cannot say what this system would do from it (the HPA class)."""
+        return self.system.analysis_model_args()
 
     def replay_check(self, kpa_model: str) -> Optional[str]:
         try:

@@ -94,6 +94,9 @@ class FixedPods:
         """What Knative would have done: the KPA model with the manifest's settings."""
         return ["--from-manifest", self.sut.model_manifest]
 
+    def analysis_model_args(self) -> Optional[List[str]]:
+        return self.kpa_model_args()
+
     def replay_check(self, kpa_model: str) -> Optional[str]:
         return None
 

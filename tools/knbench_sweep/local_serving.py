@@ -1,21 +1,26 @@
 """Local serving: one local_serving for the whole sweep (Knative's activator,
-queue-proxies and KPA autoscaler on this machine, whose pods are worker processes scaled
-from zero and back). Its autoscaling settings come from a Knative Service YAML, then
---serving-args; `local_serving --check-config --format=json` resolves them before
-anything starts, and what it prints is what the sweep records and the report reads."""
+queue-proxies and autoscaler on this machine, whose pods are worker processes: the KPA
+scales them from zero and back, the HPA class between min-scale (at least 1) and
+max-scale on their CPU). Its autoscaling settings come from a Knative Service YAML, then
+the class's serving arguments; `local_serving --check-config --format=json` resolves
+them before anything starts, and what it prints is what the sweep records and the report
+reads."""
 
 import os
 import shlex
+import shutil
 import time
 from typing import Dict, List, Optional, Tuple
 
 from . import checkconfig, net, procs
 from .console import UsageError, log, warn
+from .checkconfig import scale_down_s
 from .durations import seconds_or
 from .options import ROOT
 from .procs import Children, wait_for
 
 SCRAPE_S = 1
+MANIFEST_COPY = "knative-service.yaml"  # in logs/: a manifest the sweep rendered
 
 
 class ServingSystem:
@@ -47,6 +52,12 @@ class ServingSystem:
             self.config = checkconfig.resolve(self.s.local_serving_bin, self.flags() + worker)
         except checkconfig.ConfigError as e:
             raise UsageError(f"local serving's settings are invalid: {e}")
+        got, want = self.config.autoscaler_class, self.sut.autoscaler_class
+        if self.sut.chosen and got != want:
+            raise UsageError(f"--autoscalers {want}: local_serving resolved the {got} class "
+                             f"from {self.sut.manifest} and its arguments "
+                             f"'{' '.join(self.sut.serving_args)}' (the {want} class needs a "
+                             f"manifest whose autoscaling.knative.dev/class is {want})")
 
     def seconds(self, key: str, default: float) -> float:
         """A duration setting in seconds: resolved, else as --serving-args gives it (before
@@ -56,27 +67,45 @@ class ServingSystem:
         return seconds_or(_arg_value(self.sut.serving_args, "--" + key.replace("_", "-")),
                           default)
 
+    @property
+    def autoscaler_class(self) -> str:
+        return self.config.autoscaler_class if self.config else self.sut.autoscaler_class
+
     def plan_conf(self) -> Dict[str, str]:
         if not os.path.isfile(self.sut.manifest):
+            flag = "--hpa-manifest / HPA_MANIFEST" if self.sut.autoscaler_class == "hpa" \
+                else "--manifest / KNATIVE_MANIFEST"
             raise UsageError(f"the Knative Service manifest '{self.sut.manifest}' does not "
-                             "exist (--manifest / KNATIVE_MANIFEST)")
+                             f"exist ({flag})")
         conf = {"system": "local serving", "workers": "autoscaled by local_serving",
                 "local_serving_bin": self.s.local_serving_bin, "manifest": self.sut.manifest,
                 "serving_args": " ".join(self.sut.serving_args)}
+        if self.sut.manifest_source:
+            conf["manifest_source"] = self.sut.manifest_source
         if os.access(self.s.local_serving_bin, os.X_OK):
             self.resolve()
-            conf.update(pod_start_delay=str(self.config.value("pod_start_delay") or ""),
-                        stable_window=str(self.config.value("window") or ""),
-                        idle_pods=str(self.config.idle_pods))
+            conf.update(autoscaler_class=self.config.autoscaler_class,
+                        pod_start_delay=str(self.config.value("pod_start_delay") or ""))
+            if self.config.value("window"):
+                conf["stable_window"] = str(self.config.value("window"))
+            conf["idle_pods"] = str(self.config.idle_pods)
         return conf
 
+    def scale_down_s(self) -> float:
+        """About how long the revision takes back to its idle state after a run."""
+        return self.config.scale_down_s() if self.config else \
+            scale_down_s(self.sut.autoscaler_class, self.seconds)
+
     def planned_extra_s(self) -> Tuple[int, int]:
-        """After its load a run lasts until the revision is idle again: about a stable
-        window. The first time, Knative's fast path to zero also needs the activator in
-        the path for the scale-to-zero grace period since local_serving started."""
-        window = int(self.seconds("window", 60))
+        """After its load a run lasts until the revision is idle again (KPA: about a
+        stable window; HPA: its scale-down stabilization and a metric sample and sync).
+        The first time, the KPA's fast path to zero also needs the activator in the path
+        for the scale-to-zero grace period since local_serving started."""
+        back = int(self.scale_down_s())
+        if self.autoscaler_class == "hpa":
+            return back, 0
         grace = int(self.seconds("scale_to_zero_grace_period", 30))
-        return window, max(0, grace - self.s.duration_s - 2 * window)
+        return back, max(0, grace - self.s.duration_s - 2 * back)
 
     def binaries(self) -> List[tuple]:
         return [("local_serving", self.s.local_serving_bin), ("worker", self.s.worker_bin)]
@@ -90,6 +119,8 @@ class ServingSystem:
         with open(os.path.join(tmp, "pods.json"), "w") as f:
             f.write("[]\n")
         os.makedirs(os.path.join(logs, "pods"), exist_ok=True)
+        if self.sut.manifest_source:  # made for this sweep (the HPA's): kept with its logs
+            shutil.copyfile(self.sut.manifest, os.path.join(logs, MANIFEST_COPY))
         # Ours last, so that no --serving-args can move the ports or files.
         argv = [self.s.local_serving_bin, *self.flags(), f"--worker={self.s.worker_bin}",
                 f"--listen=127.0.0.1:{listen}", f"--metrics-port={self.metrics_port}",
@@ -106,7 +137,9 @@ class ServingSystem:
         # local_serving rewrites the pod list (atomically) as pods come and go.
         return [{"job_name": "worker", "file_sd_configs": [
                     {"files": [os.path.join(self.tmp, "pods.json")], "refresh_interval": "5s"}]},
-                {"job_name": "local_serving", "static_configs": [
+                # Its pods' cAdvisor and kube-state-metrics series carry their own pod
+                # label, which the target's would otherwise rename to exported_pod.
+                {"job_name": "local_serving", "honor_labels": True, "static_configs": [
                     {"targets": [f"127.0.0.1:{self.metrics_port}"],
                      "labels": {"pod": "local_serving"}}]}]
 
@@ -122,15 +155,24 @@ class ServingSystem:
     def ready_line(self) -> str:
         v = self.config.value
         service = "/".join(str(x) for x in (v("namespace"), v("service")) if x) or "worker"
-        return (f"local backend ready: local serving ({service}: target "
-                f"{checkconfig.flag_value(v('target_per_pod'))} per pod, window {v('window')}, "
-                f"min {v('min_scale')} max {v('max_scale')}, pod start delay "
+        if self.autoscaler_class == "hpa":
+            down = v("window") or v("horizontal_pod_autoscaler_downscale_stabilization")
+            what = (f"HPA: {v('metric')} target {checkconfig.flag_value(v('target'))}, "
+                    f"sync every {v('horizontal_pod_autoscaler_sync_period')}, downscale "
+                    f"stabilization {down}")
+        else:
+            what = (f"target {checkconfig.flag_value(v('target_per_pod'))} per pod, window "
+                    f"{v('window')}")
+        return (f"local backend ready: local serving ({service}: {what}, min "
+                f"{v('min_scale')} max {v('max_scale')}, pod start delay "
                 f"{v('pod_start_delay')}), Prometheus scraping every 1s")
 
     # --- idle -----------------------------------------------------------------------
     @property
     def idle_pods(self) -> int:
-        return self.config.idle_pods if self.config else 0
+        if self.config:
+            return self.config.idle_pods
+        return 1 if self.sut.autoscaler_class == "hpa" else 0
 
     @property
     def idle_what(self) -> str:
@@ -140,7 +182,9 @@ class ServingSystem:
     def idle_timeout(self) -> float:
         if self.s.local_idle_timeout:
             return self.s.local_idle_timeout
-        return self.seconds("window", 60) + self.seconds("scale_to_zero_grace_period", 30) + 60
+        grace = 0 if self.autoscaler_class == "hpa" else \
+            self.seconds("scale_to_zero_grace_period", 30)
+        return self.scale_down_s() + grace + 60
 
     def idle(self) -> bool:
         """/state shows the revision at its idle state: the idle count requested and
@@ -168,18 +212,23 @@ class ServingSystem:
 
     # --- what ran -------------------------------------------------------------------
     def describe(self) -> Dict[str, str]:
-        manifest = os.path.relpath(self.sut.manifest, ROOT) \
-            if self.sut.manifest.startswith(ROOT + os.sep) else self.sut.manifest
+        manifest = self.sut.manifest_source or (
+            os.path.relpath(self.sut.manifest, ROOT)
+            if self.sut.manifest.startswith(ROOT + os.sep) else self.sut.manifest)
         args = " ".join(self.sut.serving_args)
+        scaled = ("between min-scale (at least 1) and max-scale on their CPU by Knative's "
+                  "HPA class (Kubernetes' HorizontalPodAutoscaler, " if
+                  self.autoscaler_class == "hpa" else "from zero and back by Knative's KPA (")
         return {
             "system_under_test": "local serving: the worker ran as pods (worker processes on "
                                  "this machine) behind local_serving's activator and "
-                                 "queue-proxy, scaled from zero and back by Knative's KPA (the "
-                                 "autoscaler_model code that kpa_model replays); one "
-                                 "local_serving for the whole sweep",
+                                 f"queue-proxy, scaled {scaled}the autoscaler_model code that "
+                                 "kpa_model replays); one local_serving for the whole sweep",
             "autoscaling": self.config.autoscaling_line(),
-            "autoscaling_source": f"{manifest} (its autoscaling.knative.dev annotations)"
-                                  + (f", then {args}" if args else ""),
+            "autoscaling_source": f"{manifest} (its autoscaling.knative.dev annotations"
+                                  + (f"; kept as logs/{MANIFEST_COPY}"
+                                     if self.sut.manifest_source else "")
+                                  + ")" + (f", then {args}" if args else ""),
             "pod_start_delay": str(self.config.value("pod_start_delay") or "unknown"),
             "serving_flags": " ".join(self.flags()) + " --prometheus-sd-file --stats-out "
                              "--decisions-out (logs/local_serving-*.csv)",
@@ -191,6 +240,12 @@ class ServingSystem:
 
     def kpa_model_args(self) -> List[str]:
         return self.config.replay_args()
+
+    def analysis_model_args(self) -> Optional[List[str]]:
+        """The KPA model's arguments for the analysis, which replays each run's driver
+        CSV; None for the HPA class, whose model needs the pods' CPU (the replay check
+        covers it)."""
+        return None if self.autoscaler_class == "hpa" else self.kpa_model_args()
 
     def replay_check(self, kpa_model: str) -> Optional[str]:
         """kpa_model replays local serving's per-second stats with the same settings: one

@@ -67,13 +67,19 @@ def leftovers(node: Any) -> List[str]:
     return PLACEHOLDER.findall(node) if isinstance(node, str) else []
 
 
-def render(kubectl: Kubectl, kustomize_dir: str, values: Dict[str, str]) -> str:
-    """The filled YAML; RenderError when kustomize fails or placeholders are left."""
+def kustomize(kubectl: Kubectl, kustomize_dir: str) -> str:
+    """`kubectl kustomize DIR`'s YAML; RenderError when it fails."""
     r = kubectl.run("kustomize", kustomize_dir)
     if r.returncode != 0:
         raise RenderError(f"kubectl kustomize {kustomize_dir} failed: "
                           f"{(r.stderr or r.stdout).strip()}")
-    docs = [fill(d, values) for d in yaml.safe_load_all(r.stdout) if d is not None]
+    return r.stdout
+
+
+def render(kubectl: Kubectl, kustomize_dir: str, values: Dict[str, str]) -> str:
+    """The filled YAML; RenderError when kustomize fails or placeholders are left."""
+    docs = [fill(d, values) for d in yaml.safe_load_all(kustomize(kubectl, kustomize_dir))
+            if d is not None]
     left = sorted(set(p for d in docs for p in leftovers(d)))
     if left:
         raise RenderError("placeholders left unfilled: " + " ".join(f"{{{{{p}}}}}" for p in left))
@@ -84,6 +90,24 @@ def render_file(kubectl: Kubectl, kustomize_dir: str, out: str, pairs: Sequence[
     text = render(kubectl, kustomize_dir, parse_values(pairs))
     with open(out, "w") as f:
         f.write(text)
+
+
+def write_knative_service(kubectl: Kubectl, kustomize_dir: str, out: str) -> None:
+    """The Knative Service document of `kubectl kustomize kustomize_dir`, alone, into
+    `out` (what local serving's --from-manifest reads); RenderError when there is none."""
+    text = kustomize(kubectl, kustomize_dir)
+    try:
+        docs = [d for d in yaml.safe_load_all(text) if isinstance(d, dict)]
+    except yaml.YAMLError as e:
+        raise RenderError(f"kubectl kustomize {kustomize_dir} printed no YAML: {e}")
+    ksvc = [d for d in docs if d.get("kind") == "Service"
+            and str(d.get("apiVersion", "")).startswith("serving.knative.dev/")]
+    if len(ksvc) != 1:
+        raise RenderError(f"kubectl kustomize {kustomize_dir} rendered {len(ksvc)} Knative "
+                          "Services, not one")
+    with open(out, "w") as f:
+        f.write(f"# kubectl kustomize {kustomize_dir}: its Knative Service\n")
+        yaml.safe_dump(ksvc[0], f, sort_keys=False)
 
 
 def main(argv: Sequence[str]) -> int:

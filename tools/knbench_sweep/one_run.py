@@ -15,7 +15,7 @@ import os
 import sys
 from typing import List
 
-from . import console, procs, settings
+from . import console, procs, settings, tmpdirs
 from .console import RunFailed, UsageError, error_line
 from .local import LocalBackend
 from .plan import build_plan
@@ -38,10 +38,13 @@ def split_argv(argv: List[str]):
 def run(out: str, options: List[str], command: List[str]) -> int:
     s = settings.resolve(["--mode", "local", *options], os.environ)
     os.makedirs(os.path.join(out, "logs"), exist_ok=True)
-    backend = LocalBackend(s, systems(s)[0], os.path.join(out, "logs"))
+    work = tmpdirs.OnDemand("knbench-one-run")  # an hpa class's rendered manifest
     point = build_plan(s.rates[:1], s.spins[:1], 1)[0]
     procs.on_signals(procs.raise_interrupted)
+    backend = None
     try:
+        # The first class of --autoscalers, if several.
+        backend = LocalBackend(s, systems(s, work.path)[0], os.path.join(out, "logs"))
         backend.setup()
         backend.run(point, os.path.join(out, "results.csv"), os.path.join(out, "summary.json"))
         env = dict(os.environ, PROM_URL=backend.prom_url,
@@ -49,7 +52,9 @@ def run(out: str, options: List[str], command: List[str]) -> int:
         return procs.run(command, env=env, capture=False).returncode
     finally:
         procs.default_signals()
-        backend.teardown()
+        if backend is not None:
+            backend.teardown()
+        work.remove()
 
 
 def main(argv: List[str]) -> int:

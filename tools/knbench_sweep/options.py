@@ -8,8 +8,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Optional, Tuple, Union
 
-from .kinds import (Choice, Count, Duration, Interval, Pattern, Ratio, Seconds, SpecList,
-                    Switch, Text, Words)
+from .kinds import (Choice, Classes, Count, Duration, Interval, Pattern, Ratio, Seconds,
+                    SpecList, Switch, Text, Words)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MODES = ("local", "cluster")
@@ -17,6 +17,11 @@ MAX_RPS = 10_000_000  # load_driver --rps
 MAX_SPIN_MS = 600_000  # load_driver --spin-ms and the worker's --max-duration-ms
 MAX_DURATION_S = 168 * 3600  # load_driver --duration
 MAX_RUNS = 10_000
+CLASSES = ("kpa", "hpa")  # the autoscaler classes --autoscalers can run, in this order
+# The HPA's scale-down stabilization shortened as the KPA's window is (60 s -> 6 s: ten
+# times), so that a local run shows its way back to one pod in a minute, not five; the
+# rest stays at Kubernetes' defaults (docs/experiments.md says why, setting by setting).
+HPA_SERVING_ARGS = "--horizontal-pod-autoscaler-downscale-stabilization 30s"
 
 # A default: a value, a value per mode, or a function of the settings resolved before it.
 Default = Union[Any, Dict[str, Any], Callable[[Dict[str, Any]], Any]]
@@ -136,6 +141,23 @@ OPTIONS = (
            "local_serving flags that win over the manifest, split on whitespace (kpa_model's "
            "names: --window, --target, --pod-start-delay, ...); --serving-args '' keeps the "
            "manifest's and Knative's (docs/experiments.md)", "ARGS", modes=_LOCAL),
+    Option("autoscalers", ("--autoscalers",), ("AUTOSCALERS",), "", Classes(CLASSES),
+           "run the grid under each autoscaler class in turn: kpa (--manifest, "
+           "--serving-args; cluster: kubectl apply -k deploy) and hpa (--hpa-manifest, "
+           "--hpa-serving-args; cluster: deploy/overlays/hpa). Several classes: each into "
+           "OUTDIR/<sweep-id>/<class>/, then comparison.html and comparison.json in "
+           "OUTDIR/<sweep-id>/; one class: the sweep directory itself", "kpa,hpa",
+           shown="the manifest's own class", conf="autoscalers"),
+    Option("hpa_manifest", ("--hpa-manifest",), ("HPA_MANIFEST",), "", Text(),
+           "the hpa class's Knative Service YAML for local serving", "FILE",
+           shown="deploy/overlays/hpa rendered by kubectl kustomize", modes=_LOCAL),
+    Option("hpa_serving_args", ("--hpa-serving-args",), ("HPA_SERVING_ARGS",),
+           HPA_SERVING_ARGS, Words(),
+           "local_serving flags for the hpa class, split on whitespace, under "
+           "kube-controller-manager's and metrics-server's names "
+           "(--horizontal-pod-autoscaler-sync-period, --metric-resolution, --target, ...); "
+           "'' keeps the manifest's and Kubernetes' (docs/experiments.md)", "ARGS",
+           modes=_LOCAL),
     Option("no_analyze", ("--no-analyze",), (), False, Switch(), "skip tools/analyze_plot.py"),
     Option("dry_run", ("--dry-run",), (), False, Switch(),
            "print the resolved settings and the plan, start nothing"),
@@ -184,7 +206,8 @@ OPTIONS = (
     Option("cluster_idle_poll", (), ("CLUSTER_IDLE_POLL",), "5", Interval(),
            "seconds between two counts of the worker's pods", modes=_CLUSTER),
     Option("kubectl", (), ("KUBECTL",), "kubectl", Words(),
-           "the kubectl command (may hold arguments)", modes=_CLUSTER),
+           "the kubectl command (may hold arguments); local mode uses it only to render "
+           "deploy/overlays/hpa (kubectl kustomize)"),
     Option("prom_namespace", (), ("PROM_NAMESPACE",), "monitoring", Text(),
            "namespace of kube-prometheus-stack's Prometheus (without PROM_URL)",
            modes=_CLUSTER),

@@ -41,7 +41,9 @@ def build_plan(rates: Sequence[int], spins: Sequence[int], repeats: int, order: 
             for i, (spin, rps, rep) in enumerate(cells, start=1)]
 
 
-def plan_line(p: RunPoint, total: int) -> str:
-    """How --dry-run lists a run."""
-    return (f"plan {p.index}/{total} rps={p.rps} spin={p.spin_ms}ms repeat={p.repeat} "
-            f"files=*-{p.name}.*")
+def plan_line(p: RunPoint, total: int, label: str = "") -> str:
+    """How --dry-run lists a run (of one class, in its directory, with --autoscalers)."""
+    where = f"{label} " if label else ""
+    files = f"{label}/*-{p.name}.*" if label else f"*-{p.name}.*"
+    return (f"plan {where}{p.index}/{total} rps={p.rps} spin={p.spin_ms}ms "
+            f"repeat={p.repeat} files={files}")

@@ -60,13 +60,21 @@ def run_start(csv_path: str, launch: float, end: float) -> Optional[float]:
     return round(first / 1000.0, 3)
 
 
-def prepare_dir(s: Settings) -> Tuple[str, bool]:
-    """The sweep directory, created (with logs/); whether it existed. Never one that
+def holds_results(d: str) -> bool:
+    """A sweep's results are in d, or in a directory right under it (a class's, with
+    --autoscalers)."""
+    def has(x: str) -> bool:
+        return any(n.startswith("results-") and n.endswith(".csv") for n in os.listdir(x))
+    return has(d) or any(has(os.path.join(d, n)) for n in os.listdir(d)
+                         if os.path.isdir(os.path.join(d, n)))
+
+
+def prepare_dir(d: str, s: Settings) -> Tuple[str, bool]:
+    """The sweep directory d, created (with logs/); whether it existed. Never one that
     holds anything."""
-    d = os.path.join(s.outdir, s.sweep_id)
     where = f"choose another {s.what('sweep_id')} or {s.what('outdir')}"
     if os.path.isdir(d) and os.listdir(d):
-        if any(n.startswith("results-") and n.endswith(".csv") for n in os.listdir(d)):
+        if holds_results(d):
             raise UsageError(f"{d} already holds results; {where}")
         raise UsageError(f"{d} is not empty (it holds no results: remove it), or {where}")
     existed = os.path.isdir(d)
@@ -81,9 +89,13 @@ def prepare_dir(s: Settings) -> Tuple[str, bool]:
 
 
 class Sweep:
-    def __init__(self, s: Settings, backend, points: List, conf: dict, planned: Planned):
+    def __init__(self, s: Settings, backend, points: List, conf: dict, planned: Planned,
+                 directory: str = "", name: str = ""):
         self.s, self.backend, self.points, self.planned = s, backend, points, planned
         self.conf = conf  # the settings and provenance lines sweep.conf starts with
+        # Where it goes (OUTDIR/<sweep-id>, or a class's directory under it) and its name.
+        self.target = directory or os.path.join(s.outdir, s.sweep_id)
+        self.name = name or s.sweep_id
         self.dir, self.existed = "", False
         self.record: Optional[SweepRecord] = None
         self.started_runs = self.collect_failures = 0
@@ -104,7 +116,7 @@ class Sweep:
                                  "scripts/install_deps.sh installs it)")
         if not self.s.no_analyze and not os.path.isfile(ANALYZE):
             raise UsageError("tools/analyze_plot.py is missing (or pass --no-analyze)")
-        self.dir, self.existed = prepare_dir(self.s)
+        self.dir, self.existed = prepare_dir(self.target, self.s)
         rc = 2
         try:
             procs.on_signals(self._on_signal)
@@ -129,9 +141,9 @@ class Sweep:
     def _sweep(self) -> int:
         s = self.s
         self.record = SweepRecord(self.dir)
-        self.record.start({"id": s.sweep_id, "dir": self.dir, "mode": s.mode},
+        self.record.start({"id": self.name, "dir": self.dir, "mode": s.mode},
                           as_json(s), dict(self.conf, sweep_dir=self.dir))
-        log(f"sweep {s.sweep_id}: {len(self.points)} runs ({s.mode} mode) -> {self.dir}; "
+        log(f"sweep {self.name}: {len(self.points)} runs ({s.mode} mode) -> {self.dir}; "
             f"planned time {self.planned.line()}")
         self.backend.setup()
         described = self.backend.describe()
@@ -236,9 +248,10 @@ class Sweep:
             args = [sys.executable, ANALYZE, self.dir]
             # The KPA model's pods for each run, next to the measured pods: with the
             # settings the backend ran (local serving: its own), else the manifest's.
-            if s.kpa_model_bin and os.access(s.kpa_model_bin, os.X_OK):
-                args += ["--kpa-model", s.kpa_model_bin,
-                         "--kpa-args=" + shlex.join(self.backend.kpa_model_args())]
+            model_args = self.backend.analysis_model_args()
+            if model_args is not None and s.kpa_model_bin and os.access(s.kpa_model_bin,
+                                                                         os.X_OK):
+                args += ["--kpa-model", s.kpa_model_bin, "--kpa-args=" + shlex.join(model_args)]
             analyze_log = os.path.join(self.dir, "logs", "analyze.log")
             if procs.run(args, log_path=analyze_log).returncode != 0:
                 tail(analyze_log, 20)

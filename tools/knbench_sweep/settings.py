@@ -150,6 +150,13 @@ def check(s: Settings) -> None:
     if s.thresholds and s.mode != "local":
         raise UsageError("--threshold is local-mode only: the cluster driver Job templates "
                          "(deploy/sweep) pass no --threshold")
+    if s.autoscalers and s.local_pods:
+        raise UsageError(f"{w('autoscalers')} runs autoscaler classes; {w('local_pods')} runs "
+                         "fixed pods with no autoscaler: choose one")
+    for key in ("hpa_manifest", "hpa_serving_args"):
+        if key in s.given and "hpa" not in (s.autoscalers or []):
+            raise UsageError(f"{s.given[key]} is the hpa class's: it needs "
+                             f"{option('autoscalers').name} with hpa (e.g. kpa,hpa)")
     if s.stop_on_threshold and not s.thresholds:
         raise UsageError("--stop-on-threshold needs at least one --threshold")
     for lo, hi in (("rps_start", "rps_max"), ("spin_start", "spin_max")):

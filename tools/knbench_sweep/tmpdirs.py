@@ -24,3 +24,19 @@ def remove(path: str, prefix: str) -> None:
     """Remove a directory that make(prefix) created, and nothing else."""
     if path and os.path.basename(path).startswith(prefix + ".") and os.path.isdir(path):
         shutil.rmtree(path, ignore_errors=True)
+
+
+class OnDemand:
+    """A temporary directory made on first use (path()) and removed by remove()."""
+
+    def __init__(self, prefix: str):
+        self.prefix, self._path = prefix, ""
+
+    def path(self) -> str:
+        if not self._path:
+            self._path = make(self.prefix)
+        return self._path
+
+    def remove(self) -> None:
+        remove(self._path, self.prefix)
+        self._path = ""

@@ -92,15 +92,16 @@ def prom_response(series):
         for labels, values in series]}}
 
 
-def write_prom_json(path, extra=None):
-    """pods: 1 for t < T0+10 s, 3 from T0+10 s, one sample per second T0-5 .. T0+30.
+def write_prom_json(path, extra=None, pods=True):
+    """pods: 1 for t < T0+10 s, 3 from T0+10 s, one sample per second T0-5 .. T0+30
+    (none with pods=False: the HPA class on a cluster has no Knative pods series).
 
     Over the measured window of write_new_csv (T0+5 .. T0+26.4 s): samples at 5..26
     -> five 1s and seventeen 3s: mean = 56/22.
     """
     t0 = T0_MS // 1000
-    pods = [(t0 + s, 1 if s < 10 else 3) for s in range(-5, 31)]
-    entries = [{"name": "pods", "result": prom_response([({}, pods)])},
+    samples = [(t0 + s, 1 if s < 10 else 3) for s in range(-5, 31)] if pods else []
+    entries = [{"name": "pods", "result": prom_response([({}, samples)] if pods else [])},
                {"name": "worker_inflight", "result": prom_response(
                    [({}, [(t0 + s, 2) for s in range(0, 31)])])},
                {"name": "driver_achieved_rps", "result": prom_response(

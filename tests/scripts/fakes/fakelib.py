@@ -96,3 +96,23 @@ def until_sigterm(on_term=None):
     if on_term:
         on_term()
     sys.exit(0)
+
+
+def hpa_decisions(stats_text, target, cpu_request):
+    """The stand-ins' HPA "decisions" from an HPA sample CSV (time_s,pod,cpu_millicores,
+    ready): per sample time, the ready pods' utilization in percent of their request and
+    ceil(utilization / target x pods). The fake local_serving writes them live and the
+    fake kpa_model --class=hpa replays them, so that a replay given the same target and
+    request (the replay rule's flags) is identical."""
+    import csv
+    import io
+    import math
+    by_time = {}
+    for row in csv.DictReader(io.StringIO(stats_text)):
+        if row["ready"] == "1":
+            by_time.setdefault(float(row["time_s"]), []).append(float(row["cpu_millicores"]))
+    lines = ["time_s,desired_pods,current_pods,utilization_percent"]
+    for t, cpu in sorted(by_time.items()):
+        util = math.floor(100 * sum(cpu) / (len(cpu) * cpu_request))
+        lines.append(f"{t:g},{max(1, math.ceil(util * len(cpu) / target))},{len(cpu)},{util}")
+    return "\n".join(lines) + "\n"
