@@ -91,6 +91,53 @@ def note(notes: List[str], text: str) -> None:
     print(f"analyze_plot.py: note: {text}", file=sys.stderr)
 
 
+def sweep_plots(runs, points, out_dir: str) -> List[Tuple[str, str]]:
+    """The plots over the whole sweep: latency vs rate (with CIs when repeated), the
+    overhead heatmap, the latency CDFs."""
+    stats = [r.stats for r in runs]
+    repeated = any(g.repeats > 1 for g in points)
+    spins = sorted(set(r.spin for r in runs))
+    out: List[Tuple[str, str]] = []
+    for spin in spins:
+        out.append((f"Latency vs rate, spin {fmt_num(spin)} ms",
+                    plots.plot_latency_ci(points, spin, out_dir) if repeated else
+                    plots.plot_latency_vs_rps(stats, spin, out_dir)))
+    out.append(("Overhead heatmap", plots.plot_overhead_heatmap(stats, out_dir)))
+    for spin in spins:
+        out.append((f"Latency CDF, spin {fmt_num(spin)} ms",
+                    plots.plot_cdf(runs, spin, out_dir)))
+    return out
+
+
+def add_run_plots(run, out_dir: str) -> None:
+    """A run's own plots. With an autoscaler in the loop its own series tell the story
+    (the pods plot is part of it); with fixed pods, the measured pods next to the
+    model's."""
+    auto = plots.plot_autoscaler(run, out_dir)
+    if auto:
+        run.plots.append((f"Autoscaling, {run.stem}", auto))
+    pods = None if auto else plots.plot_pods(run, out_dir)
+    if pods:
+        run.plots.append((f"Pods over time, {run.stem}", pods))
+    timeline = plots.plot_timeline(run, out_dir)
+    if timeline:
+        run.plots.append((f"Timeline, {run.stem}", timeline))
+
+
+def analysis_words(args, runs, model_ok: bool) -> dict:
+    """How the analysis read the runs, for the report's header."""
+    rules = sorted(set(r.stats.warmup_rule for r in runs))
+    return {
+        "latency": ("from the intended send (intended_latency_us: includes schedule lag, no "
+                    "coordinated omission)" if args.latency_basis == "intended" else
+                    "from the actual send (latency_us)") +
+                   "; six-column CSVs: latency_ms",
+        "warmup_rule": ", ".join(rules),
+        "kpa_model": (" ".join([os.path.basename(args.kpa_model)] + args.kpa_args_list)
+                      if model_ok else ""),
+    }
+
+
 def main(argv: List[str]) -> int:
     args = parse_args(argv)
     if args.compare:
@@ -124,43 +171,14 @@ def main(argv: List[str]) -> int:
 
     points = grid_points(runs)
     report.write_grid_csv(points, os.path.join(args.out_dir, "grid.csv"))
-    repeated = any(g.repeats > 1 for g in points)
-    global_plots: List[Tuple[str, str]] = []
-    spins = sorted(set(r.spin for r in runs))
-    for spin in spins:
-        global_plots.append((f"Latency vs rate, spin {fmt_num(spin)} ms",
-                             plots.plot_latency_ci(points, spin, args.out_dir) if repeated else
-                             plots.plot_latency_vs_rps(stats, spin, args.out_dir)))
-    global_plots.append(("Overhead heatmap", plots.plot_overhead_heatmap(stats, args.out_dir)))
-    for spin in spins:
-        global_plots.append((f"Latency CDF, spin {fmt_num(spin)} ms",
-                             plots.plot_cdf(runs, spin, args.out_dir)))
+    global_plots = sweep_plots(runs, points, args.out_dir)
     if not args.no_run_plots:
         for run in runs:
-            # With an autoscaler in the loop its own series tell the story (the pods plot
-            # is part of it); with fixed pods, the measured pods next to the model's.
-            auto = plots.plot_autoscaler(run, args.out_dir)
-            if auto:
-                run.plots.append((f"Autoscaling, {run.stem}", auto))
-            pods = None if auto else plots.plot_pods(run, args.out_dir)
-            if pods:
-                run.plots.append((f"Pods over time, {run.stem}", pods))
-            timeline = plots.plot_timeline(run, args.out_dir)
-            if timeline:
-                run.plots.append((f"Timeline, {run.stem}", timeline))
+            add_run_plots(run, args.out_dir)
     for run in runs:
         notes.extend(f"{run.stem}: {n}" for n in run.notes)
     path = os.path.join(args.out_dir, "report.html")
-    rules = sorted(set(r.stats.warmup_rule for r in runs))
-    analysis = {
-        "latency": ("from the intended send (intended_latency_us: includes schedule lag, no "
-                    "coordinated omission)" if args.latency_basis == "intended" else
-                    "from the actual send (latency_us)") +
-                   "; six-column CSVs: latency_ms",
-        "warmup_rule": ", ".join(rules),
-        "kpa_model": (" ".join([os.path.basename(args.kpa_model)] + args.kpa_args_list)
-                      if model_ok else ""),
-    }
+    analysis = analysis_words(args, runs, model_ok)
     checks = {r.stem: run_checks(r) for r in runs}
     checks = {k: v for k, v in checks.items() if v}
     if checks:

@@ -172,13 +172,26 @@ def plot_autoscaler(run: Run, out_dir: str) -> Optional[str]:
     ready = prom_rel(run, "actual_pods")
     if ready is None or run.df is None or run.df.empty:
         return None
-    model = run.model
     end = load_end_s(run)
-    panic = spans(prom_rel(run, "panic_mode"))
     fig, axes = plt.subplots(4, 1, figsize=(9, 11), sharex=True,
                              gridspec_kw={"height_ratios": [1.1, 1.3, 1, 0.8]})
+    _latency_panel(axes[0], run)
+    _pods_panel(axes[1], run, ready)
+    _concurrency_panel(axes[2], run, ready)
+    _burst_panel(axes[3], run)
+    shade_panic(axes, spans(prom_rel(run, "panic_mode")))
+    for ax in axes:
+        if not math.isnan(end):
+            ax.axvline(end, color="black", linestyle="-.", linewidth=0.8,
+                       label="load ends" if ax is axes[1] else None)
+        shade_warmup(ax, run, label=ax is axes[0])
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="upper right" if ax is not axes[3] else "lower left")
+    return save(fig, out_dir, f"autoscaler_{run.stem}.png")
 
-    ax = axes[0]  # every request's latency by intended send: the cold start shows here
+
+def _latency_panel(ax, run: Run) -> None:
+    """Every request's latency by intended send: the cold start shows here."""
     df = run.df
     rel = (df["t_ms"].to_numpy(float) - run.start_ms) / 1000.0
     ok = (df["status"] == "success").to_numpy()
@@ -194,7 +207,10 @@ def plot_autoscaler(run: Run, out_dir: str) -> Optional[str]:
     ax.set_ylabel("latency (ms)")
     ax.set_title(f"Autoscaling, {run.stem}")
 
-    ax = axes[1]  # pods
+
+def _pods_panel(ax, run: Run, ready: pd.Series) -> None:
+    """Requested, ready and desired pods, measured and as the KPA model predicts them."""
+    model = run.model
     top = [float(ready.max())]
     requested = prom_rel(run, "requested_pods")
     desired = prom_rel(run, "desired_pods")
@@ -228,7 +244,10 @@ def plot_autoscaler(run: Run, out_dir: str) -> Optional[str]:
     ax.yaxis.get_major_locator().set_params(integer=True)
     ax.set_ylabel("pods")
 
-    ax = axes[2]  # stable concurrency against the target
+
+def _concurrency_panel(ax, run: Run, ready: pd.Series) -> None:
+    """The stable (and panic) concurrency against the target x utilization."""
+    model = run.model
     stable = prom_rel(run, "stable_concurrency")
     panic_c = prom_rel(run, "panic_concurrency")
     target = prom_rel(run, "target_concurrency")
@@ -258,7 +277,10 @@ def plot_autoscaler(run: Run, out_dir: str) -> Optional[str]:
         ax.set_yscale("symlog", linthresh=max(1.0, capacity))
         ax.set_ylabel("concurrent requests\n(log above target x ready)")
 
-    ax = axes[3]  # excess burst capacity, activator in the path
+
+def _burst_panel(ax, run: Run) -> None:
+    """The excess burst capacity, and whether the activator is in the path."""
+    model = run.model
     ebc = prom_rel(run, "excess_burst_capacity")
     if ebc is not None:
         ax.step(ebc.index, ebc.values, where="post", color="C5",
@@ -277,16 +299,6 @@ def plot_autoscaler(run: Run, out_dir: str) -> Optional[str]:
         twin.set_yticks([0, 1], ["out", "in"])
         twin.legend(fontsize=7, loc="lower right")
     ax.set_xlabel("time since run start (s)")
-
-    shade_panic(axes, panic)
-    for ax in axes:
-        if not math.isnan(end):
-            ax.axvline(end, color="black", linestyle="-.", linewidth=0.8,
-                       label="load ends" if ax is axes[1] else None)
-        shade_warmup(ax, run, label=ax is axes[0])
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc="upper right" if ax is not axes[3] else "lower left")
-    return save(fig, out_dir, f"autoscaler_{run.stem}.png")
 
 
 def in_flight(df: pd.DataFrame, at_s: np.ndarray, start_ms: float) -> np.ndarray:
