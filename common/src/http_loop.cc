@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -33,6 +34,9 @@ constexpr size_t kMaxRequestBytes = 8192;
 // not reset the connection before it read the answer.
 constexpr auto kDrainTime = std::chrono::seconds(2);
 constexpr int64_t kSendfileChunk = int64_t{1} << 20;
+// Connections taken per wake-up: a client that reconnects as fast as it can
+// still leaves the loop its turns to read and answer the others.
+constexpr int kAcceptBatch = 64;
 
 epoll_event Event(uint32_t events, void* ptr) {
   epoll_event ev{};
@@ -48,7 +52,8 @@ HttpServer::Loop::Loop(HttpServer* server, int listen_fd)
       options_(server->options_),
       listen_fd_(listen_fd),
       epoll_fd_(epoll_create1(EPOLL_CLOEXEC)),
-      wake_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
+      wake_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
+      budget_(options_.max_connections, options_.max_connections_per_address) {}
 
 HttpServer::Loop::~Loop() {
   Stop();
@@ -145,11 +150,14 @@ void HttpServer::Loop::ExpireAndCollect() {
 }
 
 void HttpServer::Loop::Accept() {
-  while (true) {
-    const int fd =
-        accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  for (int i = 0; i < kAcceptBatch; ++i) {
+    sockaddr_storage peer{};
+    socklen_t peer_len = sizeof(peer);
+    const int fd = accept4(listen_fd_, reinterpret_cast<sockaddr*>(&peer),
+                           &peer_len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) return;  // EAGAIN, or a connection that went away.
-    if (static_cast<int>(conns_.size()) >= options_.max_connections) {
+    const std::string address = http_internal::PeerAddress(peer);
+    if (!MakeRoom(address)) {
       static constexpr char kBusy[] =
           "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
           "Connection: close\r\n\r\n";
@@ -161,6 +169,7 @@ void HttpServer::Loop::Accept() {
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     auto conn = std::make_unique<Conn>();
     conn->fd = fd;
+    conn->id = next_id_++;
     conn->deadline = SteadyClock::now() +
                      absl::ToChronoNanoseconds(options_.request_deadline);
     conn->request_started = true;  // The deadline runs from the connect.
@@ -170,8 +179,28 @@ void HttpServer::Loop::Accept() {
       continue;
     }
     conn->events = EPOLLIN;
-    Conn* key = conn.get();
-    conns_.emplace(key, std::move(conn));
+    budget_.Add(conn->id, address);
+    conns_.emplace(conn->id, std::move(conn));
+  }
+}
+
+// Closes what the budget lets go of to admit a connection from `address`;
+// false if the new one is to be refused. A connection about to be let go
+// is read first if its client has sent something: a request already sent
+// is answered (it is then busy, and another makes room), not dropped.
+bool HttpServer::Loop::MakeRoom(const std::string& address) {
+  while (true) {
+    const http_internal::ConnectionBudget::Admission admission =
+        budget_.Admit(address);
+    if (!admission.evict) return admission.admit;
+    Conn* conn = conns_.at(*admission.evict).get();
+    int unread = 0;
+    if (conn->phase == Conn::kReading &&
+        ioctl(conn->fd, FIONREAD, &unread) == 0 && unread > 0) {
+      Read(conn);  // Took what was there: if still waiting, closed next.
+    } else {
+      Close(conn);
+    }
   }
 }
 
@@ -259,6 +288,7 @@ void HttpServer::Loop::Respond(Conn* conn, http_internal::Answer answer,
 }
 
 void HttpServer::Loop::StartWriting(Conn* conn, bool keep_alive) {
+  budget_.Busy(conn->id);
   conn->phase = Conn::kWriting;
   conn->out_done = 0;
   conn->close_after = !keep_alive;
@@ -309,6 +339,7 @@ void HttpServer::Loop::WaitWritable(Conn* conn, bool progress) {
 }
 
 void HttpServer::Loop::FinishResponse(Conn* conn) {
+  budget_.Waiting(conn->id);
   CloseFiles(conn);
   conn->out.clear();
   conn->out.shrink_to_fit();
@@ -352,6 +383,7 @@ void HttpServer::Loop::CloseFiles(Conn* conn) {
 void HttpServer::Loop::Close(Conn* conn) {
   if (conn->fd < 0) return;
   CloseFiles(conn);
+  budget_.Remove(conn->id);
   close(conn->fd);  // Also removes it from the epoll set.
   conn->fd = -1;
   conn->deadline = SteadyClock::time_point::min();

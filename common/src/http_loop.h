@@ -16,6 +16,7 @@
 
 #include "absl/status/status.h"
 #include "http_answer.h"
+#include "http_budget.h"
 #include "knbench/common/http_server.h"
 
 namespace knbench {
@@ -28,6 +29,7 @@ struct Conn {
   enum Phase { kReading, kWriting, kDraining };
 
   int fd = -1;
+  uint64_t id = 0;  // Never reused, unlike fd numbers.
   Phase phase = kReading;
   std::string in;  // Received and not yet parsed as a request.
   bool request_started = false;
@@ -63,6 +65,7 @@ class HttpServer::Loop {
   int TimeoutMs() const;
   void ExpireAndCollect();
   void Accept();
+  bool MakeRoom(const std::string& address);
   void Read(Conn* conn);
   void Process(Conn* conn);
   void Respond(Conn* conn, http_internal::Answer answer, bool keep_alive);
@@ -79,9 +82,11 @@ class HttpServer::Loop {
   int listen_fd_;
   int epoll_fd_;
   int wake_fd_;
-  // Keyed by address: a closed connection stays until the end of its event
+  // Keyed by id: a closed connection stays until the end of its event
   // batch, and its fd number may meanwhile be reused by a new one.
-  std::unordered_map<Conn*, std::unique_ptr<Conn>> conns_;  // Loop thread.
+  std::unordered_map<uint64_t, std::unique_ptr<Conn>> conns_;  // Loop thread.
+  uint64_t next_id_ = 1;                                       // Loop thread.
+  http_internal::ConnectionBudget budget_;                     // Loop thread.
   std::atomic<bool> stopping_{false};
   std::thread thread_;
 };

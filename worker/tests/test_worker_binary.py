@@ -5,6 +5,7 @@ proto and from the original's), health and reflection as grpcurl and
 Kubernetes probes use them, env/flag precedence, and SIGTERM draining.
 Run by ctest with WORKER_BIN and PROTO_DIR set.
 """
+import http.client
 import importlib
 import importlib.util
 import os
@@ -501,4 +502,104 @@ def test_sigterm_exits_within_the_grace_with_500_slow_http_clients(ours):
     finally:
         for s in slow:
             s.close()
+        w.stop()
+
+
+# Keeps COUNT partial requests open on 127.0.0.1:PORT and, each round of
+# PACE s, reopens those the server closed, until its stdin closes or for at
+# most SECONDS s; says "ready" once all are open, and at the end prints its
+# count of connects and "stopped" or "timed out".
+SLOWLORIS = r"""
+import selectors, socket, sys, time
+port, count, pace, seconds = (int(sys.argv[1]), int(sys.argv[2]),
+                              float(sys.argv[3]), float(sys.argv[4]))
+sel = selectors.DefaultSelector()
+sel.register(sys.stdin, selectors.EVENT_READ, None)
+socks = [None] * count
+connects = 0
+end = time.monotonic() + seconds
+ready = stopped = False
+while not stopped and time.monotonic() < end:
+    round_end = time.monotonic() + pace
+    for i in range(count):
+        if socks[i] is not None:
+            continue
+        connects += 1
+        s = socket.socket()
+        s.settimeout(1)
+        try:
+            s.connect(("127.0.0.1", port))
+            s.sendall(b"GET /metrics HTTP/1.1\r\n")
+        except OSError:
+            s.close()
+            continue
+        s.setblocking(False)
+        sel.register(s, selectors.EVENT_READ, i)
+        socks[i] = s
+    if not ready:
+        ready = True
+        print("ready", flush=True)
+    while (left := round_end - time.monotonic()) > 0:
+        for key, _ in sel.select(left):
+            if key.data is None:
+                stopped = True
+                continue
+            try:
+                data = key.fileobj.recv(4096)
+            except BlockingIOError:
+                continue
+            except OSError:
+                data = b""
+            if not data:
+                sel.unregister(key.fileobj)
+                key.fileobj.close()
+                socks[key.data] = None
+print(connects, "stopped" if stopped else "timed out", flush=True)
+"""
+
+
+def probe_status(port, source, path="/healthz", timeout=1):
+    """The status of GET path on a new connection from `source`, or the
+    error that stood in for it."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout,
+                                      source_address=(source, 0))
+    try:
+        conn.request("GET", path)
+        return conn.getresponse().status
+    except OSError as e:
+        return repr(e)
+    finally:
+        conn.close()
+
+
+def test_metrics_port_serves_probes_under_a_reconnecting_slowloris():
+    """620 partial connections from 127.0.0.1, each reopened as it drops,
+    held /healthz at 503 on 70 of 72 probes. Within kubelet's 1 s timeout,
+    probes from another address and scrapes from the attacker's own (as
+    local_serving and the sweep scrape over loopback) are all answered."""
+    w = Worker()
+    attacker = subprocess.Popen(
+        [sys.executable, "-c", SLOWLORIS, str(w.metrics_port), "620", "0.25",
+         "30"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert attacker.stdout.readline().strip() == "ready"
+        answers = []
+        end = time.monotonic() + 6
+        while time.monotonic() < end:
+            source, path = (("127.0.0.2", "/healthz"),
+                            ("127.0.0.1", "/metrics"))[len(answers) % 2]
+            answers.append((source, path,
+                            probe_status(w.metrics_port, source, path)))
+            time.sleep(0.1)
+        connects, how = attacker.communicate(input="", timeout=10)[0].split()
+        failed = [a for a in answers if a[2] != 200]
+        print(f"reconnecting slowloris: {connects} connects, {len(failed)} "
+              f"of {len(answers)} probes failed")
+        # It attacked all along, reopening what the server closed.
+        assert how == "stopped" and int(connects) > 2 * 620
+        assert not failed, failed[:5]
+    finally:
+        if attacker.poll() is None:
+            attacker.kill()
+        attacker.wait(timeout=10)
         w.stop()

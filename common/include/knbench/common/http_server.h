@@ -42,11 +42,19 @@ struct HttpResponse {
 // Limits of an HttpServer. The defaults are what the metrics ports serve
 // with; see docs/load_driver.md ("The metrics port").
 struct HttpServerOptions {
-  // Connections held at once; one more is answered 503 and closed. All are
-  // served by one thread that waits on every socket at once (epoll), so a
-  // connection costs a few kilobytes, not a thread, and this many slow or
-  // idle clients can be connected while scrapes and probes get answers.
+  // Connections held at once. All are served by one thread that waits on
+  // every socket at once (epoll), so a connection costs a few kilobytes, not
+  // a thread. With all held, a new connection takes the place of the one
+  // that has waited longest for a request, of the client address holding
+  // the most; with every one being answered, it gets 503 and is closed.
   int max_connections = 600;
+  // Connections one client address holds at once (an IPv4-mapped IPv6
+  // address counts as the IPv4 one). One more from it takes the place of its
+  // own that has waited longest for a request, or gets 503 if all of them
+  // are being answered. So a client that keeps more partial requests open
+  // than the server holds, and reopens them as they drop, pushes out only
+  // its own, while scrapes and probes, from its address too, get answers.
+  int max_connections_per_address = 100;
   // A request's head must arrive whole within this time of the connection
   // (or of the previous response): a client that trickles its headers is
   // cut off however steadily it sends.
