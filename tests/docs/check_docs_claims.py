@@ -34,9 +34,11 @@ the programs; each fails with one line per violation if the old text returns.
               deploy/base/worker/knative-service.yaml does too.
   limits      The documented input limits are the code's: the trace file's
               size, line length and number of rates (docs/load_driver.md,
-              load_driver's schedule.h) and the worker's request size, gRPC
+              load_driver's schedule.h), the worker's request size, gRPC
               message size and memory quota (README.md, the worker's
-              headers). A limit changed in one place only fails.
+              headers) and the metrics port's connections in all and from
+              one client address (README.md, docs/load_driver.md,
+              HttpServerOptions). A limit changed in one place only fails.
 
 Runs scripts with --help and --dry-run only (no build needed, about 1 s).
 
@@ -281,6 +283,7 @@ def size_text(n):
     return f"{n} bytes"
 
 
+HTTP_SERVER = "common/include/knbench/common/http_server.h"
 LIMITS = [  # (doc, header, constant, how the doc writes it)
     ("docs/load_driver.md", "load_driver/include/knbench/load_driver/schedule.h",
      "kMaxTraceBytes", lambda n: rf"Limits: {size_text(n)}"),
@@ -294,6 +297,18 @@ LIMITS = [  # (doc, header, constant, how the doc writes it)
      "kMaxGrpcMessageBytes", lambda n: rf"messages over {size_text(n)}"),
     ("README.md", "worker/include/knbench/worker/worker_server.h",
      "kGrpcMemoryQuotaBytes", lambda n: rf"a {size_text(n)} resource quota"),
+    ("README.md", HTTP_SERVER, "max_connections",
+     lambda n: rf"Metrics port: at most {n} connections"),
+    ("README.md", HTTP_SERVER, "max_connections_per_address",
+     lambda n: rf"at most {n} of them from one client address"),
+    ("README.md", HTTP_SERVER, "max_connections_per_address",
+     lambda n: rf"its address at {n}"),
+    ("docs/load_driver.md", HTTP_SERVER, "max_connections",
+     lambda n: rf"at most {n} connections at once"),
+    ("docs/load_driver.md", HTTP_SERVER, "max_connections_per_address",
+     lambda n: rf"at most {n} from one client address"),
+    ("docs/load_driver.md", HTTP_SERVER, "max_connections_per_address",
+     lambda n: rf"already holds {n}"),
 ]
 
 
