@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "gtest/gtest.h"
 
@@ -18,6 +19,14 @@ bool Evicts(const Admission& a, ConnectionBudget::Id id) {
   return a.admit && a.evict == id;
 }
 bool Refused(const Admission& a) { return !a.admit && !a.evict; }
+
+// Adds connections 1, 2, ... from `addresses`, in that order.
+void AddAll(ConnectionBudget& budget,
+            const std::vector<std::string>& addresses) {
+  for (size_t i = 0; i < addresses.size(); ++i) {
+    budget.Add(i + 1, addresses[i]);
+  }
+}
 
 TEST(ConnectionBudgetTest, AdmitsUnderBothLimits) {
   ConnectionBudget budget(/*max_total=*/4, /*max_per_address=*/2);
@@ -34,10 +43,8 @@ TEST(ConnectionBudgetTest, AdmitsUnderBothLimits) {
 // that has waited longest first, and never from one being answered.
 TEST(ConnectionBudgetTest, AtItsLimitAnAddressLetsGoOfItsOwnOldestWaiting) {
   ConnectionBudget budget(10, 3);
-  budget.Add(1, "10.0.0.1");
-  budget.Add(2, "10.0.0.1");
-  budget.Add(3, "10.0.0.1");
-  budget.Add(4, "10.0.0.2");  // another address's: not taken for 10.0.0.1
+  // The last, another address's, is never taken for 10.0.0.1.
+  AddAll(budget, {"10.0.0.1", "10.0.0.1", "10.0.0.1", "10.0.0.2"});
   EXPECT_TRUE(Evicts(budget.Admit("10.0.0.1"), 1));
   budget.Busy(1);  // answering: kept
   EXPECT_TRUE(Evicts(budget.Admit("10.0.0.1"), 2));
@@ -55,10 +62,8 @@ TEST(ConnectionBudgetTest, AtItsLimitAnAddressLetsGoOfItsOwnOldestWaiting) {
 // even to itself; a light address's idle connection is kept.
 TEST(ConnectionBudgetTest, WhenFullTheHeaviestAddressMakesRoom) {
   ConnectionBudget budget(4, 10);
-  budget.Add(1, "10.0.0.9");  // the oldest, but alone at its address
-  budget.Add(2, "10.0.0.1");
-  budget.Add(3, "10.0.0.1");
-  budget.Add(4, "10.0.0.1");
+  // The first has waited longest, but is alone at its address.
+  AddAll(budget, {"10.0.0.9", "10.0.0.1", "10.0.0.1", "10.0.0.1"});
   EXPECT_TRUE(Evicts(budget.Admit("10.0.0.2"), 2));
   EXPECT_TRUE(Evicts(budget.Admit("10.0.0.1"), 2));
   EXPECT_TRUE(Evicts(budget.Admit("10.0.0.9"), 2));
@@ -74,9 +79,7 @@ TEST(ConnectionBudgetTest, WhenFullTheHeaviestAddressMakesRoom) {
 // Equal holders: the connection that has waited longest goes.
 TEST(ConnectionBudgetTest, AmongEqualHoldersTheLongestWaitingGoes) {
   ConnectionBudget budget(3, 10);
-  budget.Add(1, "10.0.0.1");
-  budget.Add(2, "10.0.0.2");
-  budget.Add(3, "10.0.0.3");
+  AddAll(budget, {"10.0.0.1", "10.0.0.2", "10.0.0.3"});
   EXPECT_TRUE(Evicts(budget.Admit("10.0.0.4"), 1));
   budget.Waiting(1);  // a kept-alive connection that was just used
   EXPECT_TRUE(Evicts(budget.Admit("10.0.0.4"), 2));
