@@ -261,7 +261,13 @@ TEST_F(HttpSlowlorisTest, ProbesFromAnyAddressAreServedUnderOneAttacker) {
 }
 
 // Many addresses, one connection each, more than the server holds: no
-// per-address budget stops them, yet room is made for new connections.
+// per-address budget stops them, yet room is made for new connections. A
+// probe here is one more address among many, told apart from the attackers
+// only by age: it is served when its request arrives before as many newer
+// connections as the server holds (a request already sent is read before
+// its connection is closed). A probe whose thread is descheduled between
+// connect and send on a busy 2-core machine can lose that race, so this
+// asserts that nearly all are served (before the budget, none were).
 TEST_F(HttpSlowlorisTest, ProbesAreServedUnderAnAttackFromManyAddresses) {
   Start();
   std::vector<std::string> sources;
@@ -273,8 +279,10 @@ TEST_F(HttpSlowlorisTest, ProbesAreServedUnderAnAttackFromManyAddresses) {
   int probes = 0;
   std::vector<std::string> failed =
       ProbeFor({"127.0.0.2"}, absl::Seconds(3), &probes);
-  EXPECT_TRUE(failed.empty()) << failed.size() << " of " << probes
-                              << " probes failed, first: " << failed[0];
+  ASSERT_GE(probes, 20);
+  EXPECT_LE(failed.size() * 10, static_cast<size_t>(probes))
+      << failed.size() << " of " << probes
+      << " probes failed, first: " << failed[0];
   EXPECT_FALSE(attacker.gave_up());
   EXPECT_GT(attacker.connects(), static_cast<int64_t>(sources.size()) * 2);
 }
