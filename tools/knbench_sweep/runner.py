@@ -17,6 +17,7 @@ from . import procs
 from .console import RunFailed, UsageError, error_line, log, say, tail, warn
 from .durations import hms
 from .options import ROOT
+from .podwatch import PodsFailed
 from .progress import SweepClock, Ticker
 from .records import SweepRecord, utc_now
 from .runstats import RunStats, read_stats
@@ -102,6 +103,8 @@ class Sweep:
         self.finished = self.torn_down = False
         self.last_index = 0
         self.stopped = ""
+        self.keep_logs = False  # the error names a log: keep it, even before the first run
+        self.error = ""  # the one line that ended the sweep, if one did
 
     def files(self, point) -> dict:
         return {k: os.path.join(self.dir, v) for k, v in point.files().items()}
@@ -125,6 +128,8 @@ class Sweep:
             rc = e.exit_status
         except (UsageError, RunFailed, procs.StartError) as e:
             error_line(str(e))
+            self.error = str(e)
+            self.keep_logs = isinstance(e, PodsFailed)
             rc = 2
         finally:
             self._cleanup(rc)
@@ -177,7 +182,10 @@ class Sweep:
         s, total, f = self.s, len(self.points), self.files(point)
         tag = f"run {point.index}/{total}"
         since = time.monotonic()
-        idle = self.backend.wait_idle(s.rate_window_s)
+        try:
+            idle = self.backend.wait_idle(s.rate_window_s)
+        except PodsFailed as e:
+            raise PodsFailed(f"before {tag} ({point.name}): {e}")
         if not idle:
             warn(f"{tag} ({point.name}) starts without the idle state confirmed; it is flagged "
                  "in the report")
@@ -193,6 +201,8 @@ class Sweep:
         try:
             with Ticker(self.backend.progress_lines, point, clock, s.duration_s):
                 self.backend.run(point, f["csv"], f["summary"])
+        except PodsFailed as e:
+            raise PodsFailed(f"{tag} ({point.name}) stopped: {e}")
         except RunFailed:
             raise RunFailed(f"{tag} ({point.name}) could not be completed; see "
                             f"{os.path.join(self.dir, 'logs')}")
@@ -280,13 +290,15 @@ class Sweep:
                 log(f"teardown reported an error: {e}")
         if self.finished or self.record is None:
             return
-        if self.started_runs == 0 and rc != 0:
+        if self.started_runs == 0 and rc != 0 and not self.keep_logs:
             self._forget()
             return
         why = {130: "interrupted (SIGINT)", 143: "terminated (SIGTERM)"}.get(
             rc, f"failed (exit {rc})")
         self.record.set_status("partial", partial_because=f"{why} after {self.started_runs} of "
-                                                         f"{len(self.points)} runs started",
+                                                         f"{len(self.points)} runs started"
+                                                         + (f": {self.error}" if self.error
+                                                            else ""),
                                ended_utc=utc_now())
 
     def _forget(self) -> None:
