@@ -104,6 +104,18 @@ def test_a_threshold_stops_the_sweep(env, tmp_path):
     assert conf(d)["stopped_at"] == "1"
 
 
+def test_a_violated_threshold_marks_the_run_without_stopping_the_sweep(env, tmp_path):
+    r, d = sweep(dict(env, FAKE_DRIVER_VIOLATE="1"), tmp_path, "--local-pods", "1",
+                 "--threshold", "p99<1ms")
+    assert r.returncode == 0, r.stderr
+    doc = record(d)
+    assert doc["sweep"]["status"] == "complete"
+    assert [x["status"] for x in doc["runs"]] == ["threshold", "threshold"]
+    lines = (d / "runs.csv").read_text().splitlines()
+    assert [x.split(",")[7] for x in lines[1:]] == ["threshold", "threshold"]
+    assert "stopping" not in r.stderr
+
+
 def test_a_run_without_its_series_fails_the_sweep_after_the_others(env, tmp_path):
     r, d = sweep(dict(env, FAKE_PROM_RANGE_FAIL="1"), tmp_path, "--local-pods", "1")
     assert r.returncode == 2

@@ -220,18 +220,22 @@ class Sweep:
                             intended_start=first,
                             intended_end=None if first is None else first + s.duration_s,
                             window={"start": start, "end": round(end, 3)})
-        return status == "ok"
+        return not self.stopped
 
     def _verdict(self, point, tag: str, st: RunStats) -> str:
+        """How the run ended (its status in runs.json and runs.csv); sets self.stopped
+        when the sweep ends after it."""
         s = self.s
         if st.exceeded:
             self.stopped = (f"{tag} ({point.name}) failed {st.failed} of {st.scheduled} requests "
                             f"(ratio {st.ratio:.4f} > FAIL_THRESHOLD {s.fail_threshold})")
             log(f"stopping the sweep: {self.stopped}")
             return "over_fail_threshold"
-        if st.violated and s.stop_on_threshold:
-            self.stopped = f"{tag} ({point.name}) violated --threshold {','.join(st.violated)}"
-            log(f"stopping the sweep (--stop-on-threshold): {self.stopped}")
+        if st.violated:  # marked whether or not the sweep stops for it
+            if s.stop_on_threshold:
+                self.stopped = (f"{tag} ({point.name}) violated --threshold "
+                                f"{','.join(st.violated)}")
+                log(f"stopping the sweep (--stop-on-threshold): {self.stopped}")
             return "threshold"
         return "ok"
 
