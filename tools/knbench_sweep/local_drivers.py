@@ -59,16 +59,20 @@ def plan_drivers(b, point, csv_out: str, summary_out: str) -> List[Driver]:
     return drivers
 
 
-def start(b, point, d: Driver, target: str) -> None:
-    s = b.s
+def driver_argv(s, rps: int, spin_ms: int, target: str, out: str, summary: str,
+                port: int) -> List[str]:
+    """A local driver's command line (preflight.py has the driver check it)."""
     extra = ([f"--threshold={','.join(s.thresholds)}"] if s.thresholds else []) + \
         list(s.driver_args)
-    d.child = b.children.spawn(
-        d.name, [s.driver_bin, "--bind", "127.0.0.1", "--target", target, "--rps", str(d.share),
-                 "--spin-ms", str(point.spin_ms), "--duration", f"{s.duration_s}s", "--warmup",
-                 f"{s.warmup_s}s", "--out", d.out, "--summary", d.summary, "--metrics-port",
-                 str(d.port), "--linger", f"{s.local_linger_s}s", "--progress-interval", "1s",
-                 *extra], d.log)
+    return [s.driver_bin, "--bind", "127.0.0.1", "--target", target, "--rps", str(rps),
+            "--spin-ms", str(spin_ms), "--duration", f"{s.duration_s}s", "--warmup",
+            f"{s.warmup_s}s", "--out", out, "--summary", summary, "--metrics-port", str(port),
+            "--linger", f"{s.local_linger_s}s", "--progress-interval", "1s", *extra]
+
+
+def start(b, point, d: Driver, target: str) -> None:
+    d.child = b.children.spawn(d.name, driver_argv(b.s, d.share, point.spin_ms, target, d.out,
+                                                   d.summary, d.port), d.log)
     log(f"started {d.name} (pid {d.child.pid}) at {d.share} rps -> {target}, metrics :{d.port}")
 
 
