@@ -96,6 +96,10 @@ def kpa_setting(sweep: Sweep) -> str:
 def settings_rows(sweeps: List[Sweep]) -> List[Tuple[str, List[str], bool]]:
     rows = [(k, [setting(s, k) for s in sweeps]) for k in SETTINGS]
     rows.append(("KPA model (analysis)", [kpa_setting(s) for s in sweeps]))
+    # What each analysis put on top of its sweep's settings (--kpa-args), when any did.
+    rows.append(("KPA model what-if (analysis)",
+                 [" ".join(str(x) for x in s.analysis.get("kpa_what_if") or [])
+                  for s in sweeps]))
     rows.append(("latency basis (analysis)",
                  [str(s.analysis.get("latency_basis") or "intended") for s in sweeps]))
     rows = [(k, v, len(set(v)) > 1) for k, v in rows if any(v)]

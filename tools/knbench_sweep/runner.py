@@ -5,7 +5,6 @@ threshold, an error, SIGINT, SIGTERM) leaves the records saying so and nothing r
 import csv
 import json
 import os
-import shlex
 import shutil
 import signal
 import sys
@@ -260,12 +259,12 @@ class Sweep:
         if not s.no_analyze:
             log(f"analysing {self.dir}")
             args = [sys.executable, ANALYZE, self.dir]
-            # The KPA model's pods for each run, next to the measured pods: with the
-            # settings the backend ran (local serving: its own), else the manifest's.
-            model_args = self.backend.analysis_model_args()
-            if model_args is not None and s.kpa_model_bin and os.access(s.kpa_model_bin,
-                                                                         os.X_OK):
-                args += ["--kpa-model", s.kpa_model_bin, "--kpa-args=" + shlex.join(model_args)]
+            # The KPA model's pods for each run, next to the measured pods, with the
+            # settings the backend ran (local serving: its own, else the manifest's): the
+            # analysis reads them from runs.json (system.kpa_model_args).
+            if self.backend.analysis_model_args() is not None and s.kpa_model_bin and \
+                    os.access(s.kpa_model_bin, os.X_OK):
+                args += ["--kpa-model", s.kpa_model_bin]
             analyze_log = os.path.join(self.dir, "logs", "analyze.log")
             if procs.run(args, log_path=analyze_log).returncode != 0:
                 tail(analyze_log, 20)

@@ -591,6 +591,8 @@ def test_compare_two_kpa_targets_of_one_sweep(tmp_path, monkeypatch):
     page = (tmp_path / "cmp" / "compare.html").read_text()
     assert re.search(r"<tr class='differs'><th>KPA model \(analysis\)</th><td>kpa_model --target 10"
                      r"</td><td>kpa_model --target 20</td>", page)
+    assert re.search(r"<tr class='differs'><th>KPA model what-if \(analysis\)</th><td>--target 10"
+                     r"</td><td>--target 20</td>", page)
     assert str(sweep) in page  # both read the same sweep's CSVs
     png_ok(tmp_path / "cmp" / "compare_pods_10rps-100ms.png")
     table = pd.read_csv(tmp_path / "cmp" / "compare.csv")
