@@ -33,7 +33,8 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
                         "compare.html, compare.csv and plots to --out-dir (default: "
                         "compare-A-vs-B beside the first)")
     p.add_argument("--labels", metavar="A,B,...",
-                   help="names of the compared sweeps (default: their directory names)")
+                   help="names of the compared sweeps (default: their directory names, "
+                        "with parents where two share one: a/S, b/S)")
     p.add_argument("--out-dir", help="where plots, summary.csv and report.html go "
                                      "(default: the results directory)")
     p.add_argument("--warmup-seconds", type=float, default=None, metavar="N",
@@ -64,13 +65,17 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
     if args.compare is not None:
         if len(args.compare) < 2:
             p.error("--compare needs at least two directories")
-        labels = args.labels.split(",") if args.labels else [
-            os.path.basename(os.path.normpath(d)) for d in args.compare]
+        try:
+            labels = args.labels.split(",") if args.labels else \
+                compare.default_labels(args.compare)
+        except ValueError as e:
+            p.error(str(e))
         if len(labels) != len(args.compare) or len(set(labels)) != len(labels):
             p.error("--labels needs one distinct name per compared directory")
         args.labels = labels
         args.out_dir = args.out_dir or os.path.join(
-            os.path.dirname(os.path.abspath(args.compare[0])), "compare-" + "-vs-".join(labels))
+            os.path.dirname(os.path.abspath(args.compare[0])),
+            "compare-" + "-vs-".join(x.replace("/", "_") for x in labels))
         return args
     if args.labels:
         p.error("--labels goes with --compare")

@@ -82,6 +82,22 @@ def failed_pct(stats: List[RunStats]) -> float:
     return 100.0 * sum(s.failures + s.dropped for s in stats) / count if count else math.nan
 
 
+def default_labels(dirs: List[str]) -> List[str]:
+    """Each directory's name, with as many of its parents as it takes to tell it from the
+    others (a/S and b/S for two sweeps called S); ValueError when two are one directory."""
+    parts = [os.path.abspath(d).strip(os.sep).split(os.sep) for d in dirs]
+    depth = [1] * len(dirs)
+    while True:
+        labels = ["/".join(p[-k:]) for p, k in zip(parts, depth)]
+        clash = [i for i, x in enumerate(labels) if labels.count(x) > 1]
+        if not clash:
+            return labels
+        if any(depth[i] >= len(parts[i]) for i in clash):
+            raise ValueError(f"--compare names one directory twice: {dirs[clash[-1]]}")
+        for i in clash:
+            depth[i] += 1
+
+
 def setting(sweep: Sweep, key: str) -> str:
     return sweep.info.get(key, "")
 
