@@ -29,6 +29,13 @@ def state(*pods):
                       "restarts": r} for n, ph, pid, r in pods]}
 
 
+def failure(w, doc):
+    """The one line the watch stops the run with on this /state."""
+    with pytest.raises(PodsFailed) as e:
+        w.observe(doc)
+    return str(e.value)
+
+
 @pytest.fixture
 def watch(tmp_path):
     (tmp_path / f"{POD}.log").write_text("listening\nworker: unknown flag --bad-flag\n\n")
@@ -52,11 +59,9 @@ def test_a_second_death_within_the_backoff_memory_stops_the_run(watch):
     w, clock, log = watch
     w.observe(state((POD, "ready", 10, 1)))
     clock.t += BACKOFF_MEMORY_S - 1
-    with pytest.raises(PodsFailed) as e:
-        w.observe(state((POD, "pending", 0, 2)))
-    assert str(e.value) == (f"pod {POD} keeps dying (restart 2, {BACKOFF_MEMORY_S - 1}s after "
-                            f"the previous death): its log ends 'worker: unknown flag "
-                            f"--bad-flag'; see {log}")
+    assert failure(w, state((POD, "pending", 0, 2))) == (
+        f"pod {POD} keeps dying (restart 2, {BACKOFF_MEMORY_S - 1}s after the previous "
+        f"death): its log ends 'worker: unknown flag --bad-flag'; see {log}")
 
 
 def test_two_deaths_seen_at_once_are_a_crash_loop(watch):
@@ -78,11 +83,9 @@ def test_a_process_that_never_gets_ready_stops_the_run(watch):
     clock.t += READY_LIMIT_S - 1
     w.observe(state((POD, "starting", 10, 0)))
     clock.t += 1
-    with pytest.raises(PodsFailed) as e:
-        w.observe(state((POD, "starting", 10, 0)))
-    assert str(e.value) == (f"pod {POD} not ready {READY_LIMIT_S}s after its process started "
-                            f"(pid 10); its log ends 'worker: unknown flag --bad-flag'; "
-                            f"see {log}")
+    assert failure(w, state((POD, "starting", 10, 0))) == (
+        f"pod {POD} not ready {READY_LIMIT_S}s after its process started (pid 10); its log "
+        f"ends 'worker: unknown flag --bad-flag'; see {log}")
 
 
 def test_readiness_is_timed_per_process_and_pending_is_not_starting(watch):
@@ -109,9 +112,7 @@ def test_pods_that_are_gone_are_forgotten_and_odd_documents_ignored(watch):
 
 def test_a_pod_without_a_log_is_named_with_where_its_log_would_be(tmp_path):
     w = PodWatch(str(tmp_path), Clock())
-    with pytest.raises(PodsFailed) as e:
-        w.observe(state(("p", "pending", 0, 3)))
-    assert str(e.value).endswith(f"): see {tmp_path}/p.log")
+    assert failure(w, state(("p", "pending", 0, 3))).endswith(f"): see {tmp_path}/p.log")
 
 
 def test_a_long_last_line_is_shortened(tmp_path):
@@ -127,10 +128,9 @@ def test_fixed_pods_that_exited_stop_the_run(tmp_path):
         procs[1].wait(timeout=10)
         children = [Child("worker-1", procs[0], str(tmp_path / "worker-1.log"), 1),
                     Child("worker-2", procs[1], str(log), 1)]
-        with pytest.raises(PodsFailed) as e:
+        with pytest.raises(PodsFailed, match=r"^worker-2 exited \(exit 3\); its log ends "
+                           f"'fake worker: out of memory'; see {log}$"):
             podwatch.check_exited(children)
-        assert str(e.value) == (f"worker-2 exited (exit 3); its log ends 'fake worker: out "
-                                f"of memory'; see {log}")
         podwatch.check_exited(children[:1])  # alive: nothing
     finally:
         procs[0].kill()

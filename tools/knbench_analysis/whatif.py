@@ -85,7 +85,8 @@ def recorded(info: SweepInfo) -> Tuple[List[str], str]:
     try:
         return shlex.split(info.get("kpa_model_args")), ""
     except ValueError:
-        return [], "sweep.conf's kpa_model_args cannot be read: the model runs with --kpa-args alone"
+        return [], ("sweep.conf's kpa_model_args cannot be read: the model runs with "
+                    "--kpa-args alone")
 
 
 def layer(sweep: List[str], what_if: List[str]) -> ModelArgs:
