@@ -21,7 +21,7 @@ the programs; each fails with one line per violation if the old text returns.
               text in autoscaler_model/src/kpa_model_main.cc) must follow the
               sweep's naming (taken from run_experiments.sh --help) and be
               files the quick start or the default sweep makes. The grid
-              comes from `run_experiments.sh --dry-run` (no binaries needed),
+              comes from `run_experiments.sh --dry-run` (on the stand-in binaries),
               run with no options and with the options scripts/quickstart.sh
               passes, so a change of grid is caught.
   outside     No document cites a file outside the repository: no
@@ -40,7 +40,8 @@ the programs; each fails with one line per violation if the old text returns.
               one client address (README.md, docs/load_driver.md,
               HttpServerOptions). A limit changed in one place only fails.
 
-Runs scripts with --help and --dry-run only (no build needed, about 1 s).
+Runs scripts with --help and --dry-run only (no build needed: --dry-run runs on
+tests/scripts/fakes, about 1 s).
 
 Usage: check_docs_claims.py [--root DIR] [--only CHECK ...]
 Exit: 0 every claim holds, 1 violations (one line each), 2 bad usage or a
@@ -60,6 +61,17 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 class Unusable(Exception):
     """A script could not be run or parsed: exit 2, not a doc violation."""
+
+
+def stand_in_build(cwd, fakes):
+    """A build directory in cwd whose binaries are the sweep tests' stand-ins; beside it,
+    the stand-in prometheus."""
+    build = os.path.join(cwd, "bin", "build")
+    for binary in ("worker/worker", "load_driver/load_driver", "local_serving/local_serving"):
+        os.makedirs(os.path.join(build, os.path.dirname(binary)), exist_ok=True)
+        os.symlink(os.path.join(fakes, os.path.basename(binary)), os.path.join(build, binary))
+    os.symlink(os.path.join(fakes, "prometheus"), os.path.join(cwd, "bin", "prometheus"))
+    return build
 
 
 class Repo:
@@ -83,8 +95,12 @@ class Repo:
         with tempfile.TemporaryDirectory() as cwd:
             full_env = {k: v for k, v in os.environ.items()
                         if k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")}
-            # No binaries: a build dir that does not exist.
-            full_env["BUILD_DIR"] = os.path.join(cwd, "no-build")
+            # No build needed: the stand-in binaries, which --dry-run (like a sweep)
+            # requires, and the stand-in Prometheus last on PATH.
+            fakes = self.path("tests/scripts/fakes")
+            full_env["BUILD_DIR"] = stand_in_build(cwd, fakes)
+            full_env["PATH"] = full_env.get("PATH", "/usr/bin:/bin") + os.pathsep + \
+                os.path.dirname(full_env["BUILD_DIR"])
             full_env.update(env or {})
             try:
                 r = subprocess.run(command, capture_output=True, text=True,
@@ -180,9 +196,10 @@ def quickstart_args(repo):
     for w in words[next(i for i, w in enumerate(words) if w.endswith("run_experiments.sh")) + 1:]:
         if w == "$@":
             continue
-        if w == "$build_dir":
-            w = "/nonexistent/no-build"
-        elif "$" in w:
+        if w == "$build_dir" and args[-1:] == ["--build-dir"]:
+            args.pop()  # the stand-ins' build dir (Repo.run) instead
+            continue
+        if "$" in w:
             raise Unusable(f"scripts/quickstart.sh passes {w!r}; update check_docs_claims.py")
         args.append(w)
     return args

@@ -4,11 +4,14 @@
 # wrote it, bounded so that --dry-run catches what the driver would refuse),
 # failed starts that leave nothing behind, duration parsing and free ports.
 # Usage: run_experiments_args_test.sh [LOCAL_SERVING_BIN]
-#   With local_serving's binary, --dry-run also resolves local serving's
-#   settings with it (local_serving --check-config), bad ones included.
+#   --dry-run, like a sweep, needs the binaries: a build directory of the
+#   stand-ins (tests/scripts/fakes) is BUILD_DIR, with local_serving's binary
+#   when given, so that --dry-run resolves local serving's settings with it
+#   (local_serving --check-config), bad ones included.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 RUN="${ROOT}/scripts/run_experiments.sh"
+FAKES="${ROOT}/tests/scripts/fakes"
 fail() {
   echo "FAIL: $*" >&2
   exit 1
@@ -17,14 +20,23 @@ fail() {
 unset RPS_START RPS_STEP RPS_MAX SPIN_START SPIN_STEP SPIN_MAX RUN_DURATION WARMUP_SECONDS \
   FAIL_THRESHOLD PROM_URL OUTDIR SWEEP_ID BUILD_DIR LOCAL_WORKERS WORKER_BIN DRIVER_BIN RATE_WINDOW \
   REPEAT ORDER SEED THRESHOLDS LOCAL_PODS LOCAL_SERVING_ARGS LOCAL_SERVING_BIN KNATIVE_MANIFEST \
-  KPA_MODEL_BIN
+  KPA_MODEL_BIN DRIVER_ARGS WORKER_ARGS
 serving_bin="${1:-}"
 if [[ -n "$serving_bin" ]]; then
   [[ -x "$serving_bin" ]] || fail "local_serving binary '${serving_bin}' is not executable"
-else
-  # No binary: --dry-run must not depend on one.
-  export LOCAL_SERVING_BIN=/nonexistent/local_serving
 fi
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+bins="${tmp}/build"
+for b in worker/worker load_driver/load_driver local_serving/local_serving; do
+  mkdir -p "${bins}/${b%/*}"
+  ln -s "${FAKES}/${b#*/}" "${bins}/${b}"
+done
+[[ -z "$serving_bin" ]] || ln -sf "$(realpath "$serving_bin")" "${bins}/local_serving/local_serving"
+export BUILD_DIR="$bins"
+# Prometheus as a sweep finds it (the stand-in, where Debian's is not installed).
+mkdir "${tmp}/path" && ln -s "${FAKES}/prometheus" "${tmp}/path/prometheus"
+export PATH="${PATH}:${tmp}/path"
 
 help="$("$RUN" --help)"
 for word in --mode --rps-start --rps-step --rps-max --spin-start --spin-step --spin-max \
@@ -47,7 +59,19 @@ expect "$out" "runs=6"
 expect "$out" "run_duration_s=20"
 expect "$out" "warmup_s=5"
 expect "$out" "fail_threshold=0.10"
-expect "$out" "worker_bin=${ROOT}/build/worker/worker"
+expect "$out" "worker_bin=${bins}/worker/worker"
+# Without BUILD_DIR the binaries are in <repo>/build: a dry run prints their
+# paths when they are built, else names the one missing, as a sweep would.
+rc=0
+default="$(env -u BUILD_DIR "$RUN" --dry-run --local-pods 1 2>&1)" || rc=$?
+if [[ -x "${ROOT}/build/worker/worker" && -x "${ROOT}/build/load_driver/load_driver" ]]; then
+  ((rc == 0)) || fail "--dry-run with ${ROOT}/build built exited ${rc}: ${default}"
+  expect "$default" "worker_bin=${ROOT}/build/worker/worker"
+else
+  ((rc == 2)) || fail "--dry-run with nothing built in ${ROOT}/build exited ${rc}: ${default}"
+  [[ "$default" == "run_experiments: error: "*"binary not found or not executable: '${ROOT}/build/"* ]] ||
+    fail "--dry-run with nothing built in ${ROOT}/build said: ${default}"
+fi
 expect "$out" "rate_window_s=3"
 # Local serving by default, with the manifest's settings and a 6 s stable window.
 expect "$out" "system=local serving"
@@ -198,8 +222,6 @@ fi
 
 # Missing binaries are reported before anything starts, and the failed start
 # leaves no directory behind: the same --sweep-id works again at once.
-tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
 for attempt in 1 2; do
   rc=0
   err="$(WORKER_BIN="${tmp}/no-worker" "$RUN" --local-pods 1 --outdir "$tmp" --sweep-id s \

@@ -215,7 +215,12 @@ def test_kpa_then_hpa_end_in_one_comparison(env, tmp_path):
     replay = [a for a in calls(tmp_path, "kpa_model") if "--class=hpa" in a]
     assert len(replay) == 1 and "--cpu-request=500" in replay[0]
     assert json.loads((top / "hpa" / "analysis.json").read_text())["kpa_model"] is None
-    assert json.loads((top / "kpa" / "analysis.json").read_text())["kpa_model"]
+    analysis = json.loads((top / "kpa" / "analysis.json").read_text())
+    # The analysis models with exactly what the sweep recorded (no what-if on top).
+    assert analysis["kpa_model"] and analysis["kpa_what_if"] == []
+    assert analysis["kpa_args"] == json.loads((top / "kpa" / "runs.json").read_text())[
+        "system"]["kpa_model_args"]
+    assert "--window=6s" in analysis["kpa_args"]
     doc = json.loads((top / "comparison.json").read_text())
     assert [s["autoscaler_class"] for s in doc["sweeps"]] == ["kpa", "hpa"]
     assert doc["sweeps"][1]["flag_settings"] == {

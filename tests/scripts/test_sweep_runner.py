@@ -104,6 +104,18 @@ def test_a_threshold_stops_the_sweep(env, tmp_path):
     assert conf(d)["stopped_at"] == "1"
 
 
+def test_a_violated_threshold_marks_the_run_without_stopping_the_sweep(env, tmp_path):
+    r, d = sweep(dict(env, FAKE_DRIVER_VIOLATE="1"), tmp_path, "--local-pods", "1",
+                 "--threshold", "p99<1ms")
+    assert r.returncode == 0, r.stderr
+    doc = record(d)
+    assert doc["sweep"]["status"] == "complete"
+    assert [x["status"] for x in doc["runs"]] == ["threshold", "threshold"]
+    lines = (d / "runs.csv").read_text().splitlines()
+    assert [x.split(",")[7] for x in lines[1:]] == ["threshold", "threshold"]
+    assert "stopping" not in r.stderr
+
+
 def test_a_run_without_its_series_fails_the_sweep_after_the_others(env, tmp_path):
     r, d = sweep(dict(env, FAKE_PROM_RANGE_FAIL="1"), tmp_path, "--local-pods", "1")
     assert r.returncode == 2
@@ -118,6 +130,51 @@ def test_a_failed_start_leaves_nothing(env, tmp_path):
     assert r.returncode == 2
     assert "worker-1 exited during start-up" in r.stderr
     assert not d.exists()
+    assert not any(alive(p) for p in started_pids(r.stderr))
+
+
+def error_lines(text):
+    return [x for x in text.splitlines() if x.startswith("run_experiments: error: ")]
+
+
+def test_pods_that_cannot_start_end_the_sweep_with_one_line_naming_their_log(env, tmp_path):
+    """Local serving's /state shows a crash-looping pod: the sweep stops before its first
+    run and keeps the log it names, whatever that costs the --sweep-id."""
+    start = time.monotonic()
+    r, d = sweep(dict(env, FAKE_POD_CRASHES="1"), tmp_path)
+    assert r.returncode == 2, r.stderr
+    assert time.monotonic() - start < 60  # not the idle wait's 96 s
+    pod = "worker-00001-deployment-1"
+    log = d / "logs" / "pods" / f"{pod}.log"
+    assert error_lines(r.stderr) == [
+        f"run_experiments: error: before run 1/2 (4rps-10ms): pod {pod} keeps dying (restart "
+        f"2, 0s after the previous death): its log ends 'worker: unknown flag --bad-flag "
+        f"(see --help)'; see {log}"]
+    assert f"warning: pod {pod} died (restart 2); its log ends" in r.stderr
+    assert log.is_file()
+    assert conf(d)["status"] == "partial"
+    assert not any(alive(p) for p in started_pids(r.stderr))
+
+
+def test_a_fixed_pod_that_exits_mid_run_ends_it_with_its_log(env, tmp_path):
+    """Nobody restarts a fixed pod: the run stops at once (the driver would go on for a
+    minute), the driver still writes its rows, and the record says the run failed."""
+    d = tmp_path / "s"
+    start = time.monotonic()
+    r, _ = sweep(dict(env, FAKE_DRIVER_SECONDS="60",
+                      FAKE_WORKER_EXIT_WHEN=str(d / "logs" / "load_driver-1-4rps-10ms.log")),
+                 tmp_path, "--local-pods", "1")
+    assert r.returncode == 2, r.stderr
+    assert time.monotonic() - start < 45
+    assert error_lines(r.stderr) == [
+        "run_experiments: error: run 1/2 (4rps-10ms) stopped: worker-1 exited (exit 3); its "
+        f"log ends 'fake worker: out of memory (told to crash)'; see {d}/logs/worker-1.log"]
+    assert (d / "results-4rps-10ms.csv").is_file()
+    doc = record(d)
+    assert [x["status"] for x in doc["runs"]] == ["error"]
+    assert doc["sweep"]["partial_because"].startswith("failed (exit 2) after 1 of 2 runs "
+                                                      "started: run 1/2 (4rps-10ms) stopped: "
+                                                      "worker-1 exited (exit 3)")
     assert not any(alive(p) for p in started_pids(r.stderr))
 
 

@@ -6,16 +6,16 @@ import os
 import shlex
 import sys
 import json
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
-from . import kpa, plots, report
+from . import kpa, plots, report, whatif
 from . import compare
 from .loading import InputError, fmt_num
 from .promcheck import run_checks
 from .repeats import grid_points
 from .stats import AnalysisOptions
 from .steps import run_steps
-from .sweep import analyze_sweep
+from .sweep import analyze_sweep, read_sweep_info
 
 
 def parse_args(argv: List[str]) -> argparse.Namespace:
@@ -33,7 +33,8 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
                         "compare.html, compare.csv and plots to --out-dir (default: "
                         "compare-A-vs-B beside the first)")
     p.add_argument("--labels", metavar="A,B,...",
-                   help="names of the compared sweeps (default: their directory names)")
+                   help="names of the compared sweeps (default: their directory names, "
+                        "with parents where two share one: a/S, b/S)")
     p.add_argument("--out-dir", help="where plots, summary.csv and report.html go "
                                      "(default: the results directory)")
     p.add_argument("--warmup-seconds", type=float, default=None, metavar="N",
@@ -48,7 +49,9 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
                    help="KPA model binary: run 'PATH --input RUN.csv --output "
                         "model-<rps>rps-<spin>ms.csv ARGS' per run and plot its desired pods")
     p.add_argument("--kpa-args", default="", metavar="ARGS",
-                   help="extra arguments for --kpa-model (one string, shell-split)")
+                   help="a what-if for --kpa-model (one string, shell-split): these flags "
+                        "replace the same flags of the settings the sweep ran with (its "
+                        "runs.json), the others stay; the report says what changed")
     p.add_argument("--no-run-plots", action="store_true",
                    help="skip the per-run pods and timeline plots (faster on big sweeps)")
     args = p.parse_args(argv)
@@ -62,13 +65,17 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
     if args.compare is not None:
         if len(args.compare) < 2:
             p.error("--compare needs at least two directories")
-        labels = args.labels.split(",") if args.labels else [
-            os.path.basename(os.path.normpath(d)) for d in args.compare]
+        try:
+            labels = args.labels.split(",") if args.labels else \
+                compare.default_labels(args.compare)
+        except ValueError as e:
+            p.error(str(e))
         if len(labels) != len(args.compare) or len(set(labels)) != len(labels):
             p.error("--labels needs one distinct name per compared directory")
         args.labels = labels
         args.out_dir = args.out_dir or os.path.join(
-            os.path.dirname(os.path.abspath(args.compare[0])), "compare-" + "-vs-".join(labels))
+            os.path.dirname(os.path.abspath(args.compare[0])),
+            "compare-" + "-vs-".join(x.replace("/", "_") for x in labels))
         return args
     if args.labels:
         p.error("--labels goes with --compare")
@@ -76,12 +83,15 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
     return args
 
 
-def write_analysis_json(args: argparse.Namespace, model_ok: bool) -> None:
+def write_analysis_json(args: argparse.Namespace, model: Optional[whatif.ModelArgs]) -> None:
     """How this analysis was made, for --compare (which may read this output directory)."""
     doc = {"results_dir": os.path.abspath(args.results_dir),
            "latency_basis": args.latency_basis, "warmup_seconds": args.warmup_seconds,
-           "kpa_model": os.path.abspath(args.kpa_model) if model_ok else None,
-           "kpa_args": args.kpa_args_list if model_ok else []}
+           "kpa_model": os.path.abspath(args.kpa_model) if model else None,
+           "kpa_args": model.args if model else [],
+           "kpa_sweep_args": model.sweep if model else [],
+           "kpa_what_if": model.what_if if model else [],
+           "kpa_changed": [vars(c) for c in model.changes] if model else []}
     report.write_atomic(os.path.join(args.out_dir, "analysis.json"),
                         json.dumps(doc, indent=1) + "\n")
 
@@ -124,7 +134,7 @@ def add_run_plots(run, out_dir: str) -> None:
         run.plots.append((f"Timeline, {run.stem}", timeline))
 
 
-def analysis_words(args, runs, model_ok: bool) -> dict:
+def analysis_words(args, runs, model: Optional[whatif.ModelArgs]) -> dict:
     """How the analysis read the runs, for the report's header."""
     rules = sorted(set(r.stats.warmup_rule for r in runs))
     return {
@@ -133,9 +143,27 @@ def analysis_words(args, runs, model_ok: bool) -> dict:
                     "from the actual send (latency_us)") +
                    "; six-column CSVs: latency_ms",
         "warmup_rule": ", ".join(rules),
-        "kpa_model": (" ".join([os.path.basename(args.kpa_model)] + args.kpa_args_list)
-                      if model_ok else ""),
+        "kpa_model": (" ".join([os.path.basename(args.kpa_model)] + model.args)
+                      if model else ""),
+        "kpa_what_if": whatif.words(model) if model else "",
     }
+
+
+def model_args(args, info, notes: List[str]) -> Optional[whatif.ModelArgs]:
+    """The KPA model's arguments (None: no usable model): the sweep's, then --kpa-args."""
+    if not args.kpa_model:
+        return None
+    if not kpa.model_usable(args.kpa_model):
+        note(notes, f"KPA model {args.kpa_model} not found or not executable: model curves "
+                    "skipped")
+        return None
+    sweep, why = whatif.recorded(info)
+    if why:
+        note(notes, why)
+    m = whatif.layer(sweep, args.kpa_args_list)
+    if m.note:
+        note(notes, m.note)
+    return m
 
 
 def main(argv: List[str]) -> int:
@@ -146,19 +174,14 @@ def main(argv: List[str]) -> int:
                            warmup_seconds=args.warmup_seconds)
     notes: List[str] = []
     try:
-        model_ok = False
-        if args.kpa_model:
-            model_ok = kpa.model_usable(args.kpa_model)
-            if not model_ok:
-                note(notes, f"KPA model {args.kpa_model} not found or not executable: "
-                            "model curves skipped")
-        runs, info = analyze_sweep(args.results_dir, opts, args.kpa_model if model_ok else "",
-                                   args.kpa_args_list, args.out_dir)
+        model = model_args(args, read_sweep_info(args.results_dir), notes)
+        runs, info = analyze_sweep(args.results_dir, opts, args.kpa_model if model else "",
+                                   model.args if model else [], args.out_dir)
     except InputError as e:
         print(f"analyze_plot.py: error: {e}", file=sys.stderr)
         return 2
     os.makedirs(args.out_dir, exist_ok=True)
-    write_analysis_json(args, model_ok)
+    write_analysis_json(args, model)
     stats = [r.stats for r in runs]
     report.write_summary_csv(stats, os.path.join(args.out_dir, "summary.csv"))
     steps = {}
@@ -178,7 +201,7 @@ def main(argv: List[str]) -> int:
     for run in runs:
         notes.extend(f"{run.stem}: {n}" for n in run.notes)
     path = os.path.join(args.out_dir, "report.html")
-    analysis = analysis_words(args, runs, model_ok)
+    analysis = analysis_words(args, runs, model)
     checks = {r.stem: run_checks(r) for r in runs}
     checks = {k: v for k, v in checks.items() if v}
     if checks:

@@ -82,6 +82,22 @@ def failed_pct(stats: List[RunStats]) -> float:
     return 100.0 * sum(s.failures + s.dropped for s in stats) / count if count else math.nan
 
 
+def default_labels(dirs: List[str]) -> List[str]:
+    """Each directory's name, with as many of its parents as it takes to tell it from the
+    others (a/S and b/S for two sweeps called S); ValueError when two are one directory."""
+    parts = [os.path.abspath(d).strip(os.sep).split(os.sep) for d in dirs]
+    depth = [1] * len(dirs)
+    while True:
+        labels = ["/".join(p[-k:]) for p, k in zip(parts, depth)]
+        clash = [i for i, x in enumerate(labels) if labels.count(x) > 1]
+        if not clash:
+            return labels
+        if any(depth[i] >= len(parts[i]) for i in clash):
+            raise ValueError(f"--compare names one directory twice: {dirs[clash[-1]]}")
+        for i in clash:
+            depth[i] += 1
+
+
 def setting(sweep: Sweep, key: str) -> str:
     return sweep.info.get(key, "")
 
@@ -96,6 +112,10 @@ def kpa_setting(sweep: Sweep) -> str:
 def settings_rows(sweeps: List[Sweep]) -> List[Tuple[str, List[str], bool]]:
     rows = [(k, [setting(s, k) for s in sweeps]) for k in SETTINGS]
     rows.append(("KPA model (analysis)", [kpa_setting(s) for s in sweeps]))
+    # What each analysis put on top of its sweep's settings (--kpa-args), when any did.
+    rows.append(("KPA model what-if (analysis)",
+                 [" ".join(str(x) for x in s.analysis.get("kpa_what_if") or [])
+                  for s in sweeps]))
     rows.append(("latency basis (analysis)",
                  [str(s.analysis.get("latency_basis") or "intended") for s in sweeps]))
     rows = [(k, v, len(set(v)) > 1) for k, v in rows if any(v)]

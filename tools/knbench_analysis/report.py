@@ -238,6 +238,8 @@ def what_ran(info: SweepInfo, runs: List[Run], analysis: Dict[str, str]) -> List
         rows.append(("KPA model", esc(analysis["kpa_model"]) +
                      " <span class='note'>(offline prediction drawn beside the measured pods)"
                      "</span>"))
+    if analysis.get("kpa_what_if"):
+        rows.append(("KPA model what-if", esc(analysis["kpa_what_if"])))
     if info.conf:
         grid = f"rps {esc(c('rps'))} &times; spin {esc(c('spin_ms'))} ms"
         rep = c("repeat", "1")

@@ -5,7 +5,7 @@ import os
 import sys
 from typing import List, Optional
 
-from . import classes, procs, tmpdirs
+from . import classes, preflight, procs, tmpdirs
 from . import settings as settings_mod
 from .cluster import ClusterBackend
 from .console import UsageError, error_line, say
@@ -56,6 +56,7 @@ def _main(argv: List[str], work: tmpdirs.OnDemand) -> int:
         s = settings_mod.resolve(argv, os.environ)
         points = build_plan(s.rates, s.spins, s.repeat, s.order, s.seed)
         parts = plan_parts(s, work, len(points))
+        preflight.check(s, parts, points[0])
     except settings_mod.HelpRequested:
         sys.stdout.write(usage())
         return 0

@@ -48,10 +48,15 @@ def say(line: str) -> None:
         sys.stdout.flush()
 
 
+def on_terminal() -> bool:
+    """Live lines are rewritten in place (stdout is a terminal), not appended to a log."""
+    return sys.stdout.isatty()
+
+
 def live(line: str) -> None:
     """A progress line: rewritten in place on a terminal, a line of its own in a log."""
     with _lock:
-        if sys.stdout.isatty():
+        if on_terminal():
             sys.stdout.write("\r\033[K" + line)
         else:
             sys.stdout.write(line + "\n")
@@ -59,7 +64,7 @@ def live(line: str) -> None:
 
 
 def clear_live() -> None:
-    if sys.stdout.isatty():
+    if on_terminal():
         with _lock:
             sys.stdout.write("\r\033[K")
             sys.stdout.flush()

@@ -7,6 +7,7 @@ from typing import Dict, List, Optional, Tuple
 
 from . import net
 from .console import log
+from .podwatch import check_exited
 from .procs import Children
 
 
@@ -47,6 +48,11 @@ class FixedPods:
             self.workers.append(child)
             log(f"started worker-{i} (pid {child.pid}) gRPC 127.0.0.1:{grpc}, metrics :{metrics}")
 
+    def stop(self) -> None:
+        """The workers stopped before the rest of the teardown."""
+        for child in self.workers:
+            child.stop()
+
     def scrape_configs(self) -> List[dict]:
         return [{"job_name": "worker", "static_configs": [
             {"targets": [f"127.0.0.1:{port}"], "labels": {"pod": f"worker-{i}"}}
@@ -73,8 +79,13 @@ class FixedPods:
     def idle_timeout(self) -> float:
         return self.s.local_idle_timeout or 60
 
+    def check(self) -> None:
+        """PodsFailed when a worker exited: nobody restarts a fixed pod."""
+        check_exited(self.workers)
+
     def idle(self) -> bool:
         """Every worker's own /metrics says no call is in flight."""
+        self.check()
         return all(_inflight(net.http_get(f"http://127.0.0.1:{p}/metrics")) == 0
                    for p in self.metrics_ports)
 

@@ -17,6 +17,7 @@ from .console import UsageError, log, warn
 from .checkconfig import scale_down_s
 from .durations import seconds_or
 from .options import ROOT
+from .podwatch import PodsFailed, PodWatch, evidence
 from .procs import Children, wait_for
 
 SCRAPE_S = 1
@@ -33,6 +34,7 @@ class ServingSystem:
         self.metrics_port = 0
         self.child: Optional[procs.Child] = None
         self.tmp = self.logs = ""
+        self.watch: Optional[PodWatch] = None
 
     # --- settings -------------------------------------------------------------------
     def flags(self) -> List[str]:
@@ -119,6 +121,7 @@ class ServingSystem:
         with open(os.path.join(tmp, "pods.json"), "w") as f:
             f.write("[]\n")
         os.makedirs(os.path.join(logs, "pods"), exist_ok=True)
+        self.watch = PodWatch(os.path.join(logs, "pods"))
         if self.sut.manifest_source:  # made for this sweep (the HPA's): kept with its logs
             shutil.copyfile(self.sut.manifest, os.path.join(logs, MANIFEST_COPY))
         # Ours last, so that no --serving-args can move the ports or files.
@@ -132,6 +135,11 @@ class ServingSystem:
                                     os.path.join(logs, "local_serving.log"), grace=45)
         log(f"started local_serving (pid {self.child.pid}) at 127.0.0.1:{listen}, metrics "
             f":{self.metrics_port}, pod logs in {os.path.join(logs, 'pods')}")
+
+    def stop(self) -> None:
+        """local_serving stopped (it stops its pods) before the rest of the teardown."""
+        if self.child is not None:
+            self.child.stop()
 
     def scrape_configs(self) -> List[dict]:
         # local_serving rewrites the pod list (atomically) as pods come and go.
@@ -186,11 +194,28 @@ class ServingSystem:
             self.seconds("scale_to_zero_grace_period", 30)
         return self.scale_down_s() + grace + 60
 
+    def state(self) -> Optional[dict]:
+        """local_serving's /state (None: no answer), once the pod watch has seen it:
+        PodsFailed when its pods cannot run, or local_serving itself exited."""
+        if self.child is not None and not self.child.alive():
+            raise PodsFailed(f"local_serving exited (exit {self.child.process.returncode}); "
+                             f"{evidence(self.child.log_path)}")
+        st = net.http_json(f"http://127.0.0.1:{self.metrics_port}/state")
+        if not isinstance(st, dict):
+            return None
+        if self.watch is not None:
+            self.watch.observe(st)
+        return st
+
+    def check(self) -> None:
+        """PodsFailed when the pods cannot run (polled while a run's drivers go)."""
+        self.state()
+
     def idle(self) -> bool:
         """/state shows the revision at its idle state: the idle count requested and
         ready, no pod pending, starting or terminating, nothing queued or in flight."""
-        st = net.http_json(f"http://127.0.0.1:{self.metrics_port}/state")
-        if not isinstance(st, dict):
+        st = self.state()
+        if st is None:
             return False
         want = {"requested": self.idle_pods, "ready": self.idle_pods, "not_ready": 0,
                 "pending": 0, "terminating": 0, "queued": 0, "inflight": 0}

@@ -160,7 +160,8 @@ OPTIONS = (
            modes=_LOCAL),
     Option("no_analyze", ("--no-analyze",), (), False, Switch(), "skip tools/analyze_plot.py"),
     Option("dry_run", ("--dry-run",), (), False, Switch(),
-           "print the resolved settings and the plan, start nothing"),
+           "print the resolved settings and the plan, start nothing; refuses (exit 2) what "
+           "the sweep would refuse: a binary not built, drivers' flags load_driver refuses"),
     # The environment only.
     Option("worker_bin", (), ("WORKER_BIN",), _in_build("worker/worker"), Text(),
            "the worker binary", shown="DIR/worker/worker", modes=_LOCAL),

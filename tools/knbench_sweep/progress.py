@@ -1,7 +1,9 @@
 """The live line of the run in progress, from its drivers' own progress lines
 ("elapsed 5.0s target 20.0 rps sent 100 ok 99 failed 0 dropped 0 inflight 1 p99 12ms
 (last 5s: 99 ok)"), with the sweep's elapsed time and ETA. A thread asks the backend for
-the lines every second and shows the sum when it changed."""
+the lines every second and shows the sum when it changed: on a terminal at once (the line
+is rewritten in place); in a log, a pipe or CI, where each update is a line of its own,
+at most every LOG_EVERY_S or each tenth of the run, whichever is less frequent."""
 
 import re
 import threading
@@ -11,6 +13,16 @@ from typing import Callable, List, Optional
 
 from . import console
 from .durations import hms, seconds_or
+
+LOG_EVERY_S = 10.0
+LOG_SHARES = 10  # a run shows at most this many lines in a log
+
+
+def every_s(duration_s: float, on_terminal: bool) -> float:
+    """The least time between two live lines: none on a terminal (each second's change
+    replaces the last); else 10 s or a tenth of the run, whichever is longer, so that
+    the quick start's 20 s runs log 2 lines each, not 20, and a 12-minute run 10."""
+    return 0.0 if on_terminal else max(LOG_EVERY_S, duration_s / LOG_SHARES)
 
 
 @dataclass(frozen=True)
@@ -82,11 +94,17 @@ class Ticker:
     """The live line of one run, from a thread of its own while the run goes."""
 
     def __init__(self, lines: Callable[[str], List[str]], point, clock: SweepClock,
-                 duration_s: int):
+                 duration_s: int, on_terminal: Optional[bool] = None,
+                 now: Callable[[], float] = time.monotonic):
         self.lines, self.point, self.clock, self.duration_s = lines, point, clock, duration_s
+        self.every = every_s(duration_s, console.on_terminal() if on_terminal is None
+                             else on_terminal)
+        self.now = now
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._loop, daemon=True)
         self.started = time.monotonic()
+        self.last: Optional[DriverTotals] = None
+        self.shown_at: Optional[float] = None
 
     def __enter__(self) -> "Ticker":
         self.thread.start()
@@ -98,12 +116,18 @@ class Ticker:
         console.clear_live()
 
     def _loop(self) -> None:
-        last = None
         while not self.stopped.wait(1.0):
             try:
-                d = totals(self.lines(self.point.name))
+                self.tick()
             except Exception:  # noqa: BLE001 - a progress line is never worth a failed run
                 continue
-            if d is not None and d != last:
-                last = d
-                console.live(line(self.point, self.clock, self.duration_s, d, self.started))
+
+    def tick(self) -> None:
+        """Show the drivers' sum if it changed and the last line is old enough."""
+        d = totals(self.lines(self.point.name))
+        t = self.now()
+        if d is None or d == self.last or (self.shown_at is not None and
+                                           t - self.shown_at < self.every):
+            return
+        self.last, self.shown_at = d, t
+        console.live(line(self.point, self.clock, self.duration_s, d, self.started))

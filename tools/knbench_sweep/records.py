@@ -43,7 +43,8 @@ class RunRecord:
     files: Dict[str, Any]
     launch: float
     idle_confirmed: bool
-    status: str = "running"  # then ok | over_fail_threshold | threshold | error | interrupted
+    # then ok | over_fail_threshold | threshold (a --threshold violated) | error | interrupted
+    status: str = "running"
     collect: Optional[str] = None  # ok | failed; None: never got there
     intended_start: Optional[float] = None  # the first intended send (epoch s)
     intended_end: Optional[float] = None  # intended_start + the run's duration

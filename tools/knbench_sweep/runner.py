@@ -5,7 +5,6 @@ threshold, an error, SIGINT, SIGTERM) leaves the records saying so and nothing r
 import csv
 import json
 import os
-import shlex
 import shutil
 import signal
 import sys
@@ -17,6 +16,7 @@ from . import procs
 from .console import RunFailed, UsageError, error_line, log, say, tail, warn
 from .durations import hms
 from .options import ROOT
+from .podwatch import PodsFailed
 from .progress import SweepClock, Ticker
 from .records import SweepRecord, utc_now
 from .runstats import RunStats, read_stats
@@ -102,6 +102,8 @@ class Sweep:
         self.finished = self.torn_down = False
         self.last_index = 0
         self.stopped = ""
+        self.keep_logs = False  # the error names a log: keep it, even before the first run
+        self.error = ""  # the one line that ended the sweep, if one did
 
     def files(self, point) -> dict:
         return {k: os.path.join(self.dir, v) for k, v in point.files().items()}
@@ -125,6 +127,8 @@ class Sweep:
             rc = e.exit_status
         except (UsageError, RunFailed, procs.StartError) as e:
             error_line(str(e))
+            self.error = str(e)
+            self.keep_logs = isinstance(e, PodsFailed)
             rc = 2
         finally:
             self._cleanup(rc)
@@ -177,7 +181,10 @@ class Sweep:
         s, total, f = self.s, len(self.points), self.files(point)
         tag = f"run {point.index}/{total}"
         since = time.monotonic()
-        idle = self.backend.wait_idle(s.rate_window_s)
+        try:
+            idle = self.backend.wait_idle(s.rate_window_s)
+        except PodsFailed as e:
+            raise PodsFailed(f"before {tag} ({point.name}): {e}")
         if not idle:
             warn(f"{tag} ({point.name}) starts without the idle state confirmed; it is flagged "
                  "in the report")
@@ -193,6 +200,8 @@ class Sweep:
         try:
             with Ticker(self.backend.progress_lines, point, clock, s.duration_s):
                 self.backend.run(point, f["csv"], f["summary"])
+        except PodsFailed as e:
+            raise PodsFailed(f"{tag} ({point.name}) stopped: {e}")
         except RunFailed:
             raise RunFailed(f"{tag} ({point.name}) could not be completed; see "
                             f"{os.path.join(self.dir, 'logs')}")
@@ -210,18 +219,22 @@ class Sweep:
                             intended_start=first,
                             intended_end=None if first is None else first + s.duration_s,
                             window={"start": start, "end": round(end, 3)})
-        return status == "ok"
+        return not self.stopped
 
     def _verdict(self, point, tag: str, st: RunStats) -> str:
+        """How the run ended (its status in runs.json and runs.csv); sets self.stopped
+        when the sweep ends after it."""
         s = self.s
         if st.exceeded:
             self.stopped = (f"{tag} ({point.name}) failed {st.failed} of {st.scheduled} requests "
                             f"(ratio {st.ratio:.4f} > FAIL_THRESHOLD {s.fail_threshold})")
             log(f"stopping the sweep: {self.stopped}")
             return "over_fail_threshold"
-        if st.violated and s.stop_on_threshold:
-            self.stopped = f"{tag} ({point.name}) violated --threshold {','.join(st.violated)}"
-            log(f"stopping the sweep (--stop-on-threshold): {self.stopped}")
+        if st.violated:  # marked whether or not the sweep stops for it
+            if s.stop_on_threshold:
+                self.stopped = (f"{tag} ({point.name}) violated --threshold "
+                                f"{','.join(st.violated)}")
+                log(f"stopping the sweep (--stop-on-threshold): {self.stopped}")
             return "threshold"
         return "ok"
 
@@ -246,12 +259,12 @@ class Sweep:
         if not s.no_analyze:
             log(f"analysing {self.dir}")
             args = [sys.executable, ANALYZE, self.dir]
-            # The KPA model's pods for each run, next to the measured pods: with the
-            # settings the backend ran (local serving: its own), else the manifest's.
-            model_args = self.backend.analysis_model_args()
-            if model_args is not None and s.kpa_model_bin and os.access(s.kpa_model_bin,
-                                                                         os.X_OK):
-                args += ["--kpa-model", s.kpa_model_bin, "--kpa-args=" + shlex.join(model_args)]
+            # The KPA model's pods for each run, next to the measured pods, with the
+            # settings the backend ran (local serving: its own, else the manifest's): the
+            # analysis reads them from runs.json (system.kpa_model_args).
+            if self.backend.analysis_model_args() is not None and s.kpa_model_bin and \
+                    os.access(s.kpa_model_bin, os.X_OK):
+                args += ["--kpa-model", s.kpa_model_bin]
             analyze_log = os.path.join(self.dir, "logs", "analyze.log")
             if procs.run(args, log_path=analyze_log).returncode != 0:
                 tail(analyze_log, 20)
@@ -280,13 +293,15 @@ class Sweep:
                 log(f"teardown reported an error: {e}")
         if self.finished or self.record is None:
             return
-        if self.started_runs == 0 and rc != 0:
+        if self.started_runs == 0 and rc != 0 and not self.keep_logs:
             self._forget()
             return
         why = {130: "interrupted (SIGINT)", 143: "terminated (SIGTERM)"}.get(
             rc, f"failed (exit {rc})")
         self.record.set_status("partial", partial_because=f"{why} after {self.started_runs} of "
-                                                         f"{len(self.points)} runs started",
+                                                         f"{len(self.points)} runs started"
+                                                         + (f": {self.error}" if self.error
+                                                            else ""),
                                ended_utc=utc_now())
 
     def _forget(self) -> None:

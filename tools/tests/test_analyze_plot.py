@@ -591,6 +591,8 @@ def test_compare_two_kpa_targets_of_one_sweep(tmp_path, monkeypatch):
     page = (tmp_path / "cmp" / "compare.html").read_text()
     assert re.search(r"<tr class='differs'><th>KPA model \(analysis\)</th><td>kpa_model --target 10"
                      r"</td><td>kpa_model --target 20</td>", page)
+    assert re.search(r"<tr class='differs'><th>KPA model what-if \(analysis\)</th><td>--target 10"
+                     r"</td><td>--target 20</td>", page)
     assert str(sweep) in page  # both read the same sweep's CSVs
     png_ok(tmp_path / "cmp" / "compare_pods_10rps-100ms.png")
     table = pd.read_csv(tmp_path / "cmp" / "compare.csv")
@@ -609,6 +611,26 @@ def test_compare_needs_two_existing_directories(tmp_path, sweep):
         f"analyze_plot.py: error: {tmp_path / 'nope'} is not a directory")
     res = run_tool("--compare", sweep, sweep, "--labels", "a")
     assert res.returncode == 2 and "--labels needs one distinct name" in res.stderr
+
+
+def test_compare_of_sweeps_with_the_same_name_labels_them_by_their_parents(tmp_path):
+    """Issue 21 item 15: two sweeps called S (a/S, b/S) compare without --labels."""
+    for parent in ("a", "b"):
+        (tmp_path / parent).mkdir()
+        make_sweep(tmp_path / parent / "S")
+    res = run_tool("--compare", tmp_path / "a" / "S", tmp_path / "b" / "S", "--no-run-plots")
+    assert res.returncode == 0, res.stderr
+    out = tmp_path / "a" / "compare-a_S-vs-b_S"  # one directory, beside the first
+    page = (out / "compare.html").read_text()
+    assert "a/S" in page and "b/S" in page
+    assert "b/S_vs_a/S_p50_pct" in pd.read_csv(out / "compare.csv").columns
+    from knbench_analysis.compare import default_labels
+    assert default_labels(["/x/run", "/y/other"]) == ["run", "other"]
+    assert default_labels(["/x/a/S", "/y/a/S", "/z/T"]) == ["x/a/S", "y/a/S", "T"]
+    assert default_labels(["/x/a/S/", "/x/b/S", "/x/b/T"]) == ["a/S", "b/S", "T"]
+    res = run_tool("--compare", tmp_path / "a" / "S", str(tmp_path / "a" / "S") + "/")
+    assert res.returncode == 2
+    assert "--compare names one directory twice" in res.stderr
 
 
 def test_bootstrap_quantile_matches_brute_force_resampling():

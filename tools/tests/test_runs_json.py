@@ -82,3 +82,100 @@ def test_records_flag_runs_and_the_words_come_from_the_recorded_settings(tmp_pat
     assert "started without the idle state confirmed" in rows["10rps-100ms"]
     assert "interrupted" in rows["20rps-100ms"]  # still "running": the sweep was killed
     assert len(pd.read_csv(d / "summary.csv")) == 2
+
+
+SWEEP_MODEL_ARGS = ["--window=6s", "--target=10", "--max-scale=3", "--initial-scale=0",
+                    "--target-burst-capacity=-1", "--pod-start-delay=2s"]
+
+
+def model_sweep(tmp_path, monkeypatch, system=None, conf=None):
+    """A one-run sweep whose record holds the model's arguments, and the stand-in model."""
+    d = tmp_path / "sweep"
+    d.mkdir()
+    synth.write_new_csv(d / "results-10rps-100ms.csv", rps=10, spin=100)
+    synth.write_sweep_conf(d / "sweep.conf", runs="1", **(conf or {}))
+    if system is not None:
+        write_runs(d, [record("10rps-100ms", 10, 100, "results-10rps-100ms.csv")], system)
+    model = tmp_path / "fake_model"
+    synth.write_fake_model(model)
+    log = tmp_path / "model.log"
+    monkeypatch.setenv("FAKE_MODEL_LOG", str(log))
+    return d, model, log
+
+
+def model_argv(log):
+    """The arguments after --input X --output Y of the model's one call."""
+    (call,) = log.read_text().splitlines()
+    return call.split()[4:]
+
+
+def test_kpa_args_go_on_top_of_the_settings_the_sweep_ran(tmp_path, monkeypatch):
+    """Issue 21 item 12: a what-if changes what it names and keeps the sweep's max-scale 3
+    and 6 s window; the report and analysis.json say what changed."""
+    d, model, log = model_sweep(tmp_path, monkeypatch, {
+        "kind": "local serving", "class": "kpa", "serving_config": CONFIG,
+        "kpa_model_args": SWEEP_MODEL_ARGS})
+    res = run_tool(d, "--kpa-model", model, "--kpa-args", "--target 20 --panic-threshold-"
+                   "percentage=150", "--no-run-plots")
+    assert res.returncode == 0, res.stderr
+    assert model_argv(log) == ["--window=6s", "--max-scale=3", "--initial-scale=0",
+                               "--target-burst-capacity=-1", "--pod-start-delay=2s",
+                               "--target", "20", "--panic-threshold-percentage=150"]
+    page = html.unescape((d / "report.html").read_text())
+    assert ("--kpa-args --target 20 --panic-threshold-percentage=150 on top of the sweep's "
+            "settings: target 10 \u2192 20; panic-threshold-percentage 150 (the sweep's "
+            "arguments did not set it)") in page
+    a = json.loads((d / "analysis.json").read_text())
+    assert a["kpa_args"] == model_argv(log)
+    assert a["kpa_sweep_args"] == SWEEP_MODEL_ARGS
+    assert a["kpa_what_if"] == ["--target", "20", "--panic-threshold-percentage=150"]
+    assert a["kpa_changed"] == [{"setting": "target", "sweep": "10", "what_if": "20"},
+                                {"setting": "panic-threshold-percentage", "sweep": None,
+                                 "what_if": "150"}]
+
+
+def test_without_kpa_args_the_model_gets_the_sweeps_settings(tmp_path, monkeypatch):
+    d, model, log = model_sweep(tmp_path, monkeypatch, {
+        "kind": "fixed pods", "class": "none",
+        "kpa_model_args": ["--from-manifest", "/m.yaml"]})
+    assert run_tool(d, "--kpa-model", model, "--no-run-plots").returncode == 0
+    assert model_argv(log) == ["--from-manifest", "/m.yaml"]
+    assert "fake_model --from-manifest /m.yaml" in html.unescape((d / "report.html").read_text())
+
+
+def test_an_older_sweep_gives_its_settings_through_sweep_conf(tmp_path, monkeypatch):
+    d, model, log = model_sweep(tmp_path, monkeypatch,
+                                conf={"kpa_model_args": "--window=6s --max-scale=3"})
+    assert run_tool(d, "--kpa-model", model, "--kpa-args=--max-scale=5",
+                    "--no-run-plots").returncode == 0
+    assert model_argv(log) == ["--window=6s", "--max-scale=5"]
+
+
+def test_the_hpa_class_has_no_kpa_settings_to_build_on(tmp_path, monkeypatch):
+    d, model, log = model_sweep(tmp_path, monkeypatch, {
+        "kind": "local serving", "class": "hpa", "kpa_model_args": ["--class=hpa"]})
+    res = run_tool(d, "--kpa-model", model, "--kpa-args=--target 20", "--no-run-plots")
+    assert res.returncode == 0, res.stderr
+    assert model_argv(log) == ["--target", "20"]
+    assert "the sweep ran the HPA class" in res.stderr
+
+
+def test_a_manifest_in_the_what_if_is_noted_as_overridden(tmp_path, monkeypatch):
+    d, model, log = model_sweep(tmp_path, monkeypatch, {
+        "kind": "local serving", "class": "kpa", "kpa_model_args": SWEEP_MODEL_ARGS})
+    res = run_tool(d, "--kpa-model", model, "--kpa-args=--from-manifest /other.yaml",
+                   "--no-run-plots")
+    assert res.returncode == 0, res.stderr
+    assert "which win over a manifest: name the settings to change instead" in res.stderr
+    assert model_argv(log) == SWEEP_MODEL_ARGS + ["--from-manifest", "/other.yaml"]
+
+
+def test_what_if_flags_are_matched_however_they_are_spelled():
+    from knbench_analysis import whatif
+    m = whatif.layer(["--enable-scale-to-zero=true", "--max_scale", "3", "--target=7"],
+                     ["--noenable-scale-to-zero", "-max-scale=4", "--target", "7"])
+    assert m.args == ["--noenable-scale-to-zero", "-max-scale=4", "--target", "7"]
+    assert [c.text() for c in m.changes] == ["enable-scale-to-zero true \u2192 false",
+                                            "max-scale 3 \u2192 4"]
+    assert whatif.words(whatif.layer(["--target=7"], ["--target=7"])) == \
+        "--kpa-args --target=7: the sweep's settings, unchanged"
