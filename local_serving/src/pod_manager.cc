@@ -1,6 +1,7 @@
 #include "knbench/local_serving/pod_manager.h"
 
 #include <signal.h>
+#include <sys/wait.h>
 
 #include <algorithm>
 #include <climits>
@@ -26,6 +27,16 @@ constexpr absl::Duration kProbePeriod = absl::Milliseconds(25);
 constexpr absl::Duration kFirstBackoff = absl::Seconds(10);
 constexpr absl::Duration kMaxBackoff = absl::Minutes(5);
 constexpr absl::Duration kBackoffReset = absl::Minutes(10);
+
+// The kubelet's reason for a container that ended on its own. An OOM kill
+// is a SIGKILL while the cgroup's OOM kills went up (the kernel counts it
+// before the process can be reaped).
+const char* TerminationReason(int exit, bool oom_killed) {
+  if (WIFSIGNALED(exit) && WTERMSIG(exit) == SIGKILL && oom_killed) {
+    return "OOMKilled";
+  }
+  return WIFEXITED(exit) && WEXITSTATUS(exit) == 0 ? "Completed" : "Error";
+}
 
 // `injected`, or else a real one owned by `owned`.
 template <typename T, typename Real>
@@ -60,6 +71,8 @@ struct PodManager::Pod {
   absl::Time next_probe;
   absl::Duration backoff = absl::ZeroDuration();
   bool warned = false;
+  bool has_cgroup = false;
+  uint64_t oom_kills_at_start = 0;  // its cgroup's, when the process started
   std::shared_ptr<grpc::Channel> channel;
 };
 
@@ -73,7 +86,8 @@ PodManager::PodManager(Options options, Listener listener, World world)
       processes_(OrReal<ProcessLauncher, RealProcesses>(world.processes,
                                                         &own_processes_)),
       readiness_(OrReal<ReadinessProbe, GrpcHealthProbe>(world.readiness,
-                                                         &own_readiness_)) {}
+                                                         &own_readiness_)),
+      cgroups_(world.cgroups) {}
 
 PodManager::~PodManager() { Stop(absl::ZeroDuration()); }
 
@@ -197,23 +211,14 @@ absl::Time PodManager::NextRound(absl::Time now) const {
 }
 
 void PodManager::Step(absl::Time now) {
-  for (size_t i = 0; i < pods_.size();) {
-    Pod& pod = *pods_[i];
+  for (auto& p : pods_) {
+    Pod& pod = *p;
     const std::optional<int> exit =
         pod.status.pid == 0 ? std::nullopt : processes_->Reap(pod.status.pid);
-    if (!exit.has_value()) {
-      ++i;
-      continue;
-    }
-    Reaped(pod, *exit, now);
-    if (pod.status.phase == PodPhase::kTerminating) {
-      pods_.erase(pods_.begin() + static_cast<std::ptrdiff_t>(i));
-    } else {
-      ++i;
-    }
+    if (exit.has_value()) Reaped(pod, *exit, now);
   }
 
-  Reconcile(now);
+  Reconcile(now);  // also erases the terminating pods just reaped
 
   for (auto& p : pods_) {
     Pod& pod = *p;
@@ -243,16 +248,23 @@ void PodManager::Reaped(Pod& pod, int exit, absl::Time now) {
   }
   // Died on its own: out of the routing set, restarted like the kubelet
   // does.
-  if (pod.status.phase == PodPhase::kReady && listener_.gone) {
-    listener_.gone(pod.status.name);
+  if (pod.status.phase == PodPhase::kReady) {
+    pod.status.ready_changed_at = now;
+    if (listener_.gone) listener_.gone(pod.status.name);
   }
   if (now - pod.started >= kBackoffReset) pod.backoff = absl::ZeroDuration();
-  Logf("pod %s died (%s); restart %d in %s", pod.status.name,
-       DescribeExit(exit), pod.status.restarts + 1,
+  const bool oom_killed =
+      pod.has_cgroup &&
+      cgroups_->OomKills(pod.status.name) > pod.oom_kills_at_start;
+  const std::string reason = TerminationReason(exit, oom_killed);
+  Logf("pod %s died (%s, %s); restart %d in %s", pod.status.name,
+       DescribeExit(exit), reason, pod.status.restarts + 1,
        absl::FormatDuration(pod.backoff));
   pod.status.phase = PodPhase::kPending;
   pod.status.restarts += 1;
+  pod.status.last_termination_reason = reason;
   ++restarts_;
+  ++restarts_by_reason_[reason];
   pod.start_at = now + pod.backoff;
   pod.backoff = pod.backoff == absl::ZeroDuration()
                     ? kFirstBackoff
@@ -286,14 +298,35 @@ void PodManager::Reconcile(absl::Time now) {
       Terminate(*active[i], now, options_.termination_grace);
     }
   }
-  // Pods terminated before their process started have nothing to wait for.
-  pods_.erase(std::remove_if(pods_.begin(), pods_.end(),
-                             [](const std::unique_ptr<Pod>& p) {
-                               return p->status.phase ==
-                                          PodPhase::kTerminating &&
-                                      p->status.pid == 0;
-                             }),
-              pods_.end());
+  // Terminating pods whose process was reaped (or never started) are gone.
+  Erase([](const Pod& p) {
+    return p.status.phase == PodPhase::kTerminating && p.status.pid == 0;
+  });
+}
+
+template <typename Pred>
+void PodManager::Erase(Pred gone) {
+  for (auto it = pods_.begin(); it != pods_.end();) {
+    if (!gone(**it)) {
+      ++it;
+      continue;
+    }
+    if ((*it)->has_cgroup) cgroups_->Remove((*it)->status.name);
+    it = pods_.erase(it);
+  }
+}
+
+bool PodManager::EnsureCgroup(Pod& pod) {
+  if (cgroups_ == nullptr || pod.has_cgroup) return true;
+  // Made at the first start, not at creation: a pod scaled away while
+  // pending never needs one. A failure is retried, as the kubelet retries a
+  // pod sandbox it could not create.
+  if (absl::Status st = cgroups_->Add(pod.status.name); !st.ok()) {
+    Logf("pod %s: cgroup: %s", pod.status.name, st.message());
+    return false;
+  }
+  pod.has_cgroup = true;
+  return true;
 }
 
 void PodManager::Terminate(Pod& pod, absl::Time now, absl::Duration grace) {
@@ -309,6 +342,10 @@ void PodManager::Terminate(Pod& pod, absl::Time now, absl::Duration grace) {
 }
 
 void PodManager::Spawn(Pod& pod, absl::Time now) {
+  if (!EnsureCgroup(pod)) {
+    pod.start_at = now + absl::Seconds(1);
+    return;
+  }
   absl::StatusOr<int> grpc_port = FreePort(options_.host);
   absl::StatusOr<int> metrics_port = FreePort(options_.host);
   if (!grpc_port.ok() || !metrics_port.ok()) {
@@ -329,11 +366,20 @@ void PodManager::Spawn(Pod& pod, absl::Time now) {
                    options_.worker_args.end());
   spec.env = {{"POD_NAME", pod.status.name}};
   spec.log_path = absl::StrCat(options_.log_dir, "/", pod.status.name, ".log");
+  if (pod.has_cgroup) spec.cgroup_procs = cgroups_->ProcsFiles(pod.status.name);
   absl::StatusOr<pid_t> pid = processes_->Spawn(spec);
   if (!pid.ok()) {
     Logf("pod %s: %s", pod.status.name, pid.status().message());
     pod.start_at = now + absl::Seconds(1);
     return;
+  }
+  if (pod.has_cgroup) {
+    cgroups_->Track(pod.status.name, *pid);
+    pod.oom_kills_at_start = cgroups_->OomKills(pod.status.name);
+  }
+  if (!pod.status.started_once) {
+    pod.status.started_at = now;
+    pod.status.ready_changed_at = now;  // Ready is False from the start
   }
   pod.status.pid = *pid;
   pod.status.grpc_port = *grpc_port;
@@ -363,6 +409,7 @@ void PodManager::Spawn(Pod& pod, absl::Time now) {
 void PodManager::Probed(Pod& pod, bool serving, absl::Time now) {
   if (serving) {
     pod.status.phase = PodPhase::kReady;
+    pod.status.ready_changed_at = now;
     Logf("pod %s ready after %s", pod.status.name,
          absl::FormatDuration(
              absl::Trunc(now - pod.started, absl::Milliseconds(1))));
@@ -387,6 +434,7 @@ PodCounts PodManager::CountsLocked() const {
   PodCounts c;
   c.requested = stopping_ ? 0 : desired_;
   c.restarts = restarts_;
+  c.restarts_by_reason = restarts_by_reason_;
   for (const auto& p : pods_) {
     switch (p->status.phase) {
       case PodPhase::kPending:

@@ -94,6 +94,55 @@ class FakeProcesses : public ProcessLauncher {
   bool exit_on_sigterm_ = false;
 };
 
+// Cgroups that exist only here: every call is recorded, and the test says
+// when a pod's cgroup counts an OOM kill or cannot be made.
+class FakeCgroups : public PodCgroups {
+ public:
+  absl::Status Add(const std::string& pod) override {
+    absl::MutexLock lock(&mu_);
+    calls_.push_back("add " + pod);
+    if (failing_) return absl::PermissionDeniedError("no cgroups today");
+    return absl::OkStatus();
+  }
+  std::vector<std::string> ProcsFiles(const std::string& pod) override {
+    return {"/cg/cpu/" + pod + "/cgroup.procs",
+            "/cg/memory/" + pod + "/cgroup.procs"};
+  }
+  void Track(const std::string& pod, pid_t pid) override {
+    absl::MutexLock lock(&mu_);
+    calls_.push_back("track " + pod + " " + std::to_string(pid));
+  }
+  uint64_t OomKills(const std::string& pod) override {
+    absl::MutexLock lock(&mu_);
+    return oom_kills_[pod];
+  }
+  void Remove(const std::string& pod) override {
+    absl::MutexLock lock(&mu_);
+    calls_.push_back("remove " + pod);
+  }
+
+  void OomKill(const std::string& pod) {
+    absl::MutexLock lock(&mu_);
+    ++oom_kills_[pod];
+  }
+  void Fail(bool failing) {
+    absl::MutexLock lock(&mu_);
+    failing_ = failing;
+  }
+  std::vector<std::string> TakeCalls() {
+    absl::MutexLock lock(&mu_);
+    std::vector<std::string> out;
+    out.swap(calls_);
+    return out;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<std::string> calls_;
+  std::map<std::string, uint64_t> oom_kills_;
+  bool failing_ = false;
+};
+
 // Pods are ready once the test says so.
 class FakeReadiness : public ReadinessProbe {
  public:
@@ -140,7 +189,7 @@ class PodManagerTest : public ::testing::Test {
     };
     manager_ = std::make_unique<PodManager>(
         options, listener,
-        PodManager::World{&clock_, &processes_, &readiness_});
+        PodManager::World{&clock_, &processes_, &readiness_, &cgroups_});
     manager_->Start();
   }
 
@@ -180,6 +229,7 @@ class PodManagerTest : public ::testing::Test {
   FakeClock clock_;
   FakeProcesses processes_;
   FakeReadiness readiness_;
+  FakeCgroups cgroups_;
   std::unique_ptr<PodManager> manager_;
   absl::Mutex mu_;
   std::vector<std::string> events_;
@@ -334,6 +384,104 @@ TEST_F(PodManagerTest, IdleManagerWaitsWithoutATimerAndStopEndsEveryPod) {
   EXPECT_THAT(processes_.signals(b.pid), ElementsAre(SIGTERM));
   EXPECT_THAT(Pods(), IsEmpty());
   EXPECT_EQ(manager_->counts().requested, 0);
+}
+
+// Each pod's processes run in its own cgroup: made at its first start (a
+// pod scaled away while pending never gets one), joined by every process
+// (the spawn carries its cgroup.procs files), told each new pid, removed
+// once the pod is gone and its process reaped.
+TEST_F(PodManagerTest, APodsProcessesJoinItsCgroupWhichGoesWithThePod) {
+  ScaleTo(2);
+  ScaleTo(1);  // the second goes while pending
+  Advance(kStartDelay);
+  const PodStatus pod = Pod(0);
+  EXPECT_THAT(cgroups_.TakeCalls(),
+              ElementsAre("add " + pod.name,
+                          "track " + pod.name + " " + std::to_string(pod.pid)));
+  EXPECT_THAT(processes_.spec(pod.pid).cgroup_procs,
+              ElementsAre("/cg/cpu/" + pod.name + "/cgroup.procs",
+                          "/cg/memory/" + pod.name + "/cgroup.procs"));
+  // A restart joins the same cgroup.
+  processes_.Exit(pod.pid, 1);
+  Advance(kReap);
+  const pid_t restarted = Pod(0).pid;
+  ASSERT_NE(restarted, pod.pid);
+  EXPECT_THAT(cgroups_.TakeCalls(), ElementsAre("track " + pod.name + " " +
+                                                std::to_string(restarted)));
+  EXPECT_EQ(processes_.spec(restarted).cgroup_procs,
+            processes_.spec(pod.pid).cgroup_procs);
+  // Scaled away: removed only once its process has been reaped.
+  ScaleTo(0);
+  EXPECT_THAT(cgroups_.TakeCalls(), IsEmpty());
+  processes_.Exit(restarted, 0);
+  Advance(kReap);
+  EXPECT_THAT(cgroups_.TakeCalls(), ElementsAre("remove " + pod.name));
+  EXPECT_THAT(Pods(), IsEmpty());
+}
+
+// A SIGKILL while the pod's cgroup counted an OOM kill is the kubelet's
+// OOMKilled; another SIGKILL or a failing exit is Error, exit 0 Completed.
+TEST_F(PodManagerTest, RestartsAreCountedByReasonOomKilledFromTheCgroup) {
+  ReadyPods(1);
+  const std::string name = Pod(0).name;
+  cgroups_.OomKill(name);
+  processes_.Signal(Pod(0).pid, SIGKILL);  // what the kernel's OOM killer does
+  Advance(kReap);
+  EXPECT_EQ(Pod(0).last_termination_reason, "OOMKilled");
+  Advance(absl::Seconds(10));              // the back-off
+  processes_.Signal(Pod(0).pid, SIGKILL);  // no OOM kill this time
+  Advance(kReap);
+  EXPECT_EQ(Pod(0).last_termination_reason, "Error");
+  Advance(absl::Seconds(20));
+  processes_.Exit(Pod(0).pid, 0);
+  Advance(kReap);
+  EXPECT_EQ(Pod(0).last_termination_reason, "Completed");
+  const PodCounts counts = manager_->counts();
+  EXPECT_EQ(counts.restarts, 3);
+  EXPECT_EQ(counts.restarts_by_reason,
+            (std::map<std::string, int64_t>{
+                {"Completed", 1}, {"Error", 1}, {"OOMKilled", 1}}));
+  EXPECT_EQ(Pod(0).restarts, 3);
+}
+
+// A cgroup that cannot be made holds the pod back, retried every second,
+// as the kubelet retries a pod sandbox.
+TEST_F(PodManagerTest, APodWaitsForItsCgroup) {
+  cgroups_.Fail(true);
+  ScaleTo(1);
+  Advance(kStartDelay);
+  EXPECT_EQ(processes_.spawned(), 0);
+  EXPECT_EQ(Pod(0).phase, PodPhase::kPending);
+  cgroups_.Fail(false);
+  Advance(absl::Seconds(1) - absl::Milliseconds(1));
+  EXPECT_EQ(processes_.spawned(), 0);
+  Advance(absl::Milliseconds(1));
+  EXPECT_EQ(processes_.spawned(), 1);
+  const std::string name = Pod(0).name;
+  EXPECT_THAT(cgroups_.TakeCalls(),
+              ElementsAre("add " + name, "add " + name,
+                          "track " + name + " " + std::to_string(Pod(0).pid)));
+}
+
+// The times the HPA reads: the pod's start (its first process) and its
+// Ready condition's last change.
+TEST_F(PodManagerTest, StartAndReadyTransitionTimes) {
+  ScaleTo(1);
+  Advance(kStartDelay);
+  const absl::Time started = clock_.Now();
+  EXPECT_EQ(Pod(0).started_at, started);
+  EXPECT_EQ(Pod(0).ready_changed_at, started);
+  Advance(kProbe * 2);
+  readiness_.SetServing(Pod(0).name);
+  Advance(kProbe);
+  const absl::Time ready = clock_.Now();
+  ASSERT_EQ(Pod(0).phase, PodPhase::kReady);
+  EXPECT_EQ(Pod(0).ready_changed_at, ready);
+  Advance(absl::Seconds(5));
+  processes_.Exit(Pod(0).pid, 1);
+  Advance(kReap);
+  EXPECT_EQ(Pod(0).ready_changed_at, clock_.Now());  // not ready any more
+  EXPECT_EQ(Pod(0).started_at, started);             // a restart keeps it
 }
 
 }  // namespace
