@@ -15,11 +15,14 @@
 #include "absl/time/time.h"
 #include "knbench/autoscaler_model/settings_flags.h"
 #include "knbench/autoscaler_model/settings_report.h"
+#include "knbench/cgroups/layout.h"
 #include "knbench/common/binary.h"
 #include "knbench/common/flags.h"
 #include "knbench/common/log.h"
 #include "knbench/common/net.h"
 #include "knbench/common/shutdown.h"
+#include "knbench/local_serving/pod_cgroups.h"
+#include "knbench/local_serving/pod_resources.h"
 #include "knbench/local_serving/serving.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:8080",
@@ -72,6 +75,26 @@ ABSL_FLAG(int32_t, max_pods, 50,
 ABSL_FLAG(absl::Duration, termination_grace, absl::Seconds(30),
           "A pod being stopped gets SIGTERM, then SIGKILL after this; it is "
           "also the worker's --shutdown-grace.");
+ABSL_FLAG(std::string, pod_cpu_request, "",
+          "Every pod's requests.cpu, a Kubernetes quantity (500m, 0.5, 1): "
+          "its cgroup's CPU shares (weight), and kube-state-metrics' "
+          "request. Default: the manifest's; 0 = none. Under the hpa class "
+          "the pods' request is the HPA's --cpu-request instead.");
+ABSL_FLAG(std::string, pod_cpu_limit, "",
+          "Every pod's limits.cpu, a Kubernetes quantity: its cgroup's CFS "
+          "quota per 100 ms period, as the kubelet sets it. Default: the "
+          "manifest's; 0 = none.");
+ABSL_FLAG(std::string, pod_memory_limit, "",
+          "Every pod's limits.memory, a Kubernetes quantity (256Mi): its "
+          "cgroup's memory limit; past it the kernel OOM-kills the worker, "
+          "which is restarted (reason OOMKilled). Default: the manifest's; "
+          "0 = none.");
+ABSL_FLAG(bool, pod_cgroups, true,
+          "Run each pod in its own cgroup (v1, or a delegated v2 subtree) "
+          "with its resources' limits, as the kubelet does, read its usage "
+          "like cAdvisor. Where cgroups are not writable: one warning, pods "
+          "run unlimited, usage from /proc. --pod-cgroups=false turns them "
+          "off.");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(30),
           "On SIGTERM/SIGINT: how long calls in progress may take to finish "
           "before the pods are stopped.");
@@ -164,7 +187,14 @@ nlohmann::ordered_json ServingJson(const ls::ServingOptions& o) {
           {"log_dir", o.pods.log_dir},
           {"stats_out", o.stats_out},
           {"decisions_out", o.decisions_out},
-          {"prometheus_sd_file", o.sd_file}};
+          {"prometheus_sd_file", o.sd_file},
+          {"pod_cgroups", o.pod_cgroups},
+          // What would be enforced, found without making anything.
+          {"pod_resources",
+           ls::PodResourcesJson(
+               o.pod_resources,
+               ls::EnforcementText(o.pod_cgroups,
+                                   knbench::cgroups::DetectLayout()))}};
 }
 
 // --check-config. The text keeps the keys (and order) it always had first,
@@ -248,6 +278,13 @@ ls::ServingOptions ServingOptionsOrExit(const am::FlagSettings& settings) {
   o.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
   o.labels = Labels(settings);
   o.pods = PodOptionsOrExit(o.labels);
+  absl::StatusOr<ls::PodResources> resources = ls::ResolvePodResources(
+      {absl::GetFlag(FLAGS_pod_cpu_request), absl::GetFlag(FLAGS_pod_cpu_limit),
+       absl::GetFlag(FLAGS_pod_memory_limit)},
+      settings);
+  if (!resources.ok()) UsageError(resources.status().message());
+  o.pod_resources = *std::move(resources);
+  o.pod_cgroups = absl::GetFlag(FLAGS_pod_cgroups);
   for (const auto& [flag, value] :
        {std::pair{"--pod-start-delay", o.pods.start_delay},
         std::pair{"--termination-grace", o.pods.termination_grace},

@@ -1,11 +1,15 @@
 #include "knbench/local_serving/serving.h"
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
+#include "knbench/autoscaler_model/autoscaler_class.h"
 #include "knbench/common/log.h"
 #include "knbench/common/net.h"
 #include "knbench/local_serving/sd_file.h"
@@ -28,6 +32,27 @@ RouterOptions RouterOptionsFor(const ServingOptions& o) {
   r.container_concurrency = o.config.container_concurrency;
   r.queue_depth = o.queue_depth;
   return r;
+}
+
+CgroupPods::Options CgroupOptionsFor(const ServingOptions& o) {
+  CgroupPods::Options c;
+  c.resources = o.pod_resources.resources;
+  c.manager.enabled = o.pod_cgroups;
+  return c;
+}
+
+// What a cluster would label the pods' containers with: the worker binary
+// stands for the image.
+cgroups::ContainerLabels ContainerLabelsFor(const ServingOptions& o) {
+  char host[256] = {};
+  gethostname(host, sizeof(host) - 1);
+  return {o.labels.namespace_name, "worker", o.pods.worker_path, host};
+}
+
+// The pods the KPA keeps when idle.
+int32_t IdlePods(const am::KpaConfig& config) {
+  return config.enable_scale_to_zero ? config.min_scale
+                                     : std::max(config.min_scale, 1);
 }
 
 PodManager::Listener ListenerFor(Router* router, ServingMetrics* metrics,
@@ -58,16 +83,26 @@ LocalServing::LocalServing(ServingOptions options)
       registry_(std::make_shared<prometheus::Registry>()),
       serving_metrics_(*registry_, options_.metric_names, options_.labels,
                        options_.config.metric),
+      cgroups_(CgroupOptionsFor(options_)),
       metrics_(registry_),
       start_(clock_.Now()),
       stats_(start_),
       router_(RouterOptionsFor(options_), &stats_, &serving_metrics_, &clock_),
       pods_(options_.pods, ListenerFor(&router_, &serving_metrics_, options_),
-            PodManager::World{&clock_}) {
+            PodManager::World{&clock_, nullptr, nullptr, &cgroups_}) {
+  metrics_.Add(cgroups_.Collector(ContainerLabelsFor(options_)));
   metrics_.http().Handle("/state", [this] {
-    return HttpResponse{
-        200, "application/json",
-        StateJson(pods_.counts(), router_.snapshot(), pods_.pods())};
+    ServingState state;
+    state.counts = pods_.counts();
+    state.router = router_.snapshot();
+    state.autoscaler_class =
+        std::string(am::AutoscalerClassName(am::AutoscalerClass::kKpa));
+    state.idle_pods = IdlePods(options_.config);
+    state.pod_resources =
+        PodResourcesJson(options_.pod_resources, cgroups_.enforcement());
+    state.pods = pods_.pods();
+    state.cgroups = cgroups_.Views();
+    return HttpResponse{200, "application/json", StateJson(state)};
   });
 }
 
@@ -118,6 +153,7 @@ absl::Status LocalServing::Start() {
                      options_.grpc_port, " (in use, or not permitted)"));
   }
 
+  if (!cgroups_.warning().empty()) Logf("warning: %s", cgroups_.warning());
   router_.SetArrivalHook([this] {
     absl::MutexLock lock(&loop_mu_);
     poked_ = true;
@@ -195,6 +231,7 @@ void LocalServing::Shutdown() {
                     absl::ToChronoMilliseconds(grace));
   router_.Stop();
   pods_.Stop(grace);
+  cgroups_.Close();
   metrics_.Stop();
   stats_file_.close();
   decisions_file_.close();

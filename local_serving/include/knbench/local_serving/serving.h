@@ -18,7 +18,9 @@
 #include "knbench/common/clock.h"
 #include "knbench/common/metrics_endpoint.h"
 #include "knbench/local_serving/live_autoscaler.h"
+#include "knbench/local_serving/pod_cgroups.h"
 #include "knbench/local_serving/pod_manager.h"
+#include "knbench/local_serving/pod_resources.h"
 #include "knbench/local_serving/router.h"
 #include "knbench/local_serving/second_stats.h"
 #include "knbench/local_serving/serving_metrics.h"
@@ -35,9 +37,11 @@ struct ServingOptions {
   MetricNames metric_names = MetricNames::kOpenCensus;
   int64_t queue_depth = 10000;
   PodManager::Options pods;
-  std::string sd_file;        // empty: none
-  std::string stats_out;      // empty: none
-  std::string decisions_out;  // empty: none
+  PodResources pod_resources;  // every pod's
+  bool pod_cgroups = true;     // false: pods run unlimited, usage from /proc
+  std::string sd_file;         // empty: none
+  std::string stats_out;       // empty: none
+  std::string decisions_out;   // empty: none
   absl::Duration shutdown_grace = absl::Seconds(30);
 };
 
@@ -66,6 +70,8 @@ class LocalServing {
   const double target_per_pod_;
   std::shared_ptr<prometheus::Registry> registry_;
   ServingMetrics serving_metrics_;
+  // Before metrics_, which reads it at each scrape until it stops.
+  CgroupPods cgroups_;
   MetricsEndpoint metrics_;
   std::ofstream stats_file_;
   std::ofstream decisions_file_;
