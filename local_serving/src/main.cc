@@ -12,6 +12,7 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/time/time.h"
 #include "knbench/autoscaler_model/settings_flags.h"
 #include "knbench/autoscaler_model/settings_report.h"
@@ -58,11 +59,13 @@ ABSL_FLAG(std::string, prometheus_sd_file, "",
           "Write the pods' metrics endpoints here as a Prometheus file_sd "
           "target list (with a pod label), rewritten on every pod change.");
 ABSL_FLAG(std::string, stats_out, "",
-          "Write the autoscaler's per-second input as time_s,value,ready_pods "
-          "(kpa_model's input format).");
+          "Write the autoscaler's input in kpa_model's input format: the KPA's "
+          "per-second time_s,value,ready_pods; under the hpa class the pods' "
+          "metric samples (time_s,pod,cpu_millicores,ready,...).");
 ABSL_FLAG(std::string, decisions_out, "",
-          "Write every decision in kpa_model's output format: kpa_model "
-          "--input STATS_OUT with the same settings prints the same rows.");
+          "Write every decision (the KPA's ticks, or the HPA's syncs) in "
+          "kpa_model's output format: kpa_model --input STATS_OUT with the "
+          "same settings prints the same rows.");
 ABSL_FLAG(std::string, service_name, "",
           "Knative Service name in the metrics' labels (default: the "
           "manifest's metadata.name, else worker).");
@@ -120,9 +123,15 @@ names, so the cluster's dashboards and queries work on it.
       --listen 127.0.0.1:8080 --prometheus-sd-file /tmp/pods.json
 
 Autoscaling settings are kpa_model's flags, with Knative's names and
-defaults; precedence: flag > --from-manifest > default. The hpa class
-(--class=hpa, or the manifest's) resolves with --check-config but is not
-served yet.
+defaults; precedence: flag > --from-manifest > default. With the hpa class
+(--class=hpa, or the manifest's), Kubernetes' HPA scales the pods instead:
+their CPU (or memory) sampled every --metric-resolution, a sync every
+--horizontal-pod-autoscaler-sync-period, never below one pod.
+
+Each pod runs in its own cgroup with the manifest's CPU and memory limits
+(or --pod-cpu-limit's and --pod-memory-limit's) where cgroups are
+writable, and /metrics carries its usage under cAdvisor's and
+kube-state-metrics' names.
 
 Exit status: 0 after SIGTERM/SIGINT (every pod stopped), 1 if a port
 cannot be bound or a file written, 2 on bad flags, manifest or worker.
@@ -261,7 +270,9 @@ ls::PodManager::Options PodOptionsOrExit(const ls::RevisionLabels& labels) {
 // Every flag into ServingOptions, validated; a bad one exits 2.
 ls::ServingOptions ServingOptionsOrExit(const am::FlagSettings& settings) {
   ls::ServingOptions o;
+  o.autoscaler_class = settings.autoscaler_class;
   o.config = settings.config;
+  o.hpa = settings.hpa;
   ParseListen(absl::GetFlag(FLAGS_listen), &o.host, &o.grpc_port);
   o.metrics_port = absl::GetFlag(FLAGS_metrics_port);
   if (o.metrics_port < 0 || o.metrics_port > 65535) {
@@ -316,6 +327,28 @@ std::string LogDirOrEmpty(const std::string& log_dir) {
   return pattern;
 }
 
+// The start line's words on the autoscaler.
+std::string AutoscalerLine(const ls::ServingOptions& o) {
+  if (o.autoscaler_class == am::AutoscalerClass::kHpa) {
+    const am::HpaSpec spec = am::MakeHpaSpec(o.hpa);
+    const std::string target =
+        spec.metric == am::HpaMetric::kCpu
+            ? absl::StrCat(spec.target_utilization, "% of ", o.hpa.cpu_request,
+                           "m")
+            : absl::StrCat(spec.target_average_milli / 1000 >> 20, " MiB");
+    return absl::StrCat(
+        "hpa ", am::HpaMetricName(spec.metric), " target ", target, ", min ",
+        spec.min_replicas, " max ", spec.max_replicas, ", sync every ",
+        absl::FormatDuration(o.hpa.sync_period), ", metrics every ",
+        absl::FormatDuration(o.hpa.metric_resolution));
+  }
+  return absl::StrFormat("%s target %.2f per pod, window %s, min %d max %d",
+                         am::MetricName(o.config.metric),
+                         am::ResolveTarget(o.config).target,
+                         absl::FormatDuration(o.config.stable_window),
+                         o.config.min_scale, o.config.max_scale);
+}
+
 // Runs until SIGTERM/SIGINT, then stops every pod.
 int Serve(const ls::ServingOptions& o, knbench::ShutdownSignal& shutdown) {
   ls::LocalServing serving(o);
@@ -327,13 +360,11 @@ int Serve(const ls::ServingOptions& o, knbench::ShutdownSignal& shutdown) {
   shutdown.EnableGracefulStop();
   knbench::Logf(
       "serving %s/%s on %s:%d, metrics on %s:%d; pods run %s (logs in %s); "
-      "%s target %.2f per pod, window %s, min %d max %d, start delay %s",
+      "%s, start delay %s",
       o.labels.namespace_name, o.labels.service_name, o.host,
       serving.grpc_port(), o.host, serving.metrics_port(), o.pods.worker_path,
-      o.pods.log_dir, am::MetricName(o.config.metric),
-      am::ResolveTarget(o.config).target,
-      absl::FormatDuration(o.config.stable_window), o.config.min_scale,
-      o.config.max_scale, absl::FormatDuration(o.pods.start_delay));
+      o.pods.log_dir, AutoscalerLine(o),
+      absl::FormatDuration(o.pods.start_delay));
   shutdown.Wait();
   knbench::Logf("signal %d: stopping (grace %s)", shutdown.signal_number(),
                 absl::FormatDuration(o.shutdown_grace));
@@ -366,11 +397,6 @@ int main(int argc, char** argv) {
   ls::ServingOptions options = ServingOptionsOrExit(*settings);
   if (am::CheckConfigRequested()) {
     return PrintConfig(*settings, options, *format);
-  }
-  if (settings->autoscaler_class == am::AutoscalerClass::kHpa) {
-    UsageError(
-        "the hpa class cannot be served yet (only the kpa class runs "
-        "pods); --check-config shows its settings");
   }
   options.pods.log_dir = LogDirOrEmpty(options.pods.log_dir);
   if (options.pods.log_dir.empty()) return 1;

@@ -109,6 +109,9 @@ void PodManager::ScaleTo(int32_t pods) {
   pods = std::max(0, pods);
   if (pods != desired_) poked_ = true;
   desired_ = pods;
+  // New pods exist (pending) from now, as a Deployment's do once scaled:
+  // whoever lists the pods next (the HPA's metrics) sees them.
+  AddPending(clock_->Now());
 }
 
 std::string PodManager::NewName() {
@@ -271,13 +274,17 @@ void PodManager::Reaped(Pod& pod, int exit, absl::Time now) {
                     : std::min(pod.backoff * 2, kMaxBackoff);
 }
 
-void PodManager::Reconcile(absl::Time now) {
-  const int32_t want = stopping_ ? 0 : desired_;
+std::vector<PodManager::Pod*> PodManager::Active() {
   std::vector<Pod*> active;
   for (auto& p : pods_) {
     if (p->status.phase != PodPhase::kTerminating) active.push_back(p.get());
   }
-  for (int32_t n = static_cast<int32_t>(active.size()); n < want; ++n) {
+  return active;
+}
+
+void PodManager::AddPending(absl::Time now) {
+  const int32_t want = stopping_ ? 0 : desired_;
+  for (auto n = static_cast<int32_t>(Active().size()); n < want; ++n) {
     auto pod = std::make_unique<Pod>();
     pod->id = next_id_;
     pod->status.name = NewName();
@@ -285,6 +292,12 @@ void PodManager::Reconcile(absl::Time now) {
     pod->start_at = now + options_.start_delay;
     pods_.push_back(std::move(pod));
   }
+}
+
+void PodManager::Reconcile(absl::Time now) {
+  const int32_t want = stopping_ ? 0 : desired_;
+  AddPending(now);
+  std::vector<Pod*> active = Active();
   if (static_cast<int32_t>(active.size()) > want) {
     // Not ready before ready, newest first within each.
     std::sort(active.begin(), active.end(), [](const Pod* a, const Pod* b) {

@@ -20,7 +20,6 @@ int main() {
     blocks.push_back(block);
     usleep(1000);  // a few ms per MiB: the kill comes while it grows
   }
-  std::fprintf(stderr, "memory_hog: not killed after %zu MiB\n",
-               blocks.size());
+  std::fprintf(stderr, "memory_hog: not killed after %zu MiB\n", blocks.size());
   return 1;
 }

@@ -116,6 +116,8 @@ class PodManager {
   PodManager& operator=(const PodManager&) = delete;
 
   void Start();
+  // The scale the autoscaler asks for. New pods are listed (pending) at
+  // once; starts and stops happen on the manager's thread.
   void ScaleTo(int32_t pods);
   PodCounts counts() const;
   std::vector<PodStatus> pods() const;
@@ -145,6 +147,10 @@ class PodManager {
   void Terminate(Pod& pod, absl::Time now, absl::Duration grace)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Reconcile(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // New pending pods up to the scale asked for.
+  void AddPending(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The pods not terminating.
+  std::vector<Pod*> Active() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Gives the pod its cgroup if it has none yet; false (logged) if that
   // failed.
   bool EnsureCgroup(Pod& pod) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
