@@ -4,15 +4,11 @@
 #include <sys/wait.h>
 
 #include <algorithm>
-#include <climits>
 #include <optional>
 #include <random>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "grpcpp/create_channel.h"
-#include "grpcpp/security/credentials.h"
-#include "grpcpp/support/channel_arguments.h"
 #include "knbench/common/log.h"
 
 namespace knbench::local_serving {
@@ -402,18 +398,7 @@ void PodManager::Spawn(Pod& pod, absl::Time now) {
   pod.started = now;
   pod.next_probe = now;
   pod.warned = false;
-  grpc::ChannelArguments args;
-  // Probe and proxy over one connection; reconnect fast while the worker
-  // starts, and never let the connection idle out.
-  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 10);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 10);
-  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 100);
-  args.SetInt(GRPC_ARG_CLIENT_IDLE_TIMEOUT_MS, INT_MAX);
-  // Each pod gets its own connection, as each pod is its own host.
-  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  pod.channel =
-      grpc::CreateCustomChannel(absl::StrCat(options_.host, ":", *grpc_port),
-                                grpc::InsecureChannelCredentials(), args);
+  pod.channel = PodChannel(options_.host, *grpc_port);
   membership_changed_ = true;
   Logf("pod %s started (pid %d, gRPC %s:%d, metrics :%d)", pod.status.name,
        *pid, options_.host, *grpc_port, *metrics_port);

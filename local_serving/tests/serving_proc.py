@@ -103,6 +103,17 @@ def pid_alive(pid):
 
 
 
+def assert_replay_is_live(serving, *settings):
+    """kpa_model --input STATS with the same settings prints serving's
+    --decisions-out byte for byte (KPA_MODEL_BIN)."""
+    replay = subprocess.run([os.environ["KPA_MODEL_BIN"], f"--input={serving.stats}",
+                             *settings], check=True, capture_output=True, text=True).stdout
+    with open(serving.decisions) as f:
+        live = f.read()
+    assert live.count("\n") > 10
+    assert replay == live
+
+
 def prom_query(url, expr):
     q = urllib.parse.urlencode({"query": expr})
     with urllib.request.urlopen(f"{url}/api/v1/query?{q}", timeout=5) as r:

@@ -16,13 +16,13 @@ import sys
 
 import pytest
 
-from serving_proc import ROOT, Prometheus, Serving, read_csv, wait_until
+from serving_proc import (ROOT, Prometheus, Serving, assert_replay_is_live, read_csv,
+                          wait_until)
 
 sys.path.insert(0, os.path.join(ROOT, "deploy", "tests"))
 import dashboard_exprs  # noqa: E402
 
 DRIVER = os.environ["DRIVER_BIN"]
-KPA_MODEL = os.environ["KPA_MODEL_BIN"]
 FIXTURE = os.path.join(ROOT, "autoscaler_model", "tests", "fixtures", "worker-service-hpa.yaml")
 # The overlay's HPA: CPU 70 % of a 500m request, 1 to 3 pods, 1-CPU limit.
 # Shortened: metrics and syncs every 2 s, a 6 s stabilization window.
@@ -173,13 +173,7 @@ def test_kube_state_metrics_and_cadvisor_series_are_exported(run):
 
 def test_live_decisions_equal_kpa_models_replay(run):
     serving = run["serving"]
-    replay = subprocess.run([KPA_MODEL, f"--input={serving.stats}",
-                             f"--from-manifest={manifest(serving.tmp)}", *SETTINGS],
-                            check=True, capture_output=True, text=True).stdout
-    with open(serving.decisions) as f:
-        live = f.read()
-    assert live.count("\n") > 10
-    assert replay == live
+    assert_replay_is_live(serving, f"--from-manifest={manifest(serving.tmp)}", *SETTINGS)
 
 
 def test_the_dashboards_hpa_row_answers_from_prometheus(run):

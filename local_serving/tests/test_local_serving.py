@@ -15,15 +15,14 @@ import time
 
 import pytest
 
-from serving_proc import (ROOT, Prometheus, Serving, drive, free_port, pid_alive,  # noqa: E402
-                          read_csv, wait_until)
+from serving_proc import (ROOT, Prometheus, Serving, assert_replay_is_live,  # noqa: E402
+                          drive, free_port, pid_alive, read_csv, wait_until)
 sys.path.insert(0, os.path.join(ROOT, "deploy", "tests"))
 import dashboard_exprs  # noqa: E402
 
 LOCAL_SERVING = os.environ["LOCAL_SERVING_BIN"]
 WORKER = os.environ["WORKER_BIN"]
 DRIVER = os.environ["DRIVER_BIN"]
-KPA_MODEL = os.environ["KPA_MODEL_BIN"]
 MANIFEST = os.path.join(ROOT, "deploy", "base", "worker", "knative-service.yaml")
 
 
@@ -98,13 +97,7 @@ def test_scale_down_over_the_window_then_to_zero_by_the_fast_path(lifecycle):
 
 
 def test_live_decisions_equal_the_offline_replay(lifecycle):
-    serving = lifecycle["serving"]
-    replay = subprocess.run([KPA_MODEL, f"--input={serving.stats}", *LIFECYCLE_SETTINGS],
-                            check=True, capture_output=True, text=True).stdout
-    with open(serving.decisions) as f:
-        live = f.read()
-    assert live.count("\n") > 10
-    assert replay == live
+    assert_replay_is_live(lifecycle["serving"], *LIFECYCLE_SETTINGS)
 
 
 def test_container_concurrency_queueing_goes_away_as_pods_are_added(tmp_path):
