@@ -115,7 +115,7 @@ LocalServing::LocalServing(ServingOptions options)
     state.router = router_.snapshot();
     state.autoscaler_class =
         std::string(am::AutoscalerClassName(options_.autoscaler_class));
-    state.idle_pods = autoscaler_ != nullptr ? autoscaler_->idle_pods() : 0;
+    state.idle_pods = autoscaler_->idle_pods();
     state.pod_resources =
         PodResourcesJson(options_.pod_resources, cgroups_.enforcement());
     state.pods = pods_.pods();
@@ -135,6 +135,9 @@ absl::Status LocalServing::Start() {
     if (!*file)
       return absl::UnavailableError(absl::StrCat("cannot write ", *path));
   }
+  // Before the router starts (the KPA's poke hooks into it) and before
+  // /state can be asked.
+  autoscaler_ = MakeLoop();
   if (!options_.sd_file.empty()) {
     if (absl::Status st = WriteFileAtomically(
             options_.sd_file,
@@ -172,7 +175,6 @@ absl::Status LocalServing::Start() {
   }
 
   if (!cgroups_.warning().empty()) Logf("warning: %s", cgroups_.warning());
-  autoscaler_ = MakeLoop();  // before the router starts: the KPA's poke
   router_.Start(kRouterThreads);
   autoscaler_->Start();
   pods_.Start();
