@@ -37,6 +37,11 @@ EXPECTED = {
     "local_serving_test": {"labels": {"local_serving", "unit"}, "timeout": 120},
     "local_serving_e2e": {"labels": {"local_serving", "e2e"}, "timeout": 600,
                           "run_serial": True},
+    # Real pods in cgroups, measuring their CPU: alone.
+    "local_serving_pod_resources": {"labels": {"local_serving", "cgroups", "e2e"},
+                                    "timeout": 120, "run_serial": True},
+    "local_serving_e2e_hpa": {"labels": {"local_serving", "cgroups", "e2e"},
+                              "timeout": 300, "run_serial": True},
     "load_driver_cli_tests": {"labels": {"load_driver", "cli"}, "timeout": 120},
     "load_driver_e2e_tests": {"labels": {"load_driver", "e2e"}, "timeout": 120,
                               "run_serial": True},

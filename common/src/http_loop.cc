@@ -384,7 +384,11 @@ void HttpServer::Loop::Close(Conn* conn) {
   if (conn->fd < 0) return;
   CloseFiles(conn);
   budget_.Remove(conn->id);
-  close(conn->fd);  // Also removes it from the epoll set.
+  // Out of the epoll set first: close() alone leaves the socket there
+  // while a forked child (local serving's pods, until they exec) holds a
+  // copy of it, and epoll would report events for a freed connection.
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, conn->fd, nullptr);
+  close(conn->fd);
   conn->fd = -1;
   conn->deadline = SteadyClock::time_point::min();
 }

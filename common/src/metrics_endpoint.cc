@@ -8,11 +8,16 @@
 
 namespace knbench {
 
-std::string RenderMetrics(const prometheus::Registry& registry) {
+std::string RenderMetrics(
+    const prometheus::Registry& registry,
+    const std::vector<std::shared_ptr<prometheus::Collectable>>& more) {
   std::vector<prometheus::MetricFamily> families = registry.Collect();
-  std::vector<prometheus::MetricFamily> process = ProcessCollector().Collect();
-  families.insert(families.end(), std::make_move_iterator(process.begin()),
-                  std::make_move_iterator(process.end()));
+  auto append = [&families](std::vector<prometheus::MetricFamily> collected) {
+    families.insert(families.end(), std::make_move_iterator(collected.begin()),
+                    std::make_move_iterator(collected.end()));
+  };
+  append(ProcessCollector().Collect());
+  for (const auto& collectable : more) append(collectable->Collect());
   return prometheus::TextSerializer().Serialize(families);
 }
 
@@ -20,11 +25,16 @@ MetricsEndpoint::MetricsEndpoint(std::shared_ptr<prometheus::Registry> registry)
     : registry_(std::move(registry)) {
   http_.Handle("/metrics", [this] {
     return HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8",
-                        RenderMetrics(*registry_)};
+                        RenderMetrics(*registry_, collectables_)};
   });
   http_.Handle("/healthz", [] {
     return HttpResponse{200, "text/plain", "ok\n"};
   });
+}
+
+void MetricsEndpoint::Add(
+    std::shared_ptr<prometheus::Collectable> collectable) {
+  collectables_.push_back(std::move(collectable));
 }
 
 absl::Status MetricsEndpoint::Start(int port, const std::string& address) {

@@ -1,7 +1,10 @@
 #include "knbench/common/http_server.h"
 
 #include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -270,6 +273,49 @@ TEST_F(HttpServerTest,
   auto silent = SendRaw(server_.port(), "", 100);
   EXPECT_FALSE(silent.ok());
   EXPECT_EQ(HttpGet(server_.port(), "/hello")->status, 200);
+}
+
+// A process forked while a connection is open (local serving forks its
+// pods) holds a copy of the socket until it execs or exits. Closing ours
+// then leaves the socket in the epoll set: without taking it out first, the
+// loop got events (EOF, readable for ever) for a connection it had freed, a
+// use-after-free that ASan (scripts/sanitize.sh) reports here.
+TEST_F(HttpServerTest, ASocketAForkedChildStillHoldsGivesNoMoreEvents) {
+  std::atomic<pid_t> child{0};
+  server_.Handle("/fork", [&child] {
+    const pid_t pid = fork();
+    if (pid == 0) {  // holds every descriptor until killed, or we die
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      pause();
+      _exit(0);
+    }
+    child = pid;
+    return HttpResponse{200, "text/plain", "forked"};
+  });
+  // The child holds this end too, so only a shutdown tells the server the
+  // client is done.
+  const int fd = ConnectLoopback(server_.port());
+  ASSERT_GE(fd, 0);
+  const std::string request = "GET /fork HTTP/1.1\r\nConnection: close\r\n\r\n";
+  ASSERT_EQ(send(fd, request.data(), request.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(request.size()));
+  std::string answer;
+  char buf[512];
+  for (ssize_t n; (n = recv(fd, buf, sizeof(buf), 0)) > 0;)
+    answer.append(buf, n);
+  EXPECT_THAT(answer, HasSubstr("forked"));
+  shutdown(fd, SHUT_WR);
+  // The server has closed its side; the child's copy stays open while the
+  // loop goes on serving.
+  for (int i = 0; i < 20; ++i) {
+    auto hello = HttpGet(server_.port(), "/hello");
+    ASSERT_TRUE(hello.ok()) << hello.status();
+    EXPECT_EQ(hello->body, "hi there");
+  }
+  close(fd);
+  ASSERT_GT(child.load(), 0);
+  kill(child.load(), SIGKILL);
+  waitpid(child.load(), nullptr, 0);
 }
 
 // 500 clients trickling their headers hold connections, yet scrapes and

@@ -69,5 +69,34 @@ TEST(MetricsEndpointTest, ServesRegistryProcessMetricsAndHealth) {
   EXPECT_GE(SampleValue(metrics->body, "process_cpu_seconds_total"), 0);
 }
 
+// A collectable added to the endpoint is read at each scrape, after the
+// registry's series.
+TEST(MetricsEndpointTest, RendersAddedCollectablesAtScrapeTime) {
+  class Counting : public prometheus::Collectable {
+   public:
+    std::vector<prometheus::MetricFamily> Collect() const override {
+      prometheus::MetricFamily family;
+      family.name = "scrapes_seen";
+      family.help = "scrapes";
+      family.type = prometheus::MetricType::Gauge;
+      prometheus::ClientMetric metric;
+      metric.gauge.value = static_cast<double>(++scrapes_);
+      family.metric.push_back(metric);
+      return {family};
+    }
+
+   private:
+    mutable int scrapes_ = 0;
+  };
+  MetricsEndpoint endpoint(std::make_shared<prometheus::Registry>());
+  endpoint.Add(std::make_shared<Counting>());
+  ASSERT_TRUE(endpoint.Start(0, "127.0.0.1").ok());
+  for (double want : {1, 2}) {
+    auto metrics = testing::HttpGet(endpoint.port(), "/metrics");
+    ASSERT_TRUE(metrics.ok());
+    EXPECT_EQ(SampleValue(metrics->body, "scrapes_seen"), want);
+  }
+}
+
 }  // namespace
 }  // namespace knbench

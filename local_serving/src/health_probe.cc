@@ -1,13 +1,18 @@
 #include "knbench/local_serving/health_probe.h"
 
 #include <chrono>
+#include <climits>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "grpc/health/v1/health.pb.h"
 #include "grpcpp/client_context.h"
 #include "grpcpp/completion_queue.h"
+#include "grpcpp/create_channel.h"
 #include "grpcpp/generic/generic_stub.h"
+#include "grpcpp/security/credentials.h"
 #include "grpcpp/support/byte_buffer.h"
+#include "grpcpp/support/channel_arguments.h"
 
 namespace knbench::local_serving {
 namespace {
@@ -32,6 +37,20 @@ bool IsServing(const grpc::ByteBuffer& bytes) {
 }
 
 }  // namespace
+
+std::shared_ptr<grpc::Channel> PodChannel(const std::string& host, int port) {
+  grpc::ChannelArguments args;
+  // Probe and proxy over one connection; reconnect fast while the worker
+  // starts, and never let the connection idle out.
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 10);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 10);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_CLIENT_IDLE_TIMEOUT_MS, INT_MAX);
+  // Each pod gets its own connection, as each pod is its own host.
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  return grpc::CreateCustomChannel(absl::StrCat(host, ":", port),
+                                   grpc::InsecureChannelCredentials(), args);
+}
 
 bool GrpcHealthProbe::Serving(const std::string&,
                               const std::shared_ptr<grpc::Channel>& channel) {

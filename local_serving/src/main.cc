@@ -12,14 +12,18 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/time/time.h"
 #include "knbench/autoscaler_model/settings_flags.h"
 #include "knbench/autoscaler_model/settings_report.h"
+#include "knbench/cgroups/layout.h"
 #include "knbench/common/binary.h"
 #include "knbench/common/flags.h"
 #include "knbench/common/log.h"
 #include "knbench/common/net.h"
 #include "knbench/common/shutdown.h"
+#include "knbench/local_serving/pod_cgroups.h"
+#include "knbench/local_serving/pod_resources.h"
 #include "knbench/local_serving/serving.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:8080",
@@ -55,11 +59,13 @@ ABSL_FLAG(std::string, prometheus_sd_file, "",
           "Write the pods' metrics endpoints here as a Prometheus file_sd "
           "target list (with a pod label), rewritten on every pod change.");
 ABSL_FLAG(std::string, stats_out, "",
-          "Write the autoscaler's per-second input as time_s,value,ready_pods "
-          "(kpa_model's input format).");
+          "Write the autoscaler's input in kpa_model's input format: the KPA's "
+          "per-second time_s,value,ready_pods; under the hpa class the pods' "
+          "metric samples (time_s,pod,cpu_millicores,ready,...).");
 ABSL_FLAG(std::string, decisions_out, "",
-          "Write every decision in kpa_model's output format: kpa_model "
-          "--input STATS_OUT with the same settings prints the same rows.");
+          "Write every decision (the KPA's ticks, or the HPA's syncs) in "
+          "kpa_model's output format: kpa_model --input STATS_OUT with the "
+          "same settings prints the same rows.");
 ABSL_FLAG(std::string, service_name, "",
           "Knative Service name in the metrics' labels (default: the "
           "manifest's metadata.name, else worker).");
@@ -72,6 +78,26 @@ ABSL_FLAG(int32_t, max_pods, 50,
 ABSL_FLAG(absl::Duration, termination_grace, absl::Seconds(30),
           "A pod being stopped gets SIGTERM, then SIGKILL after this; it is "
           "also the worker's --shutdown-grace.");
+ABSL_FLAG(std::string, pod_cpu_request, "",
+          "Every pod's requests.cpu, a Kubernetes quantity (500m, 0.5, 1): "
+          "its cgroup's CPU shares (weight), and kube-state-metrics' "
+          "request. Default: the manifest's; 0 = none. Under the hpa class "
+          "the pods' request is the HPA's --cpu-request instead.");
+ABSL_FLAG(std::string, pod_cpu_limit, "",
+          "Every pod's limits.cpu, a Kubernetes quantity: its cgroup's CFS "
+          "quota per 100 ms period, as the kubelet sets it. Default: the "
+          "manifest's; 0 = none.");
+ABSL_FLAG(std::string, pod_memory_limit, "",
+          "Every pod's limits.memory, a Kubernetes quantity (256Mi): its "
+          "cgroup's memory limit; past it the kernel OOM-kills the worker, "
+          "which is restarted (reason OOMKilled). Default: the manifest's; "
+          "0 = none.");
+ABSL_FLAG(bool, pod_cgroups, true,
+          "Run each pod in its own cgroup (v1, or a delegated v2 subtree) "
+          "with its resources' limits, as the kubelet does, read its usage "
+          "like cAdvisor. Where cgroups are not writable: one warning, pods "
+          "run unlimited, usage from /proc. --pod-cgroups=false turns them "
+          "off.");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(30),
           "On SIGTERM/SIGINT: how long calls in progress may take to finish "
           "before the pods are stopped.");
@@ -97,9 +123,15 @@ names, so the cluster's dashboards and queries work on it.
       --listen 127.0.0.1:8080 --prometheus-sd-file /tmp/pods.json
 
 Autoscaling settings are kpa_model's flags, with Knative's names and
-defaults; precedence: flag > --from-manifest > default. The hpa class
-(--class=hpa, or the manifest's) resolves with --check-config but is not
-served yet.
+defaults; precedence: flag > --from-manifest > default. With the hpa class
+(--class=hpa, or the manifest's), Kubernetes' HPA scales the pods instead:
+their CPU (or memory) sampled every --metric-resolution, a sync every
+--horizontal-pod-autoscaler-sync-period, never below one pod.
+
+Each pod runs in its own cgroup with the manifest's CPU and memory limits
+(or --pod-cpu-limit's and --pod-memory-limit's) where cgroups are
+writable, and /metrics carries its usage under cAdvisor's and
+kube-state-metrics' names.
 
 Exit status: 0 after SIGTERM/SIGINT (every pod stopped), 1 if a port
 cannot be bound or a file written, 2 on bad flags, manifest or worker.
@@ -164,7 +196,14 @@ nlohmann::ordered_json ServingJson(const ls::ServingOptions& o) {
           {"log_dir", o.pods.log_dir},
           {"stats_out", o.stats_out},
           {"decisions_out", o.decisions_out},
-          {"prometheus_sd_file", o.sd_file}};
+          {"prometheus_sd_file", o.sd_file},
+          {"pod_cgroups", o.pod_cgroups},
+          // What would be enforced, found without making anything.
+          {"pod_resources",
+           ls::PodResourcesJson(
+               o.pod_resources,
+               ls::EnforcementText(o.pod_cgroups,
+                                   knbench::cgroups::DetectLayout()))}};
 }
 
 // --check-config. The text keeps the keys (and order) it always had first,
@@ -231,7 +270,9 @@ ls::PodManager::Options PodOptionsOrExit(const ls::RevisionLabels& labels) {
 // Every flag into ServingOptions, validated; a bad one exits 2.
 ls::ServingOptions ServingOptionsOrExit(const am::FlagSettings& settings) {
   ls::ServingOptions o;
+  o.autoscaler_class = settings.autoscaler_class;
   o.config = settings.config;
+  o.hpa = settings.hpa;
   ParseListen(absl::GetFlag(FLAGS_listen), &o.host, &o.grpc_port);
   o.metrics_port = absl::GetFlag(FLAGS_metrics_port);
   if (o.metrics_port < 0 || o.metrics_port > 65535) {
@@ -248,6 +289,13 @@ ls::ServingOptions ServingOptionsOrExit(const am::FlagSettings& settings) {
   o.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
   o.labels = Labels(settings);
   o.pods = PodOptionsOrExit(o.labels);
+  absl::StatusOr<ls::PodResources> resources = ls::ResolvePodResources(
+      {absl::GetFlag(FLAGS_pod_cpu_request), absl::GetFlag(FLAGS_pod_cpu_limit),
+       absl::GetFlag(FLAGS_pod_memory_limit)},
+      settings);
+  if (!resources.ok()) UsageError(resources.status().message());
+  o.pod_resources = *std::move(resources);
+  o.pod_cgroups = absl::GetFlag(FLAGS_pod_cgroups);
   for (const auto& [flag, value] :
        {std::pair{"--pod-start-delay", o.pods.start_delay},
         std::pair{"--termination-grace", o.pods.termination_grace},
@@ -279,6 +327,28 @@ std::string LogDirOrEmpty(const std::string& log_dir) {
   return pattern;
 }
 
+// The start line's words on the autoscaler.
+std::string AutoscalerLine(const ls::ServingOptions& o) {
+  if (o.autoscaler_class == am::AutoscalerClass::kHpa) {
+    const am::HpaSpec spec = am::MakeHpaSpec(o.hpa);
+    const std::string target =
+        spec.metric == am::HpaMetric::kCpu
+            ? absl::StrCat(spec.target_utilization, "% of ", o.hpa.cpu_request,
+                           "m")
+            : absl::StrCat(spec.target_average_milli / 1000 >> 20, " MiB");
+    return absl::StrCat(
+        "hpa ", am::HpaMetricName(spec.metric), " target ", target, ", min ",
+        spec.min_replicas, " max ", spec.max_replicas, ", sync every ",
+        absl::FormatDuration(o.hpa.sync_period), ", metrics every ",
+        absl::FormatDuration(o.hpa.metric_resolution));
+  }
+  return absl::StrFormat("%s target %.2f per pod, window %s, min %d max %d",
+                         am::MetricName(o.config.metric),
+                         am::ResolveTarget(o.config).target,
+                         absl::FormatDuration(o.config.stable_window),
+                         o.config.min_scale, o.config.max_scale);
+}
+
 // Runs until SIGTERM/SIGINT, then stops every pod.
 int Serve(const ls::ServingOptions& o, knbench::ShutdownSignal& shutdown) {
   ls::LocalServing serving(o);
@@ -290,13 +360,11 @@ int Serve(const ls::ServingOptions& o, knbench::ShutdownSignal& shutdown) {
   shutdown.EnableGracefulStop();
   knbench::Logf(
       "serving %s/%s on %s:%d, metrics on %s:%d; pods run %s (logs in %s); "
-      "%s target %.2f per pod, window %s, min %d max %d, start delay %s",
+      "%s, start delay %s",
       o.labels.namespace_name, o.labels.service_name, o.host,
       serving.grpc_port(), o.host, serving.metrics_port(), o.pods.worker_path,
-      o.pods.log_dir, am::MetricName(o.config.metric),
-      am::ResolveTarget(o.config).target,
-      absl::FormatDuration(o.config.stable_window), o.config.min_scale,
-      o.config.max_scale, absl::FormatDuration(o.pods.start_delay));
+      o.pods.log_dir, AutoscalerLine(o),
+      absl::FormatDuration(o.pods.start_delay));
   shutdown.Wait();
   knbench::Logf("signal %d: stopping (grace %s)", shutdown.signal_number(),
                 absl::FormatDuration(o.shutdown_grace));
@@ -329,11 +397,6 @@ int main(int argc, char** argv) {
   ls::ServingOptions options = ServingOptionsOrExit(*settings);
   if (am::CheckConfigRequested()) {
     return PrintConfig(*settings, options, *format);
-  }
-  if (settings->autoscaler_class == am::AutoscalerClass::kHpa) {
-    UsageError(
-        "the hpa class cannot be served yet (only the kpa class runs "
-        "pods); --check-config shows its settings");
   }
   options.pods.log_dir = LogDirOrEmpty(options.pods.log_dir);
   if (options.pods.log_dir.empty()) return 1;

@@ -1,17 +1,14 @@
 #include "knbench/local_serving/pod_manager.h"
 
 #include <signal.h>
+#include <sys/wait.h>
 
 #include <algorithm>
-#include <climits>
 #include <optional>
 #include <random>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "grpcpp/create_channel.h"
-#include "grpcpp/security/credentials.h"
-#include "grpcpp/support/channel_arguments.h"
 #include "knbench/common/log.h"
 
 namespace knbench::local_serving {
@@ -26,6 +23,16 @@ constexpr absl::Duration kProbePeriod = absl::Milliseconds(25);
 constexpr absl::Duration kFirstBackoff = absl::Seconds(10);
 constexpr absl::Duration kMaxBackoff = absl::Minutes(5);
 constexpr absl::Duration kBackoffReset = absl::Minutes(10);
+
+// The kubelet's reason for a container that ended on its own. An OOM kill
+// is a SIGKILL while the cgroup's OOM kills went up (the kernel counts it
+// before the process can be reaped).
+const char* TerminationReason(int exit, bool oom_killed) {
+  if (WIFSIGNALED(exit) && WTERMSIG(exit) == SIGKILL && oom_killed) {
+    return "OOMKilled";
+  }
+  return WIFEXITED(exit) && WEXITSTATUS(exit) == 0 ? "Completed" : "Error";
+}
 
 // `injected`, or else a real one owned by `owned`.
 template <typename T, typename Real>
@@ -60,6 +67,8 @@ struct PodManager::Pod {
   absl::Time next_probe;
   absl::Duration backoff = absl::ZeroDuration();
   bool warned = false;
+  bool has_cgroup = false;
+  uint64_t oom_kills_at_start = 0;  // its cgroup's, when the process started
   std::shared_ptr<grpc::Channel> channel;
 };
 
@@ -73,7 +82,8 @@ PodManager::PodManager(Options options, Listener listener, World world)
       processes_(OrReal<ProcessLauncher, RealProcesses>(world.processes,
                                                         &own_processes_)),
       readiness_(OrReal<ReadinessProbe, GrpcHealthProbe>(world.readiness,
-                                                         &own_readiness_)) {}
+                                                         &own_readiness_)),
+      cgroups_(world.cgroups) {}
 
 PodManager::~PodManager() { Stop(absl::ZeroDuration()); }
 
@@ -95,6 +105,9 @@ void PodManager::ScaleTo(int32_t pods) {
   pods = std::max(0, pods);
   if (pods != desired_) poked_ = true;
   desired_ = pods;
+  // New pods exist (pending) from now, as a Deployment's do once scaled:
+  // whoever lists the pods next (the HPA's metrics) sees them.
+  AddPending(clock_->Now());
 }
 
 std::string PodManager::NewName() {
@@ -197,23 +210,14 @@ absl::Time PodManager::NextRound(absl::Time now) const {
 }
 
 void PodManager::Step(absl::Time now) {
-  for (size_t i = 0; i < pods_.size();) {
-    Pod& pod = *pods_[i];
+  for (auto& p : pods_) {
+    Pod& pod = *p;
     const std::optional<int> exit =
         pod.status.pid == 0 ? std::nullopt : processes_->Reap(pod.status.pid);
-    if (!exit.has_value()) {
-      ++i;
-      continue;
-    }
-    Reaped(pod, *exit, now);
-    if (pod.status.phase == PodPhase::kTerminating) {
-      pods_.erase(pods_.begin() + static_cast<std::ptrdiff_t>(i));
-    } else {
-      ++i;
-    }
+    if (exit.has_value()) Reaped(pod, *exit, now);
   }
 
-  Reconcile(now);
+  Reconcile(now);  // also erases the terminating pods just reaped
 
   for (auto& p : pods_) {
     Pod& pod = *p;
@@ -243,29 +247,40 @@ void PodManager::Reaped(Pod& pod, int exit, absl::Time now) {
   }
   // Died on its own: out of the routing set, restarted like the kubelet
   // does.
-  if (pod.status.phase == PodPhase::kReady && listener_.gone) {
-    listener_.gone(pod.status.name);
+  if (pod.status.phase == PodPhase::kReady) {
+    pod.status.ready_changed_at = now;
+    if (listener_.gone) listener_.gone(pod.status.name);
   }
   if (now - pod.started >= kBackoffReset) pod.backoff = absl::ZeroDuration();
-  Logf("pod %s died (%s); restart %d in %s", pod.status.name,
-       DescribeExit(exit), pod.status.restarts + 1,
+  const bool oom_killed =
+      pod.has_cgroup &&
+      cgroups_->OomKills(pod.status.name) > pod.oom_kills_at_start;
+  const std::string reason = TerminationReason(exit, oom_killed);
+  Logf("pod %s died (%s, %s); restart %d in %s", pod.status.name,
+       DescribeExit(exit), reason, pod.status.restarts + 1,
        absl::FormatDuration(pod.backoff));
   pod.status.phase = PodPhase::kPending;
   pod.status.restarts += 1;
+  pod.status.last_termination_reason = reason;
   ++restarts_;
+  ++restarts_by_reason_[reason];
   pod.start_at = now + pod.backoff;
   pod.backoff = pod.backoff == absl::ZeroDuration()
                     ? kFirstBackoff
                     : std::min(pod.backoff * 2, kMaxBackoff);
 }
 
-void PodManager::Reconcile(absl::Time now) {
-  const int32_t want = stopping_ ? 0 : desired_;
+std::vector<PodManager::Pod*> PodManager::Active() {
   std::vector<Pod*> active;
   for (auto& p : pods_) {
     if (p->status.phase != PodPhase::kTerminating) active.push_back(p.get());
   }
-  for (int32_t n = static_cast<int32_t>(active.size()); n < want; ++n) {
+  return active;
+}
+
+void PodManager::AddPending(absl::Time now) {
+  const int32_t want = stopping_ ? 0 : desired_;
+  for (auto n = static_cast<int32_t>(Active().size()); n < want; ++n) {
     auto pod = std::make_unique<Pod>();
     pod->id = next_id_;
     pod->status.name = NewName();
@@ -273,6 +288,12 @@ void PodManager::Reconcile(absl::Time now) {
     pod->start_at = now + options_.start_delay;
     pods_.push_back(std::move(pod));
   }
+}
+
+void PodManager::Reconcile(absl::Time now) {
+  const int32_t want = stopping_ ? 0 : desired_;
+  AddPending(now);
+  std::vector<Pod*> active = Active();
   if (static_cast<int32_t>(active.size()) > want) {
     // Not ready before ready, newest first within each.
     std::sort(active.begin(), active.end(), [](const Pod* a, const Pod* b) {
@@ -286,14 +307,35 @@ void PodManager::Reconcile(absl::Time now) {
       Terminate(*active[i], now, options_.termination_grace);
     }
   }
-  // Pods terminated before their process started have nothing to wait for.
-  pods_.erase(std::remove_if(pods_.begin(), pods_.end(),
-                             [](const std::unique_ptr<Pod>& p) {
-                               return p->status.phase ==
-                                          PodPhase::kTerminating &&
-                                      p->status.pid == 0;
-                             }),
-              pods_.end());
+  // Terminating pods whose process was reaped (or never started) are gone.
+  Erase([](const Pod& p) {
+    return p.status.phase == PodPhase::kTerminating && p.status.pid == 0;
+  });
+}
+
+template <typename Pred>
+void PodManager::Erase(Pred gone) {
+  for (auto it = pods_.begin(); it != pods_.end();) {
+    if (!gone(**it)) {
+      ++it;
+      continue;
+    }
+    if ((*it)->has_cgroup) cgroups_->Remove((*it)->status.name);
+    it = pods_.erase(it);
+  }
+}
+
+bool PodManager::EnsureCgroup(Pod& pod) {
+  if (cgroups_ == nullptr || pod.has_cgroup) return true;
+  // Made at the first start, not at creation: a pod scaled away while
+  // pending never needs one. A failure is retried, as the kubelet retries a
+  // pod sandbox it could not create.
+  if (absl::Status st = cgroups_->Add(pod.status.name); !st.ok()) {
+    Logf("pod %s: cgroup: %s", pod.status.name, st.message());
+    return false;
+  }
+  pod.has_cgroup = true;
+  return true;
 }
 
 void PodManager::Terminate(Pod& pod, absl::Time now, absl::Duration grace) {
@@ -309,6 +351,10 @@ void PodManager::Terminate(Pod& pod, absl::Time now, absl::Duration grace) {
 }
 
 void PodManager::Spawn(Pod& pod, absl::Time now) {
+  if (!EnsureCgroup(pod)) {
+    pod.start_at = now + absl::Seconds(1);
+    return;
+  }
   absl::StatusOr<int> grpc_port = FreePort(options_.host);
   absl::StatusOr<int> metrics_port = FreePort(options_.host);
   if (!grpc_port.ok() || !metrics_port.ok()) {
@@ -329,11 +375,20 @@ void PodManager::Spawn(Pod& pod, absl::Time now) {
                    options_.worker_args.end());
   spec.env = {{"POD_NAME", pod.status.name}};
   spec.log_path = absl::StrCat(options_.log_dir, "/", pod.status.name, ".log");
+  if (pod.has_cgroup) spec.cgroup_procs = cgroups_->ProcsFiles(pod.status.name);
   absl::StatusOr<pid_t> pid = processes_->Spawn(spec);
   if (!pid.ok()) {
     Logf("pod %s: %s", pod.status.name, pid.status().message());
     pod.start_at = now + absl::Seconds(1);
     return;
+  }
+  if (pod.has_cgroup) {
+    cgroups_->Track(pod.status.name, *pid);
+    pod.oom_kills_at_start = cgroups_->OomKills(pod.status.name);
+  }
+  if (!pod.status.started_once) {
+    pod.status.started_at = now;
+    pod.status.ready_changed_at = now;  // Ready is False from the start
   }
   pod.status.pid = *pid;
   pod.status.grpc_port = *grpc_port;
@@ -343,18 +398,7 @@ void PodManager::Spawn(Pod& pod, absl::Time now) {
   pod.started = now;
   pod.next_probe = now;
   pod.warned = false;
-  grpc::ChannelArguments args;
-  // Probe and proxy over one connection; reconnect fast while the worker
-  // starts, and never let the connection idle out.
-  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 10);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 10);
-  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 100);
-  args.SetInt(GRPC_ARG_CLIENT_IDLE_TIMEOUT_MS, INT_MAX);
-  // Each pod gets its own connection, as each pod is its own host.
-  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  pod.channel =
-      grpc::CreateCustomChannel(absl::StrCat(options_.host, ":", *grpc_port),
-                                grpc::InsecureChannelCredentials(), args);
+  pod.channel = PodChannel(options_.host, *grpc_port);
   membership_changed_ = true;
   Logf("pod %s started (pid %d, gRPC %s:%d, metrics :%d)", pod.status.name,
        *pid, options_.host, *grpc_port, *metrics_port);
@@ -363,6 +407,7 @@ void PodManager::Spawn(Pod& pod, absl::Time now) {
 void PodManager::Probed(Pod& pod, bool serving, absl::Time now) {
   if (serving) {
     pod.status.phase = PodPhase::kReady;
+    pod.status.ready_changed_at = now;
     Logf("pod %s ready after %s", pod.status.name,
          absl::FormatDuration(
              absl::Trunc(now - pod.started, absl::Milliseconds(1))));
@@ -387,6 +432,7 @@ PodCounts PodManager::CountsLocked() const {
   PodCounts c;
   c.requested = stopping_ ? 0 : desired_;
   c.restarts = restarts_;
+  c.restarts_by_reason = restarts_by_reason_;
   for (const auto& p : pods_) {
     switch (p->status.phase) {
       case PodPhase::kPending:

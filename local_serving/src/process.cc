@@ -13,14 +13,23 @@
 #include <cerrno>
 
 #include "absl/strings/str_cat.h"
+#include "knbench/cgroups/join.h"
 
 extern char** environ;
 
 namespace knbench::local_serving {
 namespace {
 
+void WriteError(const char* what, int error) {
+  const char* why = strerror(error);
+  (void)!write(STDERR_FILENO, what, strlen(what));
+  (void)!write(STDERR_FILENO, why, strlen(why));
+  (void)!write(STDERR_FILENO, "\n", 1);
+}
+
 // Only async-signal-safe calls between fork and exec.
-[[noreturn]] void ExecChild(pid_t parent, int log_fd, char* const argv[],
+[[noreturn]] void ExecChild(pid_t parent, int log_fd,
+                            const cgroups::CgroupJoin& join, char* const argv[],
                             char* const envp[]) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != parent) _exit(127);  // the parent died before prctl
@@ -32,12 +41,15 @@ namespace {
   dup2(log_fd, STDERR_FILENO);
   const int devnull = open("/dev/null", O_RDONLY);
   if (devnull >= 0) dup2(devnull, STDIN_FILENO);
+  // Into the pod's cgroup before anything of the worker runs (the log is
+  // open by now, so a failure is said there).
+  if (const int error = join.JoinSelf(); error != 0) {
+    WriteError("local_serving: cannot join the pod's cgroup: ", error);
+    _exit(127);
+  }
   close_range(3, ~0U, 0);
   execve(argv[0], argv, envp);
-  const char* why = strerror(errno);
-  (void)!write(STDERR_FILENO, "local_serving: cannot execute worker: ", 38);
-  (void)!write(STDERR_FILENO, why, strlen(why));
-  (void)!write(STDERR_FILENO, "\n", 1);
+  WriteError("local_serving: cannot execute worker: ", errno);
   _exit(127);
 }
 
@@ -64,6 +76,9 @@ absl::StatusOr<pid_t> SpawnProcess(const ProcessSpec& spec) {
   for (std::string& e : env) envp.push_back(e.data());
   envp.push_back(nullptr);
 
+  absl::StatusOr<cgroups::CgroupJoin> join =
+      cgroups::CgroupJoin::Open(spec.cgroup_procs);
+  if (!join.ok()) return join.status();
   const int log_fd = open(spec.log_path.c_str(),
                           O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (log_fd < 0) {
@@ -72,7 +87,7 @@ absl::StatusOr<pid_t> SpawnProcess(const ProcessSpec& spec) {
   }
   const pid_t parent = getpid();
   const pid_t pid = fork();
-  if (pid == 0) ExecChild(parent, log_fd, argv.data(), envp.data());
+  if (pid == 0) ExecChild(parent, log_fd, *join, argv.data(), envp.data());
   const int fork_errno = errno;
   close(log_fd);
   if (pid < 0) {

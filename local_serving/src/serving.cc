@@ -1,13 +1,19 @@
 #include "knbench/local_serving/serving.h"
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
+#include "knbench/autoscaler_model/autoscaler_class.h"
 #include "knbench/common/log.h"
 #include "knbench/common/net.h"
+#include "knbench/local_serving/hpa_loop.h"
+#include "knbench/local_serving/kpa_loop.h"
 #include "knbench/local_serving/sd_file.h"
 #include "knbench/local_serving/state.h"
 
@@ -30,15 +36,44 @@ RouterOptions RouterOptionsFor(const ServingOptions& o) {
   return r;
 }
 
-PodManager::Listener ListenerFor(Router* router, ServingMetrics* metrics,
-                                 const ServingOptions& o) {
+CgroupPods::Options CgroupOptionsFor(const ServingOptions& o) {
+  CgroupPods::Options c;
+  c.resources = o.pod_resources.resources;
+  c.manager.enabled = o.pod_cgroups;
+  return c;
+}
+
+// What a cluster would label the pods' containers with: the worker binary
+// stands for the image.
+cgroups::ContainerLabels ContainerLabelsFor(const ServingOptions& o) {
+  char host[256] = {};
+  gethostname(host, sizeof(host) - 1);
+  return {o.labels.namespace_name, "worker", o.pods.worker_path, host};
+}
+
+bool IsHpa(const ServingOptions& o) {
+  return o.autoscaler_class == am::AutoscalerClass::kHpa;
+}
+
+// The KPA's metric for its series; none under the HPA class.
+std::optional<am::Metric> KpaMetric(const ServingOptions& o) {
+  if (IsHpa(o)) return std::nullopt;
+  return o.config.metric;
+}
+
+PodManager::Listener ListenerFor(
+    Router* router, ServingMetrics* metrics, const ServingOptions& o,
+    std::function<void(const PodCounts&)> also_counts) {
   PodManager::Listener l;
   l.ready = [router](const std::string& name,
                      std::shared_ptr<grpc::Channel> channel) {
     router->AddPod(name, std::move(channel));
   };
   l.gone = [router](const std::string& name) { router->RemovePod(name); };
-  l.counts = [metrics](const PodCounts& counts) { metrics->OnPods(counts); };
+  l.counts = [metrics, also_counts](const PodCounts& counts) {
+    metrics->OnPods(counts);
+    also_counts(counts);
+  };
   if (!o.sd_file.empty()) {
     l.changed = [o](const std::vector<PodStatus>& pods) {
       const absl::Status st = WriteFileAtomically(
@@ -54,20 +89,38 @@ PodManager::Listener ListenerFor(Router* router, ServingMetrics* metrics,
 
 LocalServing::LocalServing(ServingOptions options)
     : options_(std::move(options)),
-      target_per_pod_(am::ResolveTarget(options_.config).target),
       registry_(std::make_shared<prometheus::Registry>()),
       serving_metrics_(*registry_, options_.metric_names, options_.labels,
-                       options_.config.metric),
+                       KpaMetric(options_)),
+      cgroups_(CgroupOptionsFor(options_)),
       metrics_(registry_),
       start_(clock_.Now()),
       stats_(start_),
       router_(RouterOptionsFor(options_), &stats_, &serving_metrics_, &clock_),
-      pods_(options_.pods, ListenerFor(&router_, &serving_metrics_, options_),
-            PodManager::World{&clock_}) {
+      // The pods' thread starts after autoscaler_ is set, and stops before
+      // it goes.
+      pods_(options_.pods,
+            ListenerFor(&router_, &serving_metrics_, options_,
+                        [this](const PodCounts& c) { autoscaler_->OnPods(c); }),
+            PodManager::World{&clock_, nullptr, nullptr, &cgroups_}) {
+  metrics_.Add(cgroups_.Collector(ContainerLabelsFor(options_)));
+  if (IsHpa(options_)) {
+    hpa_metrics_ = std::make_unique<HpaMetrics>(
+        *registry_, options_.labels.namespace_name,
+        options_.labels.revision_name, am::MakeHpaSpec(options_.hpa));
+  }
   metrics_.http().Handle("/state", [this] {
-    return HttpResponse{
-        200, "application/json",
-        StateJson(pods_.counts(), router_.snapshot(), pods_.pods())};
+    ServingState state;
+    state.counts = pods_.counts();
+    state.router = router_.snapshot();
+    state.autoscaler_class =
+        std::string(am::AutoscalerClassName(options_.autoscaler_class));
+    state.idle_pods = autoscaler_->idle_pods();
+    state.pod_resources =
+        PodResourcesJson(options_.pod_resources, cgroups_.enforcement());
+    state.pods = pods_.pods();
+    state.cgroups = cgroups_.Views();
+    return HttpResponse{200, "application/json", StateJson(state)};
   });
 }
 
@@ -82,6 +135,9 @@ absl::Status LocalServing::Start() {
     if (!*file)
       return absl::UnavailableError(absl::StrCat("cannot write ", *path));
   }
+  // Before the router starts (the KPA's poke hooks into it) and before
+  // /state can be asked.
+  autoscaler_ = MakeLoop();
   if (!options_.sd_file.empty()) {
     if (absl::Status st = WriteFileAtomically(
             options_.sd_file,
@@ -118,83 +174,59 @@ absl::Status LocalServing::Start() {
                      options_.grpc_port, " (in use, or not permitted)"));
   }
 
-  router_.SetArrivalHook([this] {
-    absl::MutexLock lock(&loop_mu_);
-    poked_ = true;
-  });
+  if (!cgroups_.warning().empty()) Logf("warning: %s", cgroups_.warning());
   router_.Start(kRouterThreads);
-  {
-    absl::MutexLock lock(&loop_mu_);
-    live_ = std::make_unique<LiveAutoscaler>(
-        options_.config, start_, &stats_,
-        [this] { return pods_.counts().ready; },
-        stats_file_.is_open() ? &stats_file_ : nullptr,
-        decisions_file_.is_open() ? &decisions_file_ : nullptr);
-    pods_.ScaleTo(live_->scale());
-  }
-  router_.SetActivatorInPath(true);
+  autoscaler_->Start();
   pods_.Start();
-  loop_ = std::thread([this] { Loop(); });
   started_ = true;
   return absl::OkStatus();
 }
 
-void LocalServing::Loop() {
-  absl::MutexLock lock(&loop_mu_);
-  while (!stop_) {
-    // Until the current second ends, or a request reaches a revision whose
-    // decider wants no pods (Knative's poke).
-    clock_.AwaitWithDeadline(
-        loop_mu_,
-        absl::Condition(
-            +[](LocalServing* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->loop_mu_) {
-              return s->poked_ || s->stop_;
-            },
-            this),
-        live_->next_boundary());
-    if (stop_) break;
-    poked_ = false;
-    Apply(live_->Advance(clock_.Now()));
-    router_.EnableArrivalHook(live_->pokeable());
-    // A request that came while the hook was off is in the stats already.
-    if (live_->pokeable()) Apply(live_->Advance(clock_.Now()));
-    serving_metrics_.OnRouter(router_.snapshot());
+std::unique_ptr<AutoscalingLoop> LocalServing::MakeLoop() {
+  LoopContext context;
+  context.clock = &clock_;
+  context.start = start_;
+  context.router = &router_;
+  context.pods = &pods_;
+  context.metrics = &serving_metrics_;
+  context.stats_out = stats_file_.is_open() ? &stats_file_ : nullptr;
+  context.decisions_out =
+      decisions_file_.is_open() ? &decisions_file_ : nullptr;
+  if (!IsHpa(options_)) {
+    return std::make_unique<KpaLoop>(options_.config, context, &stats_);
   }
+  return std::make_unique<HpaLoop>(
+      options_.hpa, context, [this] { return ObservePods(); },
+      hpa_metrics_.get());
 }
 
-void LocalServing::Apply(const std::vector<am::TickRow>& rows) {
-  for (const am::TickRow& row : rows) {
-    if (row.desired_pods != last_.desired_pods ||
-        row.panic_mode != last_.panic_mode ||
-        row.activator_in_path != last_.activator_in_path || row.poke) {
-      Logf("t=%ds %s: %d pods (decider %d), ready %d, %s %.3f / %.3f, %s%s",
-           row.time_s, row.poke ? "poke" : "tick", row.desired_pods,
-           row.decider_pods, row.ready_pods,
-           am::MetricName(options_.config.metric), row.stable_value,
-           row.panic_value,
-           row.activator_in_path ? "activator in path" : "activator out",
-           row.panic_mode ? ", panic" : "");
-    }
-    last_ = row;
-    pods_.ScaleTo(row.desired_pods);
-    router_.SetActivatorInPath(row.activator_in_path);
-    serving_metrics_.OnDecision(row, target_per_pod_);
+std::vector<PodObservation> LocalServing::ObservePods() {
+  std::vector<PodObservation> out;
+  for (const PodStatus& p : pods_.pods()) {
+    if (p.phase == PodPhase::kTerminating) continue;
+    PodObservation o;
+    o.name = p.name;
+    o.started = p.started_once;
+    o.start = p.started_at;
+    o.ready = p.phase == PodPhase::kReady;
+    o.ready_since = p.ready_changed_at;
+    o.pid = p.pid;
+    if (p.pid != 0) o.usage = cgroups_.Usage(p.name);
+    out.push_back(std::move(o));
   }
+  return out;
 }
 
 void LocalServing::Shutdown() {
   if (!started_ || shut_down_) return;
   shut_down_ = true;
-  {
-    absl::MutexLock lock(&loop_mu_);
-    stop_ = true;
-  }
-  loop_.join();
+  autoscaler_->Stop();
   const absl::Duration grace = options_.shutdown_grace;
   server_->Shutdown(std::chrono::system_clock::now() +
                     absl::ToChronoMilliseconds(grace));
   router_.Stop();
   pods_.Stop(grace);
+  cgroups_.Close();
   metrics_.Stop();
   stats_file_.close();
   decisions_file_.close();

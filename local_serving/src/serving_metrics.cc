@@ -49,7 +49,7 @@ std::optional<MetricNames> ParseMetricNames(absl::string_view text) {
 
 ServingMetrics::ServingMetrics(prometheus::Registry& registry,
                                MetricNames names, const RevisionLabels& labels,
-                               am::Metric metric)
+                               std::optional<am::Metric> kpa_metric)
     : registry_(registry), otel_(names == MetricNames::kOtel) {
   if (otel_) {
     labels_ = {{"k8s_namespace_name", labels.namespace_name},
@@ -62,7 +62,8 @@ ServingMetrics::ServingMetrics(prometheus::Registry& registry,
                {"configuration_name", labels.configuration_name},
                {"revision_name", labels.revision_name}};
   }
-  RegisterAutoscaler(metric);
+  RegisterPodCounts();
+  if (kpa_metric.has_value()) RegisterKpaDecision(*kpa_metric);
   RegisterActivator();
   RegisterOwn();
 }
@@ -72,7 +73,7 @@ std::string ServingMetrics::Named(const char* opencensus,
   return otel_ ? otel : opencensus;
 }
 
-void ServingMetrics::RegisterAutoscaler(am::Metric metric) {
+void ServingMetrics::RegisterPodCounts() {
   desired_ =
       &Gauge(Named("autoscaler_desired_pods", "kn_revision_pods_desired"),
              "Pods the autoscaler wants, before min/max and scale to "
@@ -91,6 +92,9 @@ void ServingMetrics::RegisterAutoscaler(am::Metric metric) {
   terminating_ = &Gauge(Named("autoscaler_terminating_pods",
                               "kn_revision_pods_terminating_count"),
                         "Pods stopping.");
+}
+
+void ServingMetrics::RegisterKpaDecision(am::Metric metric) {
   panic_ = &Gauge(Named("autoscaler_panic_mode", "kn_revision_panic_mode"),
                   "1 while the autoscaler is in panic mode.");
   excess_burst_capacity_ = &Gauge(
@@ -181,13 +185,17 @@ prometheus::Gauge& ServingMetrics::Gauge(const std::string& name,
 }
 
 void ServingMetrics::OnDecision(const am::TickRow& row, double target_per_pod) {
-  desired_->Set(row.decider_pods);
-  requested_->Set(row.desired_pods);
+  OnScale(row.decider_pods, row.desired_pods);
   panic_->Set(row.panic_mode ? 1 : 0);
   excess_burst_capacity_->Set(row.excess_burst_capacity);
   stable_->Set(row.stable_value);
   panic_value_->Set(row.panic_value);
   target_->Set(target_per_pod);
+}
+
+void ServingMetrics::OnScale(int32_t desired, int32_t requested) {
+  desired_->Set(desired);
+  requested_->Set(requested);
 }
 
 void ServingMetrics::OnPods(const PodCounts& pods) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
+#include "fake_world.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "knbench/testing/fake_clock.h"
@@ -20,96 +21,60 @@
 namespace knbench::local_serving {
 namespace {
 
+using ::knbench::local_serving::testing::FakeProcesses;
+using ::knbench::local_serving::testing::FakeReadiness;
 using ::knbench::testing::FakeClock;
 using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 
-// Processes that exist only here: the test decides when they end. One that
-// gets SIGKILL ends at once; with `exit_on_sigterm` so does one that gets
-// SIGTERM.
-class FakeProcesses : public ProcessLauncher {
+// Cgroups that exist only here: every call is recorded, and the test says
+// when a pod's cgroup counts an OOM kill or cannot be made.
+class FakeCgroups : public PodCgroups {
  public:
-  absl::StatusOr<pid_t> Spawn(const ProcessSpec& spec) override {
+  absl::Status Add(const std::string& pod) override {
     absl::MutexLock lock(&mu_);
-    const pid_t pid = next_pid_++;
-    specs_[pid] = spec;
-    return pid;
+    calls_.push_back("add " + pod);
+    if (failing_) return absl::PermissionDeniedError("no cgroups today");
+    return absl::OkStatus();
   }
-  std::optional<int> Reap(pid_t pid) override {
-    absl::MutexLock lock(&mu_);
-    auto it = exited_.find(pid);
-    if (it == exited_.end()) return std::nullopt;
-    const int status = it->second;
-    exited_.erase(it);
-    reaped_.insert(pid);
-    return status;
+  std::vector<std::string> ProcsFiles(const std::string& pod) override {
+    return {"/cg/cpu/" + pod + "/cgroup.procs",
+            "/cg/memory/" + pod + "/cgroup.procs"};
   }
-  void Signal(pid_t pid, int signal) override {
+  void Track(const std::string& pod, pid_t pid) override {
     absl::MutexLock lock(&mu_);
-    signals_.push_back({pid, signal});
-    if (signal == SIGKILL || (signal == SIGTERM && exit_on_sigterm_)) {
-      exited_[pid] = signal;  // as waitpid reports death by a signal
-    }
+    calls_.push_back("track " + pod + " " + std::to_string(pid));
+  }
+  uint64_t OomKills(const std::string& pod) override {
+    absl::MutexLock lock(&mu_);
+    return oom_kills_[pod];
+  }
+  void Remove(const std::string& pod) override {
+    absl::MutexLock lock(&mu_);
+    calls_.push_back("remove " + pod);
   }
 
-  // Also ends those that got SIGTERM already.
-  void ExitOnSigterm() {
+  void OomKill(const std::string& pod) {
     absl::MutexLock lock(&mu_);
-    exit_on_sigterm_ = true;
-    for (const auto& [pid, signal] : signals_) {
-      if (signal == SIGTERM && !reaped_.count(pid))
-        exited_.emplace(pid, signal);
-    }
+    ++oom_kills_[pod];
   }
-  void Exit(pid_t pid, int code) {
+  void Fail(bool failing) {
     absl::MutexLock lock(&mu_);
-    exited_[pid] = code << 8;  // as waitpid reports exit(code)
+    failing_ = failing;
   }
-  int spawned() {
+  std::vector<std::string> TakeCalls() {
     absl::MutexLock lock(&mu_);
-    return static_cast<int>(specs_.size());
-  }
-  ProcessSpec spec(pid_t pid) {
-    absl::MutexLock lock(&mu_);
-    return specs_.at(pid);
-  }
-  // The signals sent to `pid`, in order.
-  std::vector<int> signals(pid_t pid) {
-    absl::MutexLock lock(&mu_);
-    std::vector<int> out;
-    for (const auto& [p, s] : signals_) {
-      if (p == pid) out.push_back(s);
-    }
+    std::vector<std::string> out;
+    out.swap(calls_);
     return out;
   }
 
  private:
   absl::Mutex mu_;
-  pid_t next_pid_ = 1000;
-  std::map<pid_t, ProcessSpec> specs_;
-  std::map<pid_t, int> exited_;  // not reaped yet
-  std::set<pid_t> reaped_;
-  std::vector<std::pair<pid_t, int>> signals_;
-  bool exit_on_sigterm_ = false;
-};
-
-// Pods are ready once the test says so.
-class FakeReadiness : public ReadinessProbe {
- public:
-  bool Serving(const std::string& pod,
-               const std::shared_ptr<grpc::Channel>&) override {
-    absl::MutexLock lock(&mu_);
-    return serving_.count(pod) > 0;
-  }
-  void SetServing(const std::string& pod) {
-    absl::MutexLock lock(&mu_);
-    serving_.insert(pod);
-  }
-
- private:
-  absl::Mutex mu_;
-  std::set<std::string> serving_;
+  std::vector<std::string> calls_;
+  std::map<std::string, uint64_t> oom_kills_;
+  bool failing_ = false;
 };
 
 class PodManagerTest : public ::testing::Test {
@@ -140,7 +105,7 @@ class PodManagerTest : public ::testing::Test {
     };
     manager_ = std::make_unique<PodManager>(
         options, listener,
-        PodManager::World{&clock_, &processes_, &readiness_});
+        PodManager::World{&clock_, &processes_, &readiness_, &cgroups_});
     manager_->Start();
   }
 
@@ -180,13 +145,18 @@ class PodManagerTest : public ::testing::Test {
   FakeClock clock_;
   FakeProcesses processes_;
   FakeReadiness readiness_;
+  FakeCgroups cgroups_;
   std::unique_ptr<PodManager> manager_;
   absl::Mutex mu_;
   std::vector<std::string> events_;
 };
 
 TEST_F(PodManagerTest, APodStartsAfterTheDelayAndIsReadyWhenItsCheckIs) {
-  ScaleTo(1);
+  // Listed at once, pending, before the manager's thread has run.
+  manager_->ScaleTo(1);
+  ASSERT_EQ(manager_->pods().size(), 1u);
+  EXPECT_EQ(Pod(0).phase, PodPhase::kPending);
+  ASSERT_TRUE(clock_.Settle(1));
   EXPECT_EQ(manager_->counts().pending, 1);
   Advance(kStartDelay - absl::Milliseconds(1));
   EXPECT_EQ(processes_.spawned(), 0);
@@ -334,6 +304,104 @@ TEST_F(PodManagerTest, IdleManagerWaitsWithoutATimerAndStopEndsEveryPod) {
   EXPECT_THAT(processes_.signals(b.pid), ElementsAre(SIGTERM));
   EXPECT_THAT(Pods(), IsEmpty());
   EXPECT_EQ(manager_->counts().requested, 0);
+}
+
+// Each pod's processes run in its own cgroup: made at its first start (a
+// pod scaled away while pending never gets one), joined by every process
+// (the spawn carries its cgroup.procs files), told each new pid, removed
+// once the pod is gone and its process reaped.
+TEST_F(PodManagerTest, APodsProcessesJoinItsCgroupWhichGoesWithThePod) {
+  ScaleTo(2);
+  ScaleTo(1);  // the second goes while pending
+  Advance(kStartDelay);
+  const PodStatus pod = Pod(0);
+  EXPECT_THAT(cgroups_.TakeCalls(),
+              ElementsAre("add " + pod.name,
+                          "track " + pod.name + " " + std::to_string(pod.pid)));
+  EXPECT_THAT(processes_.spec(pod.pid).cgroup_procs,
+              ElementsAre("/cg/cpu/" + pod.name + "/cgroup.procs",
+                          "/cg/memory/" + pod.name + "/cgroup.procs"));
+  // A restart joins the same cgroup.
+  processes_.Exit(pod.pid, 1);
+  Advance(kReap);
+  const pid_t restarted = Pod(0).pid;
+  ASSERT_NE(restarted, pod.pid);
+  EXPECT_THAT(cgroups_.TakeCalls(), ElementsAre("track " + pod.name + " " +
+                                                std::to_string(restarted)));
+  EXPECT_EQ(processes_.spec(restarted).cgroup_procs,
+            processes_.spec(pod.pid).cgroup_procs);
+  // Scaled away: removed only once its process has been reaped.
+  ScaleTo(0);
+  EXPECT_THAT(cgroups_.TakeCalls(), IsEmpty());
+  processes_.Exit(restarted, 0);
+  Advance(kReap);
+  EXPECT_THAT(cgroups_.TakeCalls(), ElementsAre("remove " + pod.name));
+  EXPECT_THAT(Pods(), IsEmpty());
+}
+
+// A SIGKILL while the pod's cgroup counted an OOM kill is the kubelet's
+// OOMKilled; another SIGKILL or a failing exit is Error, exit 0 Completed.
+TEST_F(PodManagerTest, RestartsAreCountedByReasonOomKilledFromTheCgroup) {
+  ReadyPods(1);
+  const std::string name = Pod(0).name;
+  cgroups_.OomKill(name);
+  processes_.Signal(Pod(0).pid, SIGKILL);  // what the kernel's OOM killer does
+  Advance(kReap);
+  EXPECT_EQ(Pod(0).last_termination_reason, "OOMKilled");
+  Advance(absl::Seconds(10));              // the back-off
+  processes_.Signal(Pod(0).pid, SIGKILL);  // no OOM kill this time
+  Advance(kReap);
+  EXPECT_EQ(Pod(0).last_termination_reason, "Error");
+  Advance(absl::Seconds(20));
+  processes_.Exit(Pod(0).pid, 0);
+  Advance(kReap);
+  EXPECT_EQ(Pod(0).last_termination_reason, "Completed");
+  const PodCounts counts = manager_->counts();
+  EXPECT_EQ(counts.restarts, 3);
+  EXPECT_EQ(counts.restarts_by_reason,
+            (std::map<std::string, int64_t>{
+                {"Completed", 1}, {"Error", 1}, {"OOMKilled", 1}}));
+  EXPECT_EQ(Pod(0).restarts, 3);
+}
+
+// A cgroup that cannot be made holds the pod back, retried every second,
+// as the kubelet retries a pod sandbox.
+TEST_F(PodManagerTest, APodWaitsForItsCgroup) {
+  cgroups_.Fail(true);
+  ScaleTo(1);
+  Advance(kStartDelay);
+  EXPECT_EQ(processes_.spawned(), 0);
+  EXPECT_EQ(Pod(0).phase, PodPhase::kPending);
+  cgroups_.Fail(false);
+  Advance(absl::Seconds(1) - absl::Milliseconds(1));
+  EXPECT_EQ(processes_.spawned(), 0);
+  Advance(absl::Milliseconds(1));
+  EXPECT_EQ(processes_.spawned(), 1);
+  const std::string name = Pod(0).name;
+  EXPECT_THAT(cgroups_.TakeCalls(),
+              ElementsAre("add " + name, "add " + name,
+                          "track " + name + " " + std::to_string(Pod(0).pid)));
+}
+
+// The times the HPA reads: the pod's start (its first process) and its
+// Ready condition's last change.
+TEST_F(PodManagerTest, StartAndReadyTransitionTimes) {
+  ScaleTo(1);
+  Advance(kStartDelay);
+  const absl::Time started = clock_.Now();
+  EXPECT_EQ(Pod(0).started_at, started);
+  EXPECT_EQ(Pod(0).ready_changed_at, started);
+  Advance(kProbe * 2);
+  readiness_.SetServing(Pod(0).name);
+  Advance(kProbe);
+  const absl::Time ready = clock_.Now();
+  ASSERT_EQ(Pod(0).phase, PodPhase::kReady);
+  EXPECT_EQ(Pod(0).ready_changed_at, ready);
+  Advance(absl::Seconds(5));
+  processes_.Exit(Pod(0).pid, 1);
+  Advance(kReap);
+  EXPECT_EQ(Pod(0).ready_changed_at, clock_.Now());  // not ready any more
+  EXPECT_EQ(Pod(0).started_at, started);             // a restart keeps it
 }
 
 }  // namespace

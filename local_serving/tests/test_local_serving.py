@@ -6,112 +6,24 @@ the tests that check each of its phases; the others start their own.
 Run by ctest with LOCAL_SERVING_BIN, WORKER_BIN, DRIVER_BIN and KPA_MODEL_BIN
 set (and PROMETHEUS for the Prometheus test, found on PATH otherwise).
 """
-import csv
 import json
 import os
-import re
-import shutil
 import signal
 import subprocess
 import sys
 import time
-import urllib.parse
-import urllib.request
 
 import pytest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.join(HERE, "..", "..")
-sys.path.insert(0, os.path.join(ROOT, "scripts", "lib"))
-from knbench_proc import free_port, wait_until  # noqa: E402
+from serving_proc import (ROOT, Prometheus, Serving, assert_replay_is_live,  # noqa: E402
+                          drive, free_port, pid_alive, read_csv, wait_until)
 sys.path.insert(0, os.path.join(ROOT, "deploy", "tests"))
 import dashboard_exprs  # noqa: E402
 
 LOCAL_SERVING = os.environ["LOCAL_SERVING_BIN"]
 WORKER = os.environ["WORKER_BIN"]
 DRIVER = os.environ["DRIVER_BIN"]
-KPA_MODEL = os.environ["KPA_MODEL_BIN"]
 MANIFEST = os.path.join(ROOT, "deploy", "base", "worker", "knative-service.yaml")
-SERVING_LINE = re.compile(r"serving \S+ on ([\d.]+):(\d+), metrics on [\d.]+:(\d+)")
-
-
-class Serving:
-    """One local_serving process with its files in `tmp`."""
-
-    def __init__(self, tmp, *flags, worker=WORKER):
-        self.tmp = str(tmp)
-        os.makedirs(self.tmp, exist_ok=True)
-        self.log_path = os.path.join(self.tmp, "local_serving.log")
-        self.stats = os.path.join(self.tmp, "stats.csv")
-        self.decisions = os.path.join(self.tmp, "decisions.csv")
-        self.sd_file = os.path.join(self.tmp, "pods.json")
-        self.args = [LOCAL_SERVING, "--listen=127.0.0.1:0", "--metrics-port=0",
-                     f"--log-dir={self.tmp}", f"--worker={worker}",
-                     f"--stats-out={self.stats}", f"--decisions-out={self.decisions}",
-                     f"--prometheus-sd-file={self.sd_file}", *flags]
-        self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen(self.args, stdout=self.log, stderr=subprocess.STDOUT)
-        wait_until(lambda: self._ports() or self.proc.poll() is not None, 20,
-                   "local_serving to listen")
-        ports = self._ports()
-        assert ports, f"local_serving exited {self.proc.returncode}: {self.text()}"
-        self.target = f"127.0.0.1:{ports[0]}"
-        self.metrics_url = f"http://127.0.0.1:{ports[1]}"
-
-    def _ports(self):
-        m = SERVING_LINE.search(self.text())
-        return (m.group(2), m.group(3)) if m else None
-
-    def text(self):
-        with open(self.log_path) as f:
-            return f.read()
-
-    def get(self, path):
-        with urllib.request.urlopen(self.metrics_url + path, timeout=5) as r:
-            return r.read().decode()
-
-    def state(self):
-        return json.loads(self.get("/state"))
-
-    def metric(self, name):
-        """The value of the first sample of `name` (any labels)."""
-        for line in self.get("/metrics").splitlines():
-            if line.startswith(name + "{") or line.startswith(name + " "):
-                return float(line.rsplit(" ", 1)[1])
-        return None
-
-    def stop(self, sig=signal.SIGTERM, timeout=40):
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            self.proc.wait(timeout=timeout)
-        self.log.close()
-        return self.proc.returncode
-
-
-def drive(serving, schedule, spin_ms, name="run", timeout="30s"):
-    """Runs the load driver against `serving`; returns its CSV rows."""
-    out = os.path.join(serving.tmp, f"{name}.csv")
-    subprocess.run([DRIVER, f"--target={serving.target}", f"--spin-ms={spin_ms}",
-                    f"--schedule={schedule}", f"--out={out}",
-                    f"--summary={out}.json", "--bind=127.0.0.1", "--metrics-port=0",
-                    f"--timeout={timeout}", "--progress-interval=1h"],
-                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                   timeout=120)
-    with open(out) as f:
-        return list(csv.DictReader(f))
-
-
-def read_csv(path):
-    with open(path) as f:
-        return list(csv.DictReader(f))
-
-
-def pid_alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split(") ")[-1][0] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 # The lifecycle: window 6 s (panic window 1 s), grace 6 s, target 2 in flight
@@ -185,13 +97,7 @@ def test_scale_down_over_the_window_then_to_zero_by_the_fast_path(lifecycle):
 
 
 def test_live_decisions_equal_the_offline_replay(lifecycle):
-    serving = lifecycle["serving"]
-    replay = subprocess.run([KPA_MODEL, f"--input={serving.stats}", *LIFECYCLE_SETTINGS],
-                            check=True, capture_output=True, text=True).stdout
-    with open(serving.decisions) as f:
-        live = f.read()
-    assert live.count("\n") > 10
-    assert replay == live
+    assert_replay_is_live(lifecycle["serving"], *LIFECYCLE_SETTINGS)
 
 
 def test_container_concurrency_queueing_goes_away_as_pods_are_added(tmp_path):
@@ -353,29 +259,15 @@ def knative_branches():
     return out
 
 
-def prom_query(url, expr):
-    q = urllib.parse.urlencode({"query": expr})
-    with urllib.request.urlopen(f"{url}/api/v1/query?{q}", timeout=5) as r:
-        return json.load(r)["data"]["result"]
-
-
 def test_dashboard_autoscaler_queries_answer_in_both_generations(tmp_path):
     """A real Prometheus scrapes two local_serving instances, one per metric
     generation, and their pods through file_sd: every autoscaler expression
     of the Grafana dashboard returns data for its generation."""
-    prometheus = shutil.which("prometheus")
-    assert prometheus, "prometheus not on PATH (scripts/install_deps.sh installs it)"
     branches = knative_branches()
     assert {g for g, _ in branches} == {"opencensus", "otel"}, branches
     old = Serving(tmp_path / "opencensus", "--pod-start-delay=0s")
     new = Serving(tmp_path / "otel", "--metric-names=otel", "--pod-start-delay=0s")
-    prom_port = free_port()
-    config = tmp_path / "prometheus.yml"
-    config.write_text(f"""global:
-  scrape_interval: 1s
-  scrape_timeout: 1s
-scrape_configs:
-  - job_name: local_serving
+    prom = Prometheus(tmp_path, f"""  - job_name: local_serving
     static_configs:
       - targets: ['{old.metrics_url[7:]}', '{new.metrics_url[7:]}']
   - job_name: worker
@@ -383,18 +275,13 @@ scrape_configs:
       - files: ['{old.sd_file}', '{new.sd_file}']
         refresh_interval: 1s
 """)
-    prom = subprocess.Popen(
-        [prometheus, f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-         f"--web.listen-address=127.0.0.1:{prom_port}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{prom_port}"
     try:
         for serving in (old, new):
             wait_until(lambda: serving.state()["ready"] == 1, 20, "the initial pod")
             drive(serving, "20@2s", 10, name="warm")
 
         def missing():
-            return [(g, e) for g, e in branches if not prom_query(url, e)]
+            return [(g, e) for g, e in branches if not prom.query(e)]
         try:
             wait_until(lambda: not missing(), 40, "every autoscaler expression")
         except AssertionError:
@@ -404,10 +291,9 @@ scrape_configs:
         want = {p["name"] for s in (old, new) for p in s.state()["pods"]}
 
         def scraped_pods():
-            return {s["metric"]["pod"] for s in prom_query(url, 'up{job="worker"} == 1')}
+            return {s["metric"]["pod"] for s in prom.query('up{job="worker"} == 1')}
         wait_until(lambda: scraped_pods() == want, 30, "the pods scraped through file_sd")
     finally:
-        prom.terminate()
-        prom.wait(timeout=30)
+        prom.stop()
         assert old.stop() == 0
         assert new.stop() == 0

@@ -1,9 +1,9 @@
 // One HorizontalPodAutoscaler as Kubernetes' controller runs it: each sync
 // takes the latest metric sample, proposes replicas (ProposeReplicas),
 // normalizes them (HpaNormalizer) and sets the scale. The offline replay
-// (ReplayHpa) drives this class, and a live HPA (local serving's, once
-// wired) is to drive it too: given the same samples at the same sync times
-// they decide identically.
+// (ReplayHpa) drives this class, and so does local serving's live HPA
+// (local_serving/.../live_hpa.h): given the same samples at the same sync
+// times they decide identically.
 #ifndef KNBENCH_AUTOSCALER_MODEL_HPA_CONTROLLER_H_
 #define KNBENCH_AUTOSCALER_MODEL_HPA_CONTROLLER_H_
 

@@ -1,6 +1,6 @@
 // The HPA replay's input: the pods' metric samples as CSV, one row per pod
 // per sample. Read by the replay; a live HPA writes it with
-// FormatHpaSample (local serving's --stats-out, once wired), so that the
+// FormatHpaSample (local serving's --stats-out, live_hpa.h), so that the
 // same samples give the same decisions.
 //
 // Columns (by name; others are ignored):

@@ -11,6 +11,11 @@
 
 namespace knbench::local_serving {
 
+// The one connection to a pod's worker at host:port, which its readiness
+// checks and then the router use: it reconnects fast while the worker
+// starts, never idles out, and is the pod's own (each pod is its own host).
+std::shared_ptr<grpc::Channel> PodChannel(const std::string& host, int port);
+
 // Injected into PodManager so that tests decide which pods are ready.
 class ReadinessProbe {
  public:

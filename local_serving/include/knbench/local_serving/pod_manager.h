@@ -6,7 +6,10 @@
 // newest first, then the newest ready ones; a ready pod leaves the routing
 // set before it gets SIGTERM and drains. A pod whose process dies is
 // restarted as the kubelet would (at once the first time, then after 10 s,
-// 20 s, ... up to 5 min) and counted.
+// 20 s, ... up to 5 min) and counted with the kubelet's reason: OOMKilled
+// (a SIGKILL while its cgroup's OOM kills went up), Error or Completed.
+// Each pod gets its own cgroup when it first starts (PodCgroups), which
+// every process of it joins, and which goes once the pod is gone.
 //
 // One thread keeps the pods: it waits on a condition (a new scale, Stop)
 // with a deadline from the clock (the next start, readiness check, SIGKILL,
@@ -18,6 +21,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -29,6 +33,7 @@
 #include "grpcpp/channel.h"
 #include "knbench/common/clock.h"
 #include "knbench/local_serving/health_probe.h"
+#include "knbench/local_serving/pod_cgroups.h"
 #include "knbench/local_serving/process.h"
 
 namespace knbench::local_serving {
@@ -43,7 +48,15 @@ struct PodStatus {
   int grpc_port = 0;
   int metrics_port = 0;
   int32_t restarts = 0;
+  // Why its process last ended on its own: "OOMKilled", "Error" or
+  // "Completed" (the kubelet's reasons); empty before any restart.
+  std::string last_termination_reason;
   bool started_once = false;  // pending for the first time (not a restart)
+  // Valid once started_once: its first process's start (the pod's
+  // status.startTime), and when it last became ready or not ready (its
+  // Ready condition's lastTransitionTime).
+  absl::Time started_at;
+  absl::Time ready_changed_at;
 };
 
 struct PodCounts {
@@ -53,11 +66,14 @@ struct PodCounts {
   int32_t ready = 0;
   int32_t terminating = 0;
   int64_t restarts = 0;  // process deaths restarted, all pods
+  // The restarts by termination reason (PodStatus::last_termination_reason).
+  std::map<std::string, int64_t> restarts_by_reason;
 
   bool operator==(const PodCounts& o) const {
     return requested == o.requested && pending == o.pending &&
            not_ready == o.not_ready && ready == o.ready &&
-           terminating == o.terminating && restarts == o.restarts;
+           terminating == o.terminating && restarts == o.restarts &&
+           restarts_by_reason == o.restarts_by_reason;
   }
 };
 
@@ -84,11 +100,13 @@ class PodManager {
   };
 
   // What the pods meet outside the manager; null: the real one (a steady
-  // clock, worker processes, gRPC health checks). Tests fake them.
+  // clock, worker processes, gRPC health checks), and no cgroups. Tests
+  // fake them.
   struct World {
     Clock* clock = nullptr;
     ProcessLauncher* processes = nullptr;
     ReadinessProbe* readiness = nullptr;
+    PodCgroups* cgroups = nullptr;
   };
 
   PodManager(Options options, Listener listener);
@@ -98,6 +116,8 @@ class PodManager {
   PodManager& operator=(const PodManager&) = delete;
 
   void Start();
+  // The scale the autoscaler asks for. New pods are listed (pending) at
+  // once; starts and stops happen on the manager's thread.
   void ScaleTo(int32_t pods);
   PodCounts counts() const;
   std::vector<PodStatus> pods() const;
@@ -127,6 +147,17 @@ class PodManager {
   void Terminate(Pod& pod, absl::Time now, absl::Duration grace)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Reconcile(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // New pending pods up to the scale asked for.
+  void AddPending(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The pods not terminating.
+  std::vector<Pod*> Active() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Gives the pod its cgroup if it has none yet; false (logged) if that
+  // failed.
+  bool EnsureCgroup(Pod& pod) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Erases the pods (processes reaped) that `gone` selects, and their
+  // cgroups.
+  template <typename Pred>
+  void Erase(Pred gone) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::vector<PodStatus> StatusLocked() const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   PodCounts CountsLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -140,10 +171,12 @@ class PodManager {
   Clock* const clock_;
   ProcessLauncher* const processes_;
   ReadinessProbe* const readiness_;
+  PodCgroups* const cgroups_;  // null: none
   mutable absl::Mutex mu_;
   std::vector<std::unique_ptr<Pod>> pods_ ABSL_GUARDED_BY(mu_);
   int32_t desired_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t restarts_ ABSL_GUARDED_BY(mu_) = 0;
+  std::map<std::string, int64_t> restarts_by_reason_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool poked_ ABSL_GUARDED_BY(mu_) = false;  // wakes the thread's wait
   bool membership_changed_ ABSL_GUARDED_BY(mu_) = false;

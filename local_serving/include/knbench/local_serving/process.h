@@ -18,14 +18,19 @@ struct ProcessSpec {
   std::vector<std::string> args;           // argv[1..]
   std::map<std::string, std::string> env;  // set over this process's env
   std::string log_path;                    // stdout and stderr, appended
+  // The pod's cgroup.procs files (knbench::cgroups): the child writes itself
+  // into each before exec, so the worker runs within the pod's limits from
+  // its first instruction. Empty: it stays in ours.
+  std::vector<std::string> cgroup_procs;
 };
 
 // Starts `spec` in its own process group (a terminal's Ctrl-C reaches only
 // us, and we stop the pods in order) with no signal blocked. The child gets
 // SIGKILL when the calling thread ends, so pods never outlive local_serving
 // even if it is killed with SIGKILL: call this from a thread that lives as
-// long as the pods. Fails if the log cannot be opened or fork fails; an
-// exec failure shows as exit status 127 with the reason in the log.
+// long as the pods. Fails if the log or a cgroup.procs file cannot be
+// opened or fork fails; a child that cannot join its cgroup or exec exits
+// 127 with the reason in the log.
 absl::StatusOr<pid_t> SpawnProcess(const ProcessSpec& spec);
 
 // The exit status (as waitpid reports it) if `pid` has exited; reaps it.

@@ -1,5 +1,5 @@
 // Local serving as a whole: the router on the ingress address, the pods,
-// the live autoscaler deciding every second, and the metrics and files
+// the autoscaler (the KPA's or the HPA's loop), and the metrics and files
 // that report it. main() only turns flags into ServingOptions.
 #ifndef KNBENCH_LOCAL_SERVING_SERVING_H_
 #define KNBENCH_LOCAL_SERVING_SERVING_H_
@@ -7,18 +7,22 @@
 #include <fstream>
 #include <memory>
 #include <string>
-#include <thread>
+#include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "grpcpp/server.h"
+#include "knbench/autoscaler_model/autoscaler_class.h"
 #include "knbench/autoscaler_model/config.h"
+#include "knbench/autoscaler_model/hpa_config.h"
 #include "knbench/common/clock.h"
 #include "knbench/common/metrics_endpoint.h"
-#include "knbench/local_serving/live_autoscaler.h"
+#include "knbench/local_serving/autoscaling_loop.h"
+#include "knbench/local_serving/hpa_metrics.h"
+#include "knbench/local_serving/hpa_sampler.h"
+#include "knbench/local_serving/pod_cgroups.h"
 #include "knbench/local_serving/pod_manager.h"
+#include "knbench/local_serving/pod_resources.h"
 #include "knbench/local_serving/router.h"
 #include "knbench/local_serving/second_stats.h"
 #include "knbench/local_serving/serving_metrics.h"
@@ -27,7 +31,11 @@
 namespace knbench::local_serving {
 
 struct ServingOptions {
-  autoscaler_model::KpaConfig config;
+  // Which autoscaler scales the pods, and its settings.
+  autoscaler_model::AutoscalerClass autoscaler_class =
+      autoscaler_model::AutoscalerClass::kKpa;
+  autoscaler_model::KpaConfig config;  // the KPA's
+  autoscaler_model::HpaConfig hpa;     // the HPA's
   RevisionLabels labels;
   std::string host = "127.0.0.1";  // ingress and metrics listen here
   int grpc_port = 8080;            // 0 picks a free one
@@ -35,9 +43,11 @@ struct ServingOptions {
   MetricNames metric_names = MetricNames::kOpenCensus;
   int64_t queue_depth = 10000;
   PodManager::Options pods;
-  std::string sd_file;        // empty: none
-  std::string stats_out;      // empty: none
-  std::string decisions_out;  // empty: none
+  PodResources pod_resources;  // every pod's
+  bool pod_cgroups = true;     // false: pods run unlimited, usage from /proc
+  std::string sd_file;         // empty: none
+  std::string stats_out;       // empty: none
+  std::string decisions_out;   // empty: none
   absl::Duration shutdown_grace = absl::Seconds(30);
 };
 
@@ -58,14 +68,15 @@ class LocalServing {
   void Shutdown();
 
  private:
-  void Loop();
-  void Apply(const std::vector<autoscaler_model::TickRow>& rows)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(loop_mu_);
+  std::unique_ptr<AutoscalingLoop> MakeLoop();
+  // The pods as the HPA's metrics pipeline sees them now.
+  std::vector<PodObservation> ObservePods();
 
   const ServingOptions options_;
-  const double target_per_pod_;
   std::shared_ptr<prometheus::Registry> registry_;
   ServingMetrics serving_metrics_;
+  // Before metrics_, which reads it at each scrape until it stops.
+  CgroupPods cgroups_;
   MetricsEndpoint metrics_;
   std::ofstream stats_file_;
   std::ofstream decisions_file_;
@@ -77,13 +88,8 @@ class LocalServing {
   PodManager pods_;
   std::unique_ptr<grpc::Server> server_;
   int grpc_port_ = 0;
-
-  absl::Mutex loop_mu_;
-  std::unique_ptr<LiveAutoscaler> live_ ABSL_GUARDED_BY(loop_mu_);
-  bool poked_ ABSL_GUARDED_BY(loop_mu_) = false;
-  bool stop_ ABSL_GUARDED_BY(loop_mu_) = false;
-  autoscaler_model::TickRow last_ ABSL_GUARDED_BY(loop_mu_);
-  std::thread loop_;
+  std::unique_ptr<HpaMetrics> hpa_metrics_;  // the HPA class only
+  std::unique_ptr<AutoscalingLoop> autoscaler_;
   bool started_ = false;
   bool shut_down_ = false;
 };

@@ -1,8 +1,10 @@
 // Local serving's metrics, under Knative's own names and labels so that the
 // cluster's dashboard and queries work unchanged:
-// - the autoscaler's, per decision: desired/requested/actual/not-ready/
-//   pending/terminating pods, panic mode, excess burst capacity, stable and
-//   panic concurrency (or rps) and the target per pod; Knative <= 1.18
+// - the autoscaler's: desired/requested/actual/not-ready/pending/
+//   terminating pods, and under the KPA per decision panic mode, excess
+//   burst capacity, stable and panic concurrency (or rps) and the target
+//   per pod (under the HPA class Knative's autoscaler exports none of its
+//   series; the pod counts are kept so the same plots work); Knative <= 1.18
 //   (OpenCensus: autoscaler_*, labels namespace_name, service_name,
 //   configuration_name, revision_name) or >= 1.19 (OpenTelemetry:
 //   kn_revision_*, labels k8s_namespace_name, kn_service_name,
@@ -43,10 +45,15 @@ struct RevisionLabels {
 
 class ServingMetrics : public RouterObserver {
  public:
+  // `kpa_metric`: the KPA's metric; nothing under the HPA class.
   ServingMetrics(prometheus::Registry& registry, MetricNames names,
-                 const RevisionLabels& labels, autoscaler_model::Metric metric);
+                 const RevisionLabels& labels,
+                 std::optional<autoscaler_model::Metric> kpa_metric);
 
+  // The KPA's decision.
   void OnDecision(const autoscaler_model::TickRow& row, double target_per_pod);
+  // The HPA's: its desired replicas and the scale applied.
+  void OnScale(int32_t desired, int32_t requested);
   void OnPods(const PodCounts& pods);
   void OnRouter(const Router::Snapshot& router);
   void OnCallDone(grpc::StatusCode code, bool via_activator,
@@ -57,7 +64,8 @@ class ServingMetrics : public RouterObserver {
   // Knative's name: the OpenCensus one (Knative <= 1.18) or the
   // OpenTelemetry one (>= 1.19).
   std::string Named(const char* opencensus, const char* otel) const;
-  void RegisterAutoscaler(autoscaler_model::Metric metric);
+  void RegisterPodCounts();
+  void RegisterKpaDecision(autoscaler_model::Metric metric);
   void RegisterActivator();
   void RegisterOwn();  // local_serving_*, the same in both
 
@@ -71,11 +79,12 @@ class ServingMetrics : public RouterObserver {
   prometheus::Gauge* not_ready_;
   prometheus::Gauge* pending_;
   prometheus::Gauge* terminating_;
-  prometheus::Gauge* panic_;
-  prometheus::Gauge* excess_burst_capacity_;
-  prometheus::Gauge* stable_;
-  prometheus::Gauge* panic_value_;
-  prometheus::Gauge* target_;
+  // The KPA's decision; null under the HPA class.
+  prometheus::Gauge* panic_ = nullptr;
+  prometheus::Gauge* excess_burst_capacity_ = nullptr;
+  prometheus::Gauge* stable_ = nullptr;
+  prometheus::Gauge* panic_value_ = nullptr;
+  prometheus::Gauge* target_ = nullptr;
   // Activator.
   prometheus::Gauge* activator_concurrency_;
   struct ActivatorCode {
