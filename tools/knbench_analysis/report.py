@@ -10,6 +10,7 @@ from .autoscaling import episode_words
 from .loading import Run, fmt_num
 from .promcheck import QuantileCheck
 from .repeats import QUANTILES, GridPoint
+from . import resources
 from .stats import RunStats, stats_frame
 from .steps import Step
 from .sweep import SweepInfo
@@ -182,6 +183,9 @@ def in_words(info: SweepInfo, runs: List[Run]) -> str:
             autoscaling_words(auto)
         out.append(f"Autoscaling: {esc(words)}"
                    + (f" (from {esc(src)})" if src else "") + ".")
+    pods = resources.sentence(info.serving_config)
+    if pods:
+        out.append(esc(pods))
     delay = c("pod_start_delay")
     if delay:
         out.append(f"Pod start delay {esc(delay)}: a new pod was pending that long (the "
@@ -234,6 +238,11 @@ def what_ran(info: SweepInfo, runs: List[Run], analysis: Dict[str, str]) -> List
                                                   if src else "")))
         if c("pod_start_delay"):
             rows.append(("Pod start delay", esc(c("pod_start_delay"))))
+        res = resources.pod_resources(info.serving_config)
+        if res is not None:
+            rows.append(("Pod resources", esc(resources.resources_words(res)) +
+                         f" <span class='note'>({esc(resources.enforcement_words(res))})"
+                         "</span>"))
     if analysis.get("kpa_model"):
         rows.append(("KPA model", esc(analysis["kpa_model"]) +
                      " <span class='note'>(offline prediction drawn beside the measured pods)"

@@ -84,6 +84,39 @@ def test_records_flag_runs_and_the_words_come_from_the_recorded_settings(tmp_pat
     assert len(pd.read_csv(d / "summary.csv")) == 2
 
 
+def report_words(d):
+    page = (d / "report.html").read_text()
+    return page, html.unescape(re.sub(r"<[^>]+>", "", re.search(
+        r"<p class='words'>(.*?)</p>", page, re.S).group(1)))
+
+
+def test_the_report_says_what_each_pod_was_given_and_whether_it_was_enforced(tmp_path):
+    """Issue 18: a CPU limit shows in the latencies only where a cgroup enforced it, so the
+    report says which (local_serving --check-config's serving.pod_resources)."""
+    d = tmp_path / "sweep"
+    d.mkdir()
+    synth.write_new_csv(d / "results-10rps-100ms.csv", rps=10, spin=100)
+    synth.write_sweep_conf(d / "sweep.conf", runs="1", **synth.LOCAL_SERVING_CONF)
+    resources = {"cpu_request_millicores": 500, "cpu_limit_millicores": 1000,
+                 "memory_request_bytes": None, "memory_limit_bytes": 256 << 20,
+                 "limits_enforced": "v1"}
+    config = dict(CONFIG, serving={"pod_start_delay": "2s", "pod_resources": resources})
+    runs = [record("10rps-100ms", 10, 100, "results-10rps-100ms.csv")]
+    write_runs(d, runs, {"kind": "local serving", "serving_config": config})
+    assert run_tool(d, "--no-run-plots").returncode == 0
+    page, words = report_words(d)
+    assert ("Pod resources: CPU request 500m, CPU limit 1, memory limit 256Mi; enforced in "
+            "each pod's own cgroup (v1): a pod over its CPU limit was throttled") in words
+    assert "<td>Pod resources</td>" in page or "Pod resources</th>" in page
+    resources.update(limits_enforced="none: turned off (--pod-cgroups=false)",
+                     cpu_limit_millicores=1500)
+    write_runs(d, runs, {"kind": "local serving", "serving_config": config})
+    assert run_tool(d, "--no-run-plots").returncode == 0
+    _, words = report_words(d)
+    assert ("CPU limit 1500m, memory limit 256Mi; not enforced (turned off "
+            "(--pod-cgroups=false)): the pods ran unlimited.") in words
+
+
 SWEEP_MODEL_ARGS = ["--window=6s", "--target=10", "--max-scale=3", "--initial-scale=0",
                     "--target-burst-capacity=-1", "--pod-start-delay=2s"]
 
