@@ -29,6 +29,10 @@ namespace {
 // docs/bench.md), handing events to each other.
 constexpr int kRouterThreads = 1;
 
+// At shutdown, the time the server leaves the router to send its answers
+// once the grace is over, before gRPC cancels the calls still open.
+constexpr absl::Duration kAnswerTime = absl::Seconds(1);
+
 RouterOptions RouterOptionsFor(const ServingOptions& o) {
   RouterOptions r;
   r.container_concurrency = o.config.container_concurrency;
@@ -222,8 +226,14 @@ void LocalServing::Shutdown() {
   shut_down_ = true;
   autoscaler_->Stop();
   const absl::Duration grace = options_.shutdown_grace;
-  server_->Shutdown(std::chrono::system_clock::now() +
-                    absl::ToChronoMilliseconds(grace));
+  // Calls still in progress when the grace ends get UNAVAILABLE from the
+  // router, their pod calls cancelled, so that the pods can drain; the
+  // server, which refuses new calls from now on, is left a moment to send
+  // those answers before it cancels what is left.
+  const absl::Time grace_end = absl::Now() + grace;
+  router_.AbortAt(grace_end);
+  server_->Shutdown(absl::ToChronoTime(grace_end + kAnswerTime));
+  // Once gRPC is done with every call: the pods answer no more.
   router_.Stop();
   pods_.Stop(grace);
   cgroups_.Close();
