@@ -25,6 +25,11 @@ std::string Mib(size_t bytes) {
   return absl::StrFormat("%.0f MiB", static_cast<double>(bytes) / (1 << 20));
 }
 
+grpc::Status QueueFull() {
+  return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                      "local_serving: request queue is full");
+}
+
 grpc::Status ShuttingDown() {
   return grpc::Status(grpc::StatusCode::UNAVAILABLE,
                       "local_serving is shutting down");
@@ -145,6 +150,11 @@ void Router::Begin(Call* call) {
     MoveLocked(call, &reading_);
     if (aborting_) {
       SettleLocked(call, ShuttingDown(), false, &answers);
+    } else if (static_cast<int64_t>(reading_.size()) + queued_ >
+               options_.queue_depth) {
+      // Calls waiting for their message wait as queued ones do: together
+      // they stay within the queue depth, whatever clients send.
+      SettleLocked(call, QueueFull(), false, &answers);
     } else if (IsStreamingMethod(method)) {
       SettleLocked(call,
                    grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
@@ -218,10 +228,7 @@ void Router::Admit(Call* call) {
       if (pod != nullptr) {
         AssignLocked(call, pod);
       } else if (call->state_ != Call::State::kQueued) {
-        SettleLocked(call,
-                     grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                                  "local_serving: request queue is full"),
-                     false, &answers);
+        SettleLocked(call, QueueFull(), false, &answers);
       }
     }
   }

@@ -233,9 +233,13 @@ void LocalServing::Shutdown() {
   const absl::Time grace_end = absl::Now() + grace;
   router_.AbortAt(grace_end);
   server_->Shutdown(absl::ToChronoTime(grace_end + kAnswerTime));
-  // Once gRPC is done with every call: the pods answer no more.
-  router_.Stop();
+  // The router's pollers stop after the pods: gRPC handles every connection
+  // from whichever thread polls a queue, so while they run, the pods' calls
+  // cancelled above and their GOAWAYs reach and close the pods' connections
+  // at once; unpolled, gRPC's backup poller does it every 5 s, so a pod
+  // spun on past its SIGTERM and then waited for the connection to close.
   pods_.Stop(grace);
+  router_.Stop();
   cgroups_.Close();
   metrics_.Stop();
   stats_file_.close();

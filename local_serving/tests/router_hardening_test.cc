@@ -192,6 +192,34 @@ TEST_F(RouterTest, AMessageThatNeverArrivesIsAnsweredWhenLate) {
       absl::Seconds(10)));
 }
 
+// Calls waiting for their message wait as queued calls do: with those,
+// within the queue depth.
+TEST_F(RouterTest, CallsWaitingForTheirMessageCountAgainstTheQueueDepth) {
+  RouterOptions options;
+  options.queue_depth = 3;
+  StartRouter(options);
+  std::vector<std::future<RawResult>> silent;
+  for (int i = 0; i < 2; ++i) {
+    silent.push_back(std::async(std::launch::async, [&] {
+      return RawCall(port_, kInvoke, {}, false, std::chrono::seconds(1));
+    }));
+  }
+  ASSERT_TRUE(WaitUntil([&] { return router_->snapshot().reading == 2; },
+                        absl::Seconds(10)));
+  auto queued = CallAsync(1, std::chrono::seconds(1));
+  ASSERT_TRUE(WaitUntil([&] { return router_->snapshot().queued == 1; },
+                        absl::Seconds(10)));
+  const RawResult over =
+      RawCall(port_, kInvoke, {}, false, std::chrono::seconds(10));
+  EXPECT_EQ(over.status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_THAT(over.status.error_message(), HasSubstr("queue is full"));
+  for (auto& f : silent) {
+    EXPECT_EQ(f.get().status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  }
+  EXPECT_EQ(queued.get().status.error_code(),
+            grpc::StatusCode::DEADLINE_EXCEEDED);
+}
+
 // A message over the size limit, and messages beyond the budget of what the
 // router holds, are refused; what is held is given back as calls end.
 TEST_F(RouterTest, MessageSizeAndTheBufferBudgetAreBounded) {

@@ -198,11 +198,14 @@ def test_large_messages_at_zero_pods_stay_within_the_budget(tmp_path, channel):
         assert serving.stop() == 0
 
 
-def test_streams_whose_message_never_comes_are_visible_and_timed_out(tmp_path, channel):
-    """300 streams that send headers and never their message: /state shows
-    them; each gets DEADLINE_EXCEEDED when its message is late (the
-    router's timeout, well before the client's 60 s); RSS stays bounded."""
-    serving = Serving(tmp_path, "--initial-scale=0", "--pod-start-delay=60s")
+def test_streams_whose_message_never_comes_are_bounded_and_timed_out(tmp_path, channel):
+    """300 streams that send headers and never their message, with a queue
+    depth of 200: the 100 beyond it get UNAVAILABLE at once (they wait as
+    queued calls do); /state shows the 200 others, and each gets
+    DEADLINE_EXCEEDED when its message is late (the router's timeout, well
+    before the client's 60 s); RSS stays bounded."""
+    serving = Serving(tmp_path, "--initial-scale=0", "--pod-start-delay=60s",
+                      "--queue-depth=200")
     never = threading.Event()
     try:
         pid = serving.proc.pid
@@ -214,15 +217,16 @@ def test_streams_whose_message_never_comes_are_visible_and_timed_out(tmp_path, c
         raw = channel(serving.target).stream_unary(INVOKE)
         started = time.monotonic()
         calls = [raw.future(silent(), timeout=60) for _ in range(300)]
-        wait_until(lambda: serving.state()["reading"] == 300, 20, "300 streams reading")
+        wait_until(lambda: sum(c.done() for c in calls) == 100, 20, "100 refused")
+        assert serving.state()["reading"] == 200
+        assert codes_of([c for c in calls if c.done()], 1) == {"UNAVAILABLE": 100}
         timeout_s = limit("kMessageTimeoutSeconds")
         codes = codes_of(calls, timeout_s + 20)
-        assert codes == {"DEADLINE_EXCEEDED": 300}, codes
+        assert codes == {"DEADLINE_EXCEEDED": 200, "UNAVAILABLE": 100}, codes
         assert time.monotonic() - started < timeout_s + 15
         assert serving.state()["reading"] == 0
         assert rss_bytes(pid, "VmHWM") - before < 64 << 20
-        wait_until(lambda: requests_by_code(serving) == {"DEADLINE_EXCEEDED": 300}, 10,
-                   "each counted")
+        wait_until(lambda: requests_by_code(serving) == dict(codes), 10, "each counted")
     finally:
         never.set()
         assert serving.stop() == 0
