@@ -137,6 +137,16 @@ class RouterTest : public ::testing::Test {
     });
   }
 
+  // RawCall of LoadWorker/InvokeWorker through the router, on a thread.
+  std::future<RawResult> RawCallAsync(std::vector<std::string> messages,
+                                      bool half_close,
+                                      std::chrono::milliseconds timeout) {
+    return std::async(std::launch::async, [=] {
+      return RawCall(port_, "/load_worker.LoadWorker/InvokeWorker", messages,
+                     half_close, timeout);
+    });
+  }
+
   void TearDown() override {
     if (server_) server_->Shutdown(std::chrono::system_clock::now());
     if (router_) router_->Stop();

@@ -176,9 +176,7 @@ TEST_F(RouterTest, AMessageThatNeverArrivesIsAnsweredWhenLate) {
   RouterOptions options;
   options.message_timeout = absl::Seconds(10);
   StartRouter(options);
-  auto call = std::async(std::launch::async, [&] {
-    return RawCall(port_, kInvoke, {}, false, std::chrono::seconds(60));
-  });
+  auto call = RawCallAsync({}, false, std::chrono::seconds(60));
   ASSERT_TRUE(WaitUntil([&] { return router_->snapshot().reading == 1; },
                         absl::Seconds(10)));
   clock_.Advance(absl::Seconds(10));
@@ -198,16 +196,14 @@ TEST_F(RouterTest, CallsWaitingForTheirMessageCountAgainstTheQueueDepth) {
   RouterOptions options;
   options.queue_depth = 3;
   StartRouter(options);
-  std::vector<std::future<RawResult>> silent;
-  for (int i = 0; i < 2; ++i) {
-    silent.push_back(std::async(std::launch::async, [&] {
-      return RawCall(port_, kInvoke, {}, false, std::chrono::seconds(1));
-    }));
-  }
-  ASSERT_TRUE(WaitUntil([&] { return router_->snapshot().reading == 2; },
-                        absl::Seconds(10)));
-  auto queued = CallAsync(1, std::chrono::seconds(1));
+  // Deadlines long enough that all three still wait when the fourth comes.
+  auto queued = CallAsync(1, std::chrono::seconds(3));
   ASSERT_TRUE(WaitUntil([&] { return router_->snapshot().queued == 1; },
+                        absl::Seconds(10)));
+  const auto deadline = std::chrono::seconds(3);
+  std::future<RawResult> silent[] = {RawCallAsync({}, false, deadline),
+                                     RawCallAsync({}, false, deadline)};
+  ASSERT_TRUE(WaitUntil([&] { return router_->snapshot().reading == 2; },
                         absl::Seconds(10)));
   const RawResult over =
       RawCall(port_, kInvoke, {}, false, std::chrono::seconds(10));
@@ -234,10 +230,8 @@ TEST_F(RouterTest, MessageSizeAndTheBufferBudgetAreBounded) {
   EXPECT_THAT(big.status.error_message(), HasSubstr("at most 2000"));
   std::vector<std::future<RawResult>> held;
   for (int i = 0; i < 2; ++i) {
-    held.push_back(std::async(std::launch::async, [&] {
-      return RawCall(port_, kInvoke, {kilobyte}, true,
-                     std::chrono::milliseconds(1500));
-    }));
+    held.push_back(
+        RawCallAsync({kilobyte}, true, std::chrono::milliseconds(1500)));
   }
   ASSERT_TRUE(
       WaitUntil([&] { return router_->snapshot().message_bytes == 2000; },
