@@ -113,7 +113,9 @@ void Router::OnAlarm(Op op, bool ok) {
 
 void Router::AbortAt(absl::Time deadline) {
   absl::MutexLock lock(&mu_);
-  if (stopping_ || cq_ == nullptr) return;
+  // An alarm is set once (gRPC's alarms must not be set again while set).
+  if (stopping_ || abort_armed_ || cq_ == nullptr) return;
+  abort_armed_ = true;
   abort_alarm_.Set(cq_.get(), absl::ToChronoTime(deadline), &abort_tag_);
 }
 

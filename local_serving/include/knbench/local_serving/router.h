@@ -111,7 +111,7 @@ class Router {
   // At `deadline` (real time) every call not answered yet is answered
   // UNAVAILABLE and its call at a pod cancelled; calls that arrive later
   // get UNAVAILABLE at once. For shutdown: call it before the server's
-  // Shutdown, with the end of the grace.
+  // Shutdown, with the end of the grace; later calls change nothing.
   void AbortAt(absl::Time deadline);
   // After the server's Shutdown returned: answers what is left as AbortAt
   // does, waits until gRPC is done with every call, then stops polling.
@@ -232,6 +232,7 @@ class Router {
   bool in_path_ ABSL_GUARDED_BY(mu_) = true;
   bool aborting_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool abort_armed_ ABSL_GUARDED_BY(mu_) = false;
   size_t next_pod_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t inflight_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t queued_ ABSL_GUARDED_BY(mu_) = 0;
