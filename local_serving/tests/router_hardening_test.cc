@@ -100,6 +100,7 @@ TEST_F(RouterTest, OddBodiesAreAnsweredAsTheWorkerAnswersThem) {
   const std::vector<std::string> two = {WorkRequestBytes(1),
                                         WorkRequestBytes(2)};
   const RawResult direct_two = RawCall(worker, kInvoke, two, true, timeout);
+  EXPECT_TRUE(direct_two.status.ok()) << direct_two.status.error_message();
   const RawResult double_message = RawCall(port_, kInvoke, two, true, timeout);
   EXPECT_EQ(double_message.status.error_code(), direct_two.status.error_code());
   ASSERT_EQ(double_message.responses.size(), direct_two.responses.size());
