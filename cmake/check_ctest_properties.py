@@ -40,6 +40,9 @@ EXPECTED = {
     # Real pods in cgroups, measuring their CPU: alone.
     "local_serving_pod_resources": {"labels": {"local_serving", "cgroups", "e2e"},
                                     "timeout": 120, "run_serial": True},
+    # Measures local_serving's RSS under hostile clients: alone.
+    "local_serving_router": {"labels": {"local_serving", "e2e"}, "timeout": 300,
+                             "run_serial": True},
     "local_serving_e2e_hpa": {"labels": {"local_serving", "cgroups", "e2e"},
                               "timeout": 300, "run_serial": True},
     "load_driver_cli_tests": {"labels": {"load_driver", "cli"}, "timeout": 120},

@@ -1,164 +1,38 @@
 #include "knbench/local_serving/router.h"
 
 #include <algorithm>
-#include <atomic>
 #include <utility>
 
-#include "absl/strings/match.h"
-#include "grpcpp/client_context.h"
-#include "grpcpp/generic/generic_stub.h"
-#include "grpcpp/support/async_unary_call.h"
-#include "grpcpp/support/byte_buffer.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "grpcpp/resource_quota.h"
+#include "knbench/local_serving/streaming_methods.h"
+#include "router_call.h"
 
 namespace knbench::local_serving {
 
-struct Router::Pod {
-  std::string name;
-  std::shared_ptr<grpc::Channel> channel;
-  std::unique_ptr<grpc::GenericStub> stub;
-  // The rest is guarded by the router's mutex.
-  int64_t inflight = 0;
-  std::list<Call*> queue;  // its queue-proxy's queue
-};
-
-// One proxied call, driven by completion-queue events. The router's mutex
-// guards state_ and the queue fields.
-class Router::Call {
- public:
-  enum class State { kReading, kQueued, kUpstream, kDone };
-  enum class Op { kAccept, kRead, kUpstream, kFinish, kDone };
-
-  // A completion-queue tag: which call, which operation.
-  struct Tag {
-    Call* call;
-    Op op;
-  };
-
-  explicit Call(Router* router)
-      : router_(router),
-        accept_tag_{this, Op::kAccept},
-        read_tag_{this, Op::kRead},
-        upstream_tag_{this, Op::kUpstream},
-        finish_tag_{this, Op::kFinish},
-        done_tag_{this, Op::kDone} {
-    context_.AsyncNotifyWhenDone(&done_tag_);
-    router_->service_.RequestCall(&context_, &stream_, router_->cq_.get(),
-                                  router_->cq_.get(), &accept_tag_);
-  }
-
-  void OnEvent(Op op, bool ok) {
-    switch (op) {
-      case Op::kAccept:
-        // Not started (the server is stopping): no other event will come.
-        if (!ok) {
-          delete this;
-          return;
-        }
-        router_->Accept();  // the next call
-        stream_.Read(&request_, &read_tag_);
-        return;
-      case Op::kRead:
-        if (ok) {
-          router_->Admit(this);
-          return;
-        }
-        {
-          absl::MutexLock lock(&router_->mu_);
-          state_ = State::kDone;
-        }
-        stream_.Finish(
-            grpc::Status(grpc::StatusCode::CANCELLED, "no request message"),
-            &finish_tag_);
-        return;
-      case Op::kUpstream:
-        router_->Release(this, upstream_status_);
-        return;
-      case Op::kDone:
-        if (context_.IsCancelled()) router_->Cancel(this);
-        Unref();
-        return;
-      case Op::kFinish:
-        Unref();
-        return;
-    }
-  }
-
-  // Sends the request to `pod`; Router::Release follows when it answers.
-  void StartUpstream(Pod* pod, grpc::CompletionQueue* cq) {
-    upstream_.set_deadline(context_.deadline());
-    for (const auto& [key, value] : context_.client_metadata()) {
-      const absl::string_view k(key.data(), key.size());
-      // Transport headers are gRPC's own; the rest is the caller's.
-      if (absl::StartsWith(k, ":") || absl::StartsWith(k, "grpc-") ||
-          k == "te" || k == "content-type" || k == "user-agent") {
-        continue;
-      }
-      upstream_.AddMetadata(std::string(k),
-                            std::string(value.data(), value.size()));
-    }
-    reader_ = pod->stub->PrepareUnaryCall(&upstream_, context_.method(),
-                                          request_, cq);
-    reader_->StartCall();
-    reader_->Finish(&response_, &upstream_status_, &upstream_tag_);
-  }
-
-  void Answer(const grpc::Status& status) {
-    if (status.ok()) {
-      stream_.WriteAndFinish(response_, grpc::WriteOptions(), status,
-                             &finish_tag_);
-    } else {
-      stream_.Finish(status, &finish_tag_);
-    }
-  }
-
-  // Why a call ended before a pod answered it. The caller's own deadline
-  // timer usually fires first and cancels the call a little before the
-  // deadline as the server computes it (the timeout header travels), so a
-  // cancel that close to the deadline counts as the deadline.
-  grpc::StatusCode CancelCode() const {
-    constexpr auto kSlack = std::chrono::milliseconds(250);
-    return context_.deadline() <= std::chrono::system_clock::now() + kSlack
-               ? grpc::StatusCode::DEADLINE_EXCEEDED
-               : grpc::StatusCode::CANCELLED;
-  }
-
-  Router* const router_;
-  grpc::GenericServerContext context_;
-  grpc::GenericServerAsyncReaderWriter stream_{&context_};
-  grpc::ByteBuffer request_;
-  grpc::ByteBuffer response_;
-  grpc::ClientContext upstream_;
-  grpc::Status upstream_status_;
-  std::unique_ptr<grpc::ClientAsyncResponseReader<grpc::ByteBuffer>> reader_;
-  // Guarded by the router's mutex.
-  State state_ = State::kReading;
-  bool cancelled_ = false;
-  bool via_activator_ = false;
-  absl::Time arrived_;
-  std::shared_ptr<Pod> pod_;
-  std::list<Call*>* queue_ = nullptr;
-  std::list<Call*>::iterator queue_pos_;
-
- private:
-  // A started call ends with two events, its finish and its done
-  // notification, in either order; the last one deletes it.
-  void Unref() {
-    if (pending_.fetch_sub(1) == 1) delete this;
-  }
-
-  Tag accept_tag_;
-  Tag read_tag_;
-  Tag upstream_tag_;
-  Tag finish_tag_;
-  Tag done_tag_;
-  std::atomic<int> pending_{2};
-};
-
 namespace {
+
+// How often calls whose message is late are looked for.
+constexpr absl::Duration kSweepInterval = absl::Seconds(1);
 
 Clock* DefaultClock() {
   static SteadyClock* clock = new SteadyClock;  // never destroyed
   return clock;
+}
+
+std::string Mib(size_t bytes) {
+  return absl::StrFormat("%.0f MiB", static_cast<double>(bytes) / (1 << 20));
+}
+
+grpc::Status QueueFull() {
+  return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                      "local_serving: request queue is full");
+}
+
+grpc::Status ShuttingDown() {
+  return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                      "local_serving is shutting down");
 }
 
 }  // namespace
@@ -174,28 +48,90 @@ Router::~Router() { Stop(); }
 
 void Router::Register(grpc::ServerBuilder* builder) {
   builder->RegisterAsyncGenericService(&service_);
+  // Streams that never finish their message are held by the transport:
+  // bound them per connection, and bound the memory gRPC buffers for all.
+  builder->AddChannelArgument(
+      GRPC_ARG_MAX_CONCURRENT_STREAMS,
+      static_cast<int>(std::min<int64_t>(
+          options_.queue_depth + kStreamsAboveQueueDepth, INT32_MAX)));
+  grpc::ResourceQuota quota("local_serving_router");
+  quota.Resize(kGrpcMemoryQuotaBytes);
+  builder->SetResourceQuota(quota);
+  // gRPC 1.51 reads a message whole before it checks the size; Admit checks
+  // it instead, so that the refusal is counted like any other answer.
+  builder->SetMaxReceiveMessageSize(-1);
   cq_ = builder->AddCompletionQueue();
 }
 
 void Router::Start(int threads) {
   // A few calls waiting to be matched, so a burst does not wait for them.
   for (int i = 0; i < 16; ++i) Accept();
+  {
+    absl::MutexLock lock(&mu_);
+    ArmSweepLocked();
+  }
   for (int i = 0; i < threads; ++i) pollers_.emplace_back([this] { Poll(); });
 }
 
-void Router::Accept() { new Call(this); }
+void Router::Accept() {
+  {
+    absl::MutexLock lock(&mu_);
+    ++live_calls_;
+  }
+  new Call(this);
+}
 
 void Router::Poll() {
   void* tag = nullptr;
   bool ok = false;
   while (cq_->Next(&tag, &ok)) {
-    auto* t = static_cast<Call::Tag*>(tag);
-    t->call->OnEvent(t->op, ok);
+    auto* t = static_cast<Tag*>(tag);
+    if (t->call == nullptr) {
+      OnAlarm(t->op, ok);
+    } else {
+      t->call->OnEvent(t->op, ok);
+    }
   }
+}
+
+void Router::ArmSweepLocked() {
+  if (stopping_) return;
+  sweep_alarm_.Set(cq_.get(), absl::ToChronoTime(absl::Now() + kSweepInterval),
+                   &sweep_tag_);
+}
+
+void Router::OnAlarm(Op op, bool ok) {
+  if (!ok) return;  // cancelled
+  if (op == Op::kAbort) {
+    Abort();
+    return;
+  }
+  Sweep();
+  absl::MutexLock lock(&mu_);
+  ArmSweepLocked();
+}
+
+void Router::AbortAt(absl::Time deadline) {
+  absl::MutexLock lock(&mu_);
+  // An alarm is set once (gRPC's alarms must not be set again while set).
+  if (stopping_ || abort_armed_ || cq_ == nullptr) return;
+  abort_armed_ = true;
+  abort_alarm_.Set(cq_.get(), absl::ToChronoTime(deadline), &abort_tag_);
 }
 
 void Router::Stop() {
   if (cq_ == nullptr) return;
+  if (!pollers_.empty()) {
+    Abort();
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+    sweep_alarm_.Cancel();
+    abort_alarm_.Cancel();
+    // An operation started on a closed queue aborts the process: every
+    // call must be done with first.
+    mu_.Await(absl::Condition(
+        +[](int64_t* live) { return *live == 0; }, &live_calls_));
+  }
   cq_->Shutdown();
   if (pollers_.empty()) Poll();  // never started: drain it here
   for (std::thread& t : pollers_) t.join();
@@ -207,236 +143,231 @@ void Router::SetArrivalHook(std::function<void()> on_arrival) {
   on_arrival_ = std::move(on_arrival);
 }
 
-void Router::Admit(Call* call) {
-  const absl::Time now = clock_->Now();
-  std::shared_ptr<Pod> pod;
-  bool cancelled = false;
-  bool refused = false;
+void Router::Begin(Call* call) {
+  const std::string& method = call->context().method();
+  Answers answers;
   {
     absl::MutexLock lock(&mu_);
-    if (call->cancelled_) {
-      call->state_ = Call::State::kDone;
-      cancelled = true;
+    call->arrived_ = clock_->Now();
+    MoveLocked(call, &reading_);
+    if (aborting_) {
+      SettleLocked(call, ShuttingDown(), false, &answers);
+    } else if (static_cast<int64_t>(reading_.size()) + queued_ >
+               options_.queue_depth) {
+      // Calls waiting for their message wait as queued ones do: together
+      // they stay within the queue depth, whatever clients send.
+      SettleLocked(call, QueueFull(), false, &answers);
+    } else if (IsStreamingMethod(method)) {
+      SettleLocked(call,
+                   grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                                absl::StrCat("local_serving proxies unary "
+                                             "calls only; ",
+                                             method, " streams")),
+                   false, &answers);
+    }
+  }
+  if (answers.empty()) {
+    call->StartRead();
+  } else {
+    Deliver(answers);
+  }
+}
+
+void Router::OnRead(Call* call, bool ok) {
+  if (ok) {
+    Admit(call);
+    return;
+  }
+  // No message: the client half-closed without one, which the worker (gRPC
+  // itself) answers so; or the call ended, and then the client saw its own
+  // end, which is what is counted.
+  Answers answers;
+  {
+    absl::MutexLock lock(&mu_);
+    SettleLocked(
+        call,
+        grpc::Status(grpc::StatusCode::INTERNAL, "Unable to parse request"),
+        false, &answers);
+  }
+  Deliver(answers);
+}
+
+void Router::Admit(Call* call) {
+  const absl::Time now = clock_->Now();
+  const size_t bytes = call->request_bytes();
+  std::shared_ptr<Pod> pod;
+  Answers answers;
+  {
+    absl::MutexLock lock(&mu_);
+    // Answered while its message arrived (late, or shutdown).
+    if (call->state_ != Call::State::kReading) return;
+    stats_->Arrive(now);
+    call->admitted_ = true;
+    call->arrived_ = now;
+    call->via_activator_ = in_path_;
+    if (in_path_) ++via_activator_;
+    if (bytes > options_.max_message_bytes) {
+      SettleLocked(call,
+                   grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                absl::StrCat("local_serving: a message of ",
+                                             bytes, " bytes; at most ",
+                                             options_.max_message_bytes)),
+                   false, &answers);
+    } else if (aborting_) {
+      SettleLocked(call, ShuttingDown(), false, &answers);
+    } else if (message_bytes_ + bytes > options_.message_budget_bytes) {
+      SettleLocked(
+          call,
+          grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                       absl::StrCat("local_serving: request messages "
+                                    "buffered are at the budget of ",
+                                    Mib(options_.message_budget_bytes))),
+          false, &answers);
     } else {
-      stats_->Arrive(now);
-      call->arrived_ = now;
-      call->via_activator_ = in_path_;
-      if (in_path_) ++via_activator_;
+      call->held_bytes_ = bytes;
+      message_bytes_ += bytes;
       pod = PickLocked(call);
       if (pod != nullptr) {
         AssignLocked(call, pod);
-      } else {
-        refused = call->state_ != Call::State::kQueued;
+      } else if (call->state_ != Call::State::kQueued) {
+        SettleLocked(call, QueueFull(), false, &answers);
       }
     }
   }
-  if (cancelled) {
-    call->Answer(grpc::Status(call->CancelCode(), "cancelled before routing"));
-    return;
+  if (answers.empty() && !pod) {
+    // Queued: nothing to do until a pod has room.
+  } else if (pod != nullptr) {
+    call->StartUpstream(pod.get(), cq_.get());
+  } else {
+    call->ForgetRequest();
   }
   if (hook_enabled_.load(std::memory_order_relaxed) && on_arrival_) {
     on_arrival_();
   }
-  if (refused) {
-    Answer(call,
-           grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                        "local_serving: request queue is full"),
-           /*answered_by_pod=*/false);
-  } else if (pod != nullptr) {
-    call->StartUpstream(pod.get(), cq_.get());
-  }
+  Deliver(answers);
 }
 
-std::shared_ptr<Router::Pod> Router::LeastLoadedLocked() {
-  std::shared_ptr<Pod> best;
-  size_t best_index = 0;
-  const size_t n = pods_.size();
-  for (size_t i = 0; i < n; ++i) {
-    const size_t index = (next_pod_ + i) % n;
-    const std::shared_ptr<Pod>& pod = pods_[index];
-    if (options_.container_concurrency > 0 &&
-        pod->inflight >= options_.container_concurrency) {
-      continue;
-    }
-    // A pod whose connection broke (the process died) is not sent to.
-    if (pod->channel->GetState(false) != GRPC_CHANNEL_READY) continue;
-    if (best == nullptr || pod->inflight < best->inflight) {
-      best = pod;
-      best_index = index;
-    }
-  }
-  if (best != nullptr) next_pod_ = (best_index + 1) % n;
-  return best;
+void Router::SettleLocked(Call* call, grpc::Status status, bool answered_by_pod,
+                          Answers* answers) {
+  if (call->state_ == Call::State::kAnswered) return;
+  const absl::Time now = clock_->Now();
+  if (call->state_ == Call::State::kQueued) --queued_;
+  MoveLocked(call, nullptr);
+  call->state_ = Call::State::kAnswered;
+  message_bytes_ -= call->held_bytes_;
+  call->held_bytes_ = 0;
+  if (call->via_activator_) --via_activator_;
+  if (call->admitted_) stats_->Depart(now);
+  call->answer_code_ = status.error_code();
+  call->answered_by_pod_ = answered_by_pod;
+  call->latency_ = now - call->arrived_;
+  call->Ref();  // the answer's, until gRPC finished sending it
+  answers->emplace_back(call, std::move(status));
 }
 
-std::shared_ptr<Router::Pod> Router::PickLocked(Call* call) {
-  if (!in_path_) {
-    // The Kubernetes service: the next ready pod, whatever its load.
-    for (size_t i = 0; i < pods_.size(); ++i) {
-      const size_t index = (next_pod_ + i) % pods_.size();
-      std::shared_ptr<Pod> pod = pods_[index];
-      if (pod->channel->GetState(false) != GRPC_CHANNEL_READY) continue;
-      next_pod_ = (index + 1) % pods_.size();
-      const int64_t cc = options_.container_concurrency;
-      if (cc == 0 || pod->inflight < cc) return pod;
-      // Full: its queue-proxy holds the call, up to 10 x CC.
-      if (static_cast<int64_t>(pod->queue.size()) < 10 * cc) {
-        EnqueueLocked(call, &pod->queue);
-      }
-      return nullptr;
-    }
-    // No ready pod: Knative puts the activator back in the path.
-  }
-  if (std::shared_ptr<Pod> pod = LeastLoadedLocked()) return pod;
-  if (static_cast<int64_t>(queue_.size()) < options_.queue_depth) {
-    EnqueueLocked(call, &queue_);
-  }
-  return nullptr;
-}
-
-void Router::EnqueueLocked(Call* call, std::list<Call*>* queue) {
-  call->queue_ = queue;
-  call->queue_pos_ = queue->insert(queue->end(), call);
-  call->state_ = Call::State::kQueued;
-  ++queued_;
-}
-
-void Router::AssignLocked(Call* call, const std::shared_ptr<Pod>& pod) {
-  if (call->state_ == Call::State::kQueued) {
-    call->queue_->erase(call->queue_pos_);
-    call->queue_ = nullptr;
-    --queued_;
-  }
-  call->state_ = Call::State::kUpstream;
-  call->pod_ = pod;
-  ++pod->inflight;
-  ++inflight_;
-}
-
-void Router::DrainLocked(Sends* sends) {
-  while (!queue_.empty()) {
-    std::shared_ptr<Pod> pod = LeastLoadedLocked();
-    if (pod == nullptr) return;
-    Call* call = queue_.front();
-    AssignLocked(call, pod);
-    sends->emplace_back(call, pod);
-  }
-}
-
-void Router::Send(const Sends& sends) {
-  for (const auto& [call, pod] : sends)
-    call->StartUpstream(pod.get(), cq_.get());
+void Router::Deliver(const Answers& answers) {
+  for (const auto& [call, status] : answers) call->Finish(status);
 }
 
 void Router::Release(Call* call, const grpc::Status& status) {
   Sends sends;
+  Answers answers;
   {
     absl::MutexLock lock(&mu_);
     std::shared_ptr<Pod> pod = std::move(call->pod_);
     --pod->inflight;
     --inflight_;
-    call->state_ = Call::State::kDone;
     const bool routable =
         std::find(pods_.begin(), pods_.end(), pod) != pods_.end();
-    if (routable && !pod->queue.empty()) {
+    if (aborting_) {
+      // Nothing more goes to the pods.
+    } else if (routable && !pod->queue.empty()) {
       Call* next = pod->queue.front();
       AssignLocked(next, pod);
       sends.emplace_back(next, pod);
     } else {
       DrainLocked(&sends);
     }
+    // A pod call cancelled by the shutdown ended for the shutdown.
+    SettleLocked(call, call->aborted_ && !status.ok() ? ShuttingDown() : status,
+                 /*answered_by_pod=*/!call->aborted_ || status.ok(), &answers);
   }
   Send(sends);
-  Answer(call, status, /*answered_by_pod=*/true);
+  Deliver(answers);
 }
 
 void Router::Cancel(Call* call) {
-  Call::State state;
+  Answers answers;
   {
     absl::MutexLock lock(&mu_);
-    state = call->state_;
-    if (state == Call::State::kReading) {
-      call->cancelled_ = true;
-    } else if (state == Call::State::kQueued) {
-      call->queue_->erase(call->queue_pos_);
-      call->queue_ = nullptr;
-      --queued_;
-      call->state_ = Call::State::kDone;
+    if (call->state_ == Call::State::kUpstream) {
+      // The pod's answer (CANCELLED) comes back through Release; the pod
+      // call holds the call until then.
+      call->CancelUpstream();
+    } else {
+      SettleLocked(call, grpc::Status(call->client_code_, "cancelled"), false,
+                   &answers);
     }
   }
-  if (state == Call::State::kQueued) {
-    Answer(call, grpc::Status(call->CancelCode(), "cancelled while queued"),
-           /*answered_by_pod=*/false);
-  } else if (state == Call::State::kUpstream) {
-    // The pod's answer (CANCELLED) comes back through Release; the call
-    // lives until this done event has been handled.
-    call->upstream_.TryCancel();
-  }
+  Deliver(answers);
 }
 
-void Router::Answer(Call* call, const grpc::Status& status,
-                    bool answered_by_pod) {
+void Router::Sweep() {
   const absl::Time now = clock_->Now();
-  bool via_activator;
+  Answers answers;
   {
     absl::MutexLock lock(&mu_);
-    via_activator = call->via_activator_;
-    if (via_activator) --via_activator_;
-  }
-  stats_->Depart(now);
-  if (observer_ != nullptr) {
-    observer_->OnCallDone(status.error_code(), via_activator, answered_by_pod,
-                          now - call->arrived_);
-  }
-  call->Answer(status);
-}
-
-void Router::AddPod(const std::string& name,
-                    std::shared_ptr<grpc::Channel> channel) {
-  auto pod = std::make_shared<Pod>();
-  pod->name = name;
-  pod->stub = std::make_unique<grpc::GenericStub>(channel);
-  pod->channel = std::move(channel);
-  Sends sends;
-  {
-    absl::MutexLock lock(&mu_);
-    pods_.push_back(std::move(pod));
-    DrainLocked(&sends);
-  }
-  Send(sends);
-}
-
-void Router::RemovePod(const std::string& name) {
-  Sends sends;
-  {
-    absl::MutexLock lock(&mu_);
-    auto it = std::find_if(pods_.begin(), pods_.end(),
-                           [&](const auto& p) { return p->name == name; });
-    if (it == pods_.end()) return;
-    std::shared_ptr<Pod> pod = *it;
-    pods_.erase(it);
-    if (next_pod_ >= pods_.size()) next_pod_ = 0;
-    // Calls its queue-proxy held never reached the worker: they wait in the
-    // activator again, ahead of later arrivals.
-    for (auto rit = pod->queue.rbegin(); rit != pod->queue.rend(); ++rit) {
-      Call* call = *rit;
-      call->queue_ = &queue_;
-      call->queue_pos_ = queue_.insert(queue_.begin(), call);
+    // Oldest first: the first one not late ends the sweep.
+    while (!reading_.empty() &&
+           now - reading_.front()->arrived_ >= options_.message_timeout) {
+      SettleLocked(
+          reading_.front(),
+          grpc::Status(
+              grpc::StatusCode::DEADLINE_EXCEEDED,
+              absl::StrCat("local_serving: the request "
+                           "message did not arrive whole "
+                           "within ",
+                           absl::FormatDuration(options_.message_timeout))),
+          false, &answers);
     }
-    pod->queue.clear();
-    DrainLocked(&sends);
   }
-  Send(sends);
+  Deliver(answers);
 }
 
-void Router::SetActivatorInPath(bool in_path) {
-  Sends sends;
+void Router::Abort() {
+  Answers answers;
   {
     absl::MutexLock lock(&mu_);
-    in_path_ = in_path;
-    DrainLocked(&sends);
+    aborting_ = true;
+    std::vector<std::list<Call*>*> waiting = {&reading_, &queue_};
+    for (const std::shared_ptr<Pod>& pod : pods_)
+      waiting.push_back(&pod->queue);
+    for (std::list<Call*>* list : waiting) {
+      while (!list->empty()) {
+        SettleLocked(list->front(), ShuttingDown(), false, &answers);
+      }
+    }
+    // Under the lock: their pod calls hold them, but may end any moment.
+    for (Call* call : upstream_) {
+      if (call->aborted_) continue;
+      call->aborted_ = true;
+      call->CancelUpstream();
+    }
   }
-  Send(sends);
+  Deliver(answers);
+}
+
+void Router::Retire(Call* call) {
+  if (call->begun_ && observer_ != nullptr) {
+    const bool client_ended = call->client_ended_;
+    observer_->OnCallDone(
+        client_ended ? call->client_code_ : call->answer_code_,
+        call->via_activator_, call->answered_by_pod_ && !client_ended,
+        call->latency_);
+  }
+  delete call;
+  absl::MutexLock lock(&mu_);
+  --live_calls_;
 }
 
 Router::Snapshot Router::snapshot() const {
@@ -446,6 +377,8 @@ Router::Snapshot Router::snapshot() const {
   s.queued = queued_;
   s.inflight = inflight_;
   s.via_activator = via_activator_;
+  s.reading = static_cast<int64_t>(reading_.size());
+  s.message_bytes = static_cast<int64_t>(message_bytes_);
   return s;
 }
 

@@ -29,6 +29,10 @@ namespace {
 // docs/bench.md), handing events to each other.
 constexpr int kRouterThreads = 1;
 
+// At shutdown, the time the server leaves the router to send its answers
+// once the grace is over, before gRPC cancels the calls still open.
+constexpr absl::Duration kAnswerTime = absl::Seconds(1);
+
 RouterOptions RouterOptionsFor(const ServingOptions& o) {
   RouterOptions r;
   r.container_concurrency = o.config.container_concurrency;
@@ -222,10 +226,20 @@ void LocalServing::Shutdown() {
   shut_down_ = true;
   autoscaler_->Stop();
   const absl::Duration grace = options_.shutdown_grace;
-  server_->Shutdown(std::chrono::system_clock::now() +
-                    absl::ToChronoMilliseconds(grace));
-  router_.Stop();
+  // Calls still in progress when the grace ends get UNAVAILABLE from the
+  // router, their pod calls cancelled, so that the pods can drain; the
+  // server, which refuses new calls from now on, is left a moment to send
+  // those answers before it cancels what is left.
+  const absl::Time grace_end = absl::Now() + grace;
+  router_.AbortAt(grace_end);
+  server_->Shutdown(absl::ToChronoTime(grace_end + kAnswerTime));
+  // The router's pollers stop after the pods: gRPC handles every connection
+  // from whichever thread polls a queue, so while they run, the pods' calls
+  // cancelled above and their GOAWAYs reach and close the pods' connections
+  // at once; unpolled, gRPC's backup poller does it every 5 s, so a pod
+  // spun on past its SIGTERM and then waited for the connection to close.
   pods_.Stop(grace);
+  router_.Stop();
   cgroups_.Close();
   metrics_.Stop();
   stats_file_.close();

@@ -50,6 +50,8 @@ std::string StateJson(const ServingState& s) {
                       {"activator_in_path", s.router.activator_in_path},
                       {"queued", s.router.queued},
                       {"inflight", s.router.inflight},
+                      {"reading", s.router.reading},
+                      {"message_bytes", s.router.message_bytes},
                       {"restarts_by_reason", c.restarts_by_reason},
                       {"class", s.autoscaler_class},
                       {"idle_pods", s.idle_pods},

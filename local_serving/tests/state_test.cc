@@ -16,6 +16,8 @@ TEST(StateJson, CountsRouterAutoscalerAndEveryPodOnOneLine) {
   s.router.activator_in_path = true;
   s.router.queued = 4;
   s.router.inflight = 5;
+  s.router.reading = 6;
+  s.router.message_bytes = 7;
   s.autoscaler_class = "hpa";
   s.idle_pods = 1;
   s.pod_resources = {{"cpu_limit_millicores", 1000}};
@@ -40,6 +42,7 @@ TEST(StateJson, CountsRouterAutoscalerAndEveryPodOnOneLine) {
       StateJson(s),
       R"({"requested":2,"ready":1,"not_ready":1,"pending":1,"terminating":0,)"
       R"("restarts":3,"activator_in_path":true,"queued":4,"inflight":5,)"
+      R"("reading":6,"message_bytes":7,)"
       R"("restarts_by_reason":{"Error":2,"OOMKilled":1},"class":"hpa",)"
       R"("idle_pods":1,"pod_resources":{"cpu_limit_millicores":1000},)"
       R"("pods":[{"name":"worker-1\"quoted\"","phase":"ready","pid":100,)"
@@ -55,7 +58,8 @@ TEST(StateJson, CountsRouterAutoscalerAndEveryPodOnOneLine) {
   EXPECT_EQ(StateJson(ServingState{}),
             R"({"requested":0,"ready":0,"not_ready":0,"pending":0,)"
             R"("terminating":0,"restarts":0,"activator_in_path":false,)"
-            R"("queued":0,"inflight":0,"restarts_by_reason":{},"class":"",)"
+            R"("queued":0,"inflight":0,"reading":0,"message_bytes":0,)"
+            R"("restarts_by_reason":{},"class":"",)"
             R"("idle_pods":0,"pod_resources":null,"pods":[]})"
             "\n");
 }

@@ -36,9 +36,12 @@ the programs; each fails with one line per violation if the old text returns.
               size, line length and number of rates (docs/load_driver.md,
               load_driver's schedule.h), the worker's request size, gRPC
               message size and memory quota (README.md, the worker's
-              headers) and the metrics port's connections in all and from
+              headers), the metrics port's connections in all and from
               one client address (README.md, docs/load_driver.md,
-              HttpServerOptions). A limit changed in one place only fails.
+              HttpServerOptions), and local_serving's router's message
+              size, message budget, gRPC memory quota, streams per
+              connection and message timeout (docs/local_serving.md,
+              router.h). A limit changed in one place only fails.
 
 Runs scripts with --help and --dry-run only (no build needed: --dry-run runs on
 tests/scripts/fakes, about 1 s).
@@ -301,6 +304,7 @@ def size_text(n):
 
 
 HTTP_SERVER = "common/include/knbench/common/http_server.h"
+ROUTER = "local_serving/include/knbench/local_serving/router.h"
 LIMITS = [  # (doc, header, constant, how the doc writes it)
     ("docs/load_driver.md", "load_driver/include/knbench/load_driver/schedule.h",
      "kMaxTraceBytes", lambda n: rf"Limits: {size_text(n)}"),
@@ -326,6 +330,18 @@ LIMITS = [  # (doc, header, constant, how the doc writes it)
      lambda n: rf"at most {n} from one client address"),
     ("docs/load_driver.md", HTTP_SERVER, "max_connections_per_address",
      lambda n: rf"already holds {n}"),
+    ("docs/local_serving.md", ROUTER, "kMaxMessageBytes",
+     lambda n: rf"Request messages: more than {size_text(n)} gets RESOURCE_EXHAUSTED"),
+    ("docs/local_serving.md", ROUTER, "kMessageBudgetBytes",
+     lambda n: rf"holds at most {size_text(n)} of request messages"),
+    ("docs/local_serving.md", ROUTER, "kMessageBudgetBytes",
+     lambda n: rf"against the {size_text(n)} budget"),
+    ("docs/local_serving.md", ROUTER, "kGrpcMemoryQuotaBytes",
+     lambda n: rf"gRPC buffers: a {size_text(n)} resource quota"),
+    ("docs/local_serving.md", ROUTER, "kStreamsAboveQueueDepth",
+     lambda n: rf"HTTP/2 streams per connection: --queue-depth + {n}"),
+    ("docs/local_serving.md", ROUTER, "kMessageTimeoutSeconds",
+     lambda n: rf"has not arrived whole {n} s after its call began"),
 ]
 
 

@@ -64,7 +64,9 @@ class LocalServing {
   int metrics_port() const { return metrics_.port(); }
 
   // Stops deciding, stops accepting calls and lets those in progress finish
-  // (up to the grace), then stops every pod the same way. Idempotent.
+  // (up to the grace; those left then get UNAVAILABLE and their calls at
+  // the pods are cancelled), then stops every pod the same way.
+  // Idempotent.
   void Shutdown();
 
  private:

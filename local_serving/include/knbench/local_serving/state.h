@@ -29,7 +29,8 @@ struct ServingState {
 };
 
 // /state: {"requested", "ready", "not_ready", "pending", "terminating",
-// "restarts", "activator_in_path", "queued", "inflight",
+// "restarts", "activator_in_path", "queued", "inflight", "reading",
+// "message_bytes",
 // "restarts_by_reason": {"OOMKilled": n, ...}, "class", "idle_pods",
 // "pod_resources", "pods": [{"name", "phase", "pid", "grpc_port",
 // "metrics_port", "restarts", "last_termination_reason" (null before a
