@@ -147,18 +147,22 @@ void PodManager::CheckReadiness() {
   // pointers stay valid while the checks run without the lock: a check may
   // take the probe's timeout, and ScaleTo(), counts() and pods() (called by
   // the autoscaler and the router's side) must not wait for it.
+  // Names and channels are copied: Stop() may terminate a pod meanwhile,
+  // which drops its channel.
   std::vector<Pod*> due;
+  std::vector<std::pair<std::string, std::shared_ptr<grpc::Channel>>> probes;
   const absl::Time now = clock_->Now();
   for (auto& p : pods_) {
     if (p->status.phase == PodPhase::kStarting && now >= p->next_probe) {
       due.push_back(p.get());
+      probes.emplace_back(p->status.name, p->channel);
     }
   }
   if (due.empty()) return;
   std::vector<bool> serving;
   mu_.Unlock();
-  for (Pod* pod : due) {
-    serving.push_back(readiness_->Serving(pod->status.name, pod->channel));
+  for (const auto& [name, channel] : probes) {
+    serving.push_back(readiness_->Serving(name, channel));
   }
   mu_.Lock();
   for (size_t i = 0; i < due.size(); ++i) {
@@ -343,6 +347,11 @@ void PodManager::Terminate(Pod& pod, absl::Time now, absl::Duration grace) {
     listener_.gone(pod.status.name);  // no new calls, then SIGTERM
   }
   pod.status.phase = PodPhase::kTerminating;
+  // The worker's server stops only once its clients close their
+  // connections; nothing polls this channel once the router is done with
+  // it, so it would close only at gRPC's 5 s backup poll. Dropped here, it
+  // closes when the router's last call on it ends.
+  pod.channel.reset();
   if (pod.status.pid != 0) {
     processes_->Signal(pod.status.pid, SIGTERM);
     pod.kill_at = now + grace;
