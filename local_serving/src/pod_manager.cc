@@ -6,10 +6,12 @@
 #include <algorithm>
 #include <optional>
 #include <random>
+#include <set>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "knbench/common/log.h"
+#include "knbench/local_serving/pod_ports.h"
 
 namespace knbench::local_serving {
 namespace {
@@ -364,20 +366,22 @@ void PodManager::Spawn(Pod& pod, absl::Time now) {
     pod.start_at = now + absl::Seconds(1);
     return;
   }
-  absl::StatusOr<int> grpc_port = FreePort(options_.host);
-  absl::StatusOr<int> metrics_port = FreePort(options_.host);
-  if (!grpc_port.ok() || !metrics_port.ok()) {
-    Logf("pod %s: %s", pod.status.name,
-         (grpc_port.ok() ? metrics_port.status() : grpc_port.status())
-             .message());
+  // Not a port another pod was given: its worker may not have bound it yet.
+  std::set<int> taken;
+  for (const auto& p : pods_) {
+    taken.insert({p->status.grpc_port, p->status.metrics_port});
+  }
+  absl::StatusOr<PodPorts> ports = PickPodPorts(options_.host, taken);
+  if (!ports.ok()) {
+    Logf("pod %s: %s", pod.status.name, ports.status().message());
     pod.start_at = now + absl::Seconds(1);
     return;
   }
   ProcessSpec spec;
   spec.path = options_.worker_path;
   spec.args = {absl::StrCat("--bind=", options_.host),
-               absl::StrCat("--grpc-port=", *grpc_port),
-               absl::StrCat("--metrics-port=", *metrics_port),
+               absl::StrCat("--grpc-port=", ports->grpc),
+               absl::StrCat("--metrics-port=", ports->metrics),
                absl::StrCat("--shutdown-grace=",
                             absl::FormatDuration(options_.termination_grace))};
   spec.args.insert(spec.args.end(), options_.worker_args.begin(),
@@ -400,17 +404,17 @@ void PodManager::Spawn(Pod& pod, absl::Time now) {
     pod.status.ready_changed_at = now;  // Ready is False from the start
   }
   pod.status.pid = *pid;
-  pod.status.grpc_port = *grpc_port;
-  pod.status.metrics_port = *metrics_port;
+  pod.status.grpc_port = ports->grpc;
+  pod.status.metrics_port = ports->metrics;
   pod.status.phase = PodPhase::kStarting;
   pod.status.started_once = true;
   pod.started = now;
   pod.next_probe = now;
   pod.warned = false;
-  pod.channel = PodChannel(options_.host, *grpc_port);
+  pod.channel = PodChannel(options_.host, ports->grpc);
   membership_changed_ = true;
   Logf("pod %s started (pid %d, gRPC %s:%d, metrics :%d)", pod.status.name,
-       *pid, options_.host, *grpc_port, *metrics_port);
+       *pid, options_.host, ports->grpc, ports->metrics);
 }
 
 void PodManager::Probed(Pod& pod, bool serving, absl::Time now) {

@@ -1,12 +1,9 @@
 #include "knbench/local_serving/process.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -113,28 +110,6 @@ std::string DescribeExit(int wait_status) {
     return absl::StrCat("signal ", sig, " (", strsignal(sig), ")");
   }
   return absl::StrCat("status ", wait_status);
-}
-
-absl::StatusOr<int> FreePort(const std::string& host) {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return absl::UnavailableError("socket failed");
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = 0;
-  if (inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) {
-    close(fd);
-    return absl::InvalidArgumentError(
-        absl::StrCat("not an IPv4 address: ", host));
-  }
-  socklen_t len = sizeof(addr);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    const std::string why = strerror(errno);
-    close(fd);
-    return absl::UnavailableError(absl::StrCat("no free port: ", why));
-  }
-  close(fd);
-  return ntohs(addr.sin_port);
 }
 
 void RealProcesses::Signal(pid_t pid, int signal) { kill(pid, signal); }

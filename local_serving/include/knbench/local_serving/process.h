@@ -39,9 +39,6 @@ std::optional<int> Reap(pid_t pid);
 // "exit 1", "signal 9 (Killed)".
 std::string DescribeExit(int wait_status);
 
-// A TCP port on `host` that was free a moment ago (bind to port 0).
-absl::StatusOr<int> FreePort(const std::string& host);
-
 // The pods' processes as PodManager sees them: started, watched for their
 // exit, signalled. Injected so that tests fake them at this boundary.
 class ProcessLauncher {
