@@ -12,6 +12,8 @@
 #include "absl/strings/str_cat.h"
 #include "knbench/common/log.h"
 #include "knbench/local_serving/pod_ports.h"
+#include "knbench/local_serving/pod_spec.h"
+#include "knbench/local_serving/restart_policy.h"
 
 namespace knbench::local_serving {
 namespace {
@@ -20,22 +22,6 @@ namespace {
 // us at once: we look).
 constexpr absl::Duration kReapPeriod = absl::Milliseconds(10);
 constexpr absl::Duration kProbePeriod = absl::Milliseconds(25);
-// Kubernetes restarts a crashed container at once, then after 10 s, 20 s,
-// ... up to 5 min, and forgets the crashes after 10 min of running.
-constexpr absl::Duration kFirstBackoff = absl::Seconds(10);
-constexpr absl::Duration kMaxBackoff = absl::Minutes(5);
-constexpr absl::Duration kBackoffReset = absl::Minutes(10);
-
-// The kubelet's reason for a container that ended on its own. An OOM kill
-// is a SIGKILL while the cgroup's OOM kills went up (the kernel counts it
-// before the process can be reaped).
-const char* TerminationReason(int exit, bool oom_killed) {
-  if (WIFSIGNALED(exit) && WTERMSIG(exit) == SIGKILL && oom_killed) {
-    return "OOMKilled";
-  }
-  return WIFEXITED(exit) && WEXITSTATUS(exit) == 0 ? "Completed" : "Error";
-}
-
 // `injected`, or else a real one owned by `owned`.
 template <typename T, typename Real>
 T* OrReal(T* injected, std::unique_ptr<T>* owned) {
@@ -67,7 +53,7 @@ struct PodManager::Pod {
   absl::Time started;   // the process's start
   absl::Time kill_at;   // terminating: SIGKILL after this
   absl::Time next_probe;
-  absl::Duration backoff = absl::ZeroDuration();
+  RestartBackoff backoff;
   bool warned = false;
   bool has_cgroup = false;
   uint64_t oom_kills_at_start = 0;  // its cgroup's, when the process started
@@ -257,23 +243,20 @@ void PodManager::Reaped(Pod& pod, int exit, absl::Time now) {
     pod.status.ready_changed_at = now;
     if (listener_.gone) listener_.gone(pod.status.name);
   }
-  if (now - pod.started >= kBackoffReset) pod.backoff = absl::ZeroDuration();
+  const absl::Duration delay = pod.backoff.Died(pod.started, now);
   const bool oom_killed =
       pod.has_cgroup &&
       cgroups_->OomKills(pod.status.name) > pod.oom_kills_at_start;
   const std::string reason = TerminationReason(exit, oom_killed);
   Logf("pod %s died (%s, %s); restart %d in %s", pod.status.name,
        DescribeExit(exit), reason, pod.status.restarts + 1,
-       absl::FormatDuration(pod.backoff));
+       absl::FormatDuration(delay));
   pod.status.phase = PodPhase::kPending;
   pod.status.restarts += 1;
   pod.status.last_termination_reason = reason;
   ++restarts_;
   ++restarts_by_reason_[reason];
-  pod.start_at = now + pod.backoff;
-  pod.backoff = pod.backoff == absl::ZeroDuration()
-                    ? kFirstBackoff
-                    : std::min(pod.backoff * 2, kMaxBackoff);
+  pod.start_at = now + delay;
 }
 
 std::vector<PodManager::Pod*> PodManager::Active() {
@@ -377,17 +360,7 @@ void PodManager::Spawn(Pod& pod, absl::Time now) {
     pod.start_at = now + absl::Seconds(1);
     return;
   }
-  ProcessSpec spec;
-  spec.path = options_.worker_path;
-  spec.args = {absl::StrCat("--bind=", options_.host),
-               absl::StrCat("--grpc-port=", ports->grpc),
-               absl::StrCat("--metrics-port=", ports->metrics),
-               absl::StrCat("--shutdown-grace=",
-                            absl::FormatDuration(options_.termination_grace))};
-  spec.args.insert(spec.args.end(), options_.worker_args.begin(),
-                   options_.worker_args.end());
-  spec.env = {{"POD_NAME", pod.status.name}};
-  spec.log_path = absl::StrCat(options_.log_dir, "/", pod.status.name, ".log");
+  ProcessSpec spec = WorkerSpec(options_, pod.status.name, *ports);
   if (pod.has_cgroup) spec.cgroup_procs = cgroups_->ProcsFiles(pod.status.name);
   absl::StatusOr<pid_t> pid = processes_->Spawn(spec);
   if (!pid.ok()) {
@@ -429,9 +402,9 @@ void PodManager::Probed(Pod& pod, bool serving, absl::Time now) {
   }
   pod.next_probe = now + kProbePeriod;
   if (!pod.warned && now - pod.started >= options_.not_ready_warning) {
-    Logf("warning: pod %s not ready after %s (its log: %s/%s.log)",
-         pod.status.name, absl::FormatDuration(options_.not_ready_warning),
-         options_.log_dir, pod.status.name);
+    Logf("warning: pod %s not ready after %s (its log: %s)", pod.status.name,
+         absl::FormatDuration(options_.not_ready_warning),
+         PodLogPath(options_, pod.status.name));
     pod.warned = true;
   }
 }
