@@ -29,3 +29,82 @@ def test_idle_pods_stop_together_well_under_a_second_each(tmp_path):
     assert took < 3, f"10 idle pods took {took:.1f} s to stop"
     assert not any(pid_alive(p) for p in pids)
     assert serving.text().count("stopped (exit 0)") == 10
+
+
+def group_members(pgid):
+    """The live processes of process group `pgid`."""
+    members = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(") ", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if fields[0] != "Z" and int(fields[2]) == pgid:
+            members.append(int(entry))
+    return members
+
+
+def wrapper(tmp_path):
+    """A worker started by a shell script without exec: the pod's process
+    is the shell, the worker its child."""
+    script = tmp_path / "wrapped-worker.sh"
+    script.write_text(f"#!/bin/sh\n{WORKER} \"$@\"\necho wrapper done\n")
+    script.chmod(0o755)
+    return str(script)
+
+
+def wrapped_pods(serving, n):
+    """Each ready pod's process group, once its worker runs under the shell."""
+    pods = ready_pods(serving, n)
+    wait_until(lambda: all(len(group_members(p["pid"])) == 2 for p in pods), 10,
+               "each pod's shell and worker")
+    return {p["name"]: p["pid"] for p in pods}
+
+
+def kill_leftovers(serving, pids):
+    """After a failed test: nothing it started keeps running."""
+    serving.stop(signal.SIGKILL)
+    for pid in pids:
+        if pid_alive(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+def test_a_wrapper_scripts_worker_leaves_with_its_pod(tmp_path):
+    # Scale-down (2 -> min-scale 1 with no load) and then shutdown: the
+    # worker under the shell goes too, drained (exit 0), not orphaned.
+    serving = Serving(tmp_path, "--initial-scale=2", "--min-scale=1", "--window=6s",
+                      "--pod-start-delay=0s", worker=wrapper(tmp_path))
+    workers = {}
+    try:
+        groups = wrapped_pods(serving, 2)
+        workers = {name: group_members(pgid) for name, pgid in groups.items()}
+        wait_until(lambda: len(serving.state()["pods"]) == 1, 30, "the scale-down to 1")
+        kept = serving.state()["pods"][0]["name"]
+        removed = next(name for name in groups if name != kept)
+        wait_until(lambda: not any(pid_alive(p) for p in workers[removed]), 10,
+                   "the removed pod's worker to exit")
+        assert serving.stop(timeout=30) == 0
+        assert not any(pid_alive(p) for p in workers[kept])
+        for name in groups:
+            with open(os.path.join(serving.tmp, f"{name}.log")) as f:
+                assert "worker: stopped" in f.read(), name
+    finally:
+        kill_leftovers(serving, [p for pids in workers.values() for p in pids])
+
+
+def test_after_sigkill_of_local_serving_no_process_of_a_wrapped_pod_survives(tmp_path):
+    serving = Serving(tmp_path, "--initial-scale=2", "--min-scale=2",
+                      "--pod-start-delay=0s", worker=wrapper(tmp_path))
+    members = []
+    try:
+        groups = wrapped_pods(serving, 2)
+        members = [p for pgid in groups.values() for p in group_members(pgid)]
+        assert len(members) == 4
+        serving.stop(signal.SIGKILL)
+        wait_until(lambda: not any(pid_alive(p) for p in members), 10,
+                   "every process of every pod to end")
+    finally:
+        kill_leftovers(serving, members)
