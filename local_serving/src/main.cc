@@ -134,7 +134,9 @@ writable, and /metrics carries its usage under cAdvisor's and
 kube-state-metrics' names.
 
 Exit status: 0 after SIGTERM/SIGINT (every pod stopped), 1 if a port
-cannot be bound or a file written, 2 on bad flags, manifest or worker.
+cannot be bound or a file written (a write error on --stats-out or
+--decisions-out is one line when it happens, exit 1 at the end), 2 on bad
+flags, manifest or worker.
 
 Usage: local_serving [flags])";
 
@@ -369,6 +371,10 @@ int Serve(const ls::ServingOptions& o, knbench::ShutdownSignal& shutdown) {
   knbench::Logf("signal %d: stopping (grace %s)", shutdown.signal_number(),
                 absl::FormatDuration(o.shutdown_grace));
   serving.Shutdown();
+  if (const absl::Status st = serving.OutputStatus(); !st.ok()) {
+    knbench::Logf("stopped; an output file is incomplete (%s)", st.message());
+    return 1;
+  }
   knbench::Logf("stopped");
   return 0;
 }

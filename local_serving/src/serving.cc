@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <tuple>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -127,13 +128,15 @@ LocalServing::LocalServing(ServingOptions options)
 LocalServing::~LocalServing() { Shutdown(); }
 
 absl::Status LocalServing::Start() {
-  for (auto [path, file] :
-       {std::pair{&options_.stats_out, &stats_file_},
-        std::pair{&options_.decisions_out, &decisions_file_}}) {
+  for (auto [flag, path, file] :
+       {std::tuple{"--stats-out", &options_.stats_out, &stats_file_},
+        std::tuple{"--decisions-out", &options_.decisions_out,
+                   &decisions_file_}}) {
     if (path->empty()) continue;
-    file->open(*path, std::ios::binary | std::ios::trunc);
-    if (!*file)
-      return absl::UnavailableError(absl::StrCat("cannot write ", *path));
+    absl::StatusOr<std::unique_ptr<OutputFile>> opened =
+        OutputFile::Open(flag, *path);
+    if (!opened.ok()) return opened.status();
+    *file = *std::move(opened);
   }
   // Before the router starts (the KPA's poke hooks into it) and before
   // /state can be asked.
@@ -189,9 +192,9 @@ std::unique_ptr<AutoscalingLoop> LocalServing::MakeLoop() {
   context.router = &router_;
   context.pods = &pods_;
   context.metrics = &serving_metrics_;
-  context.stats_out = stats_file_.is_open() ? &stats_file_ : nullptr;
+  context.stats_out = stats_file_ ? &stats_file_->stream() : nullptr;
   context.decisions_out =
-      decisions_file_.is_open() ? &decisions_file_ : nullptr;
+      decisions_file_ ? &decisions_file_->stream() : nullptr;
   if (!IsHpa(options_)) {
     return std::make_unique<KpaLoop>(options_.config, context, &stats_);
   }
@@ -228,8 +231,16 @@ void LocalServing::Shutdown() {
   pods_.Stop(grace);
   cgroups_.Close();
   metrics_.Stop();
-  stats_file_.close();
-  decisions_file_.close();
+  for (OutputFile* file : {stats_file_.get(), decisions_file_.get()}) {
+    if (file != nullptr) file->Close().IgnoreError();  // OutputStatus() has it
+  }
+}
+
+absl::Status LocalServing::OutputStatus() const {
+  for (const OutputFile* file : {stats_file_.get(), decisions_file_.get()}) {
+    if (file != nullptr && !file->status().ok()) return file->status();
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace knbench::local_serving

@@ -108,3 +108,21 @@ def test_after_sigkill_of_local_serving_no_process_of_a_wrapped_pod_survives(tmp
                    "every process of every pod to end")
     finally:
         kill_leftovers(serving, members)
+
+
+def test_a_write_error_on_an_output_file_is_one_line_then_exit_one(tmp_path):
+    serving = Serving(tmp_path, "--stats-out=/dev/full", "--decisions-out=/dev/full",
+                      "--initial-scale=1", "--pod-start-delay=0s")
+    try:
+        errors = lambda: [line for line in serving.text().splitlines()  # noqa: E731
+                          if "error:" in line]
+        # Said when it happens: the first second's row, the first tick's.
+        wait_until(lambda: len(errors()) == 2, 10, "an error line per file")
+        assert any("--stats-out /dev/full" in e and "No space left on device" in e
+                   for e in errors()), errors()
+        assert any("--decisions-out /dev/full" in e for e in errors()), errors()
+        # Later rows and the close at exit fail too, without more lines.
+        assert serving.stop(timeout=30) == 1
+        assert len(errors()) == 2, errors()
+    finally:
+        serving.stop(signal.SIGKILL)
