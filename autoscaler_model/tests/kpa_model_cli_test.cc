@@ -100,6 +100,8 @@ TEST(KpaModelCli, BadFlagsAndInputExitTwoWithOneLine) {
       {"--input", input, "--from-manifest", "/nonexistent.yaml"},
       {"--input", input, "--from-manifest",
        KPA_FIXTURES_DIR "/driver-small.csv"},
+      // Endless: read up to the size limit only, then refused.
+      {"--input", input, "--from-manifest", "/dev/zero"},
       {},
   };
   for (const auto& args : bad) {

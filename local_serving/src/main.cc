@@ -2,8 +2,11 @@
 // machine, with real worker processes as pods. See --help.
 #include <limits.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <iostream>
 #include <string>
@@ -156,8 +159,19 @@ std::string DefaultWorker() {
   return realpath(beside.c_str(), resolved) != nullptr ? resolved : beside;
 }
 
-bool Executable(const std::string& path) {
-  return access(path.c_str(), X_OK) == 0;
+// Why `path` cannot be a pod's worker ("is a directory"), or empty: a
+// directory passes access(X_OK) and every pod would then exit 127.
+std::string NotAWorker(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) {
+    return errno == ENOENT
+               ? "does not exist"
+               : absl::StrCat("cannot be looked at: ", strerror(errno));
+  }
+  if (S_ISDIR(st.st_mode)) return "is a directory";
+  if (!S_ISREG(st.st_mode)) return "is not a regular file";
+  if (access(path.c_str(), X_OK) != 0) return "is not executable";
+  return "";
 }
 
 // "HOST:PORT" with a numeric host ("[::1]:8080" for IPv6).
@@ -250,10 +264,10 @@ ls::PodManager::Options PodOptionsOrExit(const ls::RevisionLabels& labels) {
   ls::PodManager::Options pods;
   pods.worker_path = absl::GetFlag(FLAGS_worker);
   if (pods.worker_path.empty()) pods.worker_path = DefaultWorker();
-  if (!Executable(pods.worker_path)) {
+  if (const std::string why = NotAWorker(pods.worker_path); !why.empty()) {
     UsageError(absl::StrCat("--worker: ", pods.worker_path,
-                            " is not an executable file (build the worker, "
-                            "or pass --worker)"));
+                            " is not an executable file (it ", why,
+                            "; build the worker, or pass --worker)"));
   }
   pods.worker_args = absl::GetFlag(FLAGS_worker_arg);
   pods.name_prefix = absl::StrCat(labels.revision_name, "-deployment");
