@@ -8,8 +8,10 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -44,8 +46,9 @@ ABSL_FLAG(std::vector<std::string>, worker_arg, {},
           "(--bind, --grpc-port, --metrics-port, --shutdown-grace), so it "
           "wins; repeat the flag for more (a value cannot hold a comma).");
 ABSL_FLAG(std::string, log_dir, "",
-          "Directory of the pods' logs, one file per pod (default: a new "
-          "directory under $TMPDIR or /tmp).");
+          "Directory of the pods' logs, one file per pod, made if missing "
+          "and kept. Default: a new directory under $TMPDIR or /tmp, removed "
+          "with the logs when local_serving exits.");
 ABSL_FLAG(absl::Duration, pod_start_delay, absl::Seconds(2),
           "How long a new pod stays pending before its process starts: it "
           "stands for scheduling, image pull and container start on a "
@@ -323,24 +326,49 @@ ls::ServingOptions ServingOptionsOrExit(const am::FlagSettings& settings) {
   return o;
 }
 
-// The pods' log directory: --log-dir if writable, else a new one in
-// $TMPDIR. Empty (after one error line) if it cannot be made.
-std::string LogDirOrEmpty(const std::string& log_dir) {
+// The pods' log directory: --log-dir, made if missing (as mkdir -p), or a
+// new one in $TMPDIR, which is ours to remove at exit. Empty (after one
+// error line) if it cannot be made.
+struct LogDir {
+  std::string path;
+  bool temporary = false;
+};
+LogDir LogDirOrEmpty(const std::string& log_dir) {
   if (!log_dir.empty()) {
+    std::error_code error;
+    std::filesystem::create_directories(log_dir, error);
+    if (error) {
+      UsageError(absl::StrCat("--log-dir: cannot create ", log_dir, ": ",
+                              error.message()));
+    }
     if (access(log_dir.c_str(), W_OK) != 0) {
       UsageError(
           absl::StrCat("--log-dir: ", log_dir, " is not a writable directory"));
     }
-    return log_dir;
+    return {log_dir, false};
   }
   const char* tmp = std::getenv("TMPDIR");
   std::string pattern = absl::StrCat(tmp != nullptr && *tmp ? tmp : "/tmp",
                                      "/local_serving.XXXXXX");
   if (mkdtemp(pattern.data()) == nullptr) {
     knbench::Logf("error: cannot create a log directory %s", pattern);
-    return "";
+    return {};
   }
-  return pattern;
+  return {pattern, true};
+}
+
+// A log directory local serving made goes at exit with the pods' logs;
+// --log-dir keeps them.
+void RemoveTemporary(const LogDir& dir) {
+  if (!dir.temporary) return;
+  std::error_code error;
+  std::filesystem::remove_all(dir.path, error);
+  if (error) {
+    knbench::Logf("warning: cannot remove %s: %s", dir.path, error.message());
+    return;
+  }
+  knbench::Logf("removed the pods' logs in %s (--log-dir keeps them)",
+                dir.path);
 }
 
 // The start line's words on the autoscaler.
@@ -418,7 +446,10 @@ int main(int argc, char** argv) {
   if (am::CheckConfigRequested()) {
     return PrintConfig(*settings, options, *format);
   }
-  options.pods.log_dir = LogDirOrEmpty(options.pods.log_dir);
-  if (options.pods.log_dir.empty()) return 1;
-  return Serve(options, shutdown);
+  const LogDir log_dir = LogDirOrEmpty(options.pods.log_dir);
+  if (log_dir.path.empty()) return 1;
+  options.pods.log_dir = log_dir.path;
+  const int status = Serve(options, shutdown);  // every pod has exited
+  RemoveTemporary(log_dir);
+  return status;
 }

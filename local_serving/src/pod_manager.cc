@@ -248,9 +248,9 @@ void PodManager::Reaped(Pod& pod, int exit, absl::Time now) {
       pod.has_cgroup &&
       cgroups_->OomKills(pod.status.name) > pod.oom_kills_at_start;
   const std::string reason = TerminationReason(exit, oom_killed);
-  Logf("pod %s died (%s, %s); restart %d in %s", pod.status.name,
-       DescribeExit(exit), reason, pod.status.restarts + 1,
-       absl::FormatDuration(delay));
+  Logf("pod %s died (%s, %s; its log: %s); restart %d in %s", pod.status.name,
+       DescribeExit(exit), reason, PodLogPath(options_, pod.status.name),
+       pod.status.restarts + 1, absl::FormatDuration(delay));
   pod.status.phase = PodPhase::kPending;
   pod.status.restarts += 1;
   pod.status.last_termination_reason = reason;

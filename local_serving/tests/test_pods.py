@@ -4,6 +4,7 @@ real worker processes on loopback, each test bounded in time.
 Run by ctest with LOCAL_SERVING_BIN and WORKER_BIN set.
 """
 import os
+import re
 import signal
 import time
 
@@ -126,3 +127,52 @@ def test_a_write_error_on_an_output_file_is_one_line_then_exit_one(tmp_path):
         assert len(errors()) == 2, errors()
     finally:
         serving.stop(signal.SIGKILL)
+
+
+LOGS_IN = re.compile(r"\(logs in ([^)]+)\)")
+
+
+def test_without_log_dir_the_logs_directory_it_made_is_removed_at_exit(tmp_path):
+    tmpdir = tmp_path / "tmpdir"
+    tmpdir.mkdir()
+    serving = Serving(tmp_path, "--initial-scale=1", "--pod-start-delay=0s", log_dir=None,
+                      env={**os.environ, "TMPDIR": str(tmpdir)})
+    try:
+        pod = ready_pods(serving, 1)[0]["name"]
+        logs = LOGS_IN.search(serving.text()).group(1)
+        assert os.path.dirname(logs) == str(tmpdir)
+        assert os.path.exists(os.path.join(logs, f"{pod}.log"))
+        assert serving.stop() == 0
+        assert os.listdir(tmpdir) == []
+        assert f"removed the pods' logs in {logs}" in serving.text()
+    finally:
+        serving.stop(signal.SIGKILL)
+
+
+def test_a_log_dir_that_does_not_exist_is_made_and_kept(tmp_path):
+    logs = tmp_path / "runs" / "1" / "pods"
+    serving = Serving(tmp_path, "--initial-scale=1", "--pod-start-delay=0s",
+                      log_dir=str(logs))
+    try:
+        pod = ready_pods(serving, 1)[0]["name"]
+        assert serving.stop() == 0
+        with open(logs / f"{pod}.log") as f:
+            assert "worker: stopped" in f.read()
+    finally:
+        serving.stop(signal.SIGKILL)
+
+
+def test_a_pod_death_names_its_log(tmp_path):
+    crashing = tmp_path / "crashing.sh"
+    crashing.write_text("#!/bin/sh\necho 'worker: cannot start' >&2\nexit 3\n")
+    crashing.chmod(0o755)
+    serving = Serving(tmp_path, "--initial-scale=1", "--pod-start-delay=0s",
+                      worker=str(crashing))
+    try:
+        wait_until(lambda: " died (" in serving.text(), 10, "the pod's death")
+        died = next(line for line in serving.text().splitlines() if " died (" in line)
+        pod = died.split("pod ", 1)[1].split(" ", 1)[0]
+        assert f"its log: {tmp_path}/{pod}.log" in died, died
+        assert "exit 3" in died, died
+    finally:
+        assert serving.stop() == 0
