@@ -140,9 +140,9 @@ writable, and /metrics carries its usage under cAdvisor's and
 kube-state-metrics' names.
 
 Exit status: 0 after SIGTERM/SIGINT (every pod stopped), 1 if a port
-cannot be bound or a file written (a write error on --stats-out or
---decisions-out is one line when it happens, exit 1 at the end), 2 on bad
-flags, manifest or worker.
+cannot be bound or a file written (a write error on --stats-out,
+--decisions-out or --prometheus-sd-file is one line when it happens, exit
+1 at the end), 2 on bad flags, manifest or worker.
 
 Usage: local_serving [flags])";
 

@@ -141,7 +141,7 @@ RealProcesses::RealProcesses() {
   } else {
     Logf(
         "warning: %s: if local_serving is killed, only each pod's first "
-        "process is",
+        "process dies with it",
         watchdog.status().message());
   }
 }
@@ -175,9 +175,9 @@ std::optional<int> RealProcesses::Reap(pid_t pid) {
 void RealProcesses::Signal(pid_t pid, int signal) {
   absl::MutexLock lock(&mu_);
   if (signal == SIGTERM) groups_[pid].terminating = true;
-  // The whole group; its leader alone if the group is gone (then it has
-  // exited too, or is about to be reaped).
-  if (kill(-pid, signal) != 0) kill(pid, signal);
+  // The whole group: it exists from SpawnProcess's return until Reap has
+  // reaped its last process, so the id cannot be another's meanwhile.
+  kill(-pid, signal);
 }
 
 }  // namespace knbench::local_serving

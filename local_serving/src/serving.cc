@@ -62,8 +62,15 @@ std::optional<am::Metric> KpaMetric(const ServingOptions& o) {
   return o.config.metric;
 }
 
+// The file_sd writer of --prometheus-sd-file; null without one.
+std::unique_ptr<SdFileWriter> SdFileFor(const ServingOptions& o) {
+  if (o.sd_file.empty()) return nullptr;
+  return std::make_unique<SdFileWriter>(
+      o.sd_file, o.pods.host, o.labels.namespace_name, o.labels.service_name);
+}
+
 PodManager::Listener ListenerFor(
-    Router* router, ServingMetrics* metrics, const ServingOptions& o,
+    Router* router, ServingMetrics* metrics, SdFileWriter* sd_file,
     std::function<void(const PodCounts&)> also_counts) {
   PodManager::Listener l;
   l.ready = [router](const std::string& name,
@@ -75,12 +82,9 @@ PodManager::Listener ListenerFor(
     metrics->OnPods(counts);
     also_counts(counts);
   };
-  if (!o.sd_file.empty()) {
-    l.changed = [o](const std::vector<PodStatus>& pods) {
-      const absl::Status st = WriteFileAtomically(
-          o.sd_file, FileSdJson(pods, o.pods.host, o.labels.namespace_name,
-                                o.labels.service_name));
-      if (!st.ok()) Logf("warning: %s", st.message());
+  if (sd_file != nullptr) {
+    l.changed = [sd_file](const std::vector<PodStatus>& pods) {
+      sd_file->Write(pods);
     };
   }
   return l;
@@ -97,11 +101,12 @@ LocalServing::LocalServing(ServingOptions options)
       metrics_(registry_),
       start_(clock_.Now()),
       stats_(start_),
+      sd_file_(SdFileFor(options_)),
       router_(RouterOptionsFor(options_), &stats_, &serving_metrics_, &clock_),
       // The pods' thread starts after autoscaler_ is set, and stops before
       // it goes.
       pods_(options_.pods,
-            ListenerFor(&router_, &serving_metrics_, options_,
+            ListenerFor(&router_, &serving_metrics_, sd_file_.get(),
                         [this](const PodCounts& c) { autoscaler_->OnPods(c); }),
             PodManager::World{&clock_, nullptr, nullptr, &cgroups_}) {
   metrics_.Add(cgroups_.Collector(ContainerLabelsFor(options_)));
@@ -240,7 +245,7 @@ absl::Status LocalServing::OutputStatus() const {
   for (const OutputFile* file : {stats_file_.get(), decisions_file_.get()}) {
     if (file != nullptr && !file->status().ok()) return file->status();
   }
-  return absl::OkStatus();
+  return sd_file_ != nullptr ? sd_file_->status() : absl::OkStatus();
 }
 
 }  // namespace knbench::local_serving

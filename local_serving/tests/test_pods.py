@@ -5,6 +5,7 @@ Run by ctest with LOCAL_SERVING_BIN and WORKER_BIN set.
 """
 import os
 import re
+import shutil
 import signal
 import time
 
@@ -125,6 +126,25 @@ def test_a_write_error_on_an_output_file_is_one_line_then_exit_one(tmp_path):
         # Later rows and the close at exit fail too, without more lines.
         assert serving.stop(timeout=30) == 1
         assert len(errors()) == 2, errors()
+    finally:
+        serving.stop(signal.SIGKILL)
+
+
+def test_a_failed_rewrite_of_the_sd_file_is_one_line_then_exit_one(tmp_path):
+    sd_dir = tmp_path / "sd"
+    sd_dir.mkdir()
+    # The pod starts 3 s after the first (good) write; its rewrite fails.
+    serving = Serving(tmp_path, f"--prometheus-sd-file={sd_dir}/pods.json",
+                      "--initial-scale=2", "--pod-start-delay=3s")
+    try:
+        shutil.rmtree(sd_dir)
+        errors = lambda: [line for line in serving.text().splitlines()  # noqa: E731
+                          if "error:" in line]
+        ready_pods(serving, 2)
+        assert len(errors()) == 1, errors()
+        assert "--prometheus-sd-file: cannot write" in errors()[0]
+        assert serving.stop(timeout=30) == 1
+        assert len(errors()) == 1, errors()
     finally:
         serving.stop(signal.SIGKILL)
 

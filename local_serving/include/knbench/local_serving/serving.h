@@ -24,6 +24,7 @@
 #include "knbench/local_serving/pod_manager.h"
 #include "knbench/local_serving/pod_resources.h"
 #include "knbench/local_serving/router.h"
+#include "knbench/local_serving/sd_file.h"
 #include "knbench/local_serving/second_stats.h"
 #include "knbench/local_serving/serving_metrics.h"
 #include "prometheus/registry.h"
@@ -66,8 +67,8 @@ class LocalServing {
   // Stops deciding, stops accepting calls and lets those in progress finish
   // (up to the grace), then stops every pod the same way. Idempotent.
   void Shutdown();
-  // The first write error of an output file (each was logged when it
-  // happened); OK if none.
+  // The first write error of an output file (--stats-out, --decisions-out,
+  // --prometheus-sd-file; each was logged when it happened); OK if none.
   absl::Status OutputStatus() const;
 
  private:
@@ -87,6 +88,7 @@ class LocalServing {
   SteadyClock clock_;
   const absl::Time start_;
   SecondStats stats_;
+  std::unique_ptr<SdFileWriter> sd_file_;  // null: none; before pods_
   Router router_;
   PodManager pods_;
   std::unique_ptr<grpc::Server> server_;
