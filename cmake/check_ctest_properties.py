@@ -37,6 +37,8 @@ EXPECTED = {
     "local_serving_test": {"labels": {"local_serving", "unit"}, "timeout": 120},
     "local_serving_e2e": {"labels": {"local_serving", "e2e"}, "timeout": 600,
                           "run_serial": True},
+    "local_serving_e2e_pods": {"labels": {"local_serving", "e2e"}, "timeout": 240,
+                               "run_serial": True},
     # Real pods in cgroups, measuring their CPU: alone.
     "local_serving_pod_resources": {"labels": {"local_serving", "cgroups", "e2e"},
                                     "timeout": 120, "run_serial": True},

@@ -58,6 +58,7 @@ TickRow Autoscaler::Decide(int64_t now_s, int64_t window_end_s,
   row.decider_pods = d.desired_pods;
   row.panic_mode = d.panic_mode;
   row.excess_burst_capacity = d.excess_burst_capacity;
+  row.excess_burst_capacity_saturated = d.excess_burst_capacity_saturated;
   row.desired_pods = scaler_.Apply(now, d.desired_pods, ready_pods);
   // The KPA proxies through the activator at zero scale, on negative EBC
   // and once the revision is marked inactive; with no ready endpoint the

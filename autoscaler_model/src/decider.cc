@@ -14,12 +14,14 @@ int32_t ToPods(double pods) {
 }
 
 // floor(x) saturated to the int32 range, for excess burst capacity with huge
-// targets.
-int32_t SaturatingFloor(double x) {
+// targets or loads; `saturated` says whether it was.
+int32_t SaturatingFloor(double x, bool* saturated) {
   constexpr double kLow = std::numeric_limits<int32_t>::min();
   constexpr double kHigh = std::numeric_limits<int32_t>::max();
   if (std::isnan(x)) return 0;
-  return static_cast<int32_t>(std::clamp(std::floor(x), kLow, kHigh));
+  const double floor = std::floor(x);
+  *saturated = floor < kLow || floor > kHigh;
+  return static_cast<int32_t>(std::clamp(floor, kLow, kHigh));
 }
 
 }  // namespace
@@ -89,7 +91,8 @@ Decision Decider::Decide(absl::Duration now, double stable_value,
   } else {
     const double capacity = static_cast<double>(ready_pods) * target_.total;
     d.excess_burst_capacity =
-        SaturatingFloor(capacity - config_.target_burst_capacity - panic_value);
+        SaturatingFloor(capacity - config_.target_burst_capacity - panic_value,
+                        &d.excess_burst_capacity_saturated);
   }
   return d;
 }

@@ -100,6 +100,28 @@ am::SimulationOptions SimulationOptionsOrExit() {
   return options;
 }
 
+// Rows whose excess burst capacity is held at int32's bound look like
+// data: one note on stderr says they are not (the CSV stays what a live
+// run's --decisions-out holds).
+void NoteSaturation(const std::vector<am::TickRow>& rows) {
+  int64_t saturated = 0;
+  const am::TickRow* first = nullptr;
+  for (const am::TickRow& row : rows) {
+    if (!row.excess_burst_capacity_saturated) continue;
+    ++saturated;
+    if (first == nullptr) first = &row;
+  }
+  if (first == nullptr) return;
+  const bool low = first->excess_burst_capacity < 0;
+  std::cerr << "kpa_model: note: excess_burst_capacity is "
+            << first->excess_burst_capacity << ", the "
+            << (low ? "least" : "most")
+            << " an int32 holds (Knative's type), in " << saturated << " of "
+            << rows.size() << " rows from t=" << first->time_s
+            << "s: the true value is " << (low ? "lower" : "higher")
+            << " there\n";
+}
+
 // The decisions' CSV: the KPA's ticks, or the HPA's syncs.
 absl::StatusOr<std::string> ReplayCsv(const am::FlagSettings& settings,
                                       const am::SimulationOptions& options,
@@ -113,8 +135,10 @@ absl::StatusOr<std::string> ReplayCsv(const am::FlagSettings& settings,
   absl::StatusOr<am::InputSeries> input = am::ReadInput(in);
   if (!input.ok()) return input.status();
   const KpaConfig& config = settings.config;
-  return am::FormatTicksCsv(
-      am::Simulate(am::SeriesFor(*input, config.metric), config, options));
+  const std::vector<am::TickRow> rows =
+      am::Simulate(am::SeriesFor(*input, config.metric), config, options);
+  NoteSaturation(rows);
+  return am::FormatTicksCsv(rows);
 }
 
 // The KPA's own flags given under the hpa class: said, not refused, as

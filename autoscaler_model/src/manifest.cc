@@ -5,12 +5,17 @@
 #include <optional>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "knbench/autoscaler_model/autoscaler_class.h"
 #include "knbench/autoscaler_model/kpa_settings.h"
 #include "knbench/common/quantity.h"
+#include "yaml-cpp/depthguard.h"
 #include "yaml-cpp/yaml.h"
 
 namespace knbench::autoscaler_model {
@@ -53,6 +58,38 @@ int64_t LineOf(absl::string_view whole, absl::string_view part) {
   const size_t offset = static_cast<size_t>(part.data() - whole.data());
   return 1 + static_cast<int64_t>(
                  std::count(whole.begin(), whole.begin() + offset, '\n'));
+}
+
+// Lines before a document's first one that is not blank or a comment.
+int64_t LeadingLines(absl::string_view text) {
+  int64_t lines = 0;
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    const absl::string_view content = absl::StripLeadingAsciiWhitespace(line);
+    if (!content.empty() && content[0] != '#') break;
+    ++lines;
+  }
+  return lines;
+}
+
+// One document of the stream `whole`; a YAML error says where in the
+// stream, and nesting beyond yaml-cpp's limit says so (its own message is
+// "bad file").
+absl::StatusOr<YAML::Node> LoadDocument(absl::string_view whole,
+                                        absl::string_view text) {
+  auto error = [&](const YAML::Exception& e, absl::string_view what) {
+    // The mark counts lines within this document, from 0.
+    return absl::InvalidArgumentError(
+        absl::StrCat("not valid YAML: line ", LineOf(whole, text) + e.mark.line,
+                     ", column ", e.mark.column + 1, ": ", what));
+  };
+  try {
+    return YAML::Load(std::string(text));
+  } catch (const YAML::DeepRecursion& e) {
+    return error(e, absl::StrCat("nested ", e.depth(),
+                                 " levels deep (the YAML parser's limit)"));
+  } catch (const YAML::Exception& e) {
+    return error(e, e.msg);
+  }
 }
 
 // The text of a scalar node, or nothing for a missing node or null.
@@ -233,23 +270,39 @@ std::optional<size_t> AnnotationSetting(const std::vector<SettingSpec>& specs,
 }  // namespace
 
 absl::StatusOr<ManifestSettings> ParseManifest(absl::string_view yaml) {
-  for (absl::string_view text : SplitDocuments(yaml)) {
-    YAML::Node doc;
-    try {
-      doc = YAML::Load(std::string(text));
-    } catch (const YAML::Exception& e) {
-      // The mark counts lines within this document, from 0.
-      const int64_t line = LineOf(yaml, text) + e.mark.line;
-      return absl::InvalidArgumentError(
-          absl::StrCat("not valid YAML: line ", line, ", column ",
-                       e.mark.column + 1, ": ", e.msg));
-    }
-    if (!doc.IsMap() || !IsKnativeService(doc)) continue;
-    return ReadService(doc);
+  if (yaml.size() > kMaxManifestBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("larger than ", kMaxManifestBytes >> 20,
+                     " MiB (kpa_model and local_serving read manifests up to ",
+                     kMaxManifestBytes >> 20, " MiB)"));
   }
-  return absl::InvalidArgumentError(
-      "no Knative Service (apiVersion serving.knative.dev/*, kind Service) "
-      "in the manifest");
+  std::vector<std::pair<YAML::Node, int64_t>> services;  // and their lines
+  for (absl::string_view text : SplitDocuments(yaml)) {
+    absl::StatusOr<YAML::Node> doc = LoadDocument(yaml, text);
+    if (!doc.ok()) return doc.status();
+    if (doc->IsMap() && IsKnativeService(*doc)) {
+      services.emplace_back(*doc, LineOf(yaml, text) + LeadingLines(text));
+    }
+  }
+  if (services.empty()) {
+    return absl::InvalidArgumentError(
+        "no Knative Service (apiVersion serving.knative.dev/*, kind Service) "
+        "in the manifest");
+  }
+  if (services.size() > 1) {
+    std::vector<std::string> each;
+    for (const auto& [doc, line] : services) {
+      const YAML::Node metadata = doc["metadata"];
+      const std::optional<std::string> name =
+          metadata.IsMap() ? ScalarAt(metadata["name"]) : std::nullopt;
+      each.push_back(
+          absl::StrCat(name.value_or("(no name)"), " at line ", line));
+    }
+    return absl::InvalidArgumentError(
+        absl::StrCat(services.size(), " Knative Services in the manifest (",
+                     absl::StrJoin(each, ", "), "): give a manifest with one"));
+  }
+  return ReadService(services.front().first);
 }
 
 absl::Status ReadManifest(const std::vector<SettingSpec>& specs,

@@ -2,7 +2,6 @@
 
 #include <fstream>
 #include <set>
-#include <sstream>
 #include <utility>
 
 #include "absl/flags/flag.h"
@@ -30,12 +29,16 @@ namespace {
 
 using Use = std::pair<std::string, SettingSpec>;  // (group label, spec)
 
-absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
+// The file's text, or its first kMaxManifestBytes + 1 bytes (which
+// ParseManifest refuses): /dev/zero must not fill memory.
+absl::StatusOr<std::string> ReadManifestFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path));
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
+  std::string text(kMaxManifestBytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  if (in.bad()) return absl::DataLossError(absl::StrCat("cannot read ", path));
+  text.resize(static_cast<size_t>(in.gcount()));
+  return text;
 }
 
 // One text per class: the text when all agree, else "kpa: a<sep>hpa: b".
@@ -76,7 +79,7 @@ std::string FlagHelp(const std::vector<Use>& uses) {
 absl::Status ParseManifestFlag(FlagSettings* out) {
   const std::string path = absl::GetFlag(FLAGS_from_manifest);
   if (path.empty()) return absl::OkStatus();
-  absl::StatusOr<std::string> text = ReadWholeFile(path);
+  absl::StatusOr<std::string> text = ReadManifestFile(path);
   if (!text.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("--from-manifest: ", text.status().message()));

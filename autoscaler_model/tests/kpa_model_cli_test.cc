@@ -52,6 +52,29 @@ TEST(KpaModelCli, DriverCsvRpsToFile) {
                                    kHeader, "2,1,1,0,1.000,1.000,-211,1,1,0"}));
 }
 
+// Excess burst capacity is an int32 (Knative's type): a load of 3e9 in
+// flight takes it below -2^31, where it stays at -2147483648. The rows keep
+// that value (live runs write the same), and stderr says it is a floor.
+TEST(KpaModelCli, SaturatedExcessBurstCapacityIsSaidOnStderr) {
+  const std::string huge = WritePlain("huge.csv", 4, 3e9);
+  const CliResult r = RunModel({"--input", huge});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::vector<std::string> rows = Lines(r.out);
+  ASSERT_EQ(rows.size(), 3u);  // the header, ticks at t=2 and t=4
+  for (size_t i = 1; i < rows.size(); ++i) {
+    EXPECT_NE(rows[i].find(",-2147483648,"), std::string::npos) << rows[i];
+  }
+  EXPECT_EQ(Lines(r.err),
+            (std::vector<std::string>{
+                "kpa_model: note: excess_burst_capacity is -2147483648, the "
+                "least an int32 holds (Knative's type), in 2 of 2 rows from "
+                "t=2s: the true value is lower there"}));
+  // A load whose capacity fits says nothing.
+  const CliResult fits = RunModel({"--input", WritePlain("fits.csv", 4, 3e6)});
+  ASSERT_EQ(fits.exit_code, 0) << fits.err;
+  EXPECT_EQ(fits.err, "");
+}
+
 TEST(KpaModelCli, ManifestSettingsAndFlagOverride) {
   // Fixture manifest: target 10 at 100 %, window 6s, min 1, max 3, TBC 0.
   // 50 in flight: 5 pods wanted (panic, 5/1 >= 2), capped to max-scale 3.
@@ -100,6 +123,8 @@ TEST(KpaModelCli, BadFlagsAndInputExitTwoWithOneLine) {
       {"--input", input, "--from-manifest", "/nonexistent.yaml"},
       {"--input", input, "--from-manifest",
        KPA_FIXTURES_DIR "/driver-small.csv"},
+      // Endless: read up to the size limit only, then refused.
+      {"--input", input, "--from-manifest", "/dev/zero"},
       {},
   };
   for (const auto& args : bad) {

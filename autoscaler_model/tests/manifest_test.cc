@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace knbench::autoscaler_model {
@@ -143,6 +144,57 @@ TEST(ParseManifest, SecondDocumentAndErrorLinesCountTheWholeStream) {
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("line 5,"), std::string::npos)
       << bad.status();
+}
+
+// Two Knative Services: which one was meant is not for us to guess.
+TEST(ParseManifest, TwoKnativeServicesAreRefusedNamingBoth) {
+  auto m = ParseManifest(
+      "apiVersion: serving.knative.dev/v1\nkind: Service\n"
+      "metadata: {name: first}\n"
+      "---\n"
+      "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm}\n"
+      "---\n"
+      "apiVersion: serving.knative.dev/v1\nkind: Service\n"
+      "metadata: {name: second}\n");
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.status().message(),
+            "2 Knative Services in the manifest (first at line 1, second at "
+            "line 9): give a manifest with one");
+}
+
+// yaml-cpp stops at 500 levels with "bad file"; the error says what.
+TEST(ParseManifest, TooDeepNestingSaysSoAndWhere) {
+  std::string deep =
+      "apiVersion: serving.knative.dev/v1\nkind: Service\nspec:\n";
+  for (int i = 0; i < 600; ++i) deep += std::string(2 * i + 2, ' ') + "k:\n";
+  auto m = ParseManifest(deep);
+  ASSERT_FALSE(m.ok());
+  EXPECT_THAT(std::string(m.status().message()),
+              ::testing::MatchesRegex("not valid YAML: line [0-9]+, column "
+                                      "[0-9]+: nested 500 levels deep .*"));
+  auto flow = ParseManifest("a: " + std::string(3000, '[') +
+                            std::string(3000, ']') + "\n");
+  ASSERT_FALSE(flow.ok());
+  EXPECT_THAT(std::string(flow.status().message()),
+              ::testing::HasSubstr("nested 500 levels deep"));
+}
+
+// A manifest larger than kMaxManifestBytes is refused before it is parsed,
+// whatever it holds (a valid Service padded with a comment here).
+TEST(ParseManifest, AManifestOverTheSizeLimitIsRefused) {
+  const std::string service =
+      "apiVersion: serving.knative.dev/v1\nkind: Service\n"
+      "metadata: {name: big}\n";
+  std::string padded = service + "# " +
+                       std::string(kMaxManifestBytes - service.size(), 'x') +
+                       "\n";
+  auto m = ParseManifest(padded);
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.status().message(),
+            "larger than 4 MiB (kpa_model and local_serving read manifests "
+            "up to 4 MiB)");
+  padded.resize(kMaxManifestBytes);
+  EXPECT_TRUE(ParseManifest(padded).ok());
 }
 
 // The rendered HPA overlay's worker: requests 500m / 64Mi, limits "1" /

@@ -2,11 +2,16 @@
 // machine, with real worker processes as pods. See --help.
 #include <limits.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -41,8 +46,9 @@ ABSL_FLAG(std::vector<std::string>, worker_arg, {},
           "(--bind, --grpc-port, --metrics-port, --shutdown-grace), so it "
           "wins; repeat the flag for more (a value cannot hold a comma).");
 ABSL_FLAG(std::string, log_dir, "",
-          "Directory of the pods' logs, one file per pod (default: a new "
-          "directory under $TMPDIR or /tmp).");
+          "Directory of the pods' logs, one file per pod, made if missing "
+          "and kept. Default: a new directory under $TMPDIR or /tmp, removed "
+          "with the logs when local_serving exits.");
 ABSL_FLAG(absl::Duration, pod_start_delay, absl::Seconds(2),
           "How long a new pod stays pending before its process starts: it "
           "stands for scheduling, image pull and container start on a "
@@ -134,7 +140,9 @@ writable, and /metrics carries its usage under cAdvisor's and
 kube-state-metrics' names.
 
 Exit status: 0 after SIGTERM/SIGINT (every pod stopped), 1 if a port
-cannot be bound or a file written, 2 on bad flags, manifest or worker.
+cannot be bound or a file written (a write error on --stats-out,
+--decisions-out or --prometheus-sd-file is one line when it happens, exit
+1 at the end), 2 on bad flags, manifest or worker.
 
 Usage: local_serving [flags])";
 
@@ -154,8 +162,19 @@ std::string DefaultWorker() {
   return realpath(beside.c_str(), resolved) != nullptr ? resolved : beside;
 }
 
-bool Executable(const std::string& path) {
-  return access(path.c_str(), X_OK) == 0;
+// Why `path` cannot be a pod's worker ("is a directory"), or empty: a
+// directory passes access(X_OK) and every pod would then exit 127.
+std::string NotAWorker(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) {
+    return errno == ENOENT
+               ? "does not exist"
+               : absl::StrCat("cannot be looked at: ", strerror(errno));
+  }
+  if (S_ISDIR(st.st_mode)) return "is a directory";
+  if (!S_ISREG(st.st_mode)) return "is not a regular file";
+  if (access(path.c_str(), X_OK) != 0) return "is not executable";
+  return "";
 }
 
 // "HOST:PORT" with a numeric host ("[::1]:8080" for IPv6).
@@ -248,10 +267,10 @@ ls::PodManager::Options PodOptionsOrExit(const ls::RevisionLabels& labels) {
   ls::PodManager::Options pods;
   pods.worker_path = absl::GetFlag(FLAGS_worker);
   if (pods.worker_path.empty()) pods.worker_path = DefaultWorker();
-  if (!Executable(pods.worker_path)) {
+  if (const std::string why = NotAWorker(pods.worker_path); !why.empty()) {
     UsageError(absl::StrCat("--worker: ", pods.worker_path,
-                            " is not an executable file (build the worker, "
-                            "or pass --worker)"));
+                            " is not an executable file (it ", why,
+                            "; build the worker, or pass --worker)"));
   }
   pods.worker_args = absl::GetFlag(FLAGS_worker_arg);
   pods.name_prefix = absl::StrCat(labels.revision_name, "-deployment");
@@ -307,24 +326,49 @@ ls::ServingOptions ServingOptionsOrExit(const am::FlagSettings& settings) {
   return o;
 }
 
-// The pods' log directory: --log-dir if writable, else a new one in
-// $TMPDIR. Empty (after one error line) if it cannot be made.
-std::string LogDirOrEmpty(const std::string& log_dir) {
+// The pods' log directory: --log-dir, made if missing (as mkdir -p), or a
+// new one in $TMPDIR, which is ours to remove at exit. Empty (after one
+// error line) if it cannot be made.
+struct LogDir {
+  std::string path;
+  bool temporary = false;
+};
+LogDir LogDirOrEmpty(const std::string& log_dir) {
   if (!log_dir.empty()) {
+    std::error_code error;
+    std::filesystem::create_directories(log_dir, error);
+    if (error) {
+      UsageError(absl::StrCat("--log-dir: cannot create ", log_dir, ": ",
+                              error.message()));
+    }
     if (access(log_dir.c_str(), W_OK) != 0) {
       UsageError(
           absl::StrCat("--log-dir: ", log_dir, " is not a writable directory"));
     }
-    return log_dir;
+    return {log_dir, false};
   }
   const char* tmp = std::getenv("TMPDIR");
   std::string pattern = absl::StrCat(tmp != nullptr && *tmp ? tmp : "/tmp",
                                      "/local_serving.XXXXXX");
   if (mkdtemp(pattern.data()) == nullptr) {
     knbench::Logf("error: cannot create a log directory %s", pattern);
-    return "";
+    return {};
   }
-  return pattern;
+  return {pattern, true};
+}
+
+// A log directory local serving made goes at exit with the pods' logs;
+// --log-dir keeps them.
+void RemoveTemporary(const LogDir& dir) {
+  if (!dir.temporary) return;
+  std::error_code error;
+  std::filesystem::remove_all(dir.path, error);
+  if (error) {
+    knbench::Logf("warning: cannot remove %s: %s", dir.path, error.message());
+    return;
+  }
+  knbench::Logf("removed the pods' logs in %s (--log-dir keeps them)",
+                dir.path);
 }
 
 // The start line's words on the autoscaler.
@@ -369,6 +413,10 @@ int Serve(const ls::ServingOptions& o, knbench::ShutdownSignal& shutdown) {
   knbench::Logf("signal %d: stopping (grace %s)", shutdown.signal_number(),
                 absl::FormatDuration(o.shutdown_grace));
   serving.Shutdown();
+  if (const absl::Status st = serving.OutputStatus(); !st.ok()) {
+    knbench::Logf("stopped; an output file is incomplete (%s)", st.message());
+    return 1;
+  }
   knbench::Logf("stopped");
   return 0;
 }
@@ -398,7 +446,10 @@ int main(int argc, char** argv) {
   if (am::CheckConfigRequested()) {
     return PrintConfig(*settings, options, *format);
   }
-  options.pods.log_dir = LogDirOrEmpty(options.pods.log_dir);
-  if (options.pods.log_dir.empty()) return 1;
-  return Serve(options, shutdown);
+  const LogDir log_dir = LogDirOrEmpty(options.pods.log_dir);
+  if (log_dir.path.empty()) return 1;
+  options.pods.log_dir = log_dir.path;
+  const int status = Serve(options, shutdown);  // every pod has exited
+  RemoveTemporary(log_dir);
+  return status;
 }

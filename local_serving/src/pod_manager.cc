@@ -6,10 +6,14 @@
 #include <algorithm>
 #include <optional>
 #include <random>
+#include <set>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "knbench/common/log.h"
+#include "knbench/local_serving/pod_ports.h"
+#include "knbench/local_serving/pod_spec.h"
+#include "knbench/local_serving/restart_policy.h"
 
 namespace knbench::local_serving {
 namespace {
@@ -18,22 +22,6 @@ namespace {
 // us at once: we look).
 constexpr absl::Duration kReapPeriod = absl::Milliseconds(10);
 constexpr absl::Duration kProbePeriod = absl::Milliseconds(25);
-// Kubernetes restarts a crashed container at once, then after 10 s, 20 s,
-// ... up to 5 min, and forgets the crashes after 10 min of running.
-constexpr absl::Duration kFirstBackoff = absl::Seconds(10);
-constexpr absl::Duration kMaxBackoff = absl::Minutes(5);
-constexpr absl::Duration kBackoffReset = absl::Minutes(10);
-
-// The kubelet's reason for a container that ended on its own. An OOM kill
-// is a SIGKILL while the cgroup's OOM kills went up (the kernel counts it
-// before the process can be reaped).
-const char* TerminationReason(int exit, bool oom_killed) {
-  if (WIFSIGNALED(exit) && WTERMSIG(exit) == SIGKILL && oom_killed) {
-    return "OOMKilled";
-  }
-  return WIFEXITED(exit) && WEXITSTATUS(exit) == 0 ? "Completed" : "Error";
-}
-
 // `injected`, or else a real one owned by `owned`.
 template <typename T, typename Real>
 T* OrReal(T* injected, std::unique_ptr<T>* owned) {
@@ -65,7 +53,7 @@ struct PodManager::Pod {
   absl::Time started;   // the process's start
   absl::Time kill_at;   // terminating: SIGKILL after this
   absl::Time next_probe;
-  absl::Duration backoff = absl::ZeroDuration();
+  RestartBackoff backoff;
   bool warned = false;
   bool has_cgroup = false;
   uint64_t oom_kills_at_start = 0;  // its cgroup's, when the process started
@@ -147,18 +135,22 @@ void PodManager::CheckReadiness() {
   // pointers stay valid while the checks run without the lock: a check may
   // take the probe's timeout, and ScaleTo(), counts() and pods() (called by
   // the autoscaler and the router's side) must not wait for it.
+  // Names and channels are copied: Stop() may terminate a pod meanwhile,
+  // which drops its channel.
   std::vector<Pod*> due;
+  std::vector<std::pair<std::string, std::shared_ptr<grpc::Channel>>> probes;
   const absl::Time now = clock_->Now();
   for (auto& p : pods_) {
     if (p->status.phase == PodPhase::kStarting && now >= p->next_probe) {
       due.push_back(p.get());
+      probes.emplace_back(p->status.name, p->channel);
     }
   }
   if (due.empty()) return;
   std::vector<bool> serving;
   mu_.Unlock();
-  for (Pod* pod : due) {
-    serving.push_back(readiness_->Serving(pod->status.name, pod->channel));
+  for (const auto& [name, channel] : probes) {
+    serving.push_back(readiness_->Serving(name, channel));
   }
   mu_.Lock();
   for (size_t i = 0; i < due.size(); ++i) {
@@ -251,23 +243,20 @@ void PodManager::Reaped(Pod& pod, int exit, absl::Time now) {
     pod.status.ready_changed_at = now;
     if (listener_.gone) listener_.gone(pod.status.name);
   }
-  if (now - pod.started >= kBackoffReset) pod.backoff = absl::ZeroDuration();
+  const absl::Duration delay = pod.backoff.Died(pod.started, now);
   const bool oom_killed =
       pod.has_cgroup &&
       cgroups_->OomKills(pod.status.name) > pod.oom_kills_at_start;
   const std::string reason = TerminationReason(exit, oom_killed);
-  Logf("pod %s died (%s, %s); restart %d in %s", pod.status.name,
-       DescribeExit(exit), reason, pod.status.restarts + 1,
-       absl::FormatDuration(pod.backoff));
+  Logf("pod %s died (%s, %s; its log: %s); restart %d in %s", pod.status.name,
+       DescribeExit(exit), reason, PodLogPath(options_, pod.status.name),
+       pod.status.restarts + 1, absl::FormatDuration(delay));
   pod.status.phase = PodPhase::kPending;
   pod.status.restarts += 1;
   pod.status.last_termination_reason = reason;
   ++restarts_;
   ++restarts_by_reason_[reason];
-  pod.start_at = now + pod.backoff;
-  pod.backoff = pod.backoff == absl::ZeroDuration()
-                    ? kFirstBackoff
-                    : std::min(pod.backoff * 2, kMaxBackoff);
+  pod.start_at = now + delay;
 }
 
 std::vector<PodManager::Pod*> PodManager::Active() {
@@ -343,6 +332,11 @@ void PodManager::Terminate(Pod& pod, absl::Time now, absl::Duration grace) {
     listener_.gone(pod.status.name);  // no new calls, then SIGTERM
   }
   pod.status.phase = PodPhase::kTerminating;
+  // The worker's server stops only once its clients close their
+  // connections; nothing polls this channel once the router is done with
+  // it, so it would close only at gRPC's 5 s backup poll. Dropped here, it
+  // closes when the router's last call on it ends.
+  pod.channel.reset();
   if (pod.status.pid != 0) {
     processes_->Signal(pod.status.pid, SIGTERM);
     pod.kill_at = now + grace;
@@ -355,26 +349,18 @@ void PodManager::Spawn(Pod& pod, absl::Time now) {
     pod.start_at = now + absl::Seconds(1);
     return;
   }
-  absl::StatusOr<int> grpc_port = FreePort(options_.host);
-  absl::StatusOr<int> metrics_port = FreePort(options_.host);
-  if (!grpc_port.ok() || !metrics_port.ok()) {
-    Logf("pod %s: %s", pod.status.name,
-         (grpc_port.ok() ? metrics_port.status() : grpc_port.status())
-             .message());
+  // Not a port another pod was given: its worker may not have bound it yet.
+  std::set<int> taken;
+  for (const auto& p : pods_) {
+    taken.insert({p->status.grpc_port, p->status.metrics_port});
+  }
+  absl::StatusOr<PodPorts> ports = PickPodPorts(options_.host, taken);
+  if (!ports.ok()) {
+    Logf("pod %s: %s", pod.status.name, ports.status().message());
     pod.start_at = now + absl::Seconds(1);
     return;
   }
-  ProcessSpec spec;
-  spec.path = options_.worker_path;
-  spec.args = {absl::StrCat("--bind=", options_.host),
-               absl::StrCat("--grpc-port=", *grpc_port),
-               absl::StrCat("--metrics-port=", *metrics_port),
-               absl::StrCat("--shutdown-grace=",
-                            absl::FormatDuration(options_.termination_grace))};
-  spec.args.insert(spec.args.end(), options_.worker_args.begin(),
-                   options_.worker_args.end());
-  spec.env = {{"POD_NAME", pod.status.name}};
-  spec.log_path = absl::StrCat(options_.log_dir, "/", pod.status.name, ".log");
+  ProcessSpec spec = WorkerSpec(options_, pod.status.name, *ports);
   if (pod.has_cgroup) spec.cgroup_procs = cgroups_->ProcsFiles(pod.status.name);
   absl::StatusOr<pid_t> pid = processes_->Spawn(spec);
   if (!pid.ok()) {
@@ -391,17 +377,17 @@ void PodManager::Spawn(Pod& pod, absl::Time now) {
     pod.status.ready_changed_at = now;  // Ready is False from the start
   }
   pod.status.pid = *pid;
-  pod.status.grpc_port = *grpc_port;
-  pod.status.metrics_port = *metrics_port;
+  pod.status.grpc_port = ports->grpc;
+  pod.status.metrics_port = ports->metrics;
   pod.status.phase = PodPhase::kStarting;
   pod.status.started_once = true;
   pod.started = now;
   pod.next_probe = now;
   pod.warned = false;
-  pod.channel = PodChannel(options_.host, *grpc_port);
+  pod.channel = PodChannel(options_.host, ports->grpc);
   membership_changed_ = true;
   Logf("pod %s started (pid %d, gRPC %s:%d, metrics :%d)", pod.status.name,
-       *pid, options_.host, *grpc_port, *metrics_port);
+       *pid, options_.host, ports->grpc, ports->metrics);
 }
 
 void PodManager::Probed(Pod& pod, bool serving, absl::Time now) {
@@ -416,9 +402,9 @@ void PodManager::Probed(Pod& pod, bool serving, absl::Time now) {
   }
   pod.next_probe = now + kProbePeriod;
   if (!pod.warned && now - pod.started >= options_.not_ready_warning) {
-    Logf("warning: pod %s not ready after %s (its log: %s/%s.log)",
-         pod.status.name, absl::FormatDuration(options_.not_ready_warning),
-         options_.log_dir, pod.status.name);
+    Logf("warning: pod %s not ready after %s (its log: %s)", pod.status.name,
+         absl::FormatDuration(options_.not_ready_warning),
+         PodLogPath(options_, pod.status.name));
     pod.warned = true;
   }
 }

@@ -1,19 +1,18 @@
 #include "knbench/local_serving/process.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "knbench/cgroups/join.h"
+#include "knbench/common/log.h"
 
 extern char** environ;
 
@@ -53,6 +52,28 @@ void WriteError(const char* what, int error) {
   _exit(127);
 }
 
+// The wait status of child `pid` if it has exited (reaped now); 0 if it
+// is no child of ours (reaped before).
+std::optional<int> ReapOne(pid_t pid) {
+  int status = 0;
+  const pid_t r = waitpid(pid, &status, WNOHANG);
+  if (r == pid) return status;
+  if (r < 0 && errno == ECHILD) return 0;
+  return std::nullopt;
+}
+
+// Reaps the exited processes of group `pgid` that are our children; true
+// once none is left.
+bool ReapGroup(pid_t pgid) {
+  int status = 0;
+  while (true) {
+    const pid_t r = waitpid(-pgid, &status, WNOHANG);
+    if (r > 0) continue;
+    if (r < 0 && errno == EINTR) continue;
+    return r < 0;  // ECHILD: no child in the group; 0: some still run
+  }
+}
+
 }  // namespace
 
 absl::StatusOr<pid_t> SpawnProcess(const ProcessSpec& spec) {
@@ -89,19 +110,14 @@ absl::StatusOr<pid_t> SpawnProcess(const ProcessSpec& spec) {
   const pid_t pid = fork();
   if (pid == 0) ExecChild(parent, log_fd, *join, argv.data(), envp.data());
   const int fork_errno = errno;
+  // Also here, so that the group exists before the child runs: a signal to
+  // it right after this returns must not miss.
+  if (pid > 0) setpgid(pid, pid);
   close(log_fd);
   if (pid < 0) {
     return absl::UnavailableError(absl::StrCat("fork: ", strerror(fork_errno)));
   }
   return pid;
-}
-
-std::optional<int> Reap(pid_t pid) {
-  int status = 0;
-  const pid_t r = waitpid(pid, &status, WNOHANG);
-  if (r == pid) return status;
-  if (r < 0 && errno == ECHILD) return 0;  // already gone
-  return std::nullopt;
 }
 
 std::string DescribeExit(int wait_status) {
@@ -115,28 +131,53 @@ std::string DescribeExit(int wait_status) {
   return absl::StrCat("status ", wait_status);
 }
 
-absl::StatusOr<int> FreePort(const std::string& host) {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return absl::UnavailableError("socket failed");
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = 0;
-  if (inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) {
-    close(fd);
-    return absl::InvalidArgumentError(
-        absl::StrCat("not an IPv4 address: ", host));
+RealProcesses::RealProcesses() {
+  // A group's processes whose parent exits (a wrapper script's worker)
+  // become ours, to be reaped with their group, not init's.
+  prctl(PR_SET_CHILD_SUBREAPER, 1);
+  absl::StatusOr<std::unique_ptr<PodWatchdog>> watchdog = PodWatchdog::Start();
+  if (watchdog.ok()) {
+    watchdog_ = *std::move(watchdog);
+  } else {
+    Logf(
+        "warning: %s: if local_serving is killed, only each pod's first "
+        "process dies with it",
+        watchdog.status().message());
   }
-  socklen_t len = sizeof(addr);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    const std::string why = strerror(errno);
-    close(fd);
-    return absl::UnavailableError(absl::StrCat("no free port: ", why));
-  }
-  close(fd);
-  return ntohs(addr.sin_port);
 }
 
-void RealProcesses::Signal(pid_t pid, int signal) { kill(pid, signal); }
+RealProcesses::~RealProcesses() = default;
+
+absl::StatusOr<pid_t> RealProcesses::Spawn(const ProcessSpec& spec) {
+  absl::StatusOr<pid_t> pid = SpawnProcess(spec);
+  if (!pid.ok()) return pid;
+  absl::MutexLock lock(&mu_);
+  groups_[*pid] = Group{};
+  if (watchdog_ != nullptr) watchdog_->Watch(*pid);
+  return pid;
+}
+
+std::optional<int> RealProcesses::Reap(pid_t pid) {
+  absl::MutexLock lock(&mu_);
+  Group& group = groups_[pid];
+  if (!group.leader_exit.has_value()) {
+    group.leader_exit = ReapOne(pid);
+    if (!group.leader_exit.has_value()) return std::nullopt;
+    if (!group.terminating) kill(-pid, SIGKILL);
+  }
+  if (!ReapGroup(pid)) return std::nullopt;
+  const int status = *group.leader_exit;
+  groups_.erase(pid);
+  if (watchdog_ != nullptr) watchdog_->Forget(pid);
+  return status;
+}
+
+void RealProcesses::Signal(pid_t pid, int signal) {
+  absl::MutexLock lock(&mu_);
+  if (signal == SIGTERM) groups_[pid].terminating = true;
+  // The whole group: it exists from SpawnProcess's return until Reap has
+  // reaped its last process, so the id cannot be another's meanwhile.
+  kill(-pid, signal);
+}
 
 }  // namespace knbench::local_serving

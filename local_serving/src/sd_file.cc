@@ -6,9 +6,11 @@
 
 #include <cerrno>
 #include <fstream>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "knbench/common/json.h"
+#include "knbench/common/log.h"
 #include "knbench/common/net.h"
 
 namespace knbench::local_serving {
@@ -48,6 +50,31 @@ absl::Status WriteFileAtomically(const std::string& path,
         absl::StrCat("cannot rename ", tmp, " to ", path, ": ", why));
   }
   return absl::OkStatus();
+}
+
+SdFileWriter::SdFileWriter(std::string path, std::string host,
+                           std::string namespace_name, std::string service_name)
+    : path_(std::move(path)),
+      host_(std::move(host)),
+      namespace_name_(std::move(namespace_name)),
+      service_name_(std::move(service_name)) {}
+
+bool SdFileWriter::Write(const std::vector<PodStatus>& pods) {
+  const absl::Status st = WriteFileAtomically(
+      path_, FileSdJson(pods, host_, namespace_name_, service_name_));
+  if (st.ok()) return true;
+  absl::MutexLock lock(&mu_);
+  if (error_.ok()) {
+    error_ = absl::DataLossError(
+        absl::StrCat("--prometheus-sd-file: ", st.message()));
+    Logf("error: %s (Prometheus may miss pods)", error_.message());
+  }
+  return false;
+}
+
+absl::Status SdFileWriter::status() const {
+  absl::MutexLock lock(&mu_);
+  return error_;
 }
 
 }  // namespace knbench::local_serving

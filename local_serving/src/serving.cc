@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <tuple>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -65,8 +66,15 @@ std::optional<am::Metric> KpaMetric(const ServingOptions& o) {
   return o.config.metric;
 }
 
+// The file_sd writer of --prometheus-sd-file; null without one.
+std::unique_ptr<SdFileWriter> SdFileFor(const ServingOptions& o) {
+  if (o.sd_file.empty()) return nullptr;
+  return std::make_unique<SdFileWriter>(
+      o.sd_file, o.pods.host, o.labels.namespace_name, o.labels.service_name);
+}
+
 PodManager::Listener ListenerFor(
-    Router* router, ServingMetrics* metrics, const ServingOptions& o,
+    Router* router, ServingMetrics* metrics, SdFileWriter* sd_file,
     std::function<void(const PodCounts&)> also_counts) {
   PodManager::Listener l;
   l.ready = [router](const std::string& name,
@@ -78,12 +86,9 @@ PodManager::Listener ListenerFor(
     metrics->OnPods(counts);
     also_counts(counts);
   };
-  if (!o.sd_file.empty()) {
-    l.changed = [o](const std::vector<PodStatus>& pods) {
-      const absl::Status st = WriteFileAtomically(
-          o.sd_file, FileSdJson(pods, o.pods.host, o.labels.namespace_name,
-                                o.labels.service_name));
-      if (!st.ok()) Logf("warning: %s", st.message());
+  if (sd_file != nullptr) {
+    l.changed = [sd_file](const std::vector<PodStatus>& pods) {
+      sd_file->Write(pods);
     };
   }
   return l;
@@ -100,11 +105,12 @@ LocalServing::LocalServing(ServingOptions options)
       metrics_(registry_),
       start_(clock_.Now()),
       stats_(start_),
+      sd_file_(SdFileFor(options_)),
       router_(RouterOptionsFor(options_), &stats_, &serving_metrics_, &clock_),
       // The pods' thread starts after autoscaler_ is set, and stops before
       // it goes.
       pods_(options_.pods,
-            ListenerFor(&router_, &serving_metrics_, options_,
+            ListenerFor(&router_, &serving_metrics_, sd_file_.get(),
                         [this](const PodCounts& c) { autoscaler_->OnPods(c); }),
             PodManager::World{&clock_, nullptr, nullptr, &cgroups_}) {
   metrics_.Add(cgroups_.Collector(ContainerLabelsFor(options_)));
@@ -131,13 +137,15 @@ LocalServing::LocalServing(ServingOptions options)
 LocalServing::~LocalServing() { Shutdown(); }
 
 absl::Status LocalServing::Start() {
-  for (auto [path, file] :
-       {std::pair{&options_.stats_out, &stats_file_},
-        std::pair{&options_.decisions_out, &decisions_file_}}) {
+  for (auto [flag, path, file] :
+       {std::tuple{"--stats-out", &options_.stats_out, &stats_file_},
+        std::tuple{"--decisions-out", &options_.decisions_out,
+                   &decisions_file_}}) {
     if (path->empty()) continue;
-    file->open(*path, std::ios::binary | std::ios::trunc);
-    if (!*file)
-      return absl::UnavailableError(absl::StrCat("cannot write ", *path));
+    absl::StatusOr<std::unique_ptr<OutputFile>> opened =
+        OutputFile::Open(flag, *path);
+    if (!opened.ok()) return opened.status();
+    *file = *std::move(opened);
   }
   // Before the router starts (the KPA's poke hooks into it) and before
   // /state can be asked.
@@ -193,9 +201,9 @@ std::unique_ptr<AutoscalingLoop> LocalServing::MakeLoop() {
   context.router = &router_;
   context.pods = &pods_;
   context.metrics = &serving_metrics_;
-  context.stats_out = stats_file_.is_open() ? &stats_file_ : nullptr;
+  context.stats_out = stats_file_ ? &stats_file_->stream() : nullptr;
   context.decisions_out =
-      decisions_file_.is_open() ? &decisions_file_ : nullptr;
+      decisions_file_ ? &decisions_file_->stream() : nullptr;
   if (!IsHpa(options_)) {
     return std::make_unique<KpaLoop>(options_.config, context, &stats_);
   }
@@ -242,8 +250,16 @@ void LocalServing::Shutdown() {
   router_.Stop();
   cgroups_.Close();
   metrics_.Stop();
-  stats_file_.close();
-  decisions_file_.close();
+  for (OutputFile* file : {stats_file_.get(), decisions_file_.get()}) {
+    if (file != nullptr) file->Close().IgnoreError();  // OutputStatus() has it
+  }
+}
+
+absl::Status LocalServing::OutputStatus() const {
+  for (const OutputFile* file : {stats_file_.get(), decisions_file_.get()}) {
+    if (file != nullptr && !file->status().ok()) return file->status();
+  }
+  return sd_file_ != nullptr ? sd_file_->status() : absl::OkStatus();
 }
 
 }  // namespace knbench::local_serving

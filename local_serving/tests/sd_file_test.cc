@@ -1,6 +1,7 @@
 #include "knbench/local_serving/sd_file.h"
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -76,6 +77,25 @@ TEST(WriteFileAtomically, ReplacesTheFileWhole) {
   EXPECT_EQ(text.str(), "[]\n");
   std::remove(path.c_str());
   EXPECT_FALSE(WriteFileAtomically("/nonexistent-dir/sd.json", "[]").ok());
+}
+
+// A failed rewrite is kept (the first one) for the exit status; a later
+// rewrite that works puts the file right but does not forget it.
+TEST(SdFileWriter, KeepsTheFirstFailure) {
+  const std::string dir = ::testing::TempDir() + "/sd_writer_test";
+  std::filesystem::create_directories(dir);
+  SdFileWriter writer(dir + "/pods.json", "127.0.0.1", "ns", "svc");
+  EXPECT_TRUE(writer.Write({}));
+  EXPECT_TRUE(writer.status().ok());
+  std::filesystem::remove_all(dir);
+  EXPECT_FALSE(writer.Write({}));
+  const absl::Status first = writer.status();
+  EXPECT_EQ(first.message().rfind("--prometheus-sd-file: cannot write ", 0), 0u)
+      << first;
+  std::filesystem::create_directories(dir);
+  EXPECT_TRUE(writer.Write({}));
+  EXPECT_EQ(writer.status(), first);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

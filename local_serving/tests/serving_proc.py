@@ -22,9 +22,10 @@ SERVING_LINE = re.compile(r"serving \S+ on ([\d.]+):(\d+), metrics on [\d.]+:(\d
 
 
 class Serving:
-    """One local_serving process with its files in `tmp`."""
+    """One local_serving process with its files in `tmp`; the pods' logs
+    there too unless `log_dir` says where (None: no --log-dir)."""
 
-    def __init__(self, tmp, *flags, worker=None):
+    def __init__(self, tmp, *flags, worker=None, log_dir="", env=None):
         worker = worker or os.environ["WORKER_BIN"]
         self.tmp = str(tmp)
         os.makedirs(self.tmp, exist_ok=True)
@@ -32,12 +33,15 @@ class Serving:
         self.stats = os.path.join(self.tmp, "stats.csv")
         self.decisions = os.path.join(self.tmp, "decisions.csv")
         self.sd_file = os.path.join(self.tmp, "pods.json")
+        log_dir = self.tmp if log_dir == "" else log_dir
         self.args = [os.environ["LOCAL_SERVING_BIN"], "--listen=127.0.0.1:0", "--metrics-port=0",
-                     f"--log-dir={self.tmp}", f"--worker={worker}",
+                     *([f"--log-dir={log_dir}"] if log_dir is not None else []),
+                     f"--worker={worker}",
                      f"--stats-out={self.stats}", f"--decisions-out={self.decisions}",
                      f"--prometheus-sd-file={self.sd_file}", *flags]
         self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen(self.args, stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(self.args, stdout=self.log, stderr=subprocess.STDOUT,
+                                     env=env)
         wait_until(lambda: self._ports() or self.proc.poll() is not None, 20,
                    "local_serving to listen")
         ports = self._ports()

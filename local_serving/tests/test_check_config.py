@@ -174,3 +174,30 @@ def test_hpa_class_resolves_its_own_settings():
     model = check_json(KPA_MODEL, *as_flags(c["settings"]))
     assert model["settings"] == c["settings"]
     assert model["derived"] == c["derived"]
+
+
+def test_a_worker_that_is_not_an_executable_file_is_refused_even_by_check_config(tmp_path):
+    # A directory passes access(X_OK) and then crash-looped every pod (exit
+    # 127); a file without the x bit, or none at all, is refused the same way.
+    plain = tmp_path / "plain"
+    plain.write_text("#!/bin/sh\n")
+    for worker, says in ((tmp_path, "is a directory"), (plain, "is not executable"),
+                         (tmp_path / "missing", "does not exist")):
+        r = run(LOCAL_SERVING, f"--worker={worker}")
+        assert r.returncode == 2, (worker, r.stdout)
+        assert r.stdout == ""
+        assert r.stderr.strip().count("\n") == 0, r.stderr
+        assert r.stderr.startswith(
+            f"local_serving: --worker: {worker} is not an executable file (it {says};"), r.stderr
+
+
+def test_a_manifest_with_two_knative_services_is_refused_naming_both(tmp_path):
+    with open(MANIFEST) as f:
+        one = f.read()
+    two = tmp_path / "two.yaml"
+    two.write_text(one + "\n---\n" + one.replace("name: worker", "name: other", 1))
+    r = run(LOCAL_SERVING, f"--worker={WORKER}", f"--from-manifest={two}")
+    assert r.returncode == 2
+    assert r.stderr.strip().count("\n") == 0, r.stderr
+    assert "2 Knative Services in the manifest (worker at line" in r.stderr
+    assert ", other at line" in r.stderr

@@ -26,6 +26,9 @@ struct TickRow {
   double stable_value = 0;
   double panic_value = 0;
   int32_t excess_burst_capacity = 0;
+  // Not a column: the value above is int32's least or most and the true
+  // one beyond it (Decision's).
+  bool excess_burst_capacity_saturated = false;
   bool activator_in_path = false;
   // The decider's own wish, before min/max and scale to zero: what Knative
   // exports as autoscaler_desired_pods.

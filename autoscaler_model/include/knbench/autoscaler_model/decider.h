@@ -16,6 +16,9 @@ namespace knbench::autoscaler_model {
 struct Decision {
   int32_t desired_pods = 0;  // before min/max bounds and scale-to-zero
   int32_t excess_burst_capacity = 0;
+  // The capacity was below int32's least (or above its most) and is held
+  // there: the true value is beyond it.
+  bool excess_burst_capacity_saturated = false;
   bool panic_mode = false;
 };
 

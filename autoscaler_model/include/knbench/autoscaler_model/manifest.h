@@ -6,6 +6,7 @@
 #ifndef KNBENCH_AUTOSCALER_MODEL_MANIFEST_H_
 #define KNBENCH_AUTOSCALER_MODEL_MANIFEST_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -41,12 +42,20 @@ struct ManifestSettings {
   ContainerResources resources;
 };
 
-// Uses the first document of kind Service with apiVersion
-// serving.knative.dev/*. Errors: not valid YAML (with the line), no such
-// document, annotations that are not a map of strings, a containerConcurrency
-// that is not a non-negative integer, containers that are not a list,
-// resources (or their requests, limits) that are not a map, a cpu or memory
-// that is not a Kubernetes quantity (the error names the field:
+// The largest manifest read: more than any Kubernetes object can be (the
+// API server takes requests up to 3 MiB), so a stream of a few objects
+// fits, and /dev/zero or a runaway file is refused instead of filling
+// memory.
+inline constexpr size_t kMaxManifestBytes = 4 << 20;
+
+// Uses the one document of kind Service with apiVersion
+// serving.knative.dev/*. Errors: larger than kMaxManifestBytes, not valid
+// YAML (with the line; nesting deeper than yaml-cpp's 500 levels says so),
+// no such document or more than one (naming each and its line), annotations
+// that are not a map of strings, a containerConcurrency that is not a
+// non-negative integer, containers that are not a list, resources (or their
+// requests, limits) that are not a map, a cpu or memory that is not a
+// Kubernetes quantity (the error names the field:
 // "spec.template.spec.containers[0].resources.limits.cpu: \"abc\" is not a
 // Kubernetes quantity ...").
 absl::StatusOr<ManifestSettings> ParseManifest(absl::string_view yaml);

@@ -5,11 +5,15 @@
 #include <sys/types.h>
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "knbench/local_serving/pod_watchdog.h"
 
 namespace knbench::local_serving {
 
@@ -24,23 +28,18 @@ struct ProcessSpec {
   std::vector<std::string> cgroup_procs;
 };
 
-// Starts `spec` in its own process group (a terminal's Ctrl-C reaches only
-// us, and we stop the pods in order) with no signal blocked. The child gets
-// SIGKILL when the calling thread ends, so pods never outlive local_serving
-// even if it is killed with SIGKILL: call this from a thread that lives as
+// Starts `spec` as the leader of a process group of its own (a terminal's
+// Ctrl-C reaches only us, and we stop the pods in order) with no signal
+// blocked. The child gets SIGKILL when the calling thread ends, so pods
+// never outlive local_serving even if it is killed with SIGKILL (a pod's
+// other processes: PodWatchdog): call this from a thread that lives as
 // long as the pods. Fails if the log or a cgroup.procs file cannot be
 // opened or fork fails; a child that cannot join its cgroup or exec exits
 // 127 with the reason in the log.
 absl::StatusOr<pid_t> SpawnProcess(const ProcessSpec& spec);
 
-// The exit status (as waitpid reports it) if `pid` has exited; reaps it.
-std::optional<int> Reap(pid_t pid);
-
 // "exit 1", "signal 9 (Killed)".
 std::string DescribeExit(int wait_status);
-
-// A TCP port on `host` that was free a moment ago (bind to port 0).
-absl::StatusOr<int> FreePort(const std::string& host);
 
 // The pods' processes as PodManager sees them: started, watched for their
 // exit, signalled. Injected so that tests fake them at this boundary.
@@ -49,21 +48,37 @@ class ProcessLauncher {
   virtual ~ProcessLauncher() = default;
   // As SpawnProcess: called from the thread the pods must not outlive.
   virtual absl::StatusOr<pid_t> Spawn(const ProcessSpec& spec) = 0;
-  // As Reap: the exit status once `pid` has exited.
+  // The exit status (as waitpid reports it) once `pid` has exited.
   virtual std::optional<int> Reap(pid_t pid) = 0;
   virtual void Signal(pid_t pid, int signal) = 0;
 };
 
-// Real processes: SpawnProcess, Reap and kill(2).
+// Real processes, a pod being a process group (SpawnProcess), so that a
+// worker a script started without exec is part of it: signals go to the
+// group, and Reap reports the leader's exit once every process of the
+// group has exited. local_serving becomes a child subreaper, so processes
+// of a group whose parent exits become its children, to be reaped here.
+// A leader that exits on its own takes the rest of its group with it
+// (SIGKILL), as a container's processes end with its main one; a group
+// that got SIGTERM drains until it gets SIGKILL. The groups are listed
+// with a PodWatchdog while they run.
 class RealProcesses : public ProcessLauncher {
  public:
-  absl::StatusOr<pid_t> Spawn(const ProcessSpec& spec) override {
-    return SpawnProcess(spec);
-  }
-  std::optional<int> Reap(pid_t pid) override {
-    return local_serving::Reap(pid);
-  }
+  RealProcesses();
+  ~RealProcesses() override;
+  absl::StatusOr<pid_t> Spawn(const ProcessSpec& spec) override;
+  std::optional<int> Reap(pid_t pid) override;
   void Signal(pid_t pid, int signal) override;
+
+ private:
+  struct Group {
+    std::optional<int> leader_exit;  // its wait status, once reaped
+    bool terminating = false;        // got SIGTERM
+  };
+
+  absl::Mutex mu_;
+  std::map<pid_t, Group> groups_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<PodWatchdog> watchdog_;  // null: it could not start
 };
 
 }  // namespace knbench::local_serving

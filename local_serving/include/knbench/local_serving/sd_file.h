@@ -7,7 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
 #include "knbench/local_serving/pod_manager.h"
 
 namespace knbench::local_serving {
@@ -25,6 +27,28 @@ std::string FileSdJson(const std::vector<PodStatus>& pods,
 // and a rename, so Prometheus never reads half a file.
 absl::Status WriteFileAtomically(const std::string& path,
                                  const std::string& content);
+
+// The --prometheus-sd-file of a revision, rewritten whole (atomically) on
+// every pod change. The first failed rewrite is one error line and is kept
+// (for the exit status: Prometheus may have missed pods meanwhile); later
+// failures are not said again. Thread-safe.
+class SdFileWriter {
+ public:
+  SdFileWriter(std::string path, std::string host, std::string namespace_name,
+               std::string service_name);
+  // false if this rewrite failed.
+  bool Write(const std::vector<PodStatus>& pods);
+  // The first failure; OK if none.
+  absl::Status status() const;
+
+ private:
+  const std::string path_;
+  const std::string host_;
+  const std::string namespace_name_;
+  const std::string service_name_;
+  mutable absl::Mutex mu_;
+  absl::Status error_ ABSL_GUARDED_BY(mu_);
+};
 
 }  // namespace knbench::local_serving
 

@@ -4,7 +4,6 @@
 #ifndef KNBENCH_LOCAL_SERVING_SERVING_H_
 #define KNBENCH_LOCAL_SERVING_SERVING_H_
 
-#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,10 +19,12 @@
 #include "knbench/local_serving/autoscaling_loop.h"
 #include "knbench/local_serving/hpa_metrics.h"
 #include "knbench/local_serving/hpa_sampler.h"
+#include "knbench/local_serving/output_file.h"
 #include "knbench/local_serving/pod_cgroups.h"
 #include "knbench/local_serving/pod_manager.h"
 #include "knbench/local_serving/pod_resources.h"
 #include "knbench/local_serving/router.h"
+#include "knbench/local_serving/sd_file.h"
 #include "knbench/local_serving/second_stats.h"
 #include "knbench/local_serving/serving_metrics.h"
 #include "prometheus/registry.h"
@@ -68,6 +69,9 @@ class LocalServing {
   // the pods are cancelled), then stops every pod the same way.
   // Idempotent.
   void Shutdown();
+  // The first write error of an output file (--stats-out, --decisions-out,
+  // --prometheus-sd-file; each was logged when it happened); OK if none.
+  absl::Status OutputStatus() const;
 
  private:
   std::unique_ptr<AutoscalingLoop> MakeLoop();
@@ -80,12 +84,13 @@ class LocalServing {
   // Before metrics_, which reads it at each scrape until it stops.
   CgroupPods cgroups_;
   MetricsEndpoint metrics_;
-  std::ofstream stats_file_;
-  std::ofstream decisions_file_;
+  std::unique_ptr<OutputFile> stats_file_;  // null: not asked for
+  std::unique_ptr<OutputFile> decisions_file_;
   // The one time source of the router, the pods and the autoscaler loop.
   SteadyClock clock_;
   const absl::Time start_;
   SecondStats stats_;
+  std::unique_ptr<SdFileWriter> sd_file_;  // null: none; before pods_
   Router router_;
   PodManager pods_;
   std::unique_ptr<grpc::Server> server_;
