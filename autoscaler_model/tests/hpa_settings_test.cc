@@ -271,7 +271,9 @@ TEST(AutoscalerClassTest, SharedFlagsReadByEachClass) {
                   HasSubstr("autoscaling.knative.dev/metric: [kpa] "));
       EXPECT_THAT(flag.help, HasSubstr(" [hpa] what the HPA scales on"));
     }
-    if (flag.name == "min_scale") EXPECT_EQ(flag.default_text, "0");
+    if (flag.name == "min_scale") {
+      EXPECT_EQ(flag.default_text, "0");
+    }
     if (flag.name == "horizontal_pod_autoscaler_tolerance") {
       EXPECT_THAT(flag.help, HasSubstr("[hpa] kube-controller-manager"));
     }

@@ -19,7 +19,8 @@ namespace knbench::local_serving {
 class OutputFile::Buffer : public std::streambuf {
  public:
   Buffer(int fd, std::string name) : fd_(fd), name_(std::move(name)) {}
-  ~Buffer() override { Close(); }
+  // Errors were reported when they happened; the owner read the status.
+  ~Buffer() override { Close().IgnoreError(); }
 
   absl::Status Close() {
     Flush();
