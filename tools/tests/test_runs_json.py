@@ -107,7 +107,8 @@ def test_the_report_says_what_each_pod_was_given_and_whether_it_was_enforced(tmp
     page, words = report_words(d)
     assert ("Pod resources: CPU request 500m, CPU limit 1, memory limit 256Mi; enforced in "
             "each pod's own cgroup (v1): a pod over its CPU limit was throttled") in words
-    assert "<td>Pod resources</td>" in page or "Pod resources</th>" in page
+    assert ("<tr><th>Pod resources</th><td>CPU request 500m, CPU limit 1, memory limit 256Mi "
+            "<span class='note'>(enforced in each pod&#x27;s own cgroup (v1)") in page
     resources.update(limits_enforced="none: turned off (--pod-cgroups=false)",
                      cpu_limit_millicores=1500)
     write_runs(d, runs, {"kind": "local serving", "serving_config": config})
