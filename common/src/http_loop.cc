@@ -18,6 +18,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "knbench/common/http_request.h"
+#include "knbench/common/net.h"
 
 namespace knbench {
 namespace {
@@ -37,13 +38,6 @@ constexpr int64_t kSendfileChunk = int64_t{1} << 20;
 // Connections taken per wake-up: a client that reconnects as fast as it can
 // still leaves the loop its turns to read and answer the others.
 constexpr int kAcceptBatch = 64;
-
-epoll_event Event(uint32_t events, void* ptr) {
-  epoll_event ev{};
-  ev.events = events;
-  ev.data.ptr = ptr;
-  return ev;
-}
 
 }  // namespace
 
@@ -68,8 +62,8 @@ absl::Status HttpServer::Loop::Start() {
     return absl::InternalError(
         absl::StrCat("epoll/eventfd: ", std::strerror(errno)));
   }
-  epoll_event listen = Event(EPOLLIN, &listen_fd_);
-  epoll_event wake = Event(EPOLLIN, &wake_fd_);
+  epoll_event listen = EpollEvent(EPOLLIN, &listen_fd_);
+  epoll_event wake = EpollEvent(EPOLLIN, &wake_fd_);
   if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &listen) != 0 ||
       epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &wake) != 0) {
     return absl::InternalError(
@@ -173,7 +167,7 @@ void HttpServer::Loop::Accept() {
     conn->deadline = SteadyClock::now() +
                      absl::ToChronoNanoseconds(options_.request_deadline);
     conn->request_started = true;  // The deadline runs from the connect.
-    epoll_event ev = Event(EPOLLIN, conn.get());
+    epoll_event ev = EpollEvent(EPOLLIN, conn.get());
     if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
       close(fd);
       continue;
@@ -365,7 +359,7 @@ void HttpServer::Loop::FinishResponse(Conn* conn) {
 
 void HttpServer::Loop::SetEvents(Conn* conn, uint32_t events) {
   if (conn->events == events) return;
-  epoll_event ev = Event(events, conn);
+  epoll_event ev = EpollEvent(events, conn);
   if (epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, conn->fd, &ev) == 0) {
     conn->events = events;
   } else {

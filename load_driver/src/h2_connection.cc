@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "h2_session.h"
 #include "h2_wire.h"
+#include "knbench/common/net.h"
 #include "knbench/load_driver/h2_transport.h"
 
 namespace knbench::load_driver {
@@ -27,13 +28,6 @@ constexpr double kBackoffJitter = 0.2;
 // Our receive windows: answers never wait for a WINDOW_UPDATE.
 constexpr int32_t kStreamWindow = 1 << 20;
 constexpr int32_t kConnectionWindow = 1 << 24;
-
-epoll_event Event(uint32_t events, void* ptr) {
-  epoll_event ev{};
-  ev.events = events;
-  ev.data.ptr = ptr;
-  return ev;
-}
 
 }  // namespace
 
@@ -72,7 +66,7 @@ void H2Transport::StartAttempt(Slot* slot, absl::Time now) {
   nghttp2_session_set_local_window_size(s->h2, NGHTTP2_FLAG_NONE, 0,
                                         kConnectionWindow);
   s->events = EPOLLIN | EPOLLOUT;  // EPOLLOUT: the connect completing.
-  epoll_event ev = Event(s->events, s.get());
+  epoll_event ev = EpollEvent(s->events, s.get());
   epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
   slot->state = Slot::kConnecting;
   slot->session = std::move(s);
@@ -127,7 +121,7 @@ bool H2Transport::Flush(Session* s) {
 
 void H2Transport::SetEvents(Session* s, uint32_t events) {
   if (s->events == events || s->fd < 0) return;
-  epoll_event ev = Event(events, s);
+  epoll_event ev = EpollEvent(events, s);
   epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, s->fd, &ev);
   s->events = events;
 }

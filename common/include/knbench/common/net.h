@@ -1,6 +1,9 @@
 #ifndef KNBENCH_COMMON_NET_H_
 #define KNBENCH_COMMON_NET_H_
 
+#include <sys/epoll.h>
+
+#include <cstdint>
 #include <string>
 
 #include "absl/status/status.h"
@@ -28,6 +31,14 @@ std::string JoinHostPort(absl::string_view address, int port);
 // server on a busy port would otherwise start and silently share the port.
 // Call it right before starting a server; port 0 always passes.
 absl::Status CheckPortFree(const std::string& address, int port);
+
+// An epoll registration of `events` whose wake-ups carry `ptr`.
+inline epoll_event EpollEvent(uint32_t events, void* ptr) {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.ptr = ptr;
+  return ev;
+}
 
 }  // namespace knbench
 
