@@ -12,24 +12,24 @@
 #include <fstream>
 #include <string>
 
-#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "knbench/local_serving/pod_watchdog.h"
+#include "knbench/testing/wait.h"
 
 namespace knbench::local_serving {
 namespace {
 
 // The pid the script's child wrote to `path`, once written.
 pid_t ChildPid(const std::string& path) {
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  while (absl::Now() < deadline) {
-    std::ifstream in(path);
-    pid_t pid = 0;
-    if (in >> pid && pid > 0) return pid;
-    absl::SleepFor(absl::Milliseconds(5));
-  }
-  return 0;
+  pid_t pid = 0;
+  testing::WaitUntil(
+      [&] {
+        std::ifstream in(path);
+        return in >> pid && pid > 0;
+      },
+      absl::Seconds(10), absl::Milliseconds(5));
+  return pid > 0 ? pid : 0;
 }
 
 bool Alive(pid_t pid) {
@@ -42,12 +42,10 @@ bool Alive(pid_t pid) {
 // Polls `reap` until it reports an exit; nullopt after 10 s.
 template <typename F>
 std::optional<int> WaitReaped(F reap) {
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  while (absl::Now() < deadline) {
-    if (std::optional<int> exit = reap()) return exit;
-    absl::SleepFor(absl::Milliseconds(5));
-  }
-  return std::nullopt;
+  std::optional<int> exit;
+  testing::WaitUntil([&] { return (exit = reap()).has_value(); },
+                     absl::Seconds(10), absl::Milliseconds(5));
+  return exit;
 }
 
 class WrappedProcessTest : public ::testing::Test {
@@ -100,11 +98,13 @@ TEST_F(WrappedProcessTest, AGroupBeingStoppedDrainsAfterItsLeaderExits) {
   child_ = ChildPid(pid_file_);
   ASSERT_GT(child_, 0);
   processes_.Signal(leader, SIGTERM);
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  while (Alive(leader) && absl::Now() < deadline) {
-    EXPECT_FALSE(processes_.Reap(leader).has_value());
-    absl::SleepFor(absl::Milliseconds(5));
-  }
+  // While the leader lives (the child ignores SIGTERM), the pod is not gone.
+  testing::WaitUntil(
+      [&] {
+        EXPECT_FALSE(processes_.Reap(leader).has_value());
+        return !Alive(leader);
+      },
+      absl::Seconds(10), absl::Milliseconds(5));
   EXPECT_FALSE(processes_.Reap(leader).has_value());
   EXPECT_TRUE(Alive(child_));
   processes_.Signal(leader, SIGKILL);
