@@ -1,5 +1,6 @@
 # knbench_discover_tests(TARGET [LABELS l...] [TIMEOUT s] [RUN_SERIAL]
-#                        [WORKING_DIRECTORY dir] [TEST_PREFIX prefix])
+#                        [RESOURCE_LOCK lock] [WORKING_DIRECTORY dir]
+#                        [TEST_PREFIX prefix])
 #
 # gtest_discover_tests with properties that survive. gtest_discover_tests
 # re-splits its PROPERTIES argument, escaped or not (CMake 3.25), so
@@ -10,7 +11,7 @@
 # cmake/check_ctest_properties.py checks the result.
 function(knbench_discover_tests target)
   cmake_parse_arguments(PARSE_ARGV 1 arg "RUN_SERIAL"
-                        "TIMEOUT;WORKING_DIRECTORY;TEST_PREFIX" "LABELS")
+                        "TIMEOUT;RESOURCE_LOCK;WORKING_DIRECTORY;TEST_PREFIX" "LABELS")
   if(arg_UNPARSED_ARGUMENTS)
     message(FATAL_ERROR
             "knbench_discover_tests: unknown arguments ${arg_UNPARSED_ARGUMENTS}")
@@ -37,6 +38,9 @@ function(knbench_discover_tests target)
   endif()
   if(arg_RUN_SERIAL)
     string(APPEND properties " RUN_SERIAL TRUE")
+  endif()
+  if(arg_RESOURCE_LOCK)
+    string(APPEND properties " RESOURCE_LOCK ${arg_RESOURCE_LOCK}")
   endif()
   if(properties STREQUAL "")
     return()
