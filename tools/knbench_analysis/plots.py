@@ -1,4 +1,5 @@
-"""Figures: latency vs rate, overhead heatmap, CDFs, pods and per-run timelines (PNG)."""
+"""Figures: latency vs rate, overhead heatmap, CDFs, pods, per-run timelines and latency
+breakdowns (PNG)."""
 
 import math
 import os
@@ -12,6 +13,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from .autoscaling import load_end_s, spans  # noqa: E402
+from .breakdown import PARTS  # noqa: E402
 from .loading import Run, fmt_num, prom_rel  # noqa: E402
 from .promcheck import bucket_bound, rate_window_s  # noqa: E402
 from .stats import RunStats, successes_ms  # noqa: E402
@@ -154,6 +156,27 @@ def plot_pods(run: Run, out_dir: str) -> Optional[str]:
     ax.grid(alpha=0.3)
     ax.legend()
     return save(fig, out_dir, f"pods_{run.stem}.png")
+
+
+def plot_breakdown(run: Run, out_dir: str) -> Optional[str]:
+    """Per second of the run, the mean of each part of latency, stacked: a cold start (the
+    activator wait) or a queue stands out. None without a breakdown."""
+    b = run.breakdown
+    if b is None:
+        return None
+    fig, ax = plt.subplots(figsize=(8, 4))
+    shade_warmup(ax, run)
+    bottom = np.zeros(len(b.per_second))
+    for key, name in PARTS:
+        values = b.per_second[key].to_numpy(dtype=float)
+        ax.bar(b.per_second.index, values, bottom=bottom, width=1.0, align="edge", label=name)
+        bottom += values
+    ax.set_xlabel("intended send, seconds since run start")
+    ax.set_ylabel("mean ms per request")
+    ax.set_title(f"Where latency went, per second, {run.stem}")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return save(fig, out_dir, f"breakdown_{run.stem}.png")
 
 
 def shade_panic(axes, panic: List) -> None:
