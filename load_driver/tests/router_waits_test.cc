@@ -148,47 +148,39 @@ WaitsService* RouterWaitsTest::service_ = nullptr;
 grpc::Server* RouterWaitsTest::server_ = nullptr;
 int RouterWaitsTest::port_ = 0;
 
+// `n` rows, each with `status` and the waits `activator` and `queue`.
+void ExpectRows(const std::vector<Row>& rows, size_t n, RowStatus status,
+                int64_t activator, int64_t queue) {
+  ASSERT_EQ(rows.size(), n);
+  for (const Row& r : rows) {
+    EXPECT_EQ(r.status, status);
+    EXPECT_EQ(r.waits.activator_us, activator);
+    EXPECT_EQ(r.waits.queue_us, queue);
+  }
+}
+
 TEST_P(RouterWaitsTest, OkAnswersCarryBothWaits) {
   const std::vector<Row> rows = Call(kOkWithWaits, 3);
-  ASSERT_EQ(rows.size(), 3u);
-  for (const Row& r : rows) {
-    EXPECT_EQ(r.status, RowStatus::kSuccess);
-    EXPECT_EQ(r.server_spin_us, 3000);
-    EXPECT_EQ(r.waits.activator_us, 1500);
-    EXPECT_EQ(r.waits.queue_us, 250);
-  }
+  ExpectRows(rows, 3, RowStatus::kSuccess, 1500, 250);
+  for (const Row& r : rows) EXPECT_EQ(r.server_spin_us, 3000);
 }
 
 TEST_P(RouterWaitsTest, TrailersOnlyFailuresCarryThem) {
   const std::vector<Row> rows = Call(kFailureWaitsOnly, 2);
-  ASSERT_EQ(rows.size(), 2u);
+  ExpectRows(rows, 2, RowStatus::kFailure, 7, 0);
   for (const Row& r : rows) {
-    EXPECT_EQ(r.status, RowStatus::kFailure);
     EXPECT_EQ(r.grpc_code, static_cast<int>(grpc::StatusCode::UNAVAILABLE));
-    EXPECT_EQ(r.waits.activator_us, 7);
-    EXPECT_EQ(r.waits.queue_us, 0);
   }
 }
 
 TEST_P(RouterWaitsTest, MalformedWaitsAreIgnored) {
-  const std::vector<Row> rows = Call(kMalformedWaits, 2);
-  ASSERT_EQ(rows.size(), 2u);
-  for (const Row& r : rows) {
-    EXPECT_EQ(r.status, RowStatus::kSuccess);
-    EXPECT_EQ(r.waits.activator_us, -1);
-    EXPECT_EQ(r.waits.queue_us, -1);
-  }
+  ExpectRows(Call(kMalformedWaits, 2), 2, RowStatus::kSuccess, -1, -1);
 }
 
 TEST_P(RouterWaitsTest, NoRouterNoWaits) {
   const std::vector<Row> rows = Call(kNoWaits, 2);
-  ASSERT_EQ(rows.size(), 2u);
-  for (const Row& r : rows) {
-    EXPECT_EQ(r.status, RowStatus::kSuccess);
-    EXPECT_EQ(r.pod, "pod-a");
-    EXPECT_EQ(r.waits.activator_us, -1);
-    EXPECT_EQ(r.waits.queue_us, -1);
-  }
+  ExpectRows(rows, 2, RowStatus::kSuccess, -1, -1);
+  for (const Row& r : rows) EXPECT_EQ(r.pod, "pod-a");
 }
 
 INSTANTIATE_TEST_SUITE_P(Transports, RouterWaitsTest,

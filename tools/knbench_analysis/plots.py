@@ -26,6 +26,15 @@ def save(fig, out_dir: str, name: str) -> str:
     return name
 
 
+def labels(ax, xlabel: str, ylabel: str, title: str) -> None:
+    """A single panel's axis labels, title, grid and legend."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+
+
 def error_bars(p5: np.ndarray, p50: np.ndarray, p95: np.ndarray) -> np.ndarray:
     """matplotlib yerr: distances below and above the median, both >= 0 by construction."""
     lower = np.clip(p50 - p5, 0.0, None)
@@ -45,11 +54,8 @@ def plot_latency_vs_rps(stats: List[RunStats], spin: float, out_dir: str) -> str
     else:
         ax.text(0.5, 0.5, "no measured successes", ha="center", transform=ax.transAxes)
     ax.axhline(spin, color="grey", linestyle="--", label=f"spin {fmt_num(spin)} ms")
-    ax.set_xlabel("target rate (requests/s)")
-    ax.set_ylabel("latency (ms)")
-    ax.set_title(f"Latency vs rate, spin {fmt_num(spin)} ms")
-    ax.grid(alpha=0.3)
-    ax.legend()
+    labels(ax, "target rate (requests/s)", "latency (ms)",
+           f"Latency vs rate, spin {fmt_num(spin)} ms")
     return save(fig, out_dir, f"latency_vs_rps_{fmt_num(spin)}ms.png")
 
 
@@ -171,11 +177,8 @@ def plot_breakdown(run: Run, out_dir: str) -> Optional[str]:
         values = b.per_second[key].to_numpy(dtype=float)
         ax.bar(b.per_second.index, values, bottom=bottom, width=1.0, align="edge", label=name)
         bottom += values
-    ax.set_xlabel("intended send, seconds since run start")
-    ax.set_ylabel("mean ms per request")
-    ax.set_title(f"Where latency went, per second, {run.stem}")
-    ax.grid(alpha=0.3)
-    ax.legend()
+    labels(ax, "intended send, seconds since run start", "mean ms per request",
+           f"Where latency went, per second, {run.stem}")
     return save(fig, out_dir, f"breakdown_{run.stem}.png")
 
 

@@ -12,6 +12,15 @@ T0_MS = 1_700_000_000_000  # run start (first intended send), epoch ms
 LAG_US = 2000  # every sent request went out 2 ms late
 
 
+def write_rows(path, rows):
+    """Rows (dicts by column; missing columns empty) as a driver CSV; returns them."""
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=NEW_HEADER)
+        w.writeheader()
+        w.writerows(rows)
+    return rows
+
+
 def write_new_csv(path, rps=10, spin=100):
     """30 s-ish run at 10 rps: rows j=0..264 at T0 + 100 ms * j.
 
@@ -60,11 +69,7 @@ def write_new_csv(path, rps=10, spin=100):
             row.update(status=status, latency_ms=lat_us // 1000, latency_us=lat_us,
                        intended_latency_us=intended_us, lag_us=LAG_US, grpc_code=code)
         rows.append(row)
-    with open(path, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=NEW_HEADER)
-        w.writeheader()
-        w.writerows(rows)
-    return rows
+    return write_rows(path, rows)
 
 
 def write_old_csv(path, rps=5, spin=50, garbage=True):
@@ -200,11 +205,7 @@ def write_staircase_csv(path, levels=((10, 10.0), (20, 20.0), (30, 30.0)), hold_
                          "server_spin_us": 5000, "phase": 0,
                          "warmup": 1 if (warmup_first and k == 0) else 0})
             t += 1000.0 / rps
-    with open(path, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=NEW_HEADER)
-        w.writeheader()
-        w.writerows(rows)
-    return rows
+    return write_rows(path, rows)
 
 
 def write_sweep_conf(path, **overrides):
@@ -253,8 +254,4 @@ def write_routed_csv(path, rps=10):
                        intended_latency_us="", server_spin_us="", activator_wait_us="",
                        queue_wait_us="")
         rows.append(row)
-    with open(path, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=NEW_HEADER)
-        w.writeheader()
-        w.writerows(rows)
-    return rows
+    return write_rows(path, rows)
