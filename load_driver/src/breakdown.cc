@@ -79,8 +79,8 @@ Json GroupJson(const BreakdownGroup& g) {
 }
 
 std::string GroupText(const char* label, const BreakdownGroup& g) {
-  std::string out =
-      absl::StrFormat("breakdown     %s (%d requests):", label, g.requests);
+  std::string out = absl::StrFormat("breakdown     %s (%d request%s):", label,
+                                    g.requests, g.requests == 1 ? "" : "s");
   for (int p = 0; p < kParts; ++p) {
     absl::StrAppendFormat(&out, "  %s %.1f %% (p99 %.1f %%)", kTextNames[p],
                           100 * g.parts[p].mean_share,

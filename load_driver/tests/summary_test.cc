@@ -333,7 +333,7 @@ TEST(BreakdownTest, SharesForAllAndTheSlowestOnePercent) {
             "breakdown     all (100 requests):  activator 45.2 % (p99 0.0 %)  "
             "queue 5.0 % (p99 10.0 %)  spin 42.3 % (p99 80.0 %)  rest 7.5 % "
             "(p99 10.0 %)\n"
-            "breakdown     slowest 1 % (1 requests):  activator 90.0 % (p99 "
+            "breakdown     slowest 1 % (1 request):  activator 90.0 % (p99 "
             "90.0 %)  queue 0.0 % (p99 0.0 %)  spin 5.0 % (p99 5.0 %)  rest "
             "5.0 % (p99 5.0 %)\n");
 }
