@@ -10,6 +10,7 @@
 namespace knbench::load_driver {
 namespace {
 
+// The parts' names in the summary JSON and in its text.
 constexpr const char* kNames[kParts] = {"activator_wait", "queue_wait",
                                         "server_spin", "rest"};
 constexpr const char* kTextNames[kParts] = {"activator", "queue", "spin",
@@ -21,6 +22,7 @@ uint32_t Stored(int64_t us) {
       std::clamp<int64_t>(us, 0, std::numeric_limits<uint32_t>::max()));
 }
 
+// (A template: the accumulator's Sample is private to it.)
 template <typename Sample>
 std::array<double, kParts> PartsOf(const Sample& s) {
   const double rest =
@@ -90,10 +92,6 @@ std::string GroupText(const char* label, const BreakdownGroup& g) {
 }
 
 }  // namespace
-
-const char* BreakdownPartName(int part) {
-  return part >= 0 && part < kParts ? kNames[part] : "";
-}
 
 void BreakdownAccumulator::Add(const Row& row) {
   if (row.status != RowStatus::kSuccess || row.waits.activator_us < 0 ||

@@ -17,9 +17,6 @@ namespace knbench::load_driver {
 // scheduling; never below 0).
 enum BreakdownPart { kActivatorWait, kQueueWait, kServerSpin, kRest, kParts };
 
-// The part's name in the summary JSON ("activator_wait", ...).
-const char* BreakdownPartName(int part);
-
 struct PartShare {
   double mean_ms = 0;
   double mean_share = 0;  // the part's sum over the group's latency sum
