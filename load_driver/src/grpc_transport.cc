@@ -7,6 +7,8 @@
 #include <chrono>
 #include <limits>
 
+#include "knbench/common/wait_trailers.h"
+
 namespace knbench::load_driver {
 
 // One call; its address is the queue tag of its answer.
@@ -113,10 +115,27 @@ void GrpcTransport::Send(const Arrival& a, absl::Time intended,
   call->reader->Finish(&call->response, &call->status_, call);
 }
 
+namespace {
+
+// The router's waits, from the trailers (gRPC's library also files a
+// trailers-only answer's metadata there).
+RouterWaits WaitsOf(const grpc::ClientContext& context) {
+  const auto& trailers = context.GetServerTrailingMetadata();
+  const auto find = [&trailers](const char* name) -> int64_t {
+    const auto it = trailers.find(name);
+    if (it == trailers.end()) return -1;
+    return ParseWaitMicros(
+        absl::string_view(it->second.data(), it->second.size()));
+  };
+  return {find(kActivatorWaitTrailer), find(kQueueWaitTrailer)};
+}
+
+}  // namespace
+
 void GrpcTransport::Done(Call* call) {
   const int64_t left =
       Ended(call->outgoing, static_cast<int>(call->status_.error_code()),
-            &call->response);
+            &call->response, WaitsOf(call->context));
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (call->prev) call->prev->next = call->next;

@@ -28,6 +28,7 @@ struct H2Transport::Call {
   int32_t stream_id = -1;
   int http_status = 0;
   int grpc_status = -1;
+  RouterWaits waits;  // From the trailers (or a trailers-only answer).
   bool too_big = false;
   bool done = false;     // Its row is recorded.
   std::string data;      // The response's DATA bytes.

@@ -11,6 +11,7 @@
 #include "absl/strings/numbers.h"
 #include "h2_session.h"
 #include "h2_wire.h"
+#include "knbench/common/wait_trailers.h"
 #include "load_worker.pb.h"
 
 namespace knbench::load_driver {
@@ -58,6 +59,10 @@ struct Callbacks {
       call->http_status = number;
     } else if (n == "grpc-status" && absl::SimpleAtoi(v, &number)) {
       call->grpc_status = number;
+    } else if (n == kActivatorWaitTrailer) {
+      call->waits.activator_us = ParseWaitMicros(v);
+    } else if (n == kQueueWaitTrailer) {
+      call->waits.queue_us = ParseWaitMicros(v);
     }
     return 0;
   }
@@ -213,7 +218,7 @@ void H2Transport::Finish(Call* call, int code,
   if (newest_ == call) newest_ = call->prev;
   call->prev = call->next = nullptr;
   const bool unsent = call->session == nullptr;
-  Ended(call->outgoing, code, response);
+  Ended(call->outgoing, code, response, call->waits);
   if (unsent) delete call;  // nghttp2 never saw it.
 }
 

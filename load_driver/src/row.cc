@@ -7,7 +7,8 @@ namespace knbench::load_driver {
 
 const char kCsvHeader[] =
     "timestamp_ms,rps,spin_ms,seq,latency_ms,status,latency_us,"
-    "intended_latency_us,lag_us,grpc_code,pod,server_spin_us,phase,warmup";
+    "intended_latency_us,lag_us,grpc_code,pod,server_spin_us,activator_wait_us,"
+    "queue_wait_us,phase,warmup";
 
 const char* RowStatusName(RowStatus s) {
   switch (s) {
@@ -37,6 +38,12 @@ void AppendField(absl::string_view s, std::string* out) {
   out->push_back('"');
 }
 
+// A wait the router reported, else an empty field.
+void AppendWait(int64_t us, std::string* out) {
+  out->push_back(',');
+  if (us >= 0) absl::StrAppend(out, us);
+}
+
 }  // namespace
 
 void AppendCsvRow(const Row& r, std::string* out) {
@@ -54,6 +61,8 @@ void AppendCsvRow(const Row& r, std::string* out) {
   AppendField(r.pod, out);
   absl::StrAppend(out, ",");
   if (r.status == RowStatus::kSuccess) absl::StrAppend(out, r.server_spin_us);
+  AppendWait(r.waits.activator_us, out);
+  AppendWait(r.waits.queue_us, out);
   absl::StrAppend(out, ",", r.phase, ",", r.warmup ? "1\n" : "0\n");
 }
 

@@ -30,6 +30,7 @@ void SummaryAccumulator::Consume(const Row& row) {
       if (!row.warmup) {
         latency_us_.Add(row.latency_us);
         intended_us_.Add(row.intended_latency_us);
+        breakdown_.Add(row);
         if (phase) phase->latency_us.Add(row.latency_us);
       }
       break;
@@ -81,6 +82,7 @@ Summary SummaryAccumulator::Build(const RunInfo& info) const {
   s.lag_ms.p50 = lag_us_.Percentile(0.5) / 1000;
   s.lag_ms.p99 = lag_us_.Percentile(0.99) / 1000;
   s.lag_ms.max = static_cast<double>(lag_us_.max()) / 1000;
+  s.breakdown = breakdown_.Build();
   for (size_t i = 0; i < phases_.size(); ++i) {
     const Phase& p = schedule_.phases()[i];
     const PerPhase& a = phases_[i];
@@ -184,7 +186,8 @@ std::string FormatSummaryJson(const Summary& s) {
             {"achieved_rps", Num(s.achieved_rps)},
             {"latency_ms", LatencyJson(s.latency_ms)},
             {"intended_latency_ms", LatencyJson(s.intended_latency_ms)},
-            {"lag_ms", LagJson(s.lag_ms)}};
+            {"lag_ms", LagJson(s.lag_ms)},
+            {"breakdown", BreakdownJson(s.breakdown)}};
   j["phases"] = Json::array();
   for (const PhaseSummary& p : s.phases) j["phases"].push_back(PhaseJson(p));
   j["pods"] = Json(s.pods);
@@ -215,6 +218,7 @@ std::string FormatSummaryText(const Summary& s) {
     absl::StrAppendFormat(&out, "lag ms        p50 %.3f  p99 %.3f  max %.3f\n",
                           s.lag_ms.p50, s.lag_ms.p99, s.lag_ms.max);
   }
+  out += BreakdownText(s.breakdown);
   for (const PhaseSummary& p : s.phases) {
     absl::StrAppendFormat(
         &out, "phase %-7d %s: scheduled %d  success %d  failure %d  dropped %d",

@@ -41,9 +41,11 @@ void Transport::Started() {
 }
 
 int64_t Transport::Ended(const Outgoing& call, int grpc_code,
-                         load_worker::WorkResponse* response) {
+                         load_worker::WorkResponse* response,
+                         RouterWaits waits) {
   Row row =
       AnsweredRow(call, clock_->Now(), options_.spin_ms, grpc_code, response);
+  row.waits = waits;
   const bool ok = grpc_code == 0;
   if (metrics_) {
     metrics_->OnCompleted(ok, row.latency_us, row.intended_latency_us);

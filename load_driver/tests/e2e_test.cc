@@ -95,22 +95,25 @@ std::string* DriverE2eTest::dir_ = nullptr;
 int DriverE2eTest::grpc_port_ = 0;
 Subprocess* DriverE2eTest::worker_ = nullptr;
 
-// Every row has 14 fields, seqs are exactly 1..N, and the summary's counts
-// equal the CSV's. Returns rows by status.
+// Every row has 16 fields, seqs are exactly 1..N, no router's waits (these
+// runs go straight to a worker), and the summary's counts equal the CSV's.
+// Returns rows by status.
 std::map<std::string, int64_t> CheckConsistent(const std::string& csv_path,
                                                const std::string& json) {
   const Csv csv = ReadCsv(csv_path);
   EXPECT_EQ(csv.header,
             "timestamp_ms,rps,spin_ms,seq,latency_ms,status,latency_us,"
-            "intended_latency_us,lag_us,grpc_code,pod,server_spin_us,phase,"
-            "warmup");
+            "intended_latency_us,lag_us,grpc_code,pod,server_spin_us,"
+            "activator_wait_us,queue_wait_us,phase,warmup");
   EXPECT_TRUE(csv.last_line_complete);
   std::map<std::string, int64_t> by_status;
   std::set<int64_t> seqs;
   for (const auto& row : csv.rows) {
-    EXPECT_EQ(row.size(), 14u);
-    if (row.size() != 14u) continue;
+    EXPECT_EQ(row.size(), 16u);
+    if (row.size() != 16u) continue;
     ++by_status[row[5]];
+    EXPECT_EQ(row[12], "") << "activator_wait_us without a router";
+    EXPECT_EQ(row[13], "") << "queue_wait_us without a router";
     int64_t seq = 0;
     EXPECT_TRUE(absl::SimpleAtoi(row[3], &seq));
     seqs.insert(seq);
@@ -124,6 +127,8 @@ std::map<std::string, int64_t> CheckConsistent(const std::string& csv_path,
   EXPECT_EQ(JsonInt(json, "success"), by_status["success"]);
   EXPECT_EQ(JsonInt(json, "failure"), by_status["failure"]);
   EXPECT_EQ(JsonInt(json, "dropped"), by_status["dropped"]);
+  const Json summary = ParseSummary(json);
+  EXPECT_TRUE(summary.contains("breakdown") && summary["breakdown"].is_null());
   return by_status;
 }
 
@@ -195,7 +200,7 @@ TEST_F(DriverE2eTest, DeadTargetGivesFailureRowsAndExitZero) {
 std::map<std::string, int64_t> Codes(const std::string& csv_path) {
   std::map<std::string, int64_t> codes;
   for (const auto& row : ReadCsv(csv_path).rows) {
-    if (row.size() == 14u) ++codes[row[9]];
+    if (row.size() == 16u) ++codes[row[9]];
   }
   return codes;
 }

@@ -57,7 +57,7 @@ TEST(CsvTest, RowsFormatExactly) {
   AppendCsvRow(SuccessRow(7), &out);
   EXPECT_EQ(out,
             "1700000000123,1000,100,7,101,success,101234,101300,66,OK,"
-            "worker-00001-deployment-abc,100002,2,1\n");
+            "worker-00001-deployment-abc,100002,,,2,1\n");
   Row f = SuccessRow(8);
   f.status = RowStatus::kFailure;
   f.grpc_code = 14;
@@ -68,14 +68,31 @@ TEST(CsvTest, RowsFormatExactly) {
   AppendCsvRow(f, &out);
   EXPECT_EQ(out,
             "1700000000123,12.5,100,8,101,failure,101234,101300,66,"
-            "UNAVAILABLE,,,2,0\n");
+            "UNAVAILABLE,,,,,2,0\n");
   Row d = SuccessRow(9);
   d.status = RowStatus::kDropped;
   d.grpc_code = -1;
   d.pod.clear();
   out.clear();
   AppendCsvRow(d, &out);
-  EXPECT_EQ(out, "1700000000123,1000,100,9,,dropped,,,66,,,,2,1\n");
+  EXPECT_EQ(out, "1700000000123,1000,100,9,,dropped,,,66,,,,,,2,1\n");
+  // The router's waits, where it reported them, beside the spin.
+  Row w = SuccessRow(11);
+  w.waits = {1500, 0};
+  out.clear();
+  AppendCsvRow(w, &out);
+  EXPECT_EQ(out,
+            "1700000000123,1000,100,11,101,success,101234,101300,66,OK,"
+            "worker-00001-deployment-abc,100002,1500,0,2,1\n");
+  w.status = RowStatus::kFailure;
+  w.grpc_code = 14;
+  w.pod.clear();
+  w.waits.queue_us = -1;
+  out.clear();
+  AppendCsvRow(w, &out);
+  EXPECT_EQ(out,
+            "1700000000123,1000,100,11,101,failure,101234,101300,66,"
+            "UNAVAILABLE,,,1500,,2,1\n");
   Row q = SuccessRow(10);
   q.pod = "a,\"b\"\nc";
   out.clear();
@@ -115,10 +132,10 @@ TEST(RecorderTest, ManyConcurrentProducersNeverTearRows) {
   while (std::getline(in, line)) {
     ++lines;
     std::vector<std::string> f = absl::StrSplit(line, ',');
-    ASSERT_EQ(f.size(), 14u) << "torn row: " << line;
+    ASSERT_EQ(f.size(), 16u) << "torn row: " << line;
     EXPECT_EQ(f[5], "success");
     EXPECT_EQ(f[10], "worker-00001-deployment-abc");
-    EXPECT_EQ(f[13], "1");
+    EXPECT_EQ(f[15], "1");
     seqs.insert(std::stoll(f[3]));
   }
   EXPECT_EQ(lines, kThreads * kPerThread);

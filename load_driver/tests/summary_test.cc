@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "knbench/common/json.h"
+#include "knbench/load_driver/breakdown.h"
 #include "knbench/load_driver/histogram.h"
 #include "knbench/load_driver/progress.h"
 
@@ -155,6 +157,7 @@ TEST(SummaryTest, JsonIsExact) {
     "p99": 1.0,
     "max": 1.0
   },
+  "breakdown": null,
   "phases": [
     {
       "index": 0,
@@ -230,6 +233,7 @@ TEST(SummaryTest, TextIsExact) {
       "intended ms   min 1.100  mean 1.150  p50 1.100  p90 1.200  p95 "
       "1.200  p99 1.200  p99.9 1.200  max 1.200\n"
       "lag ms        p50 1.000  p99 1.000  max 1.000\n"
+      "breakdown     none (no router reported its waits)\n"
       "phase 0       2@2s: scheduled 4  success 3  failure 1  dropped 0  p50 "
       "0.100  p99 0.200 ms\n"
       "phase 1       1@2s: scheduled 2  success 0  failure 1  dropped 1\n"
@@ -237,6 +241,120 @@ TEST(SummaryTest, TextIsExact) {
       "errors        DEADLINE_EXCEEDED 1  UNAVAILABLE 1\n"
       "write error   none\n";
   EXPECT_EQ(FormatSummaryText(s), expected);
+}
+
+// 99 requests of 10 ms queued 1 ms and spinning 8 ms, and one of 1 s that
+// waited 900 ms in the activator: the slowest 1 % is the cold start.
+Summary BreakdownSummary() {
+  auto sched = Schedule::Parse("101@1s");
+  EXPECT_TRUE(sched.ok());
+  static Schedule schedule = *sched;
+  SummaryAccumulator acc(schedule);
+  auto routed = [](int64_t seq, int64_t latency, int64_t activator,
+                   int64_t queue, int64_t spin) {
+    Row r = MakeRow(seq, RowStatus::kSuccess, latency, 0, false, "pod-a");
+    r.waits = {activator, queue};
+    r.server_spin_us = spin;
+    return r;
+  };
+  for (int i = 1; i <= 99; ++i) acc.Consume(routed(i, 10000, 0, 1000, 8000));
+  acc.Consume(routed(100, 1000000, 900000, 0, 50000));
+  // Not counted: warm-up, a failure, an answer with one wait only.
+  Row warm = routed(101, 5000000, 5000000, 0, 0);
+  warm.warmup = true;
+  acc.Consume(warm);
+  Row failed = routed(102, 7000000, 7000000, 0, 0);
+  failed.status = RowStatus::kFailure;
+  acc.Consume(failed);
+  Row half = routed(103, 9000000, 9000000, 0, 0);
+  half.waits.queue_us = -1;
+  acc.Consume(half);
+  return acc.Build(RunInfo{});
+}
+
+TEST(BreakdownTest, SharesForAllAndTheSlowestOnePercent) {
+  const Summary s = BreakdownSummary();
+  ASSERT_TRUE(s.breakdown.has_value());
+  EXPECT_EQ(JsonText(BreakdownJson(s.breakdown), 2), R"({
+  "all": {
+    "requests": 100,
+    "latency_mean_ms": 19.9,
+    "parts": {
+      "activator_wait": {
+        "mean_ms": 9.0,
+        "mean_share": 0.4523,
+        "p99_share": 0.0
+      },
+      "queue_wait": {
+        "mean_ms": 0.99,
+        "mean_share": 0.0497,
+        "p99_share": 0.1
+      },
+      "server_spin": {
+        "mean_ms": 8.42,
+        "mean_share": 0.4231,
+        "p99_share": 0.8
+      },
+      "rest": {
+        "mean_ms": 1.49,
+        "mean_share": 0.0749,
+        "p99_share": 0.1
+      }
+    }
+  },
+  "slowest_1pct": {
+    "requests": 1,
+    "latency_mean_ms": 1000.0,
+    "parts": {
+      "activator_wait": {
+        "mean_ms": 900.0,
+        "mean_share": 0.9,
+        "p99_share": 0.9
+      },
+      "queue_wait": {
+        "mean_ms": 0.0,
+        "mean_share": 0.0,
+        "p99_share": 0.0
+      },
+      "server_spin": {
+        "mean_ms": 50.0,
+        "mean_share": 0.05,
+        "p99_share": 0.05
+      },
+      "rest": {
+        "mean_ms": 50.0,
+        "mean_share": 0.05,
+        "p99_share": 0.05
+      }
+    }
+  }
+})");
+  EXPECT_EQ(BreakdownText(s.breakdown),
+            "breakdown     all (100 requests):  activator 45.2 % (p99 0.0 %)  "
+            "queue 5.0 % (p99 10.0 %)  spin 42.3 % (p99 80.0 %)  rest 7.5 % "
+            "(p99 10.0 %)\n"
+            "breakdown     slowest 1 % (1 request):  activator 90.0 % (p99 "
+            "90.0 %)  queue 0.0 % (p99 0.0 %)  spin 5.0 % (p99 5.0 %)  rest "
+            "5.0 % (p99 5.0 %)\n");
+}
+
+TEST(BreakdownTest, RestNeverBelowZeroAndSlowestIsOnePercentRoundedUp) {
+  BreakdownAccumulator acc;
+  for (int i = 1; i <= 201; ++i) {
+    Row r;
+    r.latency_us = i * 1000;
+    r.server_spin_us = i * 1000;
+    r.waits = {i * 1000, 0};  // waits past the latency: rest 0, not below
+    acc.Add(r);
+  }
+  const std::optional<Breakdown> b = acc.Build();
+  ASSERT_TRUE(b.has_value());
+  EXPECT_EQ(b->all.requests, 201);
+  EXPECT_EQ(b->slowest.requests, 3);
+  EXPECT_DOUBLE_EQ(b->slowest.latency_mean_ms, 200);
+  EXPECT_DOUBLE_EQ(b->all.parts[kRest].mean_ms, 0);
+  EXPECT_DOUBLE_EQ(b->all.parts[kRest].p99_share, 0);
+  EXPECT_FALSE(BreakdownAccumulator().Build().has_value());
 }
 
 TEST(ProgressTest, SnapshotCountsAndIntervalP99) {

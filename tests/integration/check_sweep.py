@@ -15,7 +15,8 @@ import re
 import sys
 
 HEADER = ("timestamp_ms,rps,spin_ms,seq,latency_ms,status,latency_us,"
-          "intended_latency_us,lag_us,grpc_code,pod,server_spin_us,phase,warmup")
+          "intended_latency_us,lag_us,grpc_code,pod,server_spin_us,"
+          "activator_wait_us,queue_wait_us,phase,warmup")
 # collect_prometheus.sh series that apply in local mode (the preamble's list).
 LOCAL_SERIES = (
     "worker_rps worker_p50_ms worker_p95_ms worker_p99_ms driver_rps "

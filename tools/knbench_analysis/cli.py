@@ -8,7 +8,7 @@ import sys
 import json
 from typing import List, Optional, Tuple
 
-from . import kpa, plots, report, whatif
+from . import breakdown, kpa, plots, report, whatif
 from . import compare
 from .loading import InputError, fmt_num
 from .promcheck import run_checks
@@ -132,6 +132,9 @@ def add_run_plots(run, out_dir: str) -> None:
     timeline = plots.plot_timeline(run, out_dir)
     if timeline:
         run.plots.append((f"Timeline, {run.stem}", timeline))
+    shares = plots.plot_breakdown(run, out_dir)
+    if shares:
+        run.plots.append((f"Where latency went, {run.stem}", shares))
 
 
 def analysis_words(args, runs, model: Optional[whatif.ModelArgs]) -> dict:
@@ -182,6 +185,8 @@ def main(argv: List[str]) -> int:
         return 2
     os.makedirs(args.out_dir, exist_ok=True)
     write_analysis_json(args, model)
+    for run in runs:
+        run.breakdown = breakdown.compute(run.meas, run.start_ms)
     stats = [r.stats for r in runs]
     report.write_summary_csv(stats, os.path.join(args.out_dir, "summary.csv"))
     steps = {}
@@ -206,7 +211,8 @@ def main(argv: List[str]) -> int:
     checks = {k: v for k, v in checks.items() if v}
     if checks:
         report.write_checks_csv(checks, os.path.join(args.out_dir, "quantile_checks.csv"))
-    extra = {stem: report.checks_table(c) for stem, c in checks.items()}
+    extra = {r.stem: breakdown.html(r.breakdown) + report.checks_table(checks.get(r.stem, []))
+             for r in runs}
     report.write_report(path, args.results_dir, info, runs, global_plots, notes, analysis,
                         steps, extra, points)
     for run in runs:

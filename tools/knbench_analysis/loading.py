@@ -61,6 +61,7 @@ class Run:
     prom_queries: Dict[str, str] = field(default_factory=dict)  # PromQL per series name
     model: Optional[pd.DataFrame] = None
     episode: Optional["object"] = None  # autoscaling.Episode, when an autoscaler ran
+    breakdown: Optional["object"] = None  # breakdown.Breakdown, when the router's waits are in
     plots: List[Tuple[str, str]] = field(default_factory=list)  # (title, file name)
     notes: List[str] = field(default_factory=list)
     summary: Dict[str, object] = field(default_factory=dict)  # the driver's summary JSON
@@ -150,7 +151,8 @@ def load_csv(path: str, basis: str) -> Tuple[pd.DataFrame, CsvInfo]:
     Columns of the result: t_ms (intended send, epoch ms), phase (schedule phase or NaN),
     send_ms (actual send),
     rps (target), status, lat_ms (chosen latency, ms, float), done_ms (answer time),
-    warmup (bool or NaN).
+    warmup (bool or NaN); send_lat_ms, intended_lat_ms, server_spin_ms, activator_wait_ms,
+    queue_wait_ms as measured (NaN where the CSV lacks them).
     Rows that cannot be parsed (e.g. the original's interleaved rows) are counted
     as malformed and left out.
     """
@@ -199,6 +201,9 @@ def load_csv(path: str, basis: str) -> Tuple[pd.DataFrame, CsvInfo]:
         "send_lat_ms": num("latency_us") / 1000.0,
         "intended_lat_ms": num("intended_latency_us") / 1000.0,
         "server_spin_ms": num("server_spin_us") / 1000.0,
+        # The waits local_serving's router reported (NaN where none did).
+        "activator_wait_ms": num("activator_wait_us") / 1000.0,
+        "queue_wait_ms": num("queue_wait_us") / 1000.0,
         # When the answer (or error) arrived: intended latency counts from the intended send.
         "done_ms": (t_ms if source == "intended_latency_us" else send_ms) + lat,
     })

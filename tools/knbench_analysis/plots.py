@@ -1,4 +1,5 @@
-"""Figures: latency vs rate, overhead heatmap, CDFs, pods and per-run timelines (PNG)."""
+"""Figures: latency vs rate, overhead heatmap, CDFs, pods, per-run timelines and latency
+breakdowns (PNG)."""
 
 import math
 import os
@@ -12,6 +13,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from .autoscaling import load_end_s, spans  # noqa: E402
+from .breakdown import PARTS  # noqa: E402
 from .loading import Run, fmt_num, prom_rel  # noqa: E402
 from .promcheck import bucket_bound, rate_window_s  # noqa: E402
 from .stats import RunStats, successes_ms  # noqa: E402
@@ -22,6 +24,15 @@ def save(fig, out_dir: str, name: str) -> str:
     fig.savefig(os.path.join(out_dir, name), dpi=100)
     plt.close(fig)
     return name
+
+
+def labels(ax, xlabel: str, ylabel: str, title: str) -> None:
+    """A single panel's axis labels, title, grid and legend."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend()
 
 
 def error_bars(p5: np.ndarray, p50: np.ndarray, p95: np.ndarray) -> np.ndarray:
@@ -43,11 +54,8 @@ def plot_latency_vs_rps(stats: List[RunStats], spin: float, out_dir: str) -> str
     else:
         ax.text(0.5, 0.5, "no measured successes", ha="center", transform=ax.transAxes)
     ax.axhline(spin, color="grey", linestyle="--", label=f"spin {fmt_num(spin)} ms")
-    ax.set_xlabel("target rate (requests/s)")
-    ax.set_ylabel("latency (ms)")
-    ax.set_title(f"Latency vs rate, spin {fmt_num(spin)} ms")
-    ax.grid(alpha=0.3)
-    ax.legend()
+    labels(ax, "target rate (requests/s)", "latency (ms)",
+           f"Latency vs rate, spin {fmt_num(spin)} ms")
     return save(fig, out_dir, f"latency_vs_rps_{fmt_num(spin)}ms.png")
 
 
@@ -154,6 +162,24 @@ def plot_pods(run: Run, out_dir: str) -> Optional[str]:
     ax.grid(alpha=0.3)
     ax.legend()
     return save(fig, out_dir, f"pods_{run.stem}.png")
+
+
+def plot_breakdown(run: Run, out_dir: str) -> Optional[str]:
+    """Per second of the run, the mean of each part of latency, stacked: a cold start (the
+    activator wait) or a queue stands out. None without a breakdown."""
+    b = run.breakdown
+    if b is None:
+        return None
+    fig, ax = plt.subplots(figsize=(8, 4))
+    shade_warmup(ax, run)
+    bottom = np.zeros(len(b.per_second))
+    for key, name in PARTS:
+        values = b.per_second[key].to_numpy(dtype=float)
+        ax.bar(b.per_second.index, values, bottom=bottom, width=1.0, align="edge", label=name)
+        bottom += values
+    labels(ax, "intended send, seconds since run start", "mean ms per request",
+           f"Where latency went, per second, {run.stem}")
+    return save(fig, out_dir, f"breakdown_{run.stem}.png")
 
 
 def shade_panic(axes, panic: List) -> None:

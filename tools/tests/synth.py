@@ -5,10 +5,20 @@ import json
 import os
 
 NEW_HEADER = ("timestamp_ms,rps,spin_ms,seq,latency_ms,status,latency_us,intended_latency_us,"
-              "lag_us,grpc_code,pod,server_spin_us,phase,warmup").split(",")
+              "lag_us,grpc_code,pod,server_spin_us,activator_wait_us,queue_wait_us,phase,"
+              "warmup").split(",")
 OLD_HEADER = ["timestamp_ms", "rps", "spin_ms", "seq", "latency_ms", "status"]
 T0_MS = 1_700_000_000_000  # run start (first intended send), epoch ms
 LAG_US = 2000  # every sent request went out 2 ms late
+
+
+def write_rows(path, rows):
+    """Rows (dicts by column; missing columns empty) as a driver CSV; returns them."""
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=NEW_HEADER)
+        w.writeheader()
+        w.writerows(rows)
+    return rows
 
 
 def write_new_csv(path, rps=10, spin=100):
@@ -59,11 +69,7 @@ def write_new_csv(path, rps=10, spin=100):
             row.update(status=status, latency_ms=lat_us // 1000, latency_us=lat_us,
                        intended_latency_us=intended_us, lag_us=LAG_US, grpc_code=code)
         rows.append(row)
-    with open(path, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=NEW_HEADER)
-        w.writeheader()
-        w.writerows(rows)
-    return rows
+    return write_rows(path, rows)
 
 
 def write_old_csv(path, rps=5, spin=50, garbage=True):
@@ -199,11 +205,7 @@ def write_staircase_csv(path, levels=((10, 10.0), (20, 20.0), (30, 30.0)), hold_
                          "server_spin_us": 5000, "phase": 0,
                          "warmup": 1 if (warmup_first and k == 0) else 0})
             t += 1000.0 / rps
-    with open(path, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=NEW_HEADER)
-        w.writeheader()
-        w.writerows(rows)
-    return rows
+    return write_rows(path, rows)
 
 
 def write_sweep_conf(path, **overrides):
@@ -220,3 +222,36 @@ def write_sweep_conf(path, **overrides):
     conf.update(overrides)
     with open(path, "w") as f:
         f.write("".join(f"{k}={v}\n" for k, v in conf.items() if v is not None))
+
+
+def write_routed_csv(path, rps=10):
+    """100 successes through local serving's router, 100 ms apart (10 s), none warm-up.
+
+    Row 1 is a cold start: 1000 ms, of which 900 ms in the activator, 50 ms spin (rest 50).
+    Rows 2..100: 10 ms, queued 1 ms, 8 ms spin (rest 1). Also a failure and a dropped row,
+    which carry no breakdown. Over all 100: shares activator 900/1990, queue 99/1990, spin
+    842/1990, rest 149/1990; p99 shares (nearest rank) 0, 0.1, 0.8, 0.1. The slowest 1 % is
+    the cold start: 90 %, 0 %, 5 %, 5 %. Per second, second 0: 90, 0.9, 12.2, 5.9 ms;
+    seconds 1..9: 0, 1, 8, 1 ms.
+    """
+    rows = []
+    for j in range(102):
+        row = {"timestamp_ms": T0_MS + j * 100, "rps": rps, "spin_ms": 8, "seq": j + 1,
+               "phase": 0, "warmup": 0, "lag_us": 0}
+        if j == 0:
+            lat, act, queue, spin = 1_000_000, 900_000, 0, 50_000
+        else:
+            lat, act, queue, spin = 10_000, 0, 1000, 8000
+        row.update(status="success", grpc_code="OK", pod="worker-a", latency_ms=lat // 1000,
+                   latency_us=lat, intended_latency_us=lat, server_spin_us=spin,
+                   activator_wait_us=act, queue_wait_us=queue)
+        if j == 100:
+            row.update(status="failure", grpc_code="UNAVAILABLE", pod="", server_spin_us="",
+                       latency_us=9_000_000, intended_latency_us=9_000_000, latency_ms=9000,
+                       activator_wait_us=9_000_000)
+        elif j == 101:
+            row.update(status="dropped", grpc_code="", pod="", latency_ms="", latency_us="",
+                       intended_latency_us="", server_spin_us="", activator_wait_us="",
+                       queue_wait_us="")
+        rows.append(row)
+    return write_rows(path, rows)

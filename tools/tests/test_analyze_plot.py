@@ -474,7 +474,7 @@ def test_ramp_is_cut_into_ten_segments(tmp_path):
     with open(d / "results-50rps-5ms.csv", "w") as f:
         f.write(",".join(synth.NEW_HEADER) + "\n")
         for seq, (rps, lat) in enumerate(levels, 1):
-            f.write(f"{int(t)},{rps},5,{seq},5,success,5000,5000,0,OK,w,5000,0,0\n")
+            f.write(f"{int(t)},{rps},5,{seq},5,success,5000,5000,0,OK,w,5000,,,0,0\n")
             t += 100.0
     res = run_tool(d, "--no-run-plots")
     assert res.returncode == 0, res.stderr

@@ -10,6 +10,13 @@ enum class RowStatus : uint8_t { kSuccess, kFailure, kDropped };
 
 const char* RowStatusName(RowStatus s);
 
+// What local_serving's router measured for a call (common/wait_trailers.h);
+// -1 where no router reported it (straight to a worker, on a cluster).
+struct RouterWaits {
+  int64_t activator_us = -1;
+  int64_t queue_us = -1;
+};
+
 // The fate of one scheduled request: exactly one per request, one CSV line.
 struct Row {
   int64_t seq = 0;
@@ -23,6 +30,7 @@ struct Row {
   int grpc_code = -1;               // grpc::StatusCode; -1 for dropped
   std::string pod;
   int64_t server_spin_us = 0;
+  RouterWaits waits;
   int32_t phase = 0;
   bool warmup = false;
 };

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "knbench/load_driver/breakdown.h"
 #include "knbench/load_driver/histogram.h"
 #include "knbench/load_driver/recorder.h"
 #include "knbench/load_driver/schedule.h"
@@ -49,6 +50,9 @@ struct Summary {
   LatencyStats latency_ms;           // from actual send
   LatencyStats intended_latency_ms;  // from intended send
   LagStats lag_ms;
+  // Where latency went, over non-warm-up successes that carried the
+  // router's waits; absent when none did.
+  std::optional<Breakdown> breakdown;
   std::vector<PhaseSummary> phases;
   std::map<std::string, int64_t> pods;    // successes per pod
   std::map<std::string, int64_t> errors;  // failures per gRPC code
@@ -81,6 +85,7 @@ class SummaryAccumulator : public RowConsumer {
   const Schedule& schedule_;
   int64_t scheduled_ = 0, success_ = 0, failure_ = 0, dropped_ = 0, warmup_ = 0;
   LogLinearHistogram latency_us_, intended_us_, lag_us_;
+  BreakdownAccumulator breakdown_;
   std::vector<PerPhase> phases_;
   std::map<std::string, int64_t> pods_;
   std::map<std::string, int64_t> errors_;

@@ -85,11 +85,12 @@ class Transport : public Sender {
  protected:
   // A call is leaving: counted in flight from now.
   void Started();
-  // A call ended with `grpc_code` (`response` is read for OK only): records
-  // its one row, then counts it out of flight, so that "idle" means "every
-  // row is in". Returns the calls still in flight.
+  // A call ended with `grpc_code` (`response` is read for OK only) and the
+  // waits its trailers reported: records its one row, then counts it out of
+  // flight, so that "idle" means "every row is in". Returns the calls still
+  // in flight.
   int64_t Ended(const Outgoing& call, int grpc_code,
-                load_worker::WorkResponse* response);
+                load_worker::WorkResponse* response, RouterWaits waits = {});
 
   const TransportOptions options_;
   Clock* const clock_;
