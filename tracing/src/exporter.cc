@@ -142,7 +142,8 @@ void SpanExporter::Send(const std::vector<Span>& batch,
   // Bad UTF-8 in a name becomes U+FFFD rather than an exception.
   const std::string json =
       EncodeExportRequest(resource_, batch)
-          .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+          .dump(-1, ' ', false,
+                nlohmann::ordered_json::error_handler_t::replace);
   const double n = static_cast<double>(batch.size());
   if (file_.is_open()) {
     file_ << json << '\n' << std::flush;

@@ -5,7 +5,7 @@
 namespace knbench::tracing {
 namespace {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 
 // Instrumentation scope of every span we write.
 constexpr char kScopeName[] = "knbench";

@@ -21,9 +21,10 @@ Resource ResourceFromEnvironment(const std::string& service_name);
 
 // One OTLP ExportTraceServiceRequest in OTLP/JSON: ids as lowercase hex,
 // 64-bit integers (times, intValue) as decimal strings, enums as numbers
-// (https://opentelemetry.io/docs/specs/otlp/#json-protobuf-encoding).
-nlohmann::json EncodeExportRequest(const Resource& resource,
-                                   const std::vector<Span>& spans);
+// (https://opentelemetry.io/docs/specs/otlp/#json-protobuf-encoding). Keys
+// in the order of the protocol's messages, ids first, for readers of files.
+nlohmann::ordered_json EncodeExportRequest(const Resource& resource,
+                                           const std::vector<Span>& spans);
 
 }  // namespace knbench::tracing
 
