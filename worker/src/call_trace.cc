@@ -14,9 +14,8 @@ constexpr char kMethod[] = "InvokeWorker";
 
 }  // namespace
 
-void CallTrace::Start(tracing::SpanExporter* exporter, double root_rate,
-                      const grpc::ServerContext& context) {
-  if (exporter == nullptr) return;
+void CallTrace::StartTraced(tracing::SpanExporter* exporter, double root_rate,
+                            const grpc::ServerContext& context) {
   const auto& metadata = context.client_metadata();
   const auto header = metadata.find(tracing::kTraceparentHeader);
   std::optional<tracing::SpanContext> caller;
@@ -37,14 +36,8 @@ void CallTrace::Start(tracing::SpanExporter* exporter, double root_rate,
   start_unix_ns_ = absl::GetCurrentTimeNanos();
 }
 
-void CallTrace::SpinStarted() {
-  if (exporter_ == nullptr) return;
-  spin_start_unix_ns_ = absl::GetCurrentTimeNanos();
-}
-
-void CallTrace::SpinEnded(int64_t requested_ms, SpinClock clock,
-                          const SpinResult& result) {
-  if (exporter_ == nullptr) return;
+void CallTrace::ExportSpin(int64_t requested_ms, SpinClock clock,
+                           const SpinResult& result) {
   tracing::Span span;
   span.context = tracing::ChildOf(server_);
   span.parent = server_.span_id;
@@ -60,8 +53,7 @@ void CallTrace::SpinEnded(int64_t requested_ms, SpinClock clock,
   exporter_->Export(std::move(span));
 }
 
-void CallTrace::End(int grpc_code) {
-  if (exporter_ == nullptr) return;
+void CallTrace::ExportServer(int grpc_code) {
   tracing::Span span;
   span.context = server_;
   span.parent = parent_;
