@@ -40,6 +40,11 @@ absl::StatusOr<std::unique_ptr<SpanExporter>> SpanExporter::Start(
     prometheus::Registry& registry) {
   std::unique_ptr<SpanExporter> exporter(
       new SpanExporter(std::move(options), std::move(resource), registry));
+  if (!exporter->options_.otlp_endpoint.empty()) {
+    auto http = OtlpHttpClient::Create(exporter->options_.otlp_endpoint);
+    if (!http.ok()) return http.status();
+    exporter->http_ = *std::move(http);
+  }
   const std::string& path = exporter->options_.trace_out;
   if (!path.empty()) {
     exporter->file_.open(path, std::ios::out | std::ios::app);
@@ -61,11 +66,7 @@ SpanExporter::SpanExporter(ExporterOptions options, Resource resource,
       dropped_{&DroppedFamily(registry).Add({{"reason", "queue_full"}}),
                &DroppedFamily(registry).Add({{"reason", "otlp_failed"}}),
                &DroppedFamily(registry).Add({{"reason", "file_failed"}}),
-               &DroppedFamily(registry).Add({{"reason", "shutdown"}})} {
-  if (!options_.otlp_endpoint.empty()) {
-    http_ = std::make_unique<OtlpHttpClient>(options_.otlp_endpoint);
-  }
-}
+               &DroppedFamily(registry).Add({{"reason", "shutdown"}})} {}
 
 SpanExporter::~SpanExporter() { Shutdown(); }
 
