@@ -29,7 +29,8 @@ prometheus::Family<prometheus::Counter>& DroppedFamily(
       .Help(
           "Spans lost, by reason: queue_full (the exporter fell behind), "
           "otlp_failed (the collector failed or timed out), file_failed, "
-          "shutdown (still queued when the flush ran out of time).")
+          "shutdown (queued when the final flush ran out of time, or ended "
+          "after it).")
       .Register(registry);
 }
 
@@ -72,7 +73,11 @@ SpanExporter::~SpanExporter() { Shutdown(); }
 
 void SpanExporter::Export(Span span) {
   absl::MutexLock lock(&mu_);
-  if (stopping_ || queue_.size() >= options_.queue_capacity) {
+  if (stopping_) {
+    dropped_.shutdown->Increment();
+    return;
+  }
+  if (queue_.size() >= options_.queue_capacity) {
     dropped_.queue_full->Increment();
     return;
   }
