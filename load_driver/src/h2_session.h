@@ -29,11 +29,12 @@ struct H2Transport::Call {
   int http_status = 0;
   int grpc_status = -1;
   bool too_big = false;
-  bool done = false;        // Its row is recorded.
-  std::string data;         // The response's DATA bytes.
-  std::string traceparent;  // Sent with it when traced; else empty.
-  Call* prev = nullptr;     // Send order, while not done.
+  bool done = false;     // Its row is recorded.
+  std::string data;      // The response's DATA bytes.
+  Call* prev = nullptr;  // Send order, while not done.
   Call* next = nullptr;
+  // Its traceparent header's value when traced; else empty.
+  std::string traceparent;
 };
 
 // One connection attempt's socket and HTTP/2 session.

@@ -37,9 +37,10 @@ struct TransportOptions {
 // A request as it left: what its row needs besides the answer.
 struct Outgoing {
   Arrival arrival;
-  absl::Time intended;         // when the schedule wanted it sent
-  absl::Time sent;             // when it was
-  tracing::SpanContext trace;  // its client span, when traced
+  absl::Time intended;  // when the schedule wanted it sent
+  absl::Time sent;      // when it was
+  // Its client span's ids, when traced (trace.sampled).
+  tracing::SpanContext trace;
 };
 
 // How connecting before the run went.
