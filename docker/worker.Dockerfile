@@ -13,6 +13,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler \
       libabsl-dev prometheus-cpp-dev libcivetweb-dev libnghttp2-dev nlohmann-json3-dev \
+      libcurl4-openssl-dev \
       pkg-config \
       cmake g++ make \
  && rm -rf /var/lib/apt/lists/*
@@ -23,6 +24,7 @@ COPY CMakeLists.txt ./
 COPY cmake/ cmake/
 COPY proto/ proto/
 COPY common/ common/
+COPY tracing/ tracing/
 COPY docker/runtime_rootfs.sh docker/
 # KNBENCH_STATIC: gRPC, protobuf, abseil, c-ares, re2, zlib from Debian's
 # static archives (cmake/KnbenchStatic.cmake).

@@ -16,12 +16,13 @@ USAGE
 # Build: compilers, CMake, gRPC/protobuf/abseil/prometheus-cpp (whose CMake
 # package looks for civetweb, though we use only its core), GoogleTest,
 # nghttp2 (the driver's own HTTP/2 transport; optional to the build),
-# nlohmann-json (every JSON we write or read in C++).
+# nlohmann-json (every JSON we write or read in C++), libcurl (tracing's
+# OTLP/HTTP exporter).
 BUILD_PACKAGES=(
   g++ make cmake pkg-config
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev prometheus-cpp-dev libcivetweb-dev libgtest-dev libgmock-dev
-  libyaml-cpp-dev libnghttp2-dev nlohmann-json3-dev
+  libyaml-cpp-dev libnghttp2-dev nlohmann-json3-dev libcurl4-openssl-dev
 )
 # Local mode, tests, plots: a real Prometheus, curl and jq for its API, Debian's
 # Python stack (pandas, matplotlib, pytest, grpcio for a foreign client),

@@ -34,7 +34,7 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD_SET = {"libgrpc++-dev", "protobuf-compiler-grpc", "libprotobuf-dev", "protobuf-compiler",
              "libabsl-dev", "prometheus-cpp-dev", "libcivetweb-dev", "libnghttp2-dev",
-             "nlohmann-json3-dev",
+             "nlohmann-json3-dev", "libcurl4-openssl-dev",
              "pkg-config", "cmake", "g++", "make"}
 COMPONENTS = ["worker", "load_driver"]
 ROOTFS_SCRIPT = "docker/runtime_rootfs.sh"

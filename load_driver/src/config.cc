@@ -129,6 +129,9 @@ absl::Status ResolveConfig(Config* c) {
   if (absl::Status st = CheckRanges(c); !st.ok()) return st;
   if (absl::Status st = ResolveTransport(c); !st.ok()) return st;
   if (absl::Status st = CheckDurations(c); !st.ok()) return st;
+  if (absl::Status st = tracing::CheckTracingSettings(c->tracing); !st.ok()) {
+    return st;
+  }
   if (c->drain_timeout_text.empty()) {
     c->drain_timeout = c->timeout;
   } else if (!absl::ParseDuration(c->drain_timeout_text, &c->drain_timeout) ||
@@ -193,6 +196,10 @@ std::string DescribeConfig(const Config& c) {
                         absl::FormatDuration(c.linger));
   absl::StrAppendFormat(&out, "fail_fast         %s\n",
                         c.fail_fast ? "true" : "false");
+  absl::StrAppendFormat(&out, "trace_sample_rate %g\n", c.tracing.sample_rate);
+  absl::StrAppendFormat(&out, "otlp_endpoint     %s\n",
+                        c.tracing.otlp_endpoint);
+  absl::StrAppendFormat(&out, "trace_out         %s\n", c.tracing.trace_out);
   if (c.schedule) {
     absl::StrAppend(&out, c.schedule->Describe());
     if (c.arrivals == Arrivals::kUniform) {

@@ -7,12 +7,14 @@
 #include <atomic>
 #include <cstdio>
 #include <memory>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "knbench/common/clock.h"
 #include "knbench/common/log.h"
 #include "knbench/common/metrics_endpoint.h"
 #include "knbench/common/net.h"
+#include "knbench/load_driver/client_trace.h"
 #include "knbench/load_driver/grpc_transport.h"
 #ifdef KNBENCH_HAVE_NGHTTP2
 #include "knbench/load_driver/h2_transport.h"
@@ -26,6 +28,7 @@
 #include "knbench/load_driver/summary_file.h"
 #include "knbench/load_driver/threshold.h"
 #include "knbench/load_driver/transport.h"
+#include "knbench/tracing/exporter.h"
 
 namespace knbench::load_driver {
 namespace {
@@ -70,11 +73,11 @@ absl::StatusOr<Outputs> OpenOutputs(const Config& c) {
 }
 
 std::unique_ptr<Transport> MakeTransport(const Config& c, Clock* clock,
-                                         RowSink* sink,
-                                         DriverMetrics* metrics) {
-  TransportOptions options{c.endpoint, static_cast<int>(c.connections),
-                           c.timeout, c.connect_timeout,
-                           static_cast<int32_t>(c.spin_ms)};
+                                         RowSink* sink, DriverMetrics* metrics,
+                                         ClientTracer* tracer) {
+  TransportOptions options{
+      c.endpoint,        static_cast<int>(c.connections), c.timeout,
+      c.connect_timeout, static_cast<int32_t>(c.spin_ms), tracer};
 #ifdef KNBENCH_HAVE_NGHTTP2
   if (c.transport == "h2") {
     return std::make_unique<H2Transport>(std::move(options), clock, sink,
@@ -253,6 +256,13 @@ int RunDriver(const Config& c, ShutdownSignal& shutdown) {
          st.message());
     return kExitRunError;
   }
+  // Before the CSV: an unwritable --trace-out leaves no file behind.
+  absl::StatusOr<std::unique_ptr<tracing::SpanExporter>> exporter =
+      tracing::StartExporter(c.tracing, "load_driver", *registry);
+  if (!exporter.ok()) {
+    Logf("error: %s", exporter.status().message());
+    return kExitUsage;
+  }
   absl::StatusOr<Outputs> outputs = OpenOutputs(c);
   if (!outputs.ok()) {
     Logf("error: %s", outputs.status().message());
@@ -266,8 +276,13 @@ int RunDriver(const Config& c, ShutdownSignal& shutdown) {
   recorder.Start();
   // Declared before the transport, whose callbacks may set it until it goes.
   std::atomic<bool> aborted{false};
-  std::unique_ptr<Transport> transport =
-      MakeTransport(c, &clock, &recorder, &metrics);
+  // Only with a rate above 0: otherwise a send does no tracing work at all.
+  std::optional<ClientTracer> tracer;
+  if (c.tracing.sample_rate > 0) {
+    tracer.emplace(exporter->get(), c.tracing.sample_rate, c.target);
+  }
+  std::unique_ptr<Transport> transport = MakeTransport(
+      c, &clock, &recorder, &metrics, tracer ? &*tracer : nullptr);
   if (c.fail_fast) {
     transport->set_on_failure([&aborted] { aborted.store(true); });
   }
@@ -282,6 +297,8 @@ int RunDriver(const Config& c, ShutdownSignal& shutdown) {
                              shutdown, aborted, start);
   const int code = Report(c, ending, start, recorder, summary_acc,
                           *outputs->summary, results);
+  // Every call has ended: the last spans are queued; send them (bounded).
+  if (*exporter) (*exporter)->Shutdown();
   Linger(c, results, endpoint.port(), shutdown);
   endpoint.Stop();
   return code;

@@ -97,9 +97,13 @@ ConnectResult GrpcTransport::Connect(absl::Time deadline,
 void GrpcTransport::Send(const Arrival& a, absl::Time intended,
                          absl::Time actual) {
   Call* call = new Call;
-  call->outgoing = {a, intended, actual};
+  call->outgoing = {a, intended, actual, {}};
   call->request.set_duration_ms(options_.spin_ms);
   call->context.set_deadline(absl::ToChronoTime(actual + options_.timeout));
+  if (Traced(&call->outgoing)) {
+    call->context.AddMetadata(tracing::kTraceparentHeader,
+                              tracing::FormatTraceparent(call->outgoing.trace));
+  }
   Started();
   {
     std::lock_guard<std::mutex> lock(mu_);

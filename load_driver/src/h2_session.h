@@ -34,6 +34,8 @@ struct H2Transport::Call {
   std::string data;      // The response's DATA bytes.
   Call* prev = nullptr;  // Send order, while not done.
   Call* next = nullptr;
+  // Its traceparent header's value when traced; else empty.
+  std::string traceparent;
 };
 
 // One connection attempt's socket and HTTP/2 session.

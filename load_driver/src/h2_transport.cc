@@ -157,8 +157,11 @@ H2Transport::~H2Transport() {
 void H2Transport::Send(const Arrival& a, absl::Time intended,
                        absl::Time actual) {
   Call* call = new Call;
-  call->outgoing = {a, intended, actual};
+  call->outgoing = {a, intended, actual, {}};
   call->deadline = actual + options_.timeout;
+  if (Traced(&call->outgoing)) {
+    call->traceparent = tracing::FormatTraceparent(call->outgoing.trace);
+  }
   Started();
   call->prev = newest_;
   if (newest_) newest_->next = call;
@@ -176,8 +179,7 @@ void H2Transport::Send(const Arrival& a, absl::Time intended,
   nghttp2_data_provider body;
   body.source.ptr = &request_message_;
   body.read_callback = Callbacks::ReadRequest;
-  const int32_t id = nghttp2_submit_request(s->h2, nullptr, nva_.data(),
-                                            nva_.size(), &body, call);
+  const int32_t id = Submit(s, call, &body);
   if (id < 0) {  // Out of stream ids: this connection is spent.
     Finish(call, h2::kUnavailable, nullptr);
     s->goaway = true;
@@ -191,6 +193,21 @@ void H2Transport::Send(const Arrival& a, absl::Time intended,
   // late never waits. So every kFlushEvery sends, besides the write, one
   // look that does not wait: answers in, deadlines, connections.
   if (++s->unflushed >= kFlushEvery) Run(clock_->Now(), /*until_idle=*/false);
+}
+
+int32_t H2Transport::Submit(Session* s, Call* call,
+                            const nghttp2_data_provider* body) {
+  if (call->traceparent.empty()) {
+    return nghttp2_submit_request(s->h2, nullptr, nva_.data(), nva_.size(),
+                                  body, call);
+  }
+  // nghttp2 copies the array; the header's bytes stay in the call until
+  // its stream closes.
+  static const std::string kName = tracing::kTraceparentHeader;
+  std::vector<nghttp2_nv> nva = nva_;
+  nva.push_back(Header(kName, call->traceparent));
+  return nghttp2_submit_request(s->h2, nullptr, nva.data(), nva.size(), body,
+                                call);
 }
 
 void H2Transport::Closed(Session* s, Call* call, uint32_t error) {

@@ -16,6 +16,7 @@
 #include "knbench/load_driver/config.h"
 #include "knbench/load_driver/driver.h"
 #include "knbench/load_driver/threshold.h"
+#include "knbench/tracing/flags.h"
 
 ABSL_FLAG(std::string, target, "worker.default.svc.cluster.local:80",
           "Worker address host:port (also dns:///host:port).");
@@ -115,6 +116,10 @@ CSV columns:
   timestamp_ms,rps,spin_ms,seq,latency_ms,status,latency_us,
   intended_latency_us,lag_us,grpc_code,pod,server_spin_us,phase,warmup
 
+Tracing: --trace-sample-rate above 0 starts a trace for that share of the
+requests, each with a client span, and sends its W3C traceparent as gRPC
+metadata (both transports), to --otlp-endpoint and/or --trace-out.
+
 Before the first send the driver connects to the target (up to
 --connect-timeout); if it cannot, it sends anyway and records the failures.
 
@@ -177,6 +182,10 @@ int main(int argc, char** argv) {
       absl::StrJoin(absl::GetFlag(FLAGS_threshold), ","));
   if (!thresholds.ok()) UsageError(std::string(thresholds.status().message()));
   c.thresholds = *std::move(thresholds);
+  // The tracing flags are the tracing library's; it reads them.
+  auto tracing = knbench::tracing::TracingSettingsFromFlags();
+  if (!tracing.ok()) UsageError(std::string(tracing.status().message()));
+  c.tracing = *std::move(tracing);
 
   if (absl::Status st = knbench::load_driver::ResolveConfig(&c); !st.ok()) {
     UsageError(std::string(st.message()));

@@ -1,5 +1,6 @@
 #include "knbench/load_driver/transport.h"
 
+#include "knbench/load_driver/client_trace.h"
 #include "knbench/load_driver/metrics.h"
 #include "load_worker.pb.h"
 
@@ -40,11 +41,16 @@ void Transport::Started() {
   if (metrics_) metrics_->SetInflight(static_cast<double>(n));
 }
 
+bool Transport::StartTrace(Outgoing* call) {
+  return options_.tracer->Sample(&call->trace);
+}
+
 int64_t Transport::Ended(const Outgoing& call, int grpc_code,
                          load_worker::WorkResponse* response,
                          RouterWaits waits) {
-  Row row =
-      AnsweredRow(call, clock_->Now(), options_.spin_ms, grpc_code, response);
+  const absl::Time now = clock_->Now();
+  if (call.trace.sampled) options_.tracer->End(call, grpc_code, now);
+  Row row = AnsweredRow(call, now, options_.spin_ms, grpc_code, response);
   row.waits = waits;
   const bool ok = grpc_code == 0;
   if (metrics_) {

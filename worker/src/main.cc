@@ -14,6 +14,7 @@
 #include "knbench/common/metrics_endpoint.h"
 #include "knbench/common/net.h"
 #include "knbench/common/shutdown.h"
+#include "knbench/tracing/flags.h"
 #include "knbench/worker/worker_server.h"
 
 ABSL_FLAG(int32_t, grpc_port, 50051,
@@ -63,12 +64,18 @@ Environment:
   POD_NAME      instance name returned in every response (else the hostname)
 Flags given on the command line win over the environment.
 
+Tracing: with --otlp-endpoint or --trace-out, a call that carries a sampled
+W3C traceparent gets a server span (its child) and a spin span, exported
+in batches off the request path (tracing_spans_exported_total and
+tracing_spans_dropped_total on /metrics).
+
 Limits: a request of more than 64 KiB gets RESOURCE_EXHAUSTED, bytes that
 are not a WorkRequest get INVALID_ARGUMENT (both counted in
 worker_requests_total); gRPC buffers at most 128 MiB across connections.
 
 Exit status: 0 after a clean shutdown, 1 if a port is in use or cannot be
-bound (one line), 2 on bad flags or environment. A signal before the
+bound (one line), 2 on bad flags or environment (or a --trace-out that
+cannot be opened). A signal before the
 servers are up exits at once with 128 + the signal.
 
 Usage: worker [flags])";
@@ -85,6 +92,7 @@ struct Config {
   int grpc_port = 0;
   int metrics_port = 0;
   absl::Duration grace;
+  knbench::tracing::TracingSettings tracing;
 };
 
 Config ResolveFlags() {
@@ -119,7 +127,12 @@ Config ResolveFlags() {
     UsageError("--shutdown-grace must not be negative");
   }
 
+  absl::StatusOr<knbench::tracing::TracingSettings> tracing =
+      knbench::tracing::TracingSettingsFromFlags();
+  if (!tracing.ok()) UsageError(tracing.status().message());
+
   Config c;
+  c.tracing = *std::move(tracing);
   c.bind = bind;
   c.grpc_port = grpc_port;
   c.metrics_port = metrics_port;
@@ -129,6 +142,7 @@ Config ResolveFlags() {
   c.options.max_duration_ms = absl::GetFlag(FLAGS_max_duration_ms);
   c.options.spin_nice = absl::GetFlag(FLAGS_spin_nice);
   c.options.instance_name = knbench::InstanceName();
+  c.options.trace_sample_rate = c.tracing.sample_rate;
   return c;
 }
 
@@ -140,7 +154,10 @@ void PrintConfig(const Config& c) {
             << "\nmax_duration_ms=" << c.options.max_duration_ms
             << "\nspin_nice=" << c.options.spin_nice
             << "\nshutdown_grace=" << absl::FormatDuration(c.grace)
-            << "\ninstance=" << c.options.instance_name << "\n";
+            << "\ninstance=" << c.options.instance_name
+            << "\notlp_endpoint=" << c.tracing.otlp_endpoint
+            << "\ntrace_out=" << c.tracing.trace_out
+            << "\ntrace_sample_rate=" << c.tracing.sample_rate << "\n";
 }
 
 // Both servers until a signal, then the drain. The exit status.
@@ -157,9 +174,18 @@ int Serve(const Config& c, knbench::ShutdownSignal& shutdown) {
   }
   // From here a signal drains: there is something to stop gracefully.
   shutdown.EnableGracefulStop();
-  // gRPC first: once /healthz answers, calls are served too.
   auto registry = std::make_shared<prometheus::Registry>();
-  knbench::worker::WorkerServer server(c.options, registry);
+  // Before the server, which hands it spans until it stops.
+  absl::StatusOr<std::unique_ptr<knbench::tracing::SpanExporter>> tracer =
+      knbench::tracing::StartExporter(c.tracing, "worker", *registry);
+  if (!tracer.ok()) {
+    knbench::Logf("error: %s", tracer.status().message());
+    return 2;
+  }
+  knbench::worker::WorkerOptions options = c.options;
+  options.tracer = tracer->get();
+  // gRPC first: once /healthz answers, calls are served too.
+  knbench::worker::WorkerServer server(options, registry);
   if (absl::Status status = server.Start(c.bind, c.grpc_port); !status.ok()) {
     knbench::Logf("error: %s", status.message());
     return 1;
@@ -183,6 +209,7 @@ int Serve(const Config& c, knbench::ShutdownSignal& shutdown) {
                 shutdown.signal_number(), server.service().inflight(),
                 absl::FormatDuration(c.grace));
   server.Shutdown(c.grace);
+  if (*tracer) (*tracer)->Shutdown();  // Flushes the last spans (bounded).
   metrics.Stop();
   knbench::Logf("stopped");
   return 0;

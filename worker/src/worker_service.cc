@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "call_trace.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "knbench/common/buckets.h"
 #include "knbench/worker/cq_tag.h"
@@ -116,6 +117,8 @@ class WorkerService::Call {
     }
     new Call(service_, cq_);  // Ready for the next one.
     start_ = Clock::now();
+    trace_.Start(service_->options_.tracer,
+                 service_->options_.trace_sample_rate, context_);
     pending_ = 2;  // finished_ and done_
     service_->live_.Enter();
     Handle();
@@ -167,9 +170,12 @@ class WorkerService::Call {
     }
     const auto deadline = SteadyDeadline(context_);
     service_->pool_.Run([this, duration_ms, deadline] {
-      Complete(duration_ms,
-               Spin(std::chrono::milliseconds(duration_ms),
-                    service_->options_.spin_clock, cancelled_, deadline));
+      const SpinClock clock = service_->options_.spin_clock;
+      trace_.SpinStarted();
+      const SpinResult spin = Spin(std::chrono::milliseconds(duration_ms),
+                                   clock, cancelled_, deadline);
+      trace_.SpinEnded(duration_ms, clock, spin);
+      Complete(duration_ms, spin);
     });
   }
 
@@ -201,10 +207,12 @@ class WorkerService::Call {
     const double elapsed_ms = MillisecondsSince(start_);
     service_->metrics_.latency_ms.Observe(elapsed_ms);
     service_->metrics_.latency_seconds.Observe(elapsed_ms / 1000);
+    trace_.End(0);
     responder_.Finish(response_, grpc::Status::OK, &finished_);
   }
 
   void Fail(const grpc::Status& status) {
+    trace_.End(static_cast<int>(status.error_code()));
     responder_.FinishWithError(status, &finished_);
   }
 
@@ -233,6 +241,7 @@ class WorkerService::Call {
   grpc::ByteBuffer response_;
   grpc::ServerAsyncResponseWriter<grpc::ByteBuffer> responder_;
   Clock::time_point start_;
+  CallTrace trace_;
   std::atomic<bool> cancelled_{false};
   bool counted_inflight_ = false;
   int pending_ = 0;  // Polling thread only.

@@ -10,6 +10,7 @@
 #include "knbench/load_driver/schedule.h"
 #include "knbench/load_driver/target.h"
 #include "knbench/load_driver/threshold.h"
+#include "knbench/tracing/flags.h"
 
 namespace knbench::load_driver {
 
@@ -40,6 +41,7 @@ struct Config {
   std::string drain_timeout_text;  // empty: same as timeout
   bool fail_fast = false;
   std::vector<Threshold> thresholds;  // --threshold, parsed by main
+  tracing::TracingSettings tracing;   // --trace-sample-rate, --otlp-endpoint..
 
   // Filled by Resolve.
   Target endpoint;  // `target` parsed

@@ -70,6 +70,9 @@ class H2Transport : public Transport {
   bool Flush(Session* s);
   // Closes `s`; its calls fail with UNAVAILABLE.
   void Drop(Session* s, const std::string& why);
+  // Submits `call`'s request on `s` (with its traceparent when traced);
+  // the stream id, or nghttp2's error.
+  int32_t Submit(Session* s, Call* call, const nghttp2_data_provider* body);
   // Records `call`'s row: it ended with `grpc_code`.
   void Finish(Call* call, int grpc_code, load_worker::WorkResponse* response);
   // Ends `call` before its answer (deadline, cancel): its row, and a reset

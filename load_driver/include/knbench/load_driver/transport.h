@@ -11,6 +11,7 @@
 #include "knbench/load_driver/pacer.h"
 #include "knbench/load_driver/row.h"
 #include "knbench/load_driver/target.h"
+#include "knbench/tracing/trace_context.h"
 
 namespace load_worker {
 class WorkResponse;
@@ -18,6 +19,7 @@ class WorkResponse;
 
 namespace knbench::load_driver {
 
+class ClientTracer;
 class DriverMetrics;
 
 struct TransportOptions {
@@ -28,6 +30,8 @@ struct TransportOptions {
   // which its default of 20 s also is).
   absl::Duration connect_timeout = absl::Seconds(20);
   int32_t spin_ms = 100;
+  // Null unless --trace-sample-rate is above 0.
+  ClientTracer* tracer = nullptr;
 };
 
 // A request as it left: what its row needs besides the answer.
@@ -35,6 +39,8 @@ struct Outgoing {
   Arrival arrival;
   absl::Time intended;  // when the schedule wanted it sent
   absl::Time sent;      // when it was
+  // Its client span's ids, when traced (trace.sampled).
+  tracing::SpanContext trace;
 };
 
 // How connecting before the run went.
@@ -85,6 +91,11 @@ class Transport : public Sender {
  protected:
   // A call is leaving: counted in flight from now.
   void Started();
+  // Whether `call` is traced (then `call->trace` is set and its traceparent
+  // goes with it). With tracing off, one branch.
+  bool Traced(Outgoing* call) {
+    return options_.tracer != nullptr && StartTrace(call);
+  }
   // A call ended with `grpc_code` (`response` is read for OK only) and the
   // waits its trailers reported: records its one row, then counts it out of
   // flight, so that "idle" means "every row is in". Returns the calls still
@@ -96,6 +107,8 @@ class Transport : public Sender {
   Clock* const clock_;
 
  private:
+  bool StartTrace(Outgoing* call);
+
   RowSink* const sink_;
   DriverMetrics* const metrics_;
   std::atomic<int64_t> inflight_{0};

@@ -15,6 +15,10 @@
 #include "prometheus/histogram.h"
 #include "prometheus/registry.h"
 
+namespace knbench::tracing {
+class SpanExporter;
+}
+
 namespace knbench::worker {
 
 struct WorkerOptions {
@@ -24,6 +28,10 @@ struct WorkerOptions {
   // Niceness of the spin threads (0: same priority as gRPC's threads).
   int spin_nice = 0;
   std::string instance_name;  // Reported in every response.
+  // Where the calls' spans go (null: no tracing, and no work for it), and
+  // the share of calls without a caller's trace that start one.
+  tracing::SpanExporter* tracer = nullptr;
+  double trace_sample_rate = 0;
 };
 
 // Largest request the service reads: a WorkRequest is a few bytes, so
