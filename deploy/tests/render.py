@@ -10,7 +10,8 @@ sweep templates with the same code cluster mode uses
 - the HPA overlay switches the class/metric and keeps everything else;
 - the dashboard ConfigMap carries the dashboard JSON byte for byte;
 - no {{PLACEHOLDER}} survives in a filled template, and the placeholder
-  filler refuses bad values.
+  filler refuses bad values;
+- the tracing component and its overlays (tracing_checks.py).
 
 Usage: render.py OUTDIR [--kubectl kubectl]
 """
@@ -23,22 +24,25 @@ import sys
 
 import yaml
 
+import tracing_checks
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEPLOY = os.path.dirname(HERE)
 ROOT = os.path.dirname(DEPLOY)
 
-SAMPLE = ["NAME=10rps-100ms-120000", "SPIN=100", "DURATION=720s", "WARMUP=120s", "LINGER=30m"]
+SAMPLE = tracing_checks.SAMPLE
+BASE_OBJECTS = {("ConfigMap", "monitoring/knbench-dashboard"), ("Service", "default/worker"),
+                ("Service", "default/worker-metrics"), ("PodMonitor", "monitoring/load-driver"),
+                ("ServiceMonitor", "monitoring/worker"),
+                ("ServiceMonitor", "monitoring/knative-autoscaler")}
 TARGETS = {
     # output name: (kustomization dir, placeholders, expected (kind, namespace/name))
-    "base": (".", None, {("ConfigMap", "monitoring/knbench-dashboard"), ("Service", "default/worker"),
-                         ("Service", "default/worker-metrics"), ("PodMonitor", "monitoring/load-driver"),
-                         ("ServiceMonitor", "monitoring/worker"),
-                         ("ServiceMonitor", "monitoring/knative-autoscaler")}),
+    "base": (".", None, BASE_OBJECTS),
     "hpa": ("overlays/hpa", None, None),  # same objects as base
     "driver": ("driver", None, {("Job", "default/load-driver")}),
-    "sweep": ("sweep", SAMPLE + ["RPS=10"], {("Job", "default/load-driver-10rps-100ms-120000")}),
+    "sweep": ("sweep", SAMPLE + ["RPS=10"], {tracing_checks.SWEEP_JOB}),
     "sweep-parallel": ("sweep-parallel", SAMPLE + ["PODS=4", "RPS_PER_POD=2.5"],
-                       {("Job", "default/load-driver-par-10rps-100ms-120000")}),
+                       {tracing_checks.SWEEP_PAR_JOB}),
 }
 
 
@@ -65,7 +69,8 @@ def main():
     os.makedirs(a.outdir, exist_ok=True)
     problems = []
     rendered = {}
-    for name, (kdir, placeholders, expected) in TARGETS.items():
+    targets = {**TARGETS, **tracing_checks.targets(a.outdir, BASE_OBJECTS)}
+    for name, (kdir, placeholders, expected) in targets.items():
         out = os.path.join(a.outdir, f"{name}.yaml")
         path = os.path.join(DEPLOY, kdir)
         if placeholders is None:
@@ -158,6 +163,8 @@ def main():
         problems.append("the template renderer accepted a template with unfilled placeholders")
     if os.path.exists(os.path.join(a.outdir, "bad.yaml")):
         os.unlink(os.path.join(a.outdir, "bad.yaml"))
+
+    problems += tracing_checks.check(rendered)
 
     for p in problems:
         print(f"FAIL {p}", file=sys.stderr)
