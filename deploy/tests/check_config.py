@@ -89,10 +89,16 @@ def expectations(which, flavor, container, args, pod_name):
             want.append(f"metrics_port={env['METRICS_PORT']}")
         if "POD_NAME" in env:
             want.append(f"instance={pod_name}")
+        # Tracing flags (deploy/components/tracing), after $(VAR) expansion.
+        for a in args:
+            m = re.match(r"--(otlp-endpoint|trace-sample-rate)=(.+)$", a)
+            if m:
+                want.append(f"{m.group(1).replace('-', '_')}={m.group(2)}")
     else:
         # load_driver prints "key<spaces>value" lines; --rps shows in the schedule.
         keys = {"target": "target", "spin-ms": "spin_ms", "metrics-port": "metrics_port",
-                "out": "out", "linger": None, "warmup": None}
+                "out": "out", "linger": None, "warmup": None,
+                "otlp-endpoint": "otlp_endpoint", "trace-sample-rate": "trace_sample_rate"}
         for a in args:
             m = re.match(r"--([a-z-]+)=(.+)$", a)
             if not m:

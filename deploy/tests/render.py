@@ -10,7 +10,8 @@ sweep templates with the same code cluster mode uses
 - the HPA overlay switches the class/metric and keeps everything else;
 - the dashboard ConfigMap carries the dashboard JSON byte for byte;
 - no {{PLACEHOLDER}} survives in a filled template, and the placeholder
-  filler refuses bad values.
+  filler refuses bad values;
+- the tracing component and its overlays (tracing_checks.py).
 
 Usage: render.py OUTDIR [--kubectl kubectl]
 """
@@ -23,22 +24,25 @@ import sys
 
 import yaml
 
+import tracing_checks
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEPLOY = os.path.dirname(HERE)
 ROOT = os.path.dirname(DEPLOY)
 
-SAMPLE = ["NAME=10rps-100ms-120000", "SPIN=100", "DURATION=720s", "WARMUP=120s", "LINGER=30m"]
+SAMPLE = tracing_checks.SAMPLE
+BASE_OBJECTS = {("ConfigMap", "monitoring/knbench-dashboard"), ("Service", "default/worker"),
+                ("Service", "default/worker-metrics"), ("PodMonitor", "monitoring/load-driver"),
+                ("ServiceMonitor", "monitoring/worker"),
+                ("ServiceMonitor", "monitoring/knative-autoscaler")}
 TARGETS = {
     # output name: (kustomization dir, placeholders, expected (kind, namespace/name))
-    "base": (".", None, {("ConfigMap", "monitoring/knbench-dashboard"), ("Service", "default/worker"),
-                         ("Service", "default/worker-metrics"), ("PodMonitor", "monitoring/load-driver"),
-                         ("ServiceMonitor", "monitoring/worker"),
-                         ("ServiceMonitor", "monitoring/knative-autoscaler")}),
+    "base": (".", None, BASE_OBJECTS),
     "hpa": ("overlays/hpa", None, None),  # same objects as base
     "driver": ("driver", None, {("Job", "default/load-driver")}),
-    "sweep": ("sweep", SAMPLE + ["RPS=10"], {("Job", "default/load-driver-10rps-100ms-120000")}),
+    "sweep": ("sweep", SAMPLE + ["RPS=10"], {tracing_checks.SWEEP_JOB}),
     "sweep-parallel": ("sweep-parallel", SAMPLE + ["PODS=4", "RPS_PER_POD=2.5"],
-                       {("Job", "default/load-driver-par-10rps-100ms-120000")}),
+                       {tracing_checks.SWEEP_PAR_JOB}),
 }
 
 
@@ -56,26 +60,20 @@ def images_component():
             for i in comp["images"]}
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("outdir")
-    ap.add_argument("--kubectl", default="kubectl")
-    a = ap.parse_args()
-    os.makedirs(a.outdir, exist_ok=True)
-    problems = []
-    rendered = {}
-    for name, (kdir, placeholders, expected) in TARGETS.items():
-        out = os.path.join(a.outdir, f"{name}.yaml")
+def render_all(targets, outdir, kubectl):
+    """Render every target into OUTDIR/<name>.yaml: ({name: objects}, problems)."""
+    problems, rendered = [], {}
+    for name, (kdir, placeholders, expected) in targets.items():
+        out = os.path.join(outdir, f"{name}.yaml")
         path = os.path.join(DEPLOY, kdir)
         if placeholders is None:
-            r = subprocess.run([a.kubectl, "kustomize", path], capture_output=True, text=True,
+            r = subprocess.run([kubectl, "kustomize", path], capture_output=True, text=True,
                                timeout=120)
             if r.returncode == 0:
                 with open(out, "w") as f:
                     f.write(r.stdout)
         else:
-            r = render_template(path, out, placeholders, a.kubectl)
+            r = render_template(path, out, placeholders, kubectl)
         if r.returncode != 0:
             problems.append(f"{kdir}: render failed: {r.stderr.strip()}")
             continue
@@ -90,8 +88,12 @@ def main():
         if expected is not None and got != expected:
             problems.append(f"{kdir}: objects {sorted(got)} != expected {sorted(expected)}")
         print(f"rendered {kdir} -> {out}: {len(docs)} objects")
+    return rendered, problems
 
-    # Images: every container of ours uses the component's name:tag.
+
+def image_problems(rendered):
+    """Every container of ours uses the component's name:tag."""
+    problems = []
     want_images = images_component()
     for name, docs in rendered.items():
         for d in docs:
@@ -106,58 +108,86 @@ def main():
             with open(os.path.join(dirpath, "kustomization.yaml")) as f:
                 if "images" in (yaml.safe_load(f) or {}):
                     problems.append(f"{dirpath}/kustomization.yaml sets images: (only components/images may)")
+    return problems
 
-    # HPA overlay: only the autoscaling annotations differ from the base.
-    def ksvc(docs):
-        return next(d for d in docs if d["kind"] == "Service" and "serving" in d["apiVersion"])
 
+def ksvc(docs):
+    return next(d for d in docs if d["kind"] == "Service" and "serving" in d["apiVersion"])
+
+
+def hpa_problems(base, hpa):
+    """HPA overlay: only the autoscaling annotations differ from the base."""
+    problems = []
+    kb, kh = ksvc(base), ksvc(hpa)
+    ab = kb["spec"]["template"]["metadata"]["annotations"]
+    ah = kh["spec"]["template"]["metadata"]["annotations"]
+    if ab.get("autoscaling.knative.dev/class") != "kpa.autoscaling.knative.dev":
+        problems.append("base worker is not KPA")
+    if ah.get("autoscaling.knative.dev/class") != "hpa.autoscaling.knative.dev" or \
+            ah.get("autoscaling.knative.dev/metric") != "cpu":
+        problems.append(f"overlays/hpa does not switch to class hpa, metric cpu: {ah}")
+    strip = lambda k: {**k, "spec": {**k["spec"], "template": {**k["spec"]["template"],  # noqa: E731
+                       "metadata": {**k["spec"]["template"]["metadata"], "annotations": None}}}}
+    if strip(kb) != strip(kh):
+        problems.append("overlays/hpa changes more than the autoscaling annotations")
+    others = lambda docs: [d for d in docs if d is not None and not (  # noqa: E731
+        d["kind"] == "Service" and "serving" in d["apiVersion"])]
+    if others(base) != others(hpa):
+        problems.append("overlays/hpa differs from the base outside the worker Service")
+    return problems
+
+
+def dashboard_problems(base):
+    """The dashboard ConfigMap holds the one source, knbench.json."""
+    problems = []
+    cm = next(d for d in base if d["kind"] == "ConfigMap")
+    with open(os.path.join(DEPLOY, "base", "monitoring", "dashboards", "knbench.json")) as f:
+        src = f.read()
+    if cm["data"].get("knbench.json") != src:
+        problems.append("dashboard ConfigMap does not hold knbench.json verbatim")
+    if cm["metadata"].get("labels", {}).get("grafana_dashboard") != "1":
+        problems.append("dashboard ConfigMap lacks label grafana_dashboard: \"1\"")
+    json.loads(cm["data"]["knbench.json"])
+    return problems
+
+
+def filler_problems(outdir, kubectl):
+    """The filler must refuse values that could break the YAML or sed."""
+    problems = []
+    bad_out = os.path.join(outdir, "bad.yaml")
+    for bad in ("NAME=a b", "NAME=a/b", "RPS=1;2", "lower=1"):
+        r = render_template(os.path.join(DEPLOY, "sweep"), bad_out, SAMPLE + ["RPS=1", bad], kubectl)
+        if r.returncode == 0:
+            problems.append(f"the template renderer accepted bad placeholder value {bad!r}")
+    r = render_template(os.path.join(DEPLOY, "sweep"), bad_out, ["NAME=x", "RPS=1"], kubectl)
+    if r.returncode == 0 or "placeholders left unfilled" not in r.stderr:
+        problems.append("the template renderer accepted a template with unfilled placeholders")
+    if os.path.exists(bad_out):
+        os.unlink(bad_out)
+    return problems
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("outdir")
+    ap.add_argument("--kubectl", default="kubectl")
+    a = ap.parse_args()
+    os.makedirs(a.outdir, exist_ok=True)
+    targets = {**TARGETS, **tracing_checks.targets(a.outdir, BASE_OBJECTS)}
+    rendered, problems = render_all(targets, a.outdir, a.kubectl)
+    problems += image_problems(rendered)
     if "base" in rendered and "hpa" in rendered:
-        kb, kh = ksvc(rendered["base"]), ksvc(rendered["hpa"])
-        ab = kb["spec"]["template"]["metadata"]["annotations"]
-        ah = kh["spec"]["template"]["metadata"]["annotations"]
-        if ab.get("autoscaling.knative.dev/class") != "kpa.autoscaling.knative.dev":
-            problems.append("base worker is not KPA")
-        if ah.get("autoscaling.knative.dev/class") != "hpa.autoscaling.knative.dev" or \
-                ah.get("autoscaling.knative.dev/metric") != "cpu":
-            problems.append(f"overlays/hpa does not switch to class hpa, metric cpu: {ah}")
-        strip = lambda k: {**k, "spec": {**k["spec"], "template": {**k["spec"]["template"],  # noqa: E731
-                           "metadata": {**k["spec"]["template"]["metadata"], "annotations": None}}}}
-        if strip(kb) != strip(kh):
-            problems.append("overlays/hpa changes more than the autoscaling annotations")
-        others = lambda docs: [d for d in docs if d is not None and not (  # noqa: E731
-            d["kind"] == "Service" and "serving" in d["apiVersion"])]
-        if others(rendered["base"]) != others(rendered["hpa"]):
-            problems.append("overlays/hpa differs from the base outside the worker Service")
-
-    # Dashboard: one source.
+        problems += hpa_problems(rendered["base"], rendered["hpa"])
     if "base" in rendered:
-        cm = next(d for d in rendered["base"] if d["kind"] == "ConfigMap")
-        with open(os.path.join(DEPLOY, "base", "monitoring", "dashboards", "knbench.json")) as f:
-            src = f.read()
-        if cm["data"].get("knbench.json") != src:
-            problems.append("dashboard ConfigMap does not hold knbench.json verbatim")
-        if cm["metadata"].get("labels", {}).get("grafana_dashboard") != "1":
-            problems.append("dashboard ConfigMap lacks label grafana_dashboard: \"1\"")
-        json.loads(cm["data"]["knbench.json"])
-
+        problems += dashboard_problems(rendered["base"])
     # Parallel template: integer placeholders became integers.
     if "sweep-parallel" in rendered:
         job = rendered["sweep-parallel"][0]
         if job["spec"].get("completions") != 4 or job["spec"].get("parallelism") != 4:
             problems.append(f"sweep-parallel: completions/parallelism not 4: {job['spec']}")
-
-    # The filler must refuse values that could break the YAML or sed.
-    for bad in ("NAME=a b", "NAME=a/b", "RPS=1;2", "lower=1"):
-        r = render_template(os.path.join(DEPLOY, "sweep"), os.path.join(a.outdir, "bad.yaml"),
-                      SAMPLE + ["RPS=1", bad], a.kubectl)
-        if r.returncode == 0:
-            problems.append(f"the template renderer accepted bad placeholder value {bad!r}")
-    r = render_template(os.path.join(DEPLOY, "sweep"), os.path.join(a.outdir, "bad.yaml"),
-                  ["NAME=x", "RPS=1"], a.kubectl)
-    if r.returncode == 0 or "placeholders left unfilled" not in r.stderr:
-        problems.append("the template renderer accepted a template with unfilled placeholders")
-    if os.path.exists(os.path.join(a.outdir, "bad.yaml")):
-        os.unlink(os.path.join(a.outdir, "bad.yaml"))
+    problems += filler_problems(a.outdir, a.kubectl)
+    problems += tracing_checks.check(rendered)
 
     for p in problems:
         print(f"FAIL {p}", file=sys.stderr)

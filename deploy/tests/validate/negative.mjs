@@ -1,19 +1,22 @@
 // Proves the validator can fail: takes the valid worker Service and driver Job
 // from rendered manifests, breaks one thing at a time, and requires the
-// expected problem for each. Usage: node negative.mjs RENDERED_BASE.yaml RENDERED_DRIVER.yaml
+// expected problem for each.
+// Usage: node negative.mjs RENDERED_BASE.yaml RENDERED_DRIVER.yaml RENDERED_TRACING_KNATIVE.yaml
 import { readFileSync } from "node:fs";
 import { parseAllDocuments } from "yaml";
 import { validateObject } from "./validate.mjs";
 
 const load = (f) => parseAllDocuments(readFileSync(f, "utf8")).map((d) => d.toJS()).filter(Boolean);
-const [baseFile, driverFile] = process.argv.slice(2);
-if (!baseFile || !driverFile) {
-  console.error("usage: node negative.mjs RENDERED_BASE.yaml RENDERED_DRIVER.yaml");
+const [baseFile, driverFile, tracingFile] = process.argv.slice(2);
+if (!baseFile || !driverFile || !tracingFile) {
+  console.error("usage: node negative.mjs RENDERED_BASE.yaml RENDERED_DRIVER.yaml RENDERED_TRACING_KNATIVE.yaml");
   process.exit(2);
 }
 const ksvc = load(baseFile).find((o) => o.kind === "Service" && o.apiVersion === "serving.knative.dev/v1");
 const job = load(driverFile).find((o) => o.kind === "Job");
 const sm = load(baseFile).find((o) => o.kind === "ServiceMonitor");
+const otel = load(tracingFile).find((o) => o.metadata.name === "config-observability");
+const oc = load(tracingFile).find((o) => o.metadata.name === "config-tracing");
 const c0 = (o) => o.spec.template.spec.containers[0];
 const ann = (o) => o.spec.template.metadata.annotations;
 
@@ -38,6 +41,12 @@ const cases = [
   ["driver without linger", job, (o) => { c0(o).args = c0(o).args.filter((a) => !a.startsWith("--linger")); }, "no --linger"],
   ["driver out on read-only root", job, (o) => { c0(o).args = c0(o).args.map((a) => (a.startsWith("--out=") ? "--out=/tmp/r.csv" : a)); }, "not on a mounted volume"],
   ["driver retries", job, (o) => { o.spec.backoffLimit = 3; }, "backoffLimit must be 0"],
+  ["otel protocol unknown", otel, (o) => { o.data["tracing-protocol"] = "otlp"; }, "must be one of"],
+  ["otel endpoint missing", otel, (o) => { delete o.data["tracing-endpoint"]; }, "must be an http(s) URL"],
+  ["otel rate 0", otel, (o) => { o.data["tracing-sampling-rate"] = "0"; }, "must be above 0"],
+  ["otel rate above 1", otel, (o) => { o.data["tracing-sampling-rate"] = "1.5"; }, "must be in [0, 1]"],
+  ["zipkin backend unknown", oc, (o) => { o.data.backend = "jaeger"; }, "must be zipkin or none"],
+  ["zipkin endpoint is OTLP", oc, (o) => { o.data["zipkin-endpoint"] = "http://c:4318/v1/traces"; }, "ending in /api/v2/spans"],
 ];
 
 let failed = 0;
@@ -54,7 +63,7 @@ for (const [name, original, mutate, expected] of cases) {
   }
 }
 // The unmodified objects must pass, or the cases above prove nothing.
-for (const o of [ksvc, job, sm]) {
+for (const o of [ksvc, job, sm, otel, oc]) {
   const p = await validateObject(o);
   if (p.length) { console.error(`FAIL baseline ${o.kind}: ${p.join("; ")}`); failed++; }
 }

@@ -209,3 +209,49 @@ export function driverJobProblems(job) {
   if (job.spec?.backoffLimit !== 0) problems.push("backoffLimit must be 0 (a retry starts a new run)");
   return problems;
 }
+
+// Knative's tracing ConfigMaps (knative-serving), as Knative parses them:
+// config-observability (>= 1.19, knative.dev/pkg/observability/tracing) and
+// config-tracing (<= 1.18, OpenCensus with a Zipkin exporter).
+const OTEL_PROTOCOLS = ["none", "grpc", "http/protobuf", "stdout"];
+const isUrl = (v) => /^https?:\/\/[^/:]+(:\d+)?(\/|$)/.test(v ?? "");
+const rateIn = numberIn(0, 1);
+
+export function knativeTracingProblems(cm) {
+  const d = cm.data || {};
+  const problems = [];
+  const rate = (key) => {
+    if (d[key] === undefined) return;
+    const err = rateIn(String(d[key]));
+    if (err) problems.push(`data.${key}=${d[key]} ${err}`);
+  };
+  if (cm.metadata?.name === "config-observability") {
+    const protocol = d["tracing-protocol"] ?? "none";
+    if (!OTEL_PROTOCOLS.includes(protocol)) {
+      problems.push(`data.tracing-protocol=${protocol} must be one of ${OTEL_PROTOCOLS.join(", ")}`);
+    }
+    const exports = ["grpc", "http/protobuf"].includes(protocol);
+    if (exports && !isUrl(d["tracing-endpoint"])) {
+      problems.push(`data.tracing-endpoint must be an http(s) URL with tracing-protocol ${protocol}`);
+    }
+    if (!exports && d["tracing-endpoint"] !== undefined) {
+      problems.push(`data.tracing-endpoint must not be set with tracing-protocol ${protocol}`);
+    }
+    rate("tracing-sampling-rate");
+    // Knative >= 1.19 turns rate 0 into NeverSample: even a caller's sampled
+    // trace would lose the activator and queue-proxy spans.
+    if (exports && Number(d["tracing-sampling-rate"] ?? 0) <= 0) {
+      problems.push("data.tracing-sampling-rate must be above 0 (Knative never samples at 0)");
+    }
+  }
+  if (cm.metadata?.name === "config-tracing") {
+    const backend = d.backend ?? "none";
+    if (!["zipkin", "none"].includes(backend)) problems.push(`data.backend=${backend} must be zipkin or none`);
+    // OpenCensus's Zipkin exporter posts to the Zipkin v2 API, not to OTLP.
+    if (backend === "zipkin" && !(isUrl(d["zipkin-endpoint"]) && d["zipkin-endpoint"].endsWith("/api/v2/spans"))) {
+      problems.push("data.zipkin-endpoint must be an http(s) URL ending in /api/v2/spans with backend zipkin");
+    }
+    rate("sample-rate");
+  }
+  return problems;
+}

@@ -7,7 +7,7 @@
 import { readFileSync, realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseAllDocuments } from "yaml";
-import { knativeServiceProblems, driverJobProblems } from "./rules.mjs";
+import { knativeServiceProblems, driverJobProblems, knativeTracingProblems } from "./rules.mjs";
 
 const MODEL_PACKAGES = [
   "kubernetes-models",
@@ -54,6 +54,9 @@ export async function validateObject(obj) {
   }
   if (obj.apiVersion === "batch/v1" && obj.kind === "Job") {
     problems.push(...driverJobProblems(obj));
+  }
+  if (obj.apiVersion === "v1" && obj.kind === "ConfigMap" && obj.metadata?.namespace === "knative-serving") {
+    problems.push(...knativeTracingProblems(obj));
   }
   return problems;
 }
