@@ -1,20 +1,25 @@
 #!/usr/bin/env bash
 # Lays out the whole root filesystem of a runtime image (FROM scratch) for one
-# binary: the stripped binary, every shared library `ldd` says it loads, the
-# ELF interpreter, and /out owned by the image's user. Run in the build stage
+# binary: the stripped binary, every shared library `ldd` says it loads (and
+# those it opens at run time, given with --dlopen, with theirs), the ELF
+# interpreter, and /out owned by the image's user. Run in the build stage
 # of docker/*.Dockerfile; deploy.dockerfiles runs it on the host's binaries.
 set -euo pipefail
 
 PROG="$(basename "$0")"
 usage() {
   cat <<'EOF'
-Usage: docker/runtime_rootfs.sh BINARY ROOTFS
+Usage: docker/runtime_rootfs.sh [--dlopen SONAME]... BINARY ROOTFS
 
 Creates ROOTFS (it must not exist) holding:
   /usr/local/bin/NAME        BINARY, stripped
   /lib/..., /lib64/...       each shared library and the ELF interpreter of
                              BINARY, at the path the loader finds it, as a
                              regular file (symlinks resolved)
+  --dlopen SONAME            also a library BINARY loads at run time (dlopen,
+                             which ldd cannot see), found with ldconfig, and
+                             each library it needs; e.g. libcurl.so.4, which
+                             --otlp-endpoint loads
   /out                       empty, owned by 65532:65532 (the image's USER),
                              where the driver writes unless a volume is mounted
 Then prints each file with its size and the total.
@@ -25,30 +30,51 @@ die() {
   exit 1
 }
 
-case "${1:-}" in
-  -h | --help) usage; exit 0 ;;
-  -*) die "unknown argument '$1' (see --help)" ;;
-esac
+dlopened=()
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    -h | --help) usage; exit 0 ;;
+    --dlopen)
+      [[ $# -ge 2 && -n "$2" ]] || die "--dlopen needs a library's soname"
+      dlopened+=("$2")
+      shift 2
+      ;;
+    -*) die "unknown argument '$1' (see --help)" ;;
+    *) break ;;
+  esac
+done
 [[ $# -eq 2 ]] || die "want BINARY ROOTFS (see --help)"
 binary="$1"
 rootfs="$2"
 [[ -f "$binary" && -x "$binary" ]] || die "not an executable file: ${binary}"
 [[ ! -e "$rootfs" ]] || die "${rootfs} exists already"
-for tool in ldd strip; do
+for tool in ldd ldconfig strip; do
   command -v "$tool" >/dev/null || die "needs ${tool} (libc-bin, binutils)"
 done
 
 # ldd prints "name => /path (addr)" per library and "/path (addr)" for the
 # interpreter; "not found" or "not a dynamic executable" must fail here, not
 # at the first start of the container.
-if ! listing="$(ldd "$binary" 2>&1)"; then
-  die "ldd ${binary} failed: ${listing}"
-fi
-if grep -q 'not found' <<<"$listing"; then
-  die "ldd ${binary}: missing libraries: $(grep 'not found' <<<"$listing" | tr -s ' \t' ' ')"
-fi
-mapfile -t libs < <(awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' <<<"$listing")
+needed() { # FILE: the paths of FILE's libraries and interpreter, one a line
+  local listing
+  if ! listing="$(ldd "$1" 2>&1)"; then
+    die "ldd $1 failed: ${listing}"
+  fi
+  if grep -q 'not found' <<<"$listing"; then
+    die "ldd $1: missing libraries: $(grep 'not found' <<<"$listing" | tr -s ' \t' ' ')"
+  fi
+  awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' <<<"$listing"
+}
+mapfile -t libs < <(needed "$binary")
 ((${#libs[@]})) || die "ldd ${binary} lists no libraries (a static binary needs no runtime_rootfs.sh)"
+for soname in "${dlopened[@]}"; do
+  # The path the loader would open: ldconfig's cache, this machine's arch.
+  path="$(ldconfig -p | awk -v n="$soname" '$1 == n && /x86-64|aarch64/ { print $NF; exit }')"
+  [[ -n "$path" ]] || die "--dlopen ${soname}: not in ldconfig's cache (is its package installed?)"
+  mapfile -t more < <(needed "$path")
+  libs+=("$path" "${more[@]}")
+done
+mapfile -t libs < <(printf '%s\n' "${libs[@]}" | sort -u)
 
 tmp="${rootfs}.tmp.$$"
 trap 'rm -rf -- "$tmp"' EXIT

@@ -33,10 +33,11 @@ RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DKNBENCH_BUILD_TESTS=OFF -DK
 COPY worker/ worker/
 RUN cmake -S . -B build \
  && cmake --build build --target worker -j"$(nproc)" \
- && docker/runtime_rootfs.sh build/worker/worker /rootfs
+ && docker/runtime_rootfs.sh --dlopen libcurl.so.4 build/worker/worker /rootfs
 
 # --- runtime: the binary, the shared libraries it still loads, /out ---
-# No shell, no package manager: about 12 MB (docs/deploy.md, "Images").
+# libcurl (and what it needs) too: --otlp-endpoint loads it at run time.
+# No shell, no package manager (docs/deploy.md, "Images").
 FROM scratch
 COPY --from=build /rootfs/ /
 # Numeric non-root user: Kubernetes' runAsNonRoot can verify it without /etc/passwd.

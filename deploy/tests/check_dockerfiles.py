@@ -8,7 +8,8 @@ For docker/worker.Dockerfile and docker/load_driver.Dockerfile:
 - CMake is configured with -DKNBENCH_BUILD_TESTS=OFF and -DKNBENCH_STATIC=ON
   (an option of the top-level CMakeLists.txt) and builds the target the file
   is named after, which add_executable() defines in that directory;
-- docker/runtime_rootfs.sh lays out that binary's root filesystem, the
+- docker/runtime_rootfs.sh lays out that binary's root filesystem, with
+  --dlopen of the libcurl the tracing exporter opens at run time, the
   runtime stage copies it to / and its exec-form ENTRYPOINT is the binary
   where runtime_rootfs.sh puts it;
 - every directory the target needs (its own, proto, common, any knbench::
@@ -18,12 +19,14 @@ For docker/worker.Dockerfile and docker/load_driver.Dockerfile:
   (so a layer cache builds the shared part once);
 - the runtime stage has no RUN (no shell), a numeric non-root USER;
 - with --binary NAME=PATH: docker/runtime_rootfs.sh lays out PATH with the
-  binary, its ELF interpreter and every shared library `ldd PATH` reports.
+  binary, its ELF interpreter, every shared library `ldd PATH` reports,
+  and libcurl.
 
 Exit: 0 ok, 1 problems (a missing scripts/install_deps.sh is one).
 """
 import argparse
 import fnmatch
+import glob
 import os
 import re
 import shlex
@@ -38,6 +41,11 @@ BUILD_SET = {"libgrpc++-dev", "protobuf-compiler-grpc", "libprotobuf-dev", "prot
              "pkg-config", "cmake", "g++", "make"}
 COMPONENTS = ["worker", "load_driver"]
 ROOTFS_SCRIPT = "docker/runtime_rootfs.sh"
+# The library the tracing exporter opens at run time: read from its source,
+# so that the images follow a change of soname.
+TRACING_HTTP = "tracing/src/otlp_http.cc"
+with open(os.path.join(ROOT, TRACING_HTTP)) as _f:
+    LIBCURL = re.search(r'kLibcurl\[\] = "([^"]+)"', _f.read()).group(1)
 
 
 def parse_stages(text):
@@ -123,10 +131,14 @@ def check_rootfs_script(name, binary):
     libs = re.findall(r"=>\s+(/\S+)", r.stdout) + re.findall(r"^\s*(/\S+)\s+\(", r.stdout, re.M)
     with tempfile.TemporaryDirectory() as tmp:
         rootfs = os.path.join(tmp, "rootfs")
-        r = subprocess.run([os.path.join(ROOT, ROOTFS_SCRIPT), binary, rootfs],
-                           capture_output=True, text=True, timeout=120)
+        r = subprocess.run([os.path.join(ROOT, ROOTFS_SCRIPT), "--dlopen", LIBCURL, binary,
+                            rootfs], capture_output=True, text=True, timeout=120)
         if r.returncode != 0:
             return [f"{ROOTFS_SCRIPT} {binary} failed: {r.stderr.strip()}"]
+        curl = glob.glob(os.path.join(rootfs, "*", "*", LIBCURL)) + \
+            glob.glob(os.path.join(rootfs, "*", LIBCURL))
+        if not curl:
+            problems.append(f"{ROOTFS_SCRIPT} --dlopen {LIBCURL} {name}: no {LIBCURL} in the rootfs")
         want = [f"/usr/local/bin/{os.path.basename(binary)}"] + libs
         for path in want:
             if not os.path.isfile(rootfs + path) or os.path.islink(rootfs + path):
@@ -201,11 +213,15 @@ def main():
                 if not re.search(rf"add_executable\(\s*{comp}\b", f.read()):
                     problems.append(f"{name}: {comp}/CMakeLists.txt has no add_executable({comp} ...)")
             want_bin = f"{m.group(1)}/{comp}/{comp}"
-            r = re.search(rf"{re.escape(ROOTFS_SCRIPT)} {re.escape(want_bin)} (\S+)", runs)
+            r = re.search(rf"{re.escape(ROOTFS_SCRIPT)} ((?:--dlopen \S+ )*){re.escape(want_bin)} (\S+)",
+                          runs)
             if not r:
                 problems.append(f"{name}: build stage does not run {ROOTFS_SCRIPT} {want_bin} ROOTFS")
+            elif f"--dlopen {LIBCURL} " not in r.group(1):
+                problems.append(f"{name}: {ROOTFS_SCRIPT} lacks --dlopen {LIBCURL}, which "
+                                f"--otlp-endpoint loads ({TRACING_HTTP})")
             else:
-                rootfs = r.group(1).rstrip("/")
+                rootfs = r.group(2).rstrip("/")
                 copies = [c for i, c in runtime["lines"] if i == "COPY"]
                 if f"--from=build {rootfs}/ /" not in copies:
                     problems.append(f"{name}: runtime stage does not COPY --from=build {rootfs}/ /")

@@ -51,7 +51,7 @@ while [[ $# -gt 0 ]]; do
 done
 CACHE="${KNBENCH_IMAGES_CACHE:-$CACHE}"
 [[ -n "$CACHE" ]] || die "--cache is required (see --help)"
-[[ -f "${RENDERED}/base.yaml" && -f "${RENDERED}/driver.yaml" ]] ||
+[[ -f "${RENDERED}/tracing.yaml" && -f "${RENDERED}/tracing-driver.yaml" ]] ||
   die "no rendered manifests in '${RENDERED}' (run deploy.kustomize_render first: ctest -R 'deploy.kustomize_render|images')"
 [[ "$BUDGET_MB" =~ ^[1-9][0-9]*$ ]] || die "--budget-mb must be a positive integer"
 

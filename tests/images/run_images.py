@@ -16,7 +16,11 @@ loopback, like two pods' containers on their own network, so the manifests'
 fixed ports (50051, 2112, 2113) are used as written and cannot collide with
 anything else on the machine. The driver's target is the worker's container
 port on 127.0.0.1 instead of the cluster DNS name, and its --duration is
-short; every other arg is the Job's.
+short; every other arg is the Job's. The manifests are the tracing
+overlays' (deploy/overlays/tracing and tracing/driver: the base's plus an
+--otlp-endpoint, render.py checks that nothing else differs), so the images
+must carry the libcurl that flag loads; the collector's name resolves to
+nothing here, so spans are dropped, and calls must not notice.
 
 Asserts: the worker answers the readiness probe (gRPC health on the probe's
 port) with SERVING; the driver's /done probe turns ready; every scheduled
@@ -329,10 +333,14 @@ def run(a):
         raise Failure(f"not in a private network namespace (interfaces {ifaces}); "
                       "run under `unshare --net`")
 
-    wobj, wflavor, wc = manifest_container(os.path.join(a.rendered, "base.yaml"), "worker")
-    dobj, dflavor, dc = manifest_container(os.path.join(a.rendered, "driver.yaml"), "driver")
+    wobj, wflavor, wc = manifest_container(os.path.join(a.rendered, "tracing.yaml"), "worker")
+    dobj, dflavor, dc = manifest_container(os.path.join(a.rendered, "tracing-driver.yaml"),
+                                           "driver")
     wenv, wargs, _ = pod_env_args(wobj, wflavor, wc)
     denv, dargs, dpod = pod_env_args(dobj, dflavor, dc)
+    for who, args in (("worker", wargs), ("driver", dargs)):
+        if not any(x.startswith("--otlp-endpoint=http") for x in args):
+            raise Failure(f"the tracing overlay's {who} has no --otlp-endpoint: {args}")
     grpc_port = wc["ports"][0]["containerPort"]
     probe = wc["readinessProbe"]["grpc"]
     probe_port = probe.get("port", grpc_port)
