@@ -66,11 +66,11 @@ class Router:
 def measure(ctx, router, results, rps):
     window = ctx.p["window"]
     note_load(ctx)
-    direct, direct_rows, _ = run_driver(
+    direct, direct_rows, _, _ = run_driver(
         ctx.with_target(ctx.direct), f"direct-{rps}", rps, ctx.p["run_s"], 0,
         warmup_s=window[0])
     note_load(ctx)
-    via, via_rows, samples = run_driver(
+    via, via_rows, samples, _ = run_driver(
         ctx.with_target(Target(router.grpc_port, router.proc.pid)), f"router-{rps}",
         rps, ctx.p["run_s"], 0, warmup_s=window[0], window=window,
         extra_pids={"router": router.proc.pid})
@@ -104,7 +104,7 @@ def max_rate(ctx, router, results):
     target = ctx.with_target(Target(router.grpc_port, router.proc.pid))
     for rps in ctx.p["rates"]:
         note_load(ctx)
-        s, _, _ = run_driver(target, f"max-{rps}", rps, ctx.p["step_s"], 0)
+        s, _, _, _ = run_driver(target, f"max-{rps}", rps, ctx.p["step_s"], 0)
         ok = s["sent"] == s["scheduled"] and s["success"] == s["scheduled"]
         steps.append({"rps": rps, "scheduled": s["scheduled"], "sent": s["sent"],
                       "success": s["success"], "failure": s["failure"],

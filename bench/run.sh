@@ -14,7 +14,8 @@ usage: bench/run.sh [--build-dir DIR] [--no-build] [--quick | --soak DURATION]
 Measures, on loopback, every process bound to 127.0.0.1 (see docs/bench.md):
   per rate  1 000, 5 000, 10 000, 20 000 RPS (spin 0), 3 runs each: share
             sent on time and answered, lag p50/p99/max, driver and worker
-            CPU per call and RSS; h2load at the same rate after each run
+            CPU per call (2-8 s window / whole process) and RSS; h2load at
+            the same rate after each run
   rate      the highest rate sustained (every call sent with lag p99 <= 1
             ms and answered) in 3 of 3 runs
   overload  30 s at twice that rate, then a run at half of it (clean?)
