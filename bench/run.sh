@@ -30,11 +30,14 @@ Options:
   --no-build        use the binaries as they are
   --worker PATH, --driver PATH, --cold-start PATH
                     binaries (default: under the build dir)
-  --local-serving   instead, what local_serving's router costs: latency
-                    added (p50) and p99 direct and through it, its CPU per
-                    proxied call at 1 000 and 5 000 RPS, the highest rate
-                    it passes with every call answered (~2 min); writes
-                    local-serving-latest.*; builds local_serving too
+  --local-serving   instead, what local_serving's router costs against a
+                    direct connection: latency p50/p99 and their ratios,
+                    its CPU per proxied call (window and whole process)
+                    against the worker behind it at 1 000 and 5 000 RPS,
+                    the highest rate with every call answered through it
+                    and straight to a worker; each the median of 3 runs
+                    (~4 min); writes local-serving-latest.*; builds
+                    local_serving too
   --local-serving-bin PATH
                     the local_serving binary (default: under the build dir)
   --quick           short smoke run (< 60 s); numbers are not meaningful
