@@ -11,7 +11,6 @@
 #include "absl/strings/numbers.h"
 #include "h2_session.h"
 #include "h2_wire.h"
-#include "knbench/common/net.h"
 #include "load_worker.pb.h"
 
 namespace knbench::load_driver {
@@ -107,10 +106,12 @@ H2Transport::H2Transport(TransportOptions options, Clock* clock, RowSink* sink,
     : Transport(std::move(options), clock, sink, metrics),
       epoll_fd_(epoll_create1(EPOLL_CLOEXEC)),
       timer_fd_(timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC)) {
+  epoll_event timer{};
   // Edge-triggered: each expiry wakes the loop once, so the expiry count
   // need not be read (one system call fewer per wake-up); re-arming the
   // timer resets the count.
-  epoll_event timer = EpollEvent(EPOLLIN | EPOLLET, &timer_fd_);
+  timer.events = EPOLLIN | EPOLLET;
+  timer.data.ptr = &timer_fd_;
   epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, timer_fd_, &timer);
   load_worker::WorkRequest request;
   request.set_duration_ms(options_.spin_ms);
