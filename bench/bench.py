@@ -34,12 +34,15 @@ FULL = {"table_rates": [1000, 5000, 10000, 20000],
         "ladder": [1000, 5000, 10000, 20000, 30000, 40000, 50000, 60000, 80000,
                    100000],
         "runs": 3, "step_s": 5, "cpu_run_s": 10, "window": (2.0, 8.0),
+        # Where the driver also runs in h2load's 10 ms bursts.
+        "burst_rates": [1000, 5000],
         "overload_s": 30, "recover_s": 10, "h2load_calls": 200000,
         "spin_runs": [(1, 100, 5), (10, 20, 5), (100, 5, 8)],
         "cold_runs": 20}
 
 
 QUICK = {"table_rates": [1000, 2000], "ladder": [1000, 2000], "runs": 1,
+         "burst_rates": [1000],
          "step_s": 1, "cpu_run_s": 3, "window": (1.0, 2.5),
          "overload_s": 2, "recover_s": 1, "h2load_calls": 20000,
          "spin_runs": [(1, 100, 1), (10, 20, 1)], "cold_runs": 3}
@@ -178,8 +181,13 @@ def check(out_dir, soak):
     required = ["worker_idle_rss_mib", "worker_idle_anon_mib",
                 "worker_idle_threads", "cold_listen_median_ms",
                 "cold_start_median_ms", "worker_cpu_us_h2load_c1_m10",
-                "worker_rps_h2load_c1_m10", "driver_max_sustained_rps",
-                "driver_cpu_us_1000", "overhead_p50_us_1000",
+                "worker_rps_h2load_c1_m10",
+                "worker_cpu_us_h2load_c1_m10_whole",
+                "driver_max_sustained_rps", "driver_cpu_us_1000",
+                "driver_cpu_us_whole_1000",
+                "driver_vs_h2load_cpu_ratio_whole_1000",
+                "driver_bursts_vs_h2load_cpu_ratio_whole_1000",
+                "overhead_p50_us_1000",
                 "driver_cpu_us_top", "runs_clean_top",
                 "peer_h2load_cpu_us_top", "driver_vs_h2load_cpu_ratio",
                 "overload_then_clean", "overload_worker_thread_growth"]
@@ -188,7 +196,10 @@ def check(out_dir, soak):
     columns = ["on_time_share", "answered_share", "lag_p50_ms", "lag_p99_ms",
                "lag_max_ms", "driver_cpu_us", "worker_cpu_us",
                "driver_rss_mib", "worker_rss_mib", "h2load_cpu_us",
-               "h2load_worker_cpu_us", "h2load_answered_share"]
+               "h2load_worker_cpu_us", "h2load_answered_share",
+               "driver_cpu_us_whole", "worker_cpu_us_whole",
+               "h2load_cpu_us_whole", "h2load_worker_cpu_us_whole",
+               "driver_vs_h2load_whole"]
     table = r.get("rate_table") or []
     want = (QUICK if r["mode"] == "quick" else FULL)["table_rates"]
     if [row["rps"] for row in table] != want:

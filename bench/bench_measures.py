@@ -7,10 +7,15 @@ import time
 
 from bench_procs import (STARTED, BenchError, Worker, cpu_seconds, log,
                          memory_breakdown, mib, rss_bytes, spawn, threads)
-from bench_report import metric, spaced
+from bench_report import fmt, metric, spaced
 from bench_runs import (driver_args, h2load_args, median, note_load, overhead,
-                        parse_h2load, percentile, read_run, run_driver,
+                        parse_h2load, percentile, ratio, read_run, run_driver,
                         run_h2load, run_stats, window_cost)
+
+
+# h2load --rps=R writes every 10 ms (strace -ttt; docs/bench.md): the
+# driver with this pacing quantum does the same job.
+BURST = "10ms"
 
 
 def measure_rate(ctx, rate, runs, duration_s, window=None):
@@ -24,7 +29,7 @@ def measure_rate(ctx, rate, runs, duration_s, window=None):
         worker = Worker(ctx.worker_bin, ctx.workdir, f"w-{rate}-{i}")
         try:
             ctx.worker = worker
-            s, rows, samples = run_driver(
+            s, rows, samples, whole = run_driver(
                 ctx, f"rate-{rate}-{i}", rate, duration_s, 0,
                 warmup_s=window[0] if window else 0, window=window,
                 extra_pids={"worker": worker.pid})
@@ -33,6 +38,8 @@ def measure_rate(ctx, rate, runs, duration_s, window=None):
                 run["driver"] = window_cost(samples, "driver", rate)
                 run["worker"] = window_cost(samples, "worker", rate)
                 run["overhead"] = overhead(rows)
+                run["driver_whole"] = whole
+                run["worker_whole"] = worker.stop_counted()
         finally:
             worker.stop()
         text = (f"  {rate:>6} rps run {i}: answered "
@@ -45,17 +52,41 @@ def measure_rate(ctx, rate, runs, duration_s, window=None):
                 run["h2load"] = run_h2load(ctx, peer_worker,
                                            f"h2load-{rate}-{i}", rate,
                                            duration_s, window)
+                run["h2load"]["worker_whole"] = peer_worker.stop_counted()
             finally:
                 peer_worker.stop()
-            text += (f", driver {run['driver']['cpu_us_per_request']:.1f} "
-                     f"µs, worker {run['worker']['cpu_us_per_request']:.1f} "
-                     f"µs, h2load "
-                     f"{run['h2load']['h2load']['cpu_us_per_request']:.1f} µs")
+            if rate in ctx.p["burst_rates"]:
+                run["driver_bursts"] = driver_in_bursts(ctx, rate, i,
+                                                        duration_s)
+            text += (f", CPU µs/call window / whole: driver "
+                     f"{per_call(run['driver'], run['driver_whole'])}, worker "
+                     f"{per_call(run['worker'], run['worker_whole'])}, h2load "
+                     f"{per_call(run['h2load']['h2load'], run['h2load']['h2load_whole'])}")
         log(f"{text} -> {'sustained' if run['sustained'] else 'miss'}")
         out.append(run)
         if not window and not run["sustained"]:
             break
     return out
+
+
+def driver_in_bursts(ctx, rate, i, duration_s):
+    """The driver doing h2load's job: sends every 10 ms (h2load --rps writes
+    every 10 ms), against a fresh worker; its whole CPU per call and lag."""
+    worker = Worker(ctx.worker_bin, ctx.workdir, f"w-{rate}-{i}-bursts")
+    try:
+        ctx.worker = worker
+        s, _, _, whole = run_driver(ctx, f"bursts-{rate}-{i}", rate,
+                                    duration_s, 0,
+                                    extra_args=[f"--pacing-quantum={BURST}"])
+    finally:
+        worker.stop()
+    return {**whole, "lag_p99_ms": s["lag_ms"]["p99"]}
+
+
+def per_call(window, whole):
+    """'46.7 / 78.0': CPU µs per call over the window and the whole process."""
+    return (f"{fmt(window['cpu_us_per_request'], 1)} / "
+            f"{fmt(whole['cpu_us_per_request'], 1)}")
 
 
 def rate_row(rate, runs):
@@ -72,6 +103,14 @@ def rate_row(rate, runs):
         "lag_max_ms": med(lambda r: r["lag_max_ms"]),
         "driver_cpu_us": med(lambda r: r["driver"]["cpu_us_per_request"]),
         "worker_cpu_us": med(lambda r: r["worker"]["cpu_us_per_request"]),
+        "driver_cpu_us_whole":
+            med(lambda r: r["driver_whole"]["cpu_us_per_request"]),
+        "worker_cpu_us_whole":
+            med(lambda r: r["worker_whole"]["cpu_us_per_request"]),
+        # Each run's driver against the h2load run that followed it.
+        "driver_vs_h2load_whole": med(lambda r: ratio(
+            r["driver_whole"]["cpu_us_per_request"],
+            r["h2load"]["h2load_whole"]["cpu_us_per_request"])),
         "driver_rss_mib": med(lambda r: mib(r["driver"]["rss_bytes"])),
         "worker_rss_mib": med(lambda r: mib(r["worker"]["rss_bytes"])),
         "driver_ctxt_per_call":
@@ -83,6 +122,16 @@ def rate_row(rate, runs):
         "h2load_cpu_us": med(lambda r: r["h2load"]["h2load"]["cpu_us_per_request"]),
         "h2load_worker_cpu_us":
             med(lambda r: r["h2load"]["worker"]["cpu_us_per_request"]),
+        "driver_bursts_vs_h2load_whole": med(lambda r: ratio(
+            r["driver_bursts"]["cpu_us_per_request"],
+            r["h2load"]["h2load_whole"]["cpu_us_per_request"])
+            if "driver_bursts" in r else None),
+        "driver_bursts_lag_p99_ms":
+            med(lambda r: r.get("driver_bursts", {}).get("lag_p99_ms")),
+        "h2load_cpu_us_whole":
+            med(lambda r: r["h2load"]["h2load_whole"]["cpu_us_per_request"]),
+        "h2load_worker_cpu_us_whole":
+            med(lambda r: r["h2load"]["worker_whole"]["cpu_us_per_request"]),
         "h2load_answered_share": med(lambda r: r["h2load"]["answered_share"]),
         "h2load_rss_mib": med(lambda r: mib(r["h2load"]["h2load"]["rss_bytes"])),
     }
@@ -120,11 +169,25 @@ def measure_rates(ctx, results):
            best, "RPS", ">=", 20000)
     if 1000 in by_rate:
         metric(results, "driver_cpu_us_1000",
-               "driver: CPU per call at 1 000 RPS",
+               "driver: CPU per call at 1 000 RPS (window 2-8 s)",
                by_rate[1000]["driver_cpu_us"], "µs", "<=", 60)
+        metric(results, "driver_cpu_us_whole_1000",
+               "driver: CPU per call at 1 000 RPS, whole process (as `time` "
+               "gives it)", by_rate[1000]["driver_cpu_us_whole"], "µs")
         metric(results, "overhead_p50_us_1000",
                "worker + driver: latency minus spin, p50, at 1 000 RPS",
                by_rate[1000]["overhead_p50_us"], "µs", "<=", 150)
+    for rate in (1000, 5000):
+        if rate in by_rate:
+            metric(results, f"driver_vs_h2load_cpu_ratio_whole_{rate}",
+                   f"driver CPU per call / h2load's, whole processes, at "
+                   f"{spaced(rate)} RPS (median of the runs' ratios)",
+                   by_rate[rate]["driver_vs_h2load_whole"], "x", "<=", 1.2)
+            metric(results, f"driver_bursts_vs_h2load_cpu_ratio_whole_{rate}",
+                   f"the same with the driver sending every {BURST} as h2load "
+                   f"does (--pacing-quantum={BURST}; its lag p99 "
+                   f"{fmt(by_rate[rate]['driver_bursts_lag_p99_ms'], 2)} ms)",
+                   by_rate[rate]["driver_bursts_vs_h2load_whole"], "x")
     for rate in (5000, 10000):
         if rate in by_rate:
             metric(results, f"lag_p99_ms_{rate}",
@@ -231,7 +294,8 @@ def measure_h2load_closed(ctx, results):
             counts = parse_h2load(text)
             runs.append({"worker_cpu_us_per_call": (w1 - w0) * 1e6 / n,
                          "rps": n / took, "counts": counts,
-                         "cmd": " ".join(args)})
+                         "cmd": " ".join(args),
+                         "worker_whole": worker.stop_counted()})
         finally:
             worker.stop()
     results["details"]["h2load_closed_loop"] = runs
@@ -239,6 +303,10 @@ def measure_h2load_closed(ctx, results):
            f"worker: CPU per call under h2load -c1 -m10, spin 0 (median of "
            f"{len(runs)})", median([r["worker_cpu_us_per_call"] for r in runs]),
            "µs", "<=", 20)
+    metric(results, "worker_cpu_us_h2load_c1_m10_whole",
+           "worker: the same, whole process (start to exit, over the calls "
+           "it answered)", median([r["worker_whole"]["cpu_us_per_request"]
+                                   for r in runs]), "µs")
     metric(results, "worker_rps_h2load_c1_m10",
            "worker: calls per second answered under h2load -c1 -m10",
            median([r["rps"] for r in runs]), "RPS")
@@ -271,7 +339,7 @@ def measure_spin_accuracy(ctx, results):
     try:
         for spin_ms, rps, dur in ctx.p["spin_runs"]:
             note_load(ctx)
-            _, rows, _ = run_driver(ctx, f"spin-{spin_ms}ms", rps, dur,
+            _, rows, _, _ = run_driver(ctx, f"spin-{spin_ms}ms", rps, dur,
                                     spin_ms)
             errs = [int(r["server_spin_us"]) - spin_ms * 1000
                     for r in rows if r["status"] == "success"]

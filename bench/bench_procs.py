@@ -3,6 +3,7 @@ memory, threads, file descriptors; starting and stopping them (every one is
 stopped on exit), the worker as a process, and CPU/RSS samples."""
 import os
 import re
+import select
 import signal
 import socket
 import subprocess
@@ -85,11 +86,42 @@ def mib(n):
 STARTED = []  # every process we started, stopped on exit
 
 
+def wait_exit(proc, timeout):
+    """Waits (at most `timeout` s) for `proc` to exit, then reaps it. Sets
+    proc.cpu_s: utime+stime of the process over its whole life, read from
+    /proc after it exited and before it is reaped (a zombie keeps its final
+    times; wait4's rusage would add the children it reaped, such as
+    local_serving's pods). What `time` reports for a process that starts no
+    children. Raises subprocess.TimeoutExpired."""
+    if proc.returncode is not None:
+        return proc.returncode
+    fd = os.pidfd_open(proc.pid)
+    try:
+        if not select.select([fd], [], [], timeout)[0]:
+            raise subprocess.TimeoutExpired(proc.args, timeout)
+        proc.cpu_s = cpu_seconds(proc.pid)
+    finally:
+        os.close(fd)
+    if proc in STARTED:
+        STARTED.remove(proc)
+    return proc.wait()
+
+
+def whole_cost(cpu_s, calls):
+    """CPU µs per call of a whole process: its CPU from start to exit over
+    every call it made or answered."""
+    known = cpu_s is not None and calls
+    return {"cpu_us_per_request": cpu_s * 1e6 / calls if known else None,
+            "cpu_s": cpu_s, "calls": calls}
+
+
 def stop(proc, timeout=20):
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
+    if proc.returncode is None:
+        # Not send_signal: it would reap a process that already exited
+        # before wait_exit reads its CPU.
+        os.kill(proc.pid, signal.SIGTERM)
         try:
-            proc.wait(timeout=timeout)
+            wait_exit(proc, timeout)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=timeout)
@@ -145,13 +177,24 @@ class Worker:
         return self.proc.pid
 
     def successes(self):
-        _, text = http_get(self.metrics_port, "/metrics")
-        m = re.search(r'^worker_requests_total\{[^}]*status="success"[^}]*\} '
-                      r'([0-9.e+]+)$', text, re.M)
-        return float(m.group(1)) if m else 0.0
+        return worker_successes(self.metrics_port)
 
     def stop(self):
         return stop(self.proc)
+
+    def stop_counted(self):
+        """Stops the worker: its whole-process CPU per call it answered."""
+        calls = self.successes()
+        self.stop()
+        return whole_cost(getattr(self.proc, "cpu_s", None), calls)
+
+
+def worker_successes(metrics_port):
+    """Calls a worker answered with success, from its /metrics."""
+    _, text = http_get(metrics_port, "/metrics")
+    m = re.search(r'^worker_requests_total\{[^}]*status="success"[^}]*\} '
+                  r'([0-9.e+]+)$', text, re.M)
+    return float(m.group(1)) if m else 0.0
 
 
 class Sampler:

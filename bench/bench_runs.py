@@ -9,8 +9,8 @@ import statistics
 import subprocess
 import time
 
-from bench_procs import (STARTED, BenchError, Sampler, spawn,  # noqa: F401
-                         stop)
+from bench_procs import (BenchError, Sampler, spawn, stop, wait_exit,
+                         whole_cost)
 
 METHOD_PATH = "/load_worker.LoadWorker/InvokeWorker"
 
@@ -36,6 +36,11 @@ def median(values):
     if not values:
         return None
     return statistics.median(values)
+
+
+def ratio(a, b):
+    """a / b, or None when either is unknown or b is 0."""
+    return a / b if a is not None and b else None
 
 
 def note_load(ctx):
@@ -77,7 +82,8 @@ def sample_window(proc, start, window, pids, what):
 
 def run_driver(ctx, name, rps, duration_s, spin_ms, warmup_s=0, window=None,
                extra_pids=None, extra_args=()):
-    """One driver run to completion: (summary, rows, samples). With
+    """One driver run to completion: (summary, rows, samples, whole), whole
+    being the driver's CPU per call sent over its whole life. With
     window=(a, b), samples CPU/RSS of the driver (and extra_pids) a and b
     seconds after the driver started."""
     extra = [*extra_args, f"--warmup={warmup_s}s"] if warmup_s else extra_args
@@ -91,16 +97,15 @@ def run_driver(ctx, name, rps, duration_s, spin_ms, warmup_s=0, window=None,
                                 {"driver": proc.pid, **(extra_pids or {})},
                                 f"{name}: driver")
     try:
-        code = proc.wait(timeout=duration_s + 120)
+        code = wait_exit(proc, duration_s + 120)
     except subprocess.TimeoutExpired:
         stop(proc)
         raise BenchError(f"{name}: driver did not finish")
-    STARTED.remove(proc)
     if code != 0:
         raise BenchError(f"{name}: driver exited {code}; see "
                          f"{os.path.join(ctx.workdir, name + '.log')}")
     s, rows = read_run(summary, out)
-    return s, rows, samples
+    return s, rows, samples, whole_cost(proc.cpu_s, s["sent"])
 
 
 def window_cost(samples, who, rps):
@@ -180,8 +185,11 @@ def run_h2load(ctx, worker, name, rps, duration_s, window):
     samples = sample_window(proc, start, window,
                             {"h2load": proc.pid, "worker": worker.pid},
                             f"{name}: h2load")
-    code = proc.wait(timeout=duration_s + 60)
-    STARTED.remove(proc)
+    try:
+        code = wait_exit(proc, duration_s + 60)
+    except subprocess.TimeoutExpired:
+        stop(proc)
+        raise BenchError(f"{name}: h2load did not finish")
     with open(log_path) as f:
         text = f.read()
     if code != 0:
@@ -193,6 +201,7 @@ def run_h2load(ctx, worker, name, rps, duration_s, window):
                          "successes")
     return {"h2load": window_cost(samples, "h2load", rps),
             "worker": window_cost(samples, "worker", rps),
+            "h2load_whole": whole_cost(proc.cpu_s, counts["done"]),
             "counts": counts, "worker_grpc_successes": served,
             "answered_share": served / counts["total"]
             if counts["total"] else None,

@@ -14,7 +14,8 @@ usage: bench/run.sh [--build-dir DIR] [--no-build] [--quick | --soak DURATION]
 Measures, on loopback, every process bound to 127.0.0.1 (see docs/bench.md):
   per rate  1 000, 5 000, 10 000, 20 000 RPS (spin 0), 3 runs each: share
             sent on time and answered, lag p50/p99/max, driver and worker
-            CPU per call and RSS; h2load at the same rate after each run
+            CPU per call (2-8 s window / whole process) and RSS; h2load at
+            the same rate after each run
   rate      the highest rate sustained (every call sent with lag p99 <= 1
             ms and answered) in 3 of 3 runs
   overload  30 s at twice that rate, then a run at half of it (clean?)
@@ -29,11 +30,14 @@ Options:
   --no-build        use the binaries as they are
   --worker PATH, --driver PATH, --cold-start PATH
                     binaries (default: under the build dir)
-  --local-serving   instead, what local_serving's router costs: latency
-                    added (p50) and p99 direct and through it, its CPU per
-                    proxied call at 1 000 and 5 000 RPS, the highest rate
-                    it passes with every call answered (~2 min); writes
-                    local-serving-latest.*; builds local_serving too
+  --local-serving   instead, what local_serving's router costs against a
+                    direct connection: latency p50/p99 and their ratios,
+                    its CPU per proxied call (window and whole process)
+                    against the worker behind it at 1 000 and 5 000 RPS,
+                    the highest rate with every call answered through it
+                    and straight to a worker; each the median of 3 runs
+                    (~4 min); writes local-serving-latest.*; builds
+                    local_serving too
   --local-serving-bin PATH
                     the local_serving binary (default: under the build dir)
   --quick           short smoke run (< 60 s); numbers are not meaningful

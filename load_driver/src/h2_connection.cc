@@ -288,9 +288,7 @@ void H2Transport::Run(absl::Time t, bool until_idle) {
     polled = true;
     for (int i = 0; i < n; ++i) {
       if (events[i].data.ptr == &timer_fd_) {
-        uint64_t expirations = 0;
-        (void)!read(timer_fd_, &expirations, sizeof(expirations));
-        armed_ = absl::InfinitePast();
+        armed_ = absl::InfinitePast();  // Fired: the next wait re-arms it.
         continue;
       }
       auto* s = static_cast<Session*>(events[i].data.ptr);
