@@ -251,7 +251,10 @@ void Router::SettleLocked(Call* call, grpc::Status status, bool answered_by_pod,
                           Answers* answers) {
   if (call->state_ == Call::State::kAnswered) return;
   const absl::Time now = clock_->Now();
-  if (call->state_ == Call::State::kQueued) --queued_;
+  if (call->state_ == Call::State::kQueued) {
+    EndWaitLocked(call, now);
+    --queued_;
+  }
   MoveLocked(call, nullptr);
   call->state_ = Call::State::kAnswered;
   message_bytes_ -= call->held_bytes_;

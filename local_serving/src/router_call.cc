@@ -3,6 +3,7 @@
 #include <grpc/support/time.h>
 
 #include "absl/strings/match.h"
+#include "knbench/local_serving/wait_trailers.h"
 
 namespace knbench::local_serving {
 
@@ -80,6 +81,21 @@ void Router::Call::StartUpstream(Pod* pod, grpc::CompletionQueue* cq) {
 }
 
 void Router::Call::Finish(const grpc::Status& status) {
+  if (answered_by_pod_) {
+    for (const auto& [key, value] : upstream_.GetServerTrailingMetadata()) {
+      const absl::string_view k(key.data(), key.size());
+      // gRPC writes its own; the waits are this hop's.
+      if (absl::StartsWith(k, "grpc-") || k == kActivatorWaitKey ||
+          k == kQueueWaitKey) {
+        continue;
+      }
+      context_.AddTrailingMetadata(std::string(k),
+                                   std::string(value.data(), value.size()));
+    }
+  }
+  context_.AddTrailingMetadata(kActivatorWaitKey,
+                               WaitTrailerValue(activator_wait_));
+  context_.AddTrailingMetadata(kQueueWaitKey, WaitTrailerValue(queue_wait_));
   if (status.ok()) {
     stream_.WriteAndFinish(response_, grpc::WriteOptions(), status,
                            &finish_tag_);

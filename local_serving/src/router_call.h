@@ -75,6 +75,11 @@ class Router::Call {
   std::list<Call*>* list_ = nullptr;  // reading_, a queue or upstream_
   std::list<Call*>::iterator list_pos_;
   size_t held_bytes_ = 0;  // its message, counted in the budget
+  // Its waits so far (the trailers of wait_trailers.h): in the activator's
+  // FIFO, in queue-proxy queues, and when it entered the queue it is in.
+  absl::Duration activator_wait_;
+  absl::Duration queue_wait_;
+  absl::Time waiting_since_;
   // How it was answered, for the observer.
   grpc::StatusCode answer_code_ = grpc::StatusCode::OK;
   bool answered_by_pod_ = false;

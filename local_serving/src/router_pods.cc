@@ -65,11 +65,24 @@ void Router::MoveLocked(Call* call, std::list<Call*>* list) {
 void Router::EnqueueLocked(Call* call, std::list<Call*>* queue) {
   MoveLocked(call, queue);
   call->state_ = Call::State::kQueued;
+  call->waiting_since_ = clock_->Now();
   ++queued_;
 }
 
+void Router::EndWaitLocked(Call* call, absl::Time now) {
+  const absl::Duration waited = now - call->waiting_since_;
+  if (call->list_ == &queue_) {
+    call->activator_wait_ += waited;
+  } else {
+    call->queue_wait_ += waited;
+  }
+}
+
 void Router::AssignLocked(Call* call, const std::shared_ptr<Pod>& pod) {
-  if (call->state_ == Call::State::kQueued) --queued_;
+  if (call->state_ == Call::State::kQueued) {
+    EndWaitLocked(call, clock_->Now());
+    --queued_;
+  }
   MoveLocked(call, &upstream_);
   call->state_ = Call::State::kUpstream;
   call->pod_ = pod;
@@ -120,8 +133,11 @@ void Router::RemovePod(const std::string& name) {
     if (next_pod_ >= pods_.size()) next_pod_ = 0;
     // Calls its queue-proxy held never reached the worker: they wait in the
     // activator again, ahead of later arrivals.
+    const absl::Time now = clock_->Now();
     for (auto rit = pod->queue.rbegin(); rit != pod->queue.rend(); ++rit) {
       Call* call = *rit;
+      EndWaitLocked(call, now);
+      call->waiting_since_ = now;
       call->list_ = &queue_;
       call->list_pos_ = queue_.insert(queue_.begin(), call);
     }

@@ -63,6 +63,7 @@ struct Result {
   grpc::Status status;
   std::string pod;
   double seconds = 0;
+  std::map<std::string, std::string> trailers;  // the call's trailing metadata
 };
 
 // A call through gRPC's generic API with exactly `messages` as its request
@@ -133,6 +134,10 @@ class RouterTest : public ::testing::Test {
       r.seconds =
           std::chrono::duration<double>(Stopwatch::now() - start).count();
       r.pod = response.pod();
+      for (const auto& [key, value] : context.GetServerTrailingMetadata()) {
+        r.trailers.emplace(std::string(key.data(), key.size()),
+                           std::string(value.data(), value.size()));
+      }
       return r;
     });
   }

@@ -16,6 +16,8 @@
 // - A call is answered as the worker answers it when its body is odd: no
 //   message is INTERNAL, a second message is not read (the first is the
 //   request).
+// - Every answer carries the pod's trailers and the call's waits in the
+//   activator and in a queue-proxy (wait_trailers.h), by the router's clock.
 //
 // Every call with a request is counted in SecondStats from arrival to
 // answer: the stat the queue-proxies and the activator report to the
@@ -200,6 +202,10 @@ class Router {
   void MoveLocked(Call* call, std::list<Call*>* list)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void EnqueueLocked(Call* call, std::list<Call*>* queue)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A queued `call` leaves the queue it is in at `now`: the time it spent
+  // there is added to its activator or queue-proxy wait.
+  void EndWaitLocked(Call* call, absl::Time now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Books `call` on `pod` (out of its queue, counted in flight); the caller
   // starts the upstream call.
