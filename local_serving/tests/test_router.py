@@ -182,9 +182,9 @@ def test_streaming_calls_are_refused_and_do_not_hold_a_pod(tmp_path, channel):
 
 def test_large_messages_at_zero_pods_stay_within_the_budget(tmp_path, channel):
     """100 calls of 4 MB each to a revision at zero (no pod gets ready): RSS
-    grows by less than the message budget plus gRPC's quota plus 32 MiB (it
-    grew by 400 MB when only the number of calls was bounded); the calls
-    beyond the budget are refused, none waits beyond its deadline."""
+    grows by less than the message budget plus 32 MiB (it grew by 400 MB
+    when only the number of calls was bounded); the calls beyond the budget
+    are refused, none waits beyond its deadline."""
     serving = Serving(tmp_path, "--initial-scale=0", "--pod-start-delay=60s")
     try:
         pid = serving.proc.pid
@@ -193,7 +193,7 @@ def test_large_messages_at_zero_pods_stay_within_the_budget(tmp_path, channel):
         calls = [invoke.future(b"\0" * 4_000_000, timeout=5) for _ in range(100)]
         codes = codes_of(calls, 20)
         grown = rss_bytes(pid, "VmHWM") - before
-        bound = limit("kMessageBudgetBytes") + limit("kGrpcMemoryQuotaBytes") + (32 << 20)
+        bound = limit("kMessageBudgetBytes") + (32 << 20)
         assert grown < bound, (grown >> 20, bound >> 20, codes)
         # Held: at most what the budget takes; the rest refused or reset.
         assert codes["DEADLINE_EXCEEDED"] <= limit("kMessageBudgetBytes") // 4_000_000, codes
