@@ -15,7 +15,8 @@ USAGE
 
 # Build: compilers, CMake, gRPC/protobuf/abseil/prometheus-cpp (whose CMake
 # package looks for civetweb, though we use only its core), GoogleTest,
-# nghttp2 (the driver's own HTTP/2 transport; optional to the build),
+# nghttp2 (the HTTP/2 of the driver's transport and of local_serving's router;
+# without it CMake leaves local_serving out and the driver speaks gRPC only),
 # nlohmann-json (every JSON we write or read in C++), libcurl (tracing's
 # OTLP/HTTP exporter).
 BUILD_PACKAGES=(

@@ -1,5 +1,6 @@
 #include "knbench/local_serving/health_probe.h"
 
+#include <algorithm>
 #include <chrono>
 #include <climits>
 #include <vector>
@@ -18,6 +19,10 @@ namespace knbench::local_serving {
 namespace {
 
 namespace health = ::grpc::health::v1;
+
+// How long a probe waits for the pod's connection before its call: longer
+// than the channel's reconnect backoff (at most 100 ms, below).
+constexpr absl::Duration kConnectWait = absl::Milliseconds(150);
 
 grpc::ByteBuffer Serialized(const google::protobuf::Message& message) {
   grpc::Slice slice(message.SerializeAsString());
@@ -40,8 +45,8 @@ bool IsServing(const grpc::ByteBuffer& bytes) {
 
 std::shared_ptr<grpc::Channel> PodChannel(const std::string& host, int port) {
   grpc::ChannelArguments args;
-  // Probe and proxy over one connection; reconnect fast while the worker
-  // starts, and never let the connection idle out.
+  // Reconnect fast while the worker starts, and never let the connection
+  // idle out.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 10);
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 10);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 100);
@@ -54,6 +59,13 @@ std::shared_ptr<grpc::Channel> PodChannel(const std::string& host, int port) {
 
 bool GrpcHealthProbe::Serving(const std::string&,
                               const std::shared_ptr<grpc::Channel>& channel) {
+  // gRPC reconnects (and fires its backoff timers) only while some thread
+  // polls it; nothing else in local_serving does (the router is not on
+  // gRPC), so the probe polls a moment for the connection first, else a
+  // worker that began to listen is seen only by gRPC's 5 s backup poller.
+  channel->WaitForConnected(
+      std::chrono::system_clock::now() +
+      absl::ToChronoMilliseconds(std::min(timeout_, kConnectWait)));
   grpc::GenericStub stub(channel);
   grpc::CompletionQueue cq;
   grpc::ClientContext context;

@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "knbench/common/log.h"
+#include "knbench/common/net.h"
 #include "knbench/local_serving/pod_ports.h"
 #include "knbench/local_serving/pod_spec.h"
 #include "knbench/local_serving/restart_policy.h"
@@ -397,7 +398,10 @@ void PodManager::Probed(Pod& pod, bool serving, absl::Time now) {
     Logf("pod %s ready after %s", pod.status.name,
          absl::FormatDuration(
              absl::Trunc(now - pod.started, absl::Milliseconds(1))));
-    if (listener_.ready) listener_.ready(pod.status.name, pod.channel);
+    if (listener_.ready) {
+      listener_.ready(pod.status.name,
+                      JoinHostPort(options_.host, pod.status.grpc_port));
+    }
     return;
   }
   pod.next_probe = now + kProbePeriod;

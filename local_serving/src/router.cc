@@ -5,21 +5,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "grpcpp/resource_quota.h"
 #include "knbench/local_serving/streaming_methods.h"
 #include "router_call.h"
+#include "router_wire.h"
 
 namespace knbench::local_serving {
 
 namespace {
-
-// How often calls whose message is late are looked for.
-constexpr absl::Duration kSweepInterval = absl::Seconds(1);
-
-Clock* DefaultClock() {
-  static SteadyClock* clock = new SteadyClock;  // never destroyed
-  return clock;
-}
 
 std::string Mib(size_t bytes) {
   return absl::StrFormat("%.0f MiB", static_cast<double>(bytes) / (1 << 20));
@@ -35,121 +27,27 @@ grpc::Status ShuttingDown() {
                       "local_serving is shutting down");
 }
 
+grpc::Status DeadlineExceeded() {
+  return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "Deadline Exceeded");
+}
+
 }  // namespace
-
-Router::Router(RouterOptions options, SecondStats* stats,
-               RouterObserver* observer, Clock* clock)
-    : options_(options),
-      stats_(stats),
-      observer_(observer),
-      clock_(clock != nullptr ? clock : DefaultClock()) {}
-
-Router::~Router() { Stop(); }
-
-void Router::Register(grpc::ServerBuilder* builder) {
-  builder->RegisterAsyncGenericService(&service_);
-  // Streams that never finish their message are held by the transport:
-  // bound them per connection, and bound the memory gRPC buffers for all.
-  builder->AddChannelArgument(
-      GRPC_ARG_MAX_CONCURRENT_STREAMS,
-      static_cast<int>(std::min<int64_t>(
-          options_.queue_depth + kStreamsAboveQueueDepth, INT32_MAX)));
-  grpc::ResourceQuota quota("local_serving_router");
-  quota.Resize(kGrpcMemoryQuotaBytes);
-  builder->SetResourceQuota(quota);
-  // gRPC 1.51 reads a message whole before it checks the size; Admit checks
-  // it instead, so that the refusal is counted like any other answer.
-  builder->SetMaxReceiveMessageSize(-1);
-  cq_ = builder->AddCompletionQueue();
-}
-
-void Router::Start(int threads) {
-  // A few calls waiting to be matched, so a burst does not wait for them.
-  for (int i = 0; i < 16; ++i) Accept();
-  {
-    absl::MutexLock lock(&mu_);
-    ArmSweepLocked();
-  }
-  for (int i = 0; i < threads; ++i) pollers_.emplace_back([this] { Poll(); });
-}
-
-void Router::Accept() {
-  {
-    absl::MutexLock lock(&mu_);
-    ++live_calls_;
-  }
-  new Call(this);
-}
-
-void Router::Poll() {
-  void* tag = nullptr;
-  bool ok = false;
-  while (cq_->Next(&tag, &ok)) {
-    auto* t = static_cast<Tag*>(tag);
-    if (t->call == nullptr) {
-      OnAlarm(t->op, ok);
-    } else {
-      t->call->OnEvent(t->op, ok);
-    }
-  }
-}
-
-void Router::ArmSweepLocked() {
-  if (stopping_) return;
-  sweep_alarm_.Set(cq_.get(), absl::ToChronoTime(absl::Now() + kSweepInterval),
-                   &sweep_tag_);
-}
-
-void Router::OnAlarm(Op op, bool ok) {
-  if (!ok) return;  // cancelled
-  if (op == Op::kAbort) {
-    Abort();
-    return;
-  }
-  Sweep();
-  absl::MutexLock lock(&mu_);
-  ArmSweepLocked();
-}
-
-void Router::AbortAt(absl::Time deadline) {
-  absl::MutexLock lock(&mu_);
-  // An alarm is set once (gRPC's alarms must not be set again while set).
-  if (stopping_ || abort_armed_ || cq_ == nullptr) return;
-  abort_armed_ = true;
-  abort_alarm_.Set(cq_.get(), absl::ToChronoTime(deadline), &abort_tag_);
-}
-
-void Router::Stop() {
-  if (cq_ == nullptr) return;
-  if (!pollers_.empty()) {
-    Abort();
-    absl::MutexLock lock(&mu_);
-    stopping_ = true;
-    sweep_alarm_.Cancel();
-    abort_alarm_.Cancel();
-    // An operation started on a closed queue aborts the process: every
-    // call must be done with first.
-    mu_.Await(absl::Condition(
-        +[](int64_t* live) { return *live == 0; }, &live_calls_));
-  }
-  cq_->Shutdown();
-  if (pollers_.empty()) Poll();  // never started: drain it here
-  for (std::thread& t : pollers_) t.join();
-  pollers_.clear();
-  cq_.reset();
-}
 
 void Router::SetArrivalHook(std::function<void()> on_arrival) {
   on_arrival_ = std::move(on_arrival);
 }
 
 void Router::Begin(Call* call) {
-  const std::string& method = call->context().method();
   Answers answers;
   {
     absl::MutexLock lock(&mu_);
+    call->begun = true;
     call->arrived_ = clock_->Now();
     MoveLocked(call, &reading_);
+    if (call->deadline != absl::InfiniteFuture()) {
+      call->deadline_pos = deadlines_.emplace(call->deadline, call);
+      call->has_deadline = true;
+    }
     if (aborting_) {
       SettleLocked(call, ShuttingDown(), false, &answers);
     } else if (static_cast<int64_t>(reading_.size()) + queued_ >
@@ -157,20 +55,62 @@ void Router::Begin(Call* call) {
       // Calls waiting for their message wait as queued ones do: together
       // they stay within the queue depth, whatever clients send.
       SettleLocked(call, QueueFull(), false, &answers);
-    } else if (IsStreamingMethod(method)) {
+    } else if (call->metadata_bytes > kMaxMetadataBytes) {
+      SettleLocked(
+          call,
+          grpc::Status(
+              grpc::StatusCode::RESOURCE_EXHAUSTED,
+              absl::StrCat("local_serving: headers of ", call->metadata_bytes,
+                           " bytes; at most ", kMaxMetadataBytes)),
+          false, &answers);
+    } else if (IsStreamingMethod(call->method)) {
       SettleLocked(call,
                    grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
                                 absl::StrCat("local_serving proxies unary "
                                              "calls only; ",
-                                             method, " streams")),
+                                             call->method, " streams")),
                    false, &answers);
     }
   }
-  if (answers.empty()) {
-    call->StartRead();
-  } else {
-    Deliver(answers);
+  Deliver(answers);
+}
+
+void Router::Reserve(Call* call, size_t length) {
+  Answers answers;
+  {
+    absl::MutexLock lock(&mu_);
+    if (call->state_ != Call::State::kReading) return;
+    if (length <= options_.max_message_bytes &&
+        message_bytes_ + length <= options_.message_budget_bytes) {
+      // Held from now on, so that messages arriving count as held ones.
+      call->held_bytes_ = length;
+      message_bytes_ += length;
+      return;
+    }
+    // Refused as a whole message would be: admitted, then answered.
+    const absl::Time now = clock_->Now();
+    stats_->Arrive(now);
+    call->admitted_ = true;
+    call->arrived_ = now;
+    call->via_activator_ = in_path_;
+    if (in_path_) ++via_activator_;
+    SettleLocked(
+        call,
+        length > options_.max_message_bytes
+            ? grpc::Status(
+                  grpc::StatusCode::RESOURCE_EXHAUSTED,
+                  absl::StrCat("local_serving: a message of ", length,
+                               " bytes; at most ", options_.max_message_bytes))
+            : grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                           absl::StrCat("local_serving: request messages "
+                                        "buffered are at the budget of ",
+                                        Mib(options_.message_budget_bytes))),
+        false, &answers);
   }
+  if (hook_enabled_.load(std::memory_order_relaxed) && on_arrival_) {
+    on_arrival_();
+  }
+  Deliver(answers);
 }
 
 void Router::OnRead(Call* call, bool ok) {
@@ -179,11 +119,11 @@ void Router::OnRead(Call* call, bool ok) {
     return;
   }
   // No message: the client half-closed without one, which the worker (gRPC
-  // itself) answers so; or the call ended, and then the client saw its own
-  // end, which is what is counted.
+  // itself) answers so.
   Answers answers;
   {
     absl::MutexLock lock(&mu_);
+    if (call->state_ != Call::State::kReading) return;
     SettleLocked(
         call,
         grpc::Status(grpc::StatusCode::INTERNAL, "Unable to parse request"),
@@ -194,7 +134,6 @@ void Router::OnRead(Call* call, bool ok) {
 
 void Router::Admit(Call* call) {
   const absl::Time now = clock_->Now();
-  const size_t bytes = call->request_bytes();
   std::shared_ptr<Pod> pod;
   Answers answers;
   {
@@ -206,26 +145,9 @@ void Router::Admit(Call* call) {
     call->arrived_ = now;
     call->via_activator_ = in_path_;
     if (in_path_) ++via_activator_;
-    if (bytes > options_.max_message_bytes) {
-      SettleLocked(call,
-                   grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                                absl::StrCat("local_serving: a message of ",
-                                             bytes, " bytes; at most ",
-                                             options_.max_message_bytes)),
-                   false, &answers);
-    } else if (aborting_) {
+    if (aborting_) {
       SettleLocked(call, ShuttingDown(), false, &answers);
-    } else if (message_bytes_ + bytes > options_.message_budget_bytes) {
-      SettleLocked(
-          call,
-          grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                       absl::StrCat("local_serving: request messages "
-                                    "buffered are at the budget of ",
-                                    Mib(options_.message_budget_bytes))),
-          false, &answers);
     } else {
-      call->held_bytes_ = bytes;
-      message_bytes_ += bytes;
       pod = PickLocked(call);
       if (pod != nullptr) {
         AssignLocked(call, pod);
@@ -234,13 +156,7 @@ void Router::Admit(Call* call) {
       }
     }
   }
-  if (answers.empty() && !pod) {
-    // Queued: nothing to do until a pod has room.
-  } else if (pod != nullptr) {
-    call->StartUpstream(pod.get(), cq_.get());
-  } else {
-    call->ForgetRequest();
-  }
+  if (pod != nullptr) StartUpstream(call, pod.get());
   if (hook_enabled_.load(std::memory_order_relaxed) && on_arrival_) {
     on_arrival_();
   }
@@ -251,9 +167,14 @@ void Router::SettleLocked(Call* call, grpc::Status status, bool answered_by_pod,
                           Answers* answers) {
   if (call->state_ == Call::State::kAnswered) return;
   const absl::Time now = clock_->Now();
-  if (call->state_ == Call::State::kQueued) --queued_;
+  if (call->state_ == Call::State::kQueued) {
+    EndWaitLocked(call, now);
+    --queued_;
+  }
   MoveLocked(call, nullptr);
   call->state_ = Call::State::kAnswered;
+  call->ignore_data = true;
+  if (call->up == nullptr) call->request = std::string();  // given back
   message_bytes_ -= call->held_bytes_;
   call->held_bytes_ = 0;
   if (call->via_activator_) --via_activator_;
@@ -261,36 +182,44 @@ void Router::SettleLocked(Call* call, grpc::Status status, bool answered_by_pod,
   call->answer_code_ = status.error_code();
   call->answered_by_pod_ = answered_by_pod;
   call->latency_ = now - call->arrived_;
-  call->Ref();  // the answer's, until gRPC finished sending it
   answers->emplace_back(call, std::move(status));
 }
 
 void Router::Deliver(const Answers& answers) {
-  for (const auto& [call, status] : answers) call->Finish(status);
+  for (const auto& [call, status] : answers) Answer(call, status);
 }
 
 void Router::Release(Call* call, const grpc::Status& status) {
   Sends sends;
   Answers answers;
+  std::shared_ptr<Pod> pod;
   {
     absl::MutexLock lock(&mu_);
-    std::shared_ptr<Pod> pod = std::move(call->pod_);
+    pod = std::move(call->pod_);
     --pod->inflight;
     --inflight_;
-    const bool routable =
-        std::find(pods_.begin(), pods_.end(), pod) != pods_.end();
     if (aborting_) {
       // Nothing more goes to the pods.
-    } else if (routable && !pod->queue.empty()) {
+    } else if (!pod->removed && !pod->queue.empty()) {
       Call* next = pod->queue.front();
       AssignLocked(next, pod);
       sends.emplace_back(next, pod);
     } else {
       DrainLocked(&sends);
     }
-    // A pod call cancelled by the shutdown ended for the shutdown.
-    SettleLocked(call, call->aborted_ && !status.ok() ? ShuttingDown() : status,
-                 /*answered_by_pod=*/!call->aborted_ || status.ok(), &answers);
+    // A pod call cancelled by the shutdown ended for the shutdown, one
+    // cancelled at its deadline for the deadline.
+    if (call->expired) {
+      SettleLocked(call, DeadlineExceeded(), false, &answers);
+    } else {
+      SettleLocked(
+          call, call->aborted_ && !status.ok() ? ShuttingDown() : status,
+          /*answered_by_pod=*/!call->aborted_ || status.ok(), &answers);
+    }
+  }
+  // A pod out of the routing set is let go once its last call is back.
+  if (pod->removed && pod->inflight == 0 && pod->conn != nullptr) {
+    nghttp2_session_terminate_session(pod->conn->h2, NGHTTP2_NO_ERROR);
   }
   Send(sends);
   Deliver(answers);
@@ -300,10 +229,16 @@ void Router::Cancel(Call* call) {
   Answers answers;
   {
     absl::MutexLock lock(&mu_);
+    // It saw its own end, not our answer, even one on its way.
+    call->client_ended_ = true;
+    call->client_code_ = wire::ClientEndCode(call->deadline, absl::Now());
+    if (call->state_ == Call::State::kAnswered) return;
     if (call->state_ == Call::State::kUpstream) {
-      // The pod's answer (CANCELLED) comes back through Release; the pod
-      // call holds the call until then.
-      call->CancelUpstream();
+      // The pod's answer (CANCELLED) comes back through Release.
+      if (call->up != nullptr) {
+        nghttp2_submit_rst_stream(call->up->h2, NGHTTP2_FLAG_NONE,
+                                  call->up_stream, NGHTTP2_CANCEL);
+      }
     } else {
       SettleLocked(call, grpc::Status(call->client_code_, "cancelled"), false,
                    &answers);
@@ -334,6 +269,29 @@ void Router::Sweep() {
   Deliver(answers);
 }
 
+void Router::ExpireDeadlines(absl::Time now) {
+  Answers answers;
+  {
+    absl::MutexLock lock(&mu_);
+    while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
+      Call* call = deadlines_.begin()->second;
+      deadlines_.erase(deadlines_.begin());
+      call->has_deadline = false;
+      if (call->state_ == Call::State::kUpstream) {
+        // The pod's call ends now too; Release answers it.
+        call->expired = true;
+        if (call->up != nullptr) {
+          nghttp2_submit_rst_stream(call->up->h2, NGHTTP2_FLAG_NONE,
+                                    call->up_stream, NGHTTP2_CANCEL);
+        }
+      } else {
+        SettleLocked(call, DeadlineExceeded(), false, &answers);
+      }
+    }
+  }
+  Deliver(answers);
+}
+
 void Router::Abort() {
   Answers answers;
   {
@@ -347,24 +305,28 @@ void Router::Abort() {
         SettleLocked(list->front(), ShuttingDown(), false, &answers);
       }
     }
-    // Under the lock: their pod calls hold them, but may end any moment.
     for (Call* call : upstream_) {
       if (call->aborted_) continue;
       call->aborted_ = true;
-      call->CancelUpstream();
+      if (call->up != nullptr) {
+        nghttp2_submit_rst_stream(call->up->h2, NGHTTP2_FLAG_NONE,
+                                  call->up_stream, NGHTTP2_CANCEL);
+      }
     }
   }
   Deliver(answers);
 }
 
-void Router::Retire(Call* call) {
-  if (call->begun_ && observer_ != nullptr) {
+void Router::MaybeRetire(Call* call) {
+  if (!call->client_closed || call->up != nullptr) return;
+  if (call->begun && observer_ != nullptr) {
     const bool client_ended = call->client_ended_;
     observer_->OnCallDone(
         client_ended ? call->client_code_ : call->answer_code_,
         call->via_activator_, call->answered_by_pod_ && !client_ended,
         call->latency_);
   }
+  if (call->has_deadline) deadlines_.erase(call->deadline_pos);
   delete call;
   absl::MutexLock lock(&mu_);
   --live_calls_;

@@ -21,7 +21,7 @@ std::shared_ptr<Router::Pod> Router::LeastLoadedLocked() {
       continue;
     }
     // A pod whose connection broke (the process died) is not sent to.
-    if (pod->channel->GetState(false) != GRPC_CHANNEL_READY) continue;
+    if (!pod->routable()) continue;
     if (best == nullptr || pod->inflight < best->inflight) {
       best = pod;
       best_index = index;
@@ -37,7 +37,7 @@ std::shared_ptr<Router::Pod> Router::PickLocked(Call* call) {
     for (size_t i = 0; i < pods_.size(); ++i) {
       const size_t index = (next_pod_ + i) % pods_.size();
       std::shared_ptr<Pod> pod = pods_[index];
-      if (pod->channel->GetState(false) != GRPC_CHANNEL_READY) continue;
+      if (!pod->routable()) continue;
       next_pod_ = (index + 1) % pods_.size();
       const int64_t cc = options_.container_concurrency;
       if (cc == 0 || pod->inflight < cc) return pod;
@@ -65,15 +65,27 @@ void Router::MoveLocked(Call* call, std::list<Call*>* list) {
 void Router::EnqueueLocked(Call* call, std::list<Call*>* queue) {
   MoveLocked(call, queue);
   call->state_ = Call::State::kQueued;
+  call->waiting_since_ = clock_->Now();
   ++queued_;
 }
 
+void Router::EndWaitLocked(Call* call, absl::Time now) {
+  const absl::Duration waited = now - call->waiting_since_;
+  if (call->list_ == &queue_) {
+    call->activator_wait_ += waited;
+  } else {
+    call->queue_wait_ += waited;
+  }
+}
+
 void Router::AssignLocked(Call* call, const std::shared_ptr<Pod>& pod) {
-  if (call->state_ == Call::State::kQueued) --queued_;
+  if (call->state_ == Call::State::kQueued) {
+    EndWaitLocked(call, clock_->Now());
+    --queued_;
+  }
   MoveLocked(call, &upstream_);
   call->state_ = Call::State::kUpstream;
   call->pod_ = pod;
-  call->Ref();  // the pod call's, until Release
   ++pod->inflight;
   ++inflight_;
 }
@@ -89,16 +101,46 @@ void Router::DrainLocked(Sends* sends) {
 }
 
 void Router::Send(const Sends& sends) {
-  for (const auto& [call, pod] : sends)
-    call->StartUpstream(pod.get(), cq_.get());
+  for (const auto& [call, pod] : sends) StartUpstream(call, pod.get());
 }
 
-void Router::AddPod(const std::string& name,
-                    std::shared_ptr<grpc::Channel> channel) {
+void Router::AddPod(const std::string& name, const std::string& address) {
+  Post([this, name, address] { AddPodNow(name, address); });
+}
+
+void Router::RemovePod(const std::string& name) {
+  // Its queued calls' waits there end now, not when the router's thread
+  // gets to it.
+  const absl::Time now = clock_->Now();
+  Post([this, name, now] { RemovePodNow(name, now); });
+}
+
+void Router::SetActivatorInPath(bool in_path) {
+  {
+    // Seen at once by snapshot(); the queue drains on the router's thread.
+    absl::MutexLock lock(&mu_);
+    in_path_ = in_path;
+  }
+  Post([this] {
+    Sends sends;
+    {
+      absl::MutexLock lock(&mu_);
+      DrainLocked(&sends);
+    }
+    Send(sends);
+  });
+}
+
+void Router::AddPodNow(const std::string& name, const std::string& address) {
   auto pod = std::make_shared<Pod>();
   pod->name = name;
-  pod->stub = std::make_unique<grpc::GenericStub>(channel);
-  pod->channel = std::move(channel);
+  const size_t colon = address.rfind(':');
+  pod->host = address.substr(0, colon);
+  if (pod->host.size() > 1 && pod->host.front() == '[') {
+    pod->host = pod->host.substr(1, pod->host.size() - 2);
+  }
+  pod->port = address.substr(colon + 1);
+  pod->conn = Dial(pod.get());
   Sends sends;
   {
     absl::MutexLock lock(&mu_);
@@ -108,35 +150,32 @@ void Router::AddPod(const std::string& name,
   Send(sends);
 }
 
-void Router::RemovePod(const std::string& name) {
+void Router::RemovePodNow(const std::string& name, absl::Time now) {
   Sends sends;
+  std::shared_ptr<Pod> pod;
   {
     absl::MutexLock lock(&mu_);
     auto it = std::find_if(pods_.begin(), pods_.end(),
                            [&](const auto& p) { return p->name == name; });
     if (it == pods_.end()) return;
-    std::shared_ptr<Pod> pod = *it;
+    pod = *it;
     pods_.erase(it);
+    pod->removed = true;
     if (next_pod_ >= pods_.size()) next_pod_ = 0;
     // Calls its queue-proxy held never reached the worker: they wait in the
     // activator again, ahead of later arrivals.
     for (auto rit = pod->queue.rbegin(); rit != pod->queue.rend(); ++rit) {
       Call* call = *rit;
+      EndWaitLocked(call, now);
+      call->waiting_since_ = now;
       call->list_ = &queue_;
       call->list_pos_ = queue_.insert(queue_.begin(), call);
     }
     pod->queue.clear();
     DrainLocked(&sends);
   }
-  Send(sends);
-}
-
-void Router::SetActivatorInPath(bool in_path) {
-  Sends sends;
-  {
-    absl::MutexLock lock(&mu_);
-    in_path_ = in_path;
-    DrainLocked(&sends);
+  if (pod->inflight == 0 && pod->conn != nullptr) {
+    nghttp2_session_terminate_session(pod->conn->h2, NGHTTP2_NO_ERROR);
   }
   Send(sends);
 }

@@ -8,8 +8,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "grpcpp/security/server_credentials.h"
-#include "grpcpp/server_builder.h"
 #include "knbench/autoscaler_model/autoscaler_class.h"
 #include "knbench/common/log.h"
 #include "knbench/common/net.h"
@@ -24,14 +22,8 @@ namespace am = autoscaler_model;
 
 namespace {
 
-// Threads polling the router's completion queue. With one, each call's
-// events run where they arrive: in an A/B on this 2-core machine two threads
-// cost 5x the context switches per call (12 against 2.4 at 1 000 RPS,
-// docs/bench.md), handing events to each other.
-constexpr int kRouterThreads = 1;
-
-// At shutdown, the time the server leaves the router to send its answers
-// once the grace is over, before gRPC cancels the calls still open.
+// At shutdown, the time left to the router to send its answers once the
+// grace is over.
 constexpr absl::Duration kAnswerTime = absl::Seconds(1);
 
 RouterOptions RouterOptionsFor(const ServingOptions& o) {
@@ -77,9 +69,8 @@ PodManager::Listener ListenerFor(
     Router* router, ServingMetrics* metrics, SdFileWriter* sd_file,
     std::function<void(const PodCounts&)> also_counts) {
   PodManager::Listener l;
-  l.ready = [router](const std::string& name,
-                     std::shared_ptr<grpc::Channel> channel) {
-    router->AddPod(name, std::move(channel));
+  l.ready = [router](const std::string& name, const std::string& address) {
+    router->AddPod(name, address);
   };
   l.gone = [router](const std::string& name) { router->RemovePod(name); };
   l.counts = [metrics, also_counts](const PodCounts& counts) {
@@ -170,24 +161,15 @@ absl::Status LocalServing::Start() {
     metrics_.Stop();
     return st;
   }
-  grpc::ServerBuilder builder;
-  // Without SO_REUSEPORT a port someone else holds is an error, not a
-  // silently shared port.
-  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  builder.AddListeningPort(JoinHostPort(options_.host, options_.grpc_port),
-                           grpc::InsecureServerCredentials(), &grpc_port_);
-  router_.Register(&builder);
-  server_ = builder.BuildAndStart();
-  if (server_ == nullptr || grpc_port_ == 0) {
-    server_.reset();
+  absl::StatusOr<int> port = router_.Listen(options_.host, options_.grpc_port);
+  if (!port.ok()) {
     metrics_.Stop();
-    return absl::UnavailableError(
-        absl::StrCat("cannot listen on ", options_.host, ":",
-                     options_.grpc_port, " (in use, or not permitted)"));
+    return port.status();
   }
+  grpc_port_ = *port;
 
   if (!cgroups_.warning().empty()) Logf("warning: %s", cgroups_.warning());
-  router_.Start(kRouterThreads);
+  router_.Start();
   autoscaler_->Start();
   pods_.Start();
   started_ = true;
@@ -236,16 +218,13 @@ void LocalServing::Shutdown() {
   const absl::Duration grace = options_.shutdown_grace;
   // Calls still in progress when the grace ends get UNAVAILABLE from the
   // router, their pod calls cancelled, so that the pods can drain; the
-  // server, which refuses new calls from now on, is left a moment to send
-  // those answers before it cancels what is left.
+  // router, which refuses new calls from now on (GOAWAY), is left a moment
+  // to send those answers.
   const absl::Time grace_end = absl::Now() + grace;
   router_.AbortAt(grace_end);
-  server_->Shutdown(absl::ToChronoTime(grace_end + kAnswerTime));
-  // The router's pollers stop after the pods: gRPC handles every connection
-  // from whichever thread polls a queue, so while they run, the pods' calls
-  // cancelled above and their GOAWAYs reach and close the pods' connections
-  // at once; unpolled, gRPC's backup poller does it every 5 s, so a pod
-  // spun on past its SIGTERM and then waited for the connection to close.
+  router_.Drain(grace_end + kAnswerTime);
+  // The router's thread stops after the pods, so that the pods' GOAWAYs
+  // reach and close their connections at once while the pods drain.
   pods_.Stop(grace);
   router_.Stop();
   cgroups_.Close();

@@ -82,8 +82,8 @@ class HpaLoopTest : public ::testing::Test {
     options.worker_path = "/fake/worker";
     PodManager::Listener listener;
     listener.ready = [this](const std::string& name,
-                            std::shared_ptr<grpc::Channel> channel) {
-      router_.AddPod(name, std::move(channel));
+                            const std::string& address) {
+      router_.AddPod(name, address);
     };
     listener.gone = [this](const std::string& name) {
       router_.RemovePod(name);

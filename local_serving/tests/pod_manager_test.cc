@@ -94,9 +94,9 @@ class PodManagerTest : public ::testing::Test {
     options.termination_grace = kGrace;
     PodManager::Listener listener;
     listener.ready = [this](const std::string& name,
-                            std::shared_ptr<grpc::Channel> channel) {
+                            const std::string& address) {
       absl::MutexLock lock(&mu_);
-      EXPECT_NE(channel, nullptr);
+      EXPECT_FALSE(address.empty());
       events_.push_back("ready " + name);
     };
     listener.gone = [this](const std::string& name) {

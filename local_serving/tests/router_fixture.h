@@ -16,9 +16,6 @@
 #include "grpcpp/create_channel.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/security/credentials.h"
-#include "grpcpp/security/server_credentials.h"
-#include "grpcpp/server.h"
-#include "grpcpp/server_builder.h"
 #include "gtest/gtest.h"
 #include "knbench/local_serving/router.h"
 #include "knbench/testing/fake_clock.h"
@@ -63,6 +60,7 @@ struct Result {
   grpc::Status status;
   std::string pod;
   double seconds = 0;
+  std::map<std::string, std::string> trailers;  // the call's trailing metadata
 };
 
 // A call through gRPC's generic API with exactly `messages` as its request
@@ -85,13 +83,10 @@ class RouterTest : public ::testing::Test {
     stats_ = std::make_unique<SecondStats>(clock_.Now());
     router_ =
         std::make_unique<Router>(options, stats_.get(), &observer_, &clock_);
-    grpc::ServerBuilder builder;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
-                             &port_);
-    router_->Register(&builder);
-    server_ = builder.BuildAndStart();
-    ASSERT_NE(server_, nullptr);
-    router_->Start(2);
+    absl::StatusOr<int> port = router_->Listen("127.0.0.1", 0);
+    ASSERT_TRUE(port.ok()) << port.status();
+    port_ = *port;
+    router_->Start();
     stub_ = load_worker::LoadWorker::NewStub(grpc::CreateChannel(
         absl::StrCat("127.0.0.1:", port_), grpc::InsecureChannelCredentials()));
   }
@@ -105,12 +100,7 @@ class RouterTest : public ::testing::Test {
     auto worker =
         std::make_unique<worker::WorkerServer>(options, registries_.back());
     ASSERT_TRUE(worker->Start("127.0.0.1", 0).ok());
-    auto channel =
-        grpc::CreateChannel(absl::StrCat("127.0.0.1:", worker->port()),
-                            grpc::InsecureChannelCredentials());
-    ASSERT_TRUE(channel->WaitForConnected(std::chrono::system_clock::now() +
-                                          std::chrono::seconds(10)));
-    router_->AddPod(name, channel);
+    router_->AddPod(name, absl::StrCat("127.0.0.1:", worker->port()));
     workers_[name] = std::move(worker);
   }
 
@@ -133,6 +123,10 @@ class RouterTest : public ::testing::Test {
       r.seconds =
           std::chrono::duration<double>(Stopwatch::now() - start).count();
       r.pod = response.pod();
+      for (const auto& [key, value] : context.GetServerTrailingMetadata()) {
+        r.trailers.emplace(std::string(key.data(), key.size()),
+                           std::string(value.data(), value.size()));
+      }
       return r;
     });
   }
@@ -148,7 +142,6 @@ class RouterTest : public ::testing::Test {
   }
 
   void TearDown() override {
-    if (server_) server_->Shutdown(std::chrono::system_clock::now());
     if (router_) router_->Stop();
     for (auto& [name, w] : workers_) w->Shutdown(absl::ZeroDuration());
   }
@@ -159,7 +152,6 @@ class RouterTest : public ::testing::Test {
   CountingObserver observer_;
   std::unique_ptr<SecondStats> stats_;
   std::unique_ptr<Router> router_;
-  std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<load_worker::LoadWorker::Stub> stub_;
   std::vector<std::shared_ptr<prometheus::Registry>> registries_;
   std::map<std::string, std::unique_ptr<worker::WorkerServer>> workers_;

@@ -252,6 +252,32 @@ TEST_F(RouterTest, MessageSizeAndTheBufferBudgetAreBounded) {
   EXPECT_EQ(observer_.count(grpc::StatusCode::DEADLINE_EXCEEDED), 2);
 }
 
+// Headers past the limit are refused (the router would hold them while the
+// call waits), and counted; a call just within it goes through.
+TEST_F(RouterTest, HeadersBeyondTheLimitAreRefused) {
+  StartRouter({});
+  AddPod("pod-a");
+  auto call = [&](size_t value_bytes) {
+    load_worker::LoadWorker::Stub stub(grpc::CreateChannel(
+        absl::StrCat("127.0.0.1:", port_), grpc::InsecureChannelCredentials()));
+    grpc::ClientContext context;
+    context.AddMetadata("x-big", std::string(value_bytes, 'a'));
+    load_worker::WorkRequest request;
+    load_worker::WorkResponse response;
+    return stub.InvokeWorker(&context, request, &response);
+  };
+  const grpc::Status big = call(kMaxMetadataBytes);
+  EXPECT_EQ(big.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(big.error_message(), HasSubstr("headers of"));
+  EXPECT_TRUE(call(kMaxMetadataBytes / 2).ok());
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        return observer_.count(grpc::StatusCode::RESOURCE_EXHAUSTED) == 1 &&
+               observer_.count(grpc::StatusCode::OK) == 1;
+      },
+      absl::Seconds(10)));
+}
+
 // At the end of a shutdown's grace, a call at a pod and a queued one get
 // UNAVAILABLE, the pod stops spinning, and later calls are refused.
 TEST_F(RouterTest, AbortAnswersEveryCallLeftUnavailable) {

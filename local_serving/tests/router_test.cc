@@ -3,6 +3,7 @@
 #include <future>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -12,6 +13,7 @@
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
+#include "knbench/common/wait_trailers.h"
 #include "knbench/testing/wait.h"
 #include "router_fixture.h"
 
@@ -20,6 +22,15 @@ namespace {
 
 using ::knbench::testing::WaitUntil;
 using ::testing::HasSubstr;
+
+// The router's waits as its trailers say them: activator, queue-proxy.
+std::pair<std::string, std::string> Waits(const Result& r) {
+  auto get = [&](const char* key) {
+    auto it = r.trailers.find(key);
+    return it == r.trailers.end() ? std::string("missing") : it->second;
+  };
+  return {get(kActivatorWaitTrailer), get(kQueueWaitTrailer)};
+}
 
 TEST_F(RouterTest, ForwardsAnyMethodToAPod) {
   StartRouter({});
@@ -62,6 +73,9 @@ TEST_F(RouterTest, CallsWaitForTheFirstPodAndAllSucceed) {
   for (auto& f : calls) {
     const Result r = f.get();
     EXPECT_TRUE(r.status.ok()) << r.status.error_message();
+    // The cold start, by the router's clock, is the activator's wait.
+    EXPECT_EQ(Waits(r),
+              std::make_pair(std::string("300000"), std::string("0")));
   }
   EXPECT_EQ(router_->snapshot().queued, 0);
   ASSERT_TRUE(
@@ -85,6 +99,9 @@ TEST_F(RouterTest, FullQueueAndDeadlinesAreAnsweredNotLost) {
   const Result overflow = CallAsync(1).get();
   EXPECT_EQ(overflow.status.error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_THAT(overflow.status.error_message(), HasSubstr("queue is full"));
+  // Answered by the router, with the waits it had: none.
+  EXPECT_EQ(Waits(overflow),
+            std::make_pair(std::string("0"), std::string("0")));
   for (auto& f : waiting) {
     EXPECT_EQ(f.get().status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
   }
@@ -157,6 +174,36 @@ TEST_F(RouterTest, OutOfThePathQueueProxyQueuesAndRemovalRequeues) {
   // pod-b finished the call it had; the two it queued went to pod-a.
   EXPECT_EQ(per_pod["pod-b"], 1);
   EXPECT_EQ(per_pod["pod-a"], 5);
+}
+
+TEST_F(RouterTest, WaitsInTheQueueProxyAndTheActivatorAreTrailers) {
+  // CC 1, out of the path: the second call waits 200 ms in pod-a's
+  // queue-proxy, goes back to the activator when pod-a leaves, waits 500 ms
+  // there for pod-b. The first call, at pod-a throughout, waited nowhere.
+  RouterOptions options;
+  options.container_concurrency = 1;
+  StartRouter(options);
+  AddPod("pod-a");
+  router_->SetActivatorInPath(false);
+  auto first = CallAsync(300);
+  ASSERT_TRUE(WaitUntil([&] { return router_->snapshot().inflight == 1; },
+                        absl::Seconds(10)));
+  auto second = CallAsync(1);
+  ASSERT_TRUE(WaitUntil([&] { return router_->snapshot().queued == 1; },
+                        absl::Seconds(10)));
+  clock_.Advance(absl::Milliseconds(200));
+  router_->RemovePod("pod-a");
+  clock_.Advance(absl::Milliseconds(500));
+  AddPod("pod-b");
+  const Result r2 = second.get();
+  ASSERT_TRUE(r2.status.ok()) << r2.status.error_message();
+  EXPECT_EQ(r2.pod, "pod-b");
+  EXPECT_EQ(Waits(r2),
+            std::make_pair(std::string("500000"), std::string("200000")));
+  const Result r1 = first.get();
+  ASSERT_TRUE(r1.status.ok()) << r1.status.error_message();
+  EXPECT_EQ(r1.pod, "pod-a");
+  EXPECT_EQ(Waits(r1), std::make_pair(std::string("0"), std::string("0")));
 }
 
 TEST_F(RouterTest, CancellationReachesThePod) {

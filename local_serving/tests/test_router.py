@@ -182,9 +182,9 @@ def test_streaming_calls_are_refused_and_do_not_hold_a_pod(tmp_path, channel):
 
 def test_large_messages_at_zero_pods_stay_within_the_budget(tmp_path, channel):
     """100 calls of 4 MB each to a revision at zero (no pod gets ready): RSS
-    grows by less than the message budget plus gRPC's quota plus 32 MiB (it
-    grew by 400 MB when only the number of calls was bounded); the calls
-    beyond the budget are refused, none waits beyond its deadline."""
+    grows by less than the message budget plus 32 MiB (it grew by 400 MB
+    when only the number of calls was bounded); the calls beyond the budget
+    are refused, none waits beyond its deadline."""
     serving = Serving(tmp_path, "--initial-scale=0", "--pod-start-delay=60s")
     try:
         pid = serving.proc.pid
@@ -193,7 +193,7 @@ def test_large_messages_at_zero_pods_stay_within_the_budget(tmp_path, channel):
         calls = [invoke.future(b"\0" * 4_000_000, timeout=5) for _ in range(100)]
         codes = codes_of(calls, 20)
         grown = rss_bytes(pid, "VmHWM") - before
-        bound = limit("kMessageBudgetBytes") + limit("kGrpcMemoryQuotaBytes") + (32 << 20)
+        bound = limit("kMessageBudgetBytes") + (32 << 20)
         assert grown < bound, (grown >> 20, bound >> 20, codes)
         # Held: at most what the budget takes; the rest refused or reset.
         assert codes["DEADLINE_EXCEEDED"] <= limit("kMessageBudgetBytes") // 4_000_000, codes
@@ -234,4 +234,73 @@ def test_streams_whose_message_never_comes_are_bounded_and_timed_out(tmp_path, c
         wait_until(lambda: requests_by_code(serving) == dict(codes), 10, "each counted")
     finally:
         never.set()
+        assert serving.stop() == 0
+
+
+def timed_calls(invoke, spins_ms, timeout=30):
+    """The calls sent at once, each on its own thread: per call its client
+    latency in µs and its trailers as a dict, in the order of `spins_ms`."""
+    results = [None] * len(spins_ms)
+
+    def one(i):
+        started = time.monotonic()
+        _, call = invoke.with_call(work_request(spins_ms[i]), timeout=timeout)
+        results[i] = ((time.monotonic() - started) * 1e6, dict(call.trailing_metadata()))
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(len(spins_ms))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(results), results
+    return results
+
+
+def waits_us(trailers):
+    """(activator, queue-proxy) waits in µs from a call's trailers."""
+    return int(trailers["knbench-activator-wait-us"]), int(trailers["knbench-queue-wait-us"])
+
+
+def test_waits_in_trailers_cover_the_cold_start(tmp_path, channel):
+    """CC 1, one pod at most, from zero with a 1 s start delay: three calls of
+    200 ms wait in the activator, the first for the cold start, the others
+    also for the calls ahead of them. Each call's latency is its waits plus
+    its spin plus a little: the waits are the time the client lost."""
+    serving = Serving(tmp_path, "--initial-scale=0", "--max-scale=1",
+                      "--container-concurrency=1", "--pod-start-delay=1s")
+    try:
+        invoke = channel(serving.target).unary_unary(INVOKE)
+        results = timed_calls(invoke, [200, 200, 200])
+        by_wait = sorted((waits_us(t), latency) for latency, t in results)
+        for (activator, queue), latency in by_wait:
+            assert queue == 0, by_wait
+            assert activator + queue <= latency, by_wait
+            # The rest is the spin and the hops, not a wait left uncounted.
+            assert 200_000 <= latency - activator <= 200_000 + 500_000, by_wait
+        (first, _), _ = by_wait[0]
+        assert first >= 1_000_000, by_wait  # the pod start delay, at least
+        # The next ones waited, besides, for the 200 ms calls ahead of them.
+        assert by_wait[1][0][0] >= first + 150_000, by_wait
+        assert by_wait[2][0][0] >= by_wait[1][0][0] + 150_000, by_wait
+    finally:
+        assert serving.stop() == 0
+
+
+def test_waits_in_trailers_at_a_full_pod_are_the_queue_proxys(tmp_path, channel):
+    """CC 1, one pod, target burst capacity 0 (the activator leaves the path
+    once the pod is ready): three calls of 300 ms at once wait at the pod's
+    queue-proxy, about 0, 300 and 600 ms, and never in the activator."""
+    serving = Serving(tmp_path, "--min-scale=1", "--max-scale=1", "--target-burst-capacity=0",
+                      "--container-concurrency=1", "--pod-start-delay=0s")
+    try:
+        wait_until(lambda: serving.state()["ready"] == 1 and
+                   not serving.state()["activator_in_path"], 20, "the pod, no activator")
+        invoke = channel(serving.target).unary_unary(INVOKE)
+        results = timed_calls(invoke, [300, 300, 300])
+        waits = sorted(waits_us(t) for _, t in results)
+        assert [a for a, _ in waits] == [0, 0, 0], waits
+        queue = [q for _, q in waits]
+        assert queue[0] < 100_000 and queue[1] >= 250_000 and queue[2] >= 550_000, waits
+        for latency, trailers in results:
+            assert sum(waits_us(trailers)) <= latency, results
+    finally:
         assert serving.stop() == 0

@@ -39,7 +39,7 @@ the programs; each fails with one line per violation if the old text returns.
               headers), the metrics port's connections in all and from
               one client address (README.md, docs/load_driver.md,
               HttpServerOptions), and local_serving's router's message
-              size, message budget, gRPC memory quota, streams per
+              size, message budget, response size, streams per
               connection and message timeout (docs/local_serving.md,
               router.h). A limit changed in one place only fails.
 
@@ -336,8 +336,10 @@ LIMITS = [  # (doc, header, constant, how the doc writes it)
      lambda n: rf"holds at most {size_text(n)} of request messages"),
     ("docs/local_serving.md", ROUTER, "kMessageBudgetBytes",
      lambda n: rf"against the {size_text(n)} budget"),
-    ("docs/local_serving.md", ROUTER, "kGrpcMemoryQuotaBytes",
-     lambda n: rf"gRPC buffers: a {size_text(n)} resource quota"),
+    ("docs/local_serving.md", ROUTER, "kMaxResponseBytes",
+     lambda n: rf"response larger than {size_text(n)} gets RESOURCE_EXHAUSTED"),
+    ("docs/local_serving.md", ROUTER, "kMaxMetadataBytes",
+     lambda n: rf"whose headers pass {size_text(n)} (names"),
     ("docs/local_serving.md", ROUTER, "kStreamsAboveQueueDepth",
      lambda n: rf"HTTP/2 streams per connection: --queue-depth + {n}"),
     ("docs/local_serving.md", ROUTER, "kMessageTimeoutSeconds",

@@ -92,9 +92,10 @@ class PodManager {
   };
   // Called from the manager's thread.
   struct Listener {
-    std::function<void(const std::string&, std::shared_ptr<grpc::Channel>)>
-        ready;                                     // joins the routing set
-    std::function<void(const std::string&)> gone;  // leaves it
+    // joins the routing set, at its gRPC address (host:port)
+    std::function<void(const std::string& name, const std::string& address)>
+        ready;
+    std::function<void(const std::string&)> gone;                // leaves it
     std::function<void(const std::vector<PodStatus>&)> changed;  // processes
     std::function<void(const PodCounts&)> counts;  // any count changed
   };

@@ -10,7 +10,6 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
-#include "grpcpp/server.h"
 #include "knbench/autoscaler_model/autoscaler_class.h"
 #include "knbench/autoscaler_model/config.h"
 #include "knbench/autoscaler_model/hpa_config.h"
@@ -93,7 +92,6 @@ class LocalServing {
   std::unique_ptr<SdFileWriter> sd_file_;  // null: none; before pods_
   Router router_;
   PodManager pods_;
-  std::unique_ptr<grpc::Server> server_;
   int grpc_port_ = 0;
   std::unique_ptr<HpaMetrics> hpa_metrics_;  // the HPA class only
   std::unique_ptr<AutoscalingLoop> autoscaler_;
