@@ -8,6 +8,7 @@ trace): the tree is built from parent span ids, not from known names."""
 import glob
 import json
 import os
+import re
 import urllib.parse
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Tuple
@@ -97,13 +98,11 @@ def run_files(results_dir: str, stem: str, info: SweepInfo) -> List[str]:
     """The run's trace files: as runs.json records them, else by name."""
     rec = info.records.get(stem)
     if rec is not None and rec.traces:
-        names = list(rec.traces)
-    else:
-        names = sorted(os.path.basename(p) for p in
-                       glob.glob(os.path.join(results_dir, f"traces-{glob.escape(stem)}.jsonl"))
-                       + glob.glob(os.path.join(results_dir,
-                                                f"traces-{glob.escape(stem)}-*.jsonl")))
-    return [os.path.join(results_dir, n) for n in names]
+        return [os.path.join(results_dir, n) for n in rec.traces]
+    # traces-<stem>.jsonl and traces-<stem>-<role>.jsonl, not a repeat's traces-<stem>-rN*.
+    own = re.compile(re.escape(f"traces-{stem}") + r"(-(?!r[0-9])[^/]+)?\.jsonl")
+    return sorted(p for p in glob.glob(os.path.join(results_dir, "traces-*.jsonl"))
+                  if own.fullmatch(os.path.basename(p)))
 
 
 def slowest(rt: RunTraces, n: int = TOP) -> List[Span]:
