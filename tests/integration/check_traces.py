@@ -1,0 +1,98 @@
+#!/usr/bin/python3
+"""Checks the traces of a finished local sweep run with --trace-sample-rate 1: runs.json
+names each run's two trace files; every sent request has one driver client span (its
+knbench.seq as in the CSV); every successful one a worker server span, its child, inside
+it in time, and a spin span under that, all of one trace id; no pod span without its
+driver span; the report links both files and shows the slowest requests.
+Usage: check_traces.py SWEEP_DIR"""
+import csv
+import json
+import os
+import sys
+
+errors = []
+
+
+def check(cond, msg):
+    if not cond:
+        errors.append(msg)
+    return cond
+
+
+def spans(path):
+    """(service.name, span) of every line of an OTLP/JSON file."""
+    out = []
+    with open(path) as f:
+        for line in f:
+            doc = json.loads(line)
+            for rs in doc["resourceSpans"]:
+                service = {a["key"]: a["value"] for a in rs["resource"]["attributes"]}[
+                    "service.name"]["stringValue"]
+                out += [(service, s) for ss in rs.get("scopeSpans", []) for s in ss["spans"]]
+    return out
+
+
+def attr(span, key):
+    for a in span.get("attributes", []):
+        if a["key"] == key:
+            return next(iter(a["value"].values()))
+    return None
+
+
+def check_run(d, rec):
+    name, files = rec["name"], rec["files"]
+    if not check({"traces", "pod_traces"} <= set(files), f"{name}: runs.json files {files}"):
+        return
+    driver = spans(os.path.join(d, files["traces"]))
+    pods = spans(os.path.join(d, files["pod_traces"]))
+    with open(os.path.join(d, files["csv"]), newline="") as f:
+        rows = list(csv.DictReader(f))
+    sent = {int(r["seq"]) for r in rows if r["status"] != "dropped"}
+    ok = {int(r["seq"]) for r in rows if r["status"] == "success"}
+    clients = {int(attr(s, "knbench.seq")): s for svc, s in driver if svc == "load_driver"}
+    check(set(clients) == sent, f"{name}: {len(clients)} client spans for {len(sent)} sent "
+                                f"requests (missing {sorted(sent - set(clients))[:5]})")
+    by_parent = {}
+    for svc, s in pods:
+        by_parent.setdefault(s.get("parentSpanId"), []).append((svc, s))
+    ids = {s["spanId"] for _, s in driver} | {s["spanId"] for _, s in pods}
+    orphans = [s["name"] for _, s in pods if s.get("parentSpanId") not in ids]
+    check(not orphans, f"{name}: {len(orphans)} pod spans without their parent")
+    for seq in sorted(ok & set(clients)):
+        c = clients[seq]
+        server = [s for svc, s in by_parent.get(c["spanId"], []) if svc == "worker"]
+        if not check(len(server) == 1, f"{name}: seq {seq} has {len(server)} worker spans"):
+            continue
+        w = server[0]
+        spin = [s for _, s in by_parent.get(w["spanId"], []) if s["name"] == "spin"]
+        check(len(spin) == 1 and spin[0]["traceId"] == w["traceId"] == c["traceId"],
+              f"{name}: seq {seq}: no spin span in its trace under the worker's")
+        check(int(c["startTimeUnixNano"]) <= int(w["startTimeUnixNano"]) <=
+              int(w["endTimeUnixNano"]) <= int(c["endTimeUnixNano"]),
+              f"{name}: seq {seq}: the worker's span is not inside the driver's")
+
+
+def main():
+    d = sys.argv[1]
+    with open(os.path.join(d, "runs.json")) as f:
+        runs = json.load(f)["runs"]
+    check(runs, "runs.json has no run")
+    for rec in runs:
+        check_run(d, rec)
+    with open(os.path.join(d, "report.html")) as f:
+        html = f.read()
+    for rec in runs:
+        for role in ("traces", "pod_traces"):
+            check(f"href='{rec['files'].get(role)}'" in html,
+                  f"report.html does not link {rec['files'].get(role)}")
+    check(html.count("slowest traced requests by the driver's client span") == len(runs),
+          "report.html does not show every run's slowest traced requests")
+    if errors:
+        for e in errors:
+            print("FAIL:", e, file=sys.stderr)
+        sys.exit(1)
+    print(f"ok: traces of {len(runs)} runs checked in {d}")
+
+
+if __name__ == "__main__":
+    main()
