@@ -3,32 +3,30 @@
 names each run's two trace files; every sent request has one driver client span (its
 knbench.seq as in the CSV); every successful one a worker server span, its child, inside
 it in time, and a spin span under that, all of one trace id; no pod span without its
-driver span; the report links both files and shows the slowest requests.
+driver span; every line valid OTLP/JSON (the tracing tests' receiver fixture says what
+that is); the report links both files and shows the slowest requests.
 Usage: check_traces.py SWEEP_DIR"""
 import csv
 import json
 import os
 import sys
 
-errors = []
-
-
-def check(cond, msg):
-    if not cond:
-        errors.append(msg)
-    return cond
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "tracing", "tests"))
+from check_sweep import check, errors  # noqa: E402
+from otlp_receiver import request_problems, spans_of  # noqa: E402
 
 
 def spans(path):
-    """(service.name, span) of every line of an OTLP/JSON file."""
+    """(service.name, span) of every line of an OTLP/JSON file, each line checked as
+    valid OTLP/JSON (hex ids, string times, a service.name)."""
     out = []
     with open(path) as f:
-        for line in f:
+        for i, line in enumerate(f, start=1):
             doc = json.loads(line)
-            for rs in doc["resourceSpans"]:
-                service = {a["key"]: a["value"] for a in rs["resource"]["attributes"]}[
-                    "service.name"]["stringValue"]
-                out += [(service, s) for ss in rs.get("scopeSpans", []) for s in ss["spans"]]
+            problems = request_problems(doc)
+            check(not problems, f"{path}:{i}: {problems[:3]}")
+            out += [] if problems else list(spans_of(doc))
     return out
 
 

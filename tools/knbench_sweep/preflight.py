@@ -38,7 +38,7 @@ def check_driver_flags(s, point, directory: str) -> None:
         if r.returncode != 0:
             lines = [x for x in r.stderr.splitlines() if x.strip()] or [f"exit {r.returncode}"]
             raise UsageError("load_driver refuses the drivers' flags (--threshold, "
-                             f"--trace-sample-rate, DRIVER_ARGS): {lines[-1]}")
+                             f"DRIVER_ARGS): {lines[-1]}")
         return
     for spec in s.thresholds or []:
         why = thresholds.problem(spec)
