@@ -9,6 +9,7 @@ Usage: check_traces.py SWEEP_DIR"""
 import csv
 import json
 import os
+import re
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -37,6 +38,37 @@ def attr(span, key):
     return None
 
 
+def pod_of(path):
+    """span id -> the k8s.pod.name of its resource, for a file's spans."""
+    out = {}
+    with open(path) as f:
+        for line in f:
+            for rs in json.loads(line)["resourceSpans"]:
+                pod = {a["key"]: a["value"] for a in rs["resource"]["attributes"]}.get(
+                    "k8s.pod.name", {}).get("stringValue", "")
+                for ss in rs.get("scopeSpans", []):
+                    out.update((s["spanId"], pod) for s in ss["spans"])
+    return out
+
+
+def check_clients(name, clients, pods_by_span, rows):
+    """One client span per sent request: with one driver its seq is the CSV's; with
+    several (fixed pods, load-driver-<i>) each driver's seqs are its own, and the merged
+    CSV renumbers them."""
+    sent = [r for r in rows if r["status"] != "dropped"]
+    keys = {(pods_by_span[c["spanId"]], int(attr(c, "knbench.seq"))) for c in clients}
+    check(len(keys) == len(clients) == len(sent),
+          f"{name}: {len(clients)} client spans ({len(keys)} distinct driver+seq) for "
+          f"{len(sent)} sent requests")
+    drivers = {pod for pod, _ in keys}
+    if len(drivers) == 1:
+        missing = {int(r["seq"]) for r in sent} - {seq for _, seq in keys}
+        check(not missing, f"{name}: no client span for seq {sorted(missing)[:5]}")
+    else:
+        check(all(re.fullmatch(r"load-driver-[0-9]+", p) for p in drivers),
+              f"{name}: drivers' k8s.pod.name {sorted(drivers)}")
+
+
 def check_run(d, rec):
     name, files = rec["name"], rec["files"]
     if not check({"traces", "pod_traces"} <= set(files), f"{name}: runs.json files {files}"):
@@ -45,19 +77,19 @@ def check_run(d, rec):
     pods = spans(os.path.join(d, files["pod_traces"]))
     with open(os.path.join(d, files["csv"]), newline="") as f:
         rows = list(csv.DictReader(f))
-    sent = {int(r["seq"]) for r in rows if r["status"] != "dropped"}
-    ok = {int(r["seq"]) for r in rows if r["status"] == "success"}
-    clients = {int(attr(s, "knbench.seq")): s for svc, s in driver if svc == "load_driver"}
-    check(set(clients) == sent, f"{name}: {len(clients)} client spans for {len(sent)} sent "
-                                f"requests (missing {sorted(sent - set(clients))[:5]})")
+    clients = [s for svc, s in driver if svc == "load_driver"]
+    check_clients(name, clients, pod_of(os.path.join(d, files["traces"])), rows)
     by_parent = {}
     for svc, s in pods:
         by_parent.setdefault(s.get("parentSpanId"), []).append((svc, s))
     ids = {s["spanId"] for _, s in driver} | {s["spanId"] for _, s in pods}
     orphans = [s["name"] for _, s in pods if s.get("parentSpanId") not in ids]
     check(not orphans, f"{name}: {len(orphans)} pod spans without their parent")
-    for seq in sorted(ok & set(clients)):
-        c = clients[seq]
+    ok = [c for c in clients if attr(c, "rpc.grpc.status_code") == "0"]
+    check(len(ok) == sum(r["status"] == "success" for r in rows),
+          f"{name}: {len(ok)} client spans with status 0 for the CSV's successes")
+    for c in ok:
+        seq = attr(c, "knbench.seq")
         server = [s for svc, s in by_parent.get(c["spanId"], []) if svc == "worker"]
         if not check(len(server) == 1, f"{name}: seq {seq} has {len(server)} worker spans"):
             continue

@@ -126,6 +126,8 @@ def test_fixed_pods_export_to_the_receiver_and_the_drivers_traces_are_one_file(f
     drivers = calls(fake_env, "load_driver")
     assert all(d["argv"][d["argv"].index("--trace-sample-rate") + 1] == "0.01"
                for d in drivers)
+    # Named in their spans' resource: their seq numbers repeat.
+    assert sorted(d["pod"] for d in drivers) == ["load-driver-1", "load-driver-2"]
     # Each driver wrote its own file; the run's is both, in driver order.
     lines = [json.loads(x) for x in open(fake_env / "traces-5rps-10ms.jsonl")]
     outs = [a["value"]["stringValue"] for doc in lines

@@ -32,6 +32,7 @@ class Span:
     end_ns: int
     kind: int = 0
     attrs: Dict[str, object] = field(default_factory=dict)
+    pod: str = ""  # its resource's k8s.pod.name
 
     @property
     def duration_ms(self) -> float:
@@ -68,13 +69,15 @@ def spans_of_request(doc: dict) -> List[Span]:
     malformed one."""
     out = []
     for rs in doc["resourceSpans"]:
-        service = str(_attrs(rs.get("resource", {}).get("attributes")).get("service.name", "?"))
+        resource = _attrs(rs.get("resource", {}).get("attributes"))
+        service = str(resource.get("service.name", "?"))
+        pod = str(resource.get("k8s.pod.name") or "")
         for ss in rs.get("scopeSpans") or []:
             for sp in ss.get("spans") or []:
                 out.append(Span(sp["traceId"], sp["spanId"], sp.get("parentSpanId") or "",
                                 service, str(sp.get("name", "")), int(sp["startTimeUnixNano"]),
                                 int(sp["endTimeUnixNano"]), int(sp.get("kind") or 0),
-                                _attrs(sp.get("attributes"))))
+                                _attrs(sp.get("attributes")), pod))
     return out
 
 
@@ -174,12 +177,16 @@ def html(rt: RunTraces, out_dir: str, n: int = TOP) -> str:
     head = (f"<p>Traces: {links} ({len(rt.spans)} spans in {len(traces)} traces{bad}).")
     if not top:
         return head + " No request of the driver was traced in this run.</p>"
+    # Several drivers (fixed pods) number their requests each from 1; the merged CSV
+    # renumbers them, so a request is named by its driver and the driver's own seq.
+    drivers = len({s.pod for s in rt.spans if s.service == DRIVER and s.kind == CLIENT}) > 1
     parts = [head + f" The {len(top)} slowest traced requests by the driver's client span; "
              "each span's start from the request's, its duration, and the part of it that "
-             "none of its child spans covers.</p>"]
+             "none of its child spans covers"
+             + (" (seq: each driver's own, not the merged CSV's)" if drivers else "") + ".</p>"]
     for root in top:
         seq = root.attrs.get("knbench.seq")
-        what = f"seq {seq}, " if seq is not None else ""
+        what = (f"{root.pod} " if drivers else "") + (f"seq {seq}, " if seq is not None else "")
         parts.append(f"<p class='note'>{esc(what)}trace {esc(root.trace_id)}: "
                      f"{root.duration_ms:.3f} ms</p>" + _request_table(root, traces[root.trace_id]))
     return "\n".join(parts)

@@ -81,8 +81,11 @@ def driver_argv(s, rps: int, spin_ms: int, target: str, out: str, summary: str,
 
 
 def start(b, point, d: Driver, target: str) -> None:
+    # POD_NAME names the driver in its spans' resource (k8s.pod.name), as its Prometheus
+    # label does: with several drivers their seq numbers repeat.
     d.child = b.children.spawn(d.name, driver_argv(b.s, d.share, point.spin_ms, target, d.out,
-                                                   d.summary, d.port, d.trace_out), d.log)
+                                                   d.summary, d.port, d.trace_out), d.log,
+                               env=dict(os.environ, POD_NAME=f"load-driver-{d.index}"))
     log(f"started {d.name} (pid {d.child.pid}) at {d.share} rps -> {target}, metrics :{d.port}")
 
 

@@ -160,3 +160,22 @@ def test_without_runs_json_the_files_are_found_by_name(tmp_path):
     info = read_sweep_info(str(tmp_path))
     assert [os.path.basename(p) for p in traces.run_files(str(tmp_path), "10rps-8ms", info)] \
         == ["traces-10rps-8ms-pods.jsonl", "traces-10rps-8ms.jsonl"]
+
+
+def request_of(pod, spans):
+    doc = json.loads(request("load_driver", spans))
+    doc["resourceSpans"][0]["resource"]["attributes"].append(
+        {"key": "k8s.pod.name", "value": {"stringValue": pod}})
+    return json.dumps(doc)
+
+
+def test_with_several_drivers_a_request_is_named_by_its_driver_and_its_own_seq(tmp_path):
+    path = tmp_path / "traces-10rps-8ms.jsonl"
+    path.write_text(request_of("load-driver-1", [client(1, 0, 90_000, 1)]) + "\n"
+                    + request_of("load-driver-2", [client(2, 0, 80_000, 1)]) + "\n")
+    words = " ".join(text_of(traces.html(traces.read([str(path)]), str(tmp_path))).split())
+    assert "(seq: each driver's own, not the merged CSV's)" in words
+    assert words.index("load-driver-1 seq 1,") < words.index("load-driver-2 seq 1,")
+    path.write_text(request_of("load-driver-1", [client(1, 0, 90_000, 1)]) + "\n")
+    words = " ".join(text_of(traces.html(traces.read([str(path)]), str(tmp_path))).split())
+    assert "merged" not in words and "load-driver-1" not in words and "seq 1," in words
