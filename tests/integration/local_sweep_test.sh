@@ -5,7 +5,8 @@
 # Prometheus series (local serving: Knative's autoscaler series, the pods
 # going 0 -> N -> 0 in every run), the plots and report.html (local serving:
 # its header says so in words), sweep.conf, and that teardown left nothing
-# running.
+# running. Every request is traced (--trace-sample-rate 1): check_traces.py
+# checks each run's driver and pod spans and the report's trace section.
 # Usage: local_sweep_test.sh WORKER_BIN DRIVER_BIN LOCAL_SERVING_BIN KPA_MODEL_BIN
 #          [--local-pods N]
 #          [--grid RPS_START RPS_STEP RPS_MAX SPIN_START SPIN_STEP SPIN_MAX]
@@ -37,11 +38,13 @@ warmup=1
 run_sweep "${tmp}/sweep.log" 420 --mode local ${pods:+--local-pods "$pods"} \
   --rps-start "${grid[0]}" --rps-step "${grid[1]}" --rps-max "${grid[2]}" \
   --spin-start "${grid[3]}" --spin-step "${grid[4]}" --spin-max "${grid[5]}" \
-  --duration "${duration}s" --warmup "$warmup" --outdir "$tmp" --sweep-id sweep
+  --duration "${duration}s" --warmup "$warmup" --outdir "$tmp" --sweep-id sweep \
+  --trace-sample-rate 1
 assert_torn_down "${tmp}/sweep.log" "${tmp}/sweep"
 "$PY" "${ROOT}/tests/integration/check_sweep.py" "${tmp}/sweep" --rps "${rps_list[@]}" \
   --spin "${spin_list[@]}" --duration "$duration" --warmup "$warmup" \
   ${pods:+--local-pods "$pods"} --log "${tmp}/sweep.log"
+"$PY" "${ROOT}/tests/integration/check_traces.py" "${tmp}/sweep"
 if [[ -n "$pods" ]]; then
   # Run 3 (10 rps) follows run 2 (20 rps): its series must not show run 2.
   # (With local serving a cold start releases its queue in a burst, above

@@ -8,7 +8,7 @@ import sys
 import json
 from typing import List, Optional, Tuple
 
-from . import breakdown, kpa, plots, report, whatif
+from . import breakdown, kpa, plots, report, traces, whatif
 from . import compare
 from .loading import InputError, fmt_num
 from .promcheck import run_checks
@@ -211,8 +211,9 @@ def main(argv: List[str]) -> int:
     checks = {k: v for k, v in checks.items() if v}
     if checks:
         report.write_checks_csv(checks, os.path.join(args.out_dir, "quantile_checks.csv"))
-    extra = {r.stem: breakdown.html(r.breakdown) + report.checks_table(checks.get(r.stem, []))
-             for r in runs}
+    extra = {r.stem: breakdown.html(r.breakdown)
+             + traces.run_html(args.results_dir, r.stem, info, args.out_dir)
+             + report.checks_table(checks.get(r.stem, [])) for r in runs}
     report.write_report(path, args.results_dir, info, runs, global_plots, notes, analysis,
                         steps, extra, points)
     for run in runs:

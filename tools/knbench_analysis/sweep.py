@@ -26,6 +26,8 @@ class RunRecord:
     idle: str  # yes | no: whether the idle state was confirmed before it
     status: str  # ok | over_fail_threshold | threshold | error | interrupted
     collect: str  # ok | failed | "" (never got there)
+    # Its trace files (runs.json's files whose role ends in "traces"), in the sweep directory.
+    traces: Tuple[str, ...] = ()
 
 
 @dataclass
@@ -104,7 +106,9 @@ def _record(r: Any) -> Optional[RunRecord]:
         return RunRecord(index=int(r["index"]), repeat=int(r.get("repeat") or 1),
                          rps=float(r["rps"]), spin_ms=float(r["spin_ms"]), name=str(r["name"]),
                          idle="" if idle is None else ("yes" if idle else "no"),
-                         status=str(r.get("status") or ""), collect=str(r.get("collect") or ""))
+                         status=str(r.get("status") or ""), collect=str(r.get("collect") or ""),
+                         traces=tuple(str(v) for k, v in (r.get("files") or {}).items()
+                                      if str(k).endswith("traces")))
     except (AttributeError, KeyError, TypeError, ValueError):
         return None
 

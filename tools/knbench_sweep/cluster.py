@@ -236,6 +236,10 @@ class ClusterBackend:
         """One run's Job to completion (RunFailed when it could not be done)."""
         run_job(self, point, csv_out, summary_out)
 
+    def run_files(self, point) -> Dict[str, str]:
+        """The run's files beyond the plan's: none (a cluster's spans go to its collector)."""
+        return {}
+
     def progress_lines(self, name: str) -> List[str]:
         """The latest progress line of each driver pod of the run in progress."""
         job = self.current_job

@@ -2,6 +2,7 @@
 Prometheus server scraping every 1 s and one load_driver per driver of each run. The
 system under test is local serving (local_serving.py) or fixed pods (local_pods.py)."""
 
+import ctypes
 import glob
 import os
 import shutil
@@ -10,7 +11,7 @@ from typing import Dict, List, Optional, Tuple
 
 import yaml
 
-from . import net, procs, tmpdirs
+from . import net, procs, tmpdirs, traces
 from .console import UsageError, log, warn
 from .local_drivers import run_point
 from .local_pods import FixedPods
@@ -34,6 +35,7 @@ class LocalBackend:
         self.tmp = self.logs = ""
         self.prom: Optional[net.Prometheus] = None
         self.prom_url = ""
+        self.receiver: Optional[traces.Receiver] = None  # the pods' spans (tracing on)
         self.driver_ports: List[int] = []
         self.last_end: Optional[float] = None  # when the previous run's traffic ended
 
@@ -61,6 +63,14 @@ class LocalBackend:
             if not (path and os.path.isfile(path) and os.access(path, os.X_OK)):
                 raise UsageError(f"{name} binary not found or not executable: '{path or ''}' "
                                  f"({hints[name]})")
+        if traces.traced(self.s):
+            try:
+                ctypes.CDLL(traces.LIBCURL)
+            except OSError:
+                raise UsageError(f"--trace-sample-rate {self.s.trace_sample_rate}: the pods "
+                                 f"export their spans with {traces.LIBCURL} (Debian package "
+                                 "'libcurl4'), which cannot be loaded; install it or pass "
+                                 "--trace-sample-rate 0")
         if not shutil.which("prometheus"):
             raise UsageError("prometheus not found on PATH (Debian package 'prometheus'; "
                              "scripts/install_deps.sh installs it)")
@@ -74,6 +84,10 @@ class LocalBackend:
         self.tmp = tmpdirs.make(TMP_PREFIX)
         self.logs = self.log_dir or self.tmp
         os.makedirs(self.logs, exist_ok=True)
+        if traces.traced(self.s):
+            self.receiver = traces.Receiver(self.ports.take())
+            self.system.trace_args = [f"--otlp-endpoint={self.receiver.url}"]
+            log(f"receiving the pods' spans at {self.receiver.url}")
         self.system.start(self.children, self.ports, self.tmp, self.logs)
         self.driver_ports = [self.ports.take() for _ in self.system.targets]
         prometheus = self._start_prometheus()
@@ -133,6 +147,10 @@ class LocalBackend:
         Prometheus holds its final numbers (local serving: and the scale back to idle)."""
         run_point(self, point, csv_out, summary_out)
 
+    def run_files(self, point) -> Dict[str, str]:
+        """The run's files beyond the plan's (its traces), in the sweep directory."""
+        return traces.run_files(self.s, point.name)
+
     def progress_lines(self, name: str) -> List[str]:
         """The latest progress line of each driver of run `name`."""
         lines = []
@@ -152,6 +170,7 @@ class LocalBackend:
         out["driver_flags"] = " ".join(
             [f"--bind 127.0.0.1 --linger {self.s.local_linger_s}s --progress-interval 1s"]
             + ([f"--threshold={','.join(self.s.thresholds)}"] if self.s.thresholds else [])
+            + traces.driver_flags(self.s, "traces-<run>.jsonl")
             + list(self.s.driver_args))
         return out
 
@@ -186,6 +205,9 @@ class LocalBackend:
         running, Prometheus, then the workers or local_serving, which stops its pods);
         idempotent."""
         self.children.stop_all()
+        if self.receiver is not None:  # after the pods: they flush their spans as they stop
+            self.receiver.stop()
+            self.receiver = None
         tmpdirs.remove(self.tmp, TMP_PREFIX)
         self.tmp = ""
         self.prom = None

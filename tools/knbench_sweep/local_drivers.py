@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 from typing import List, Optional
 
-from . import merge, net
+from . import merge, net, traces
 from .console import RunFailed, log, tail, warn
 from .podwatch import PodsFailed
 from .procs import Child, wait_for
@@ -21,6 +21,7 @@ class Driver:
     out: str
     summary: str
     log: str
+    trace_out: str = ""  # its spans (tracing on)
     child: Optional[Child] = None
 
     @property
@@ -38,6 +39,12 @@ class Driver:
         return all(os.path.isfile(p) and os.path.getsize(p) > 0 for p in (self.out, self.summary))
 
 
+def trace_file(b, point, csv_out: str) -> str:
+    """The run's driver trace file, next to its CSV ("" when tracing is off)."""
+    name = traces.run_files(b.s, point.name).get("traces")
+    return os.path.join(os.path.dirname(csv_out), name) if name else ""
+
+
 def plan_drivers(b, point, csv_out: str, summary_out: str) -> List[Driver]:
     """Each driver's share of the rate (the remainder spread one request/s at a time:
     20 rps on 3 workers is 7 + 7 + 6) and files; one driver writes the run's own."""
@@ -46,24 +53,27 @@ def plan_drivers(b, point, csv_out: str, summary_out: str) -> List[Driver]:
         raise RunFailed(f"rps={point.rps} is below the number of workers ({n}): each driver "
                         "needs at least 1 request/s")
     drivers = []
+    spans = trace_file(b, point, csv_out)
     for i in range(n):
-        out, summ = (csv_out, summary_out) if n == 1 else (
+        out, summ, tr = (csv_out, summary_out, spans) if n == 1 else (
             os.path.join(b.tmp, f"run-driver{i + 1}.csv"),
-            os.path.join(b.tmp, f"run-driver{i + 1}.json"))
-        for stale in (() if n == 1 else (out, summ)):
-            if os.path.exists(stale):
+            os.path.join(b.tmp, f"run-driver{i + 1}.json"),
+            os.path.join(b.tmp, f"run-driver{i + 1}-traces.jsonl") if spans else "")
+        for stale in (() if n == 1 else (out, summ, tr)):
+            if stale and os.path.exists(stale):
                 os.unlink(stale)
         drivers.append(Driver(i + 1, point.rps // n + (1 if i < point.rps % n else 0),
                               b.driver_ports[i], out, summ,
-                              os.path.join(b.logs, f"load_driver-{i + 1}-{point.name}.log")))
+                              os.path.join(b.logs, f"load_driver-{i + 1}-{point.name}.log"),
+                              tr))
     return drivers
 
 
 def driver_argv(s, rps: int, spin_ms: int, target: str, out: str, summary: str,
-                port: int) -> List[str]:
+                port: int, trace_out: str = "") -> List[str]:
     """A local driver's command line (preflight.py has the driver check it)."""
     extra = ([f"--threshold={','.join(s.thresholds)}"] if s.thresholds else []) + \
-        list(s.driver_args)
+        traces.driver_flags(s, trace_out) + list(s.driver_args)
     return [s.driver_bin, "--bind", "127.0.0.1", "--target", target, "--rps", str(rps),
             "--spin-ms", str(spin_ms), "--duration", f"{s.duration_s}s", "--warmup",
             f"{s.warmup_s}s", "--out", out, "--summary", summary, "--metrics-port", str(port),
@@ -71,8 +81,11 @@ def driver_argv(s, rps: int, spin_ms: int, target: str, out: str, summary: str,
 
 
 def start(b, point, d: Driver, target: str) -> None:
+    # POD_NAME names the driver in its spans' resource (k8s.pod.name), as its Prometheus
+    # label does: with several drivers their seq numbers repeat.
     d.child = b.children.spawn(d.name, driver_argv(b.s, d.share, point.spin_ms, target, d.out,
-                                                   d.summary, d.port), d.log)
+                                                   d.summary, d.port, d.trace_out), d.log,
+                               env=dict(os.environ, POD_NAME=f"load-driver-{d.index}"))
     log(f"started {d.name} (pid {d.child.pid}) at {d.share} rps -> {target}, metrics :{d.port}")
 
 
@@ -100,6 +113,9 @@ def finished(b, d: Driver) -> bool:
 def run_point(b, point, csv_out: str, summary_out: str) -> None:
     s = b.s
     drivers = plan_drivers(b, point, csv_out, summary_out)
+    if b.receiver is not None:
+        b.receiver.begin(os.path.join(os.path.dirname(csv_out),
+                                      traces.run_files(s, point.name)["pod_traces"]))
     for d, target in zip(drivers, b.system.targets):
         start(b, point, d, target)
     ok = True
@@ -135,5 +151,7 @@ def run_point(b, point, csv_out: str, summary_out: str) -> None:
         try:
             merge.merge(str(point.rps), csv_out, summary_out, [d.out for d in drivers],
                         [d.summary for d in drivers])
+            if drivers[0].trace_out:
+                traces.concatenate([d.trace_out for d in drivers], trace_file(b, point, csv_out))
         except (merge.MergeError, OSError, ValueError) as e:
             raise RunFailed(f"cannot merge the drivers' files: {e}")

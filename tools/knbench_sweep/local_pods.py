@@ -20,6 +20,7 @@ class FixedPods:
         self.targets: List[str] = []  # gRPC address of each worker
         self.metrics_ports: List[int] = []
         self.workers: List = []  # their processes
+        self.trace_args: List[str] = []  # where the workers export spans (tracing on)
 
     def plan_conf(self) -> Dict[str, str]:
         return {"system": "fixed pods", "workers": str(self.n)}
@@ -43,7 +44,7 @@ class FixedPods:
             child = children.spawn(
                 f"worker-{i}", [self.s.worker_bin, "--bind", "127.0.0.1", "--grpc-port",
                                 str(grpc), "--metrics-port", str(metrics), "--shutdown-grace",
-                                "5s", *self.s.worker_args],
+                                "5s", *self.s.worker_args, *self.trace_args],
                 os.path.join(logs, f"worker-{i}.log"), env=dict(os.environ, POD_NAME=f"worker-{i}"))
             self.workers.append(child)
             log(f"started worker-{i} (pid {child.pid}) gRPC 127.0.0.1:{grpc}, metrics :{metrics}")
@@ -99,7 +100,7 @@ class FixedPods:
                 "autoscaling": f"none: {n} fixed worker process(es), no autoscaler in the loop",
                 "autoscaling_source": f"local mode with --local-pods {n} (fixed workers)",
                 "worker_flags": " ".join(["--bind 127.0.0.1 --shutdown-grace 5s",
-                                          *self.s.worker_args])}
+                                          *self.s.worker_args, *self.trace_args])}
 
     def kpa_model_args(self) -> List[str]:
         """What Knative would have done: the KPA model with the manifest's settings."""

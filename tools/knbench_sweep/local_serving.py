@@ -35,6 +35,7 @@ class ServingSystem:
         self.child: Optional[procs.Child] = None
         self.tmp = self.logs = ""
         self.watch: Optional[PodWatch] = None
+        self.trace_args: List[str] = []  # where the pods export spans (tracing on)
 
     # --- settings -------------------------------------------------------------------
     def flags(self) -> List[str]:
@@ -130,7 +131,8 @@ class ServingSystem:
                 f"--log-dir={os.path.join(logs, 'pods')}",
                 f"--prometheus-sd-file={os.path.join(tmp, 'pods.json')}",
                 f"--stats-out={os.path.join(logs, 'local_serving-stats.csv')}",
-                f"--decisions-out={os.path.join(logs, 'local_serving-decisions.csv')}"]
+                f"--decisions-out={os.path.join(logs, 'local_serving-decisions.csv')}",
+                *(f"--worker-arg={w}" for w in self.trace_args)]
         self.child = children.spawn("local_serving", argv,
                                     os.path.join(logs, "local_serving.log"), grace=45)
         log(f"started local_serving (pid {self.child.pid}) at 127.0.0.1:{listen}, metrics "
@@ -258,8 +260,9 @@ class ServingSystem:
             "serving_flags": " ".join(self.flags()) + " --prometheus-sd-file --stats-out "
                              "--decisions-out (logs/local_serving-*.csv)",
             "worker_flags": "local_serving's --bind 127.0.0.1 --grpc-port --metrics-port "
-                            "--shutdown-grace" + (f", then {' '.join(self.s.worker_args)}"
-                                                  if self.s.worker_args else ""),
+                            "--shutdown-grace" + "".join(
+                                f", then {' '.join(w)}" for w in (self.s.worker_args,
+                                                                  self.trace_args) if w),
             "kpa_model_args": shlex.join(self.kpa_model_args()),
         }
 

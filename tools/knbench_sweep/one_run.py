@@ -5,8 +5,9 @@ Usage: python3 -m knbench_sweep.one_run --out DIR [run_experiments.sh options] -
 Brings up the local backend exactly as the sweep does (local serving, or --local-pods N
 fixed workers; the binaries from --build-dir or WORKER_BIN, DRIVER_BIN, ...), runs one
 driver run at --rps-start requests/s x --spin-start ms for --duration into DIR
-(results.csv, summary.json, logs/), then runs COMMAND with PROM_URL (the stack's
-Prometheus) and KNBENCH_RUN_END (when the run's traffic ended, epoch s) in its
+(results.csv, summary.json, logs/; with --trace-sample-rate above 0, as by default,
+traces-<run>.jsonl and traces-<run>-pods.jsonl), then runs COMMAND with PROM_URL (the
+stack's Prometheus) and KNBENCH_RUN_END (when the run's traffic ended, epoch s) in its
 environment, and stops everything. Exit status: COMMAND's; 2 when the stack or the run
 failed or the options are bad; 130/143 on SIGINT/SIGTERM.
 """

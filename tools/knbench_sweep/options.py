@@ -141,6 +141,11 @@ OPTIONS = (
            "local_serving flags that win over the manifest, split on whitespace (kpa_model's "
            "names: --window, --target, --pod-start-delay, ...); --serving-args '' keeps the "
            "manifest's and Knative's (docs/experiments.md)", "ARGS", modes=_LOCAL),
+    Option("trace_sample_rate", ("--trace-sample-rate",), ("TRACE_SAMPLE_RATE",), "0.01",
+           Ratio(), "share (0..1) of each run's requests traced: the driver writes their spans "
+           "to traces-<run>.jsonl, the pods' spans go to traces-<run>-pods.jsonl (the report "
+           "shows the slowest); 0 turns tracing off", "R", modes=_LOCAL,
+           conf="trace_sample_rate"),
     Option("autoscalers", ("--autoscalers",), ("AUTOSCALERS",), "", Classes(CLASSES),
            "run the grid under each autoscaler class in turn: kpa (--manifest, "
            "--serving-args; cluster: kubectl apply -k deploy) and hpa (--hpa-manifest, "

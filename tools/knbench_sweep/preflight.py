@@ -7,7 +7,7 @@ import os
 import subprocess
 from typing import List
 
-from . import procs, thresholds
+from . import procs, thresholds, traces
 from .console import UsageError
 from .local_drivers import driver_argv
 
@@ -27,9 +27,10 @@ def check_driver_flags(s, point, directory: str) -> None:
     """The first run's driver command line, checked by load_driver --check-config (it
     touches no file and no network); without the binary, the --threshold grammar."""
     if os.path.isfile(s.driver_bin) and os.access(s.driver_bin, os.X_OK):
-        files = {k: os.path.join(directory, v) for k, v in point.files().items()}
+        names = dict(point.files(), **traces.run_files(s, point.name))
+        files = {k: os.path.join(directory, v) for k, v in names.items()}
         argv = driver_argv(s, point.rps, point.spin_ms, "127.0.0.1:1", files["csv"],
-                           files["summary"], 0)
+                           files["summary"], 0, files.get("traces", ""))
         try:
             r = procs.run(argv + ["--check-config"], timeout=CHECK_TIMEOUT_S)
         except (OSError, subprocess.TimeoutExpired) as e:

@@ -101,9 +101,9 @@ class SweepRecord:
         self.set_conf(dict({"status": status}, **{k: str(v) for k, v in why.items()}))
 
     def begin_run(self, point: RunPoint, schedule: Dict[str, Any], launch: float,
-                  idle: bool) -> RunRecord:
+                  idle: bool, files: Dict[str, str]) -> RunRecord:
         rec = RunRecord(point.index, point.rps, point.spin_ms, point.repeat, point.name,
-                        schedule, point.files(), launch, idle)
+                        schedule, files, launch, idle)
         self.runs.append(rec)
         self.write_json()
         return rec

@@ -105,8 +105,12 @@ class Sweep:
         self.keep_logs = False  # the error names a log: keep it, even before the first run
         self.error = ""  # the one line that ended the sweep, if one did
 
+    def names(self, point) -> dict:
+        """The run's files by role: the plan's and the backend's own (local: traces)."""
+        return dict(point.files(), **self.backend.run_files(point))
+
     def files(self, point) -> dict:
-        return {k: os.path.join(self.dir, v) for k, v in point.files().items()}
+        return {k: os.path.join(self.dir, v) for k, v in self.names(point).items()}
 
     def execute(self) -> int:
         """The whole sweep; its exit status. Ends every child whatever happens."""
@@ -195,7 +199,7 @@ class Sweep:
         rec = self.record.begin_run(point, {"kind": "constant", "rps": point.rps,
                                             "spin_ms": point.spin_ms,
                                             "duration_s": s.duration_s, "warmup_s": s.warmup_s},
-                                    launch, idle)
+                                    launch, idle, self.names(point))
         self.started_runs += 1
         try:
             with Ticker(self.backend.progress_lines, point, clock, s.duration_s):

@@ -178,7 +178,7 @@ def conf_lines(s: Settings) -> Dict[str, str]:
     out = {"mode": s.mode, "rps": " ".join(map(str, s.rates)),
            "spin_ms": " ".join(map(str, s.spins)), "runs": str(s.total_runs)}
     for opt in OPTIONS:
-        if opt.conf:
+        if opt.conf and s.mode in opt.modes:
             out[opt.conf] = conf_text(s.values[opt.key])
     return out
 
