@@ -121,10 +121,18 @@ def tracing_lines(tr):
              f"({tr['wall_s']:.0f} s in all); traced, the driver "
              f"(`--trace-sample-rate`) and the worker write their spans "
              f"with `--trace-out`. CPU µs/call window / whole, and × off: "
-             f"the median of each round's ratio to its off run:", "",
+             f"the median of each round's ratio to its off run (the "
+             f"rounds' range):", "",
              "| tracing | driver µs/call | driver × off | worker µs/call | "
              "worker × off | traces (client / server spans; expected) | "
              "lag p99 (ms) |", "|---|---|---|---|---|---|---|"]
+    def vs_off(r, key):
+        """The median ratio, and the rounds' range where there are several."""
+        rounds = [x for x in r[key + "_vs_off_rounds"] if x is not None]
+        spread = (f" ({min(rounds):.2f}–{max(rounds):.2f})"
+                  if len(rounds) > 1 and r["tracing"] != "off" else "")
+        return f"{fmt(r[key + '_vs_off'], 2)}{spread}"
+
     for r in tr["rows"]:
         spans = "—"
         if r["client_spans"] is not None:
@@ -132,11 +140,10 @@ def tracing_lines(tr):
                      f"{r['expected_spans']:.0f}")
         lines.append(
             f"| {r['tracing']} | {both(r, 'driver_cpu_us')} | "
-            f"{fmt(r['driver_cpu_us_vs_off'], 2)} / "
-            f"{fmt(r['driver_cpu_us_whole_vs_off'], 2)} | "
-            f"{both(r, 'worker_cpu_us')} | "
-            f"{fmt(r['worker_cpu_us_vs_off'], 2)} / "
-            f"{fmt(r['worker_cpu_us_whole_vs_off'], 2)} | {spans} | "
+            f"{vs_off(r, 'driver_cpu_us')} / "
+            f"{vs_off(r, 'driver_cpu_us_whole')} | "
+            f"{both(r, 'worker_cpu_us')} | {vs_off(r, 'worker_cpu_us')} / "
+            f"{vs_off(r, 'worker_cpu_us_whole')} | {spans} | "
             f"{fmt(r['lag_p99_ms'], 3)} |")
     return lines + [""]
 

@@ -86,8 +86,9 @@ def mode_row(key, runs, offs):
            "answered_share": median([r["answered_share"] for r in runs])}
     for k in CPU:
         row[k] = median([r["cpu"][k] for r in runs])
-        row[k + "_vs_off"] = median([ratio(r["cpu"][k], o["cpu"][k])
-                                     for r, o in zip(runs, offs)])
+        ratios = [ratio(r["cpu"][k], o["cpu"][k]) for r, o in zip(runs, offs)]
+        row[k + "_vs_off"] = median(ratios)
+        row[k + "_vs_off_rounds"] = ratios
     for k in ("client_spans", "server_spans", "expected_spans"):
         row[k] = median([r["spans"][k] for r in runs if "spans" in r])
     return row
