@@ -50,7 +50,7 @@ QUICK = {"table_rates": [1000, 2000], "ladder": [1000, 2000], "runs": 1,
          "step_s": 1, "cpu_run_s": 3, "window": (1.0, 2.5),
          "overload_s": 2, "recover_s": 1, "h2load_calls": 20000,
          "spin_runs": [(1, 100, 1), (10, 20, 1)], "cold_runs": 3,
-         "trace_rps": 2000, "trace_run_s": 2, "trace_window": (0.5, 1.5),
+         "trace_rps": 2000, "trace_run_s": 1, "trace_window": (0.3, 0.8),
          "trace_rounds": 1}
 
 
