@@ -46,19 +46,15 @@ def test_rate_one_every_call_traced_by_both(files):
         "client_spans": 5, "server_spans": 5, "expected_spans": 5.0}
 
 
-def test_rate_one_with_a_call_untraced_fails(files):
+@pytest.mark.parametrize("clients,servers,error", [
+    (4, 4, "4 client spans for 5 calls"),  # a call went untraced
+    (5, 4, "4 server spans"),  # the worker did not continue a trace
+])
+def test_rate_one_with_a_trace_missing_fails(files, clients, servers, error):
     d, w = files
-    write_otlp(d, [traces(4, CLIENT)])
-    write_otlp(w, [traces(4, SERVER)])
-    with pytest.raises(BenchError, match="4 client spans for 5 calls"):
-        check_spans("r", 1.0, 5, d, w)
-
-
-def test_worker_that_did_not_continue_a_trace_fails(files):
-    d, w = files
-    write_otlp(d, [traces(5, CLIENT)])
-    write_otlp(w, [traces(4, SERVER)])
-    with pytest.raises(BenchError, match="4 server spans"):
+    write_otlp(d, [traces(clients, CLIENT)])
+    write_otlp(w, [traces(servers, SERVER)])
+    with pytest.raises(BenchError, match=error):
         check_spans("r", 1.0, 5, d, w)
 
 
