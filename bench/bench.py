@@ -27,6 +27,7 @@ from bench_procs import (STARTED, BenchError, Sampler, Worker, log, mib,
                          spawn, stop_all, wait_for_quiet)
 from bench_report import machine, markdown, soak_markdown, spaced, write_outputs
 from bench_runs import driver_args
+from bench_tracing import MODES, measure_tracing
 
 
 FULL = {"table_rates": [1000, 5000, 10000, 20000],
@@ -38,14 +39,19 @@ FULL = {"table_rates": [1000, 5000, 10000, 20000],
         "burst_rates": [1000, 5000],
         "overload_s": 30, "recover_s": 10, "h2load_calls": 200000,
         "spin_runs": [(1, 100, 5), (10, 20, 5), (100, 5, 8)],
-        "cold_runs": 20}
+        "cold_runs": 20,
+        # Tracing's cost: 3 rounds of off, 0.01, 1.0 (~2 min).
+        "trace_rps": 5000, "trace_run_s": 10, "trace_window": (2.0, 8.0),
+        "trace_rounds": 3}
 
 
 QUICK = {"table_rates": [1000, 2000], "ladder": [1000, 2000], "runs": 1,
          "burst_rates": [1000],
          "step_s": 1, "cpu_run_s": 3, "window": (1.0, 2.5),
          "overload_s": 2, "recover_s": 1, "h2load_calls": 20000,
-         "spin_runs": [(1, 100, 1), (10, 20, 1)], "cold_runs": 3}
+         "spin_runs": [(1, 100, 1), (10, 20, 1)], "cold_runs": 3,
+         "trace_rps": 2000, "trace_run_s": 1, "trace_window": (0.3, 0.8),
+         "trace_rounds": 1}
 
 
 class Ctx:
@@ -80,6 +86,7 @@ def run_bench(args, ctx):
               lambda: measure_h2load_closed(ctx, results)),
              ("rates", rates),
              ("overload", lambda: measure_overload(ctx, results, sustained)),
+             ("tracing", lambda: measure_tracing(ctx, results)),
              ("spin accuracy", lambda: measure_spin_accuracy(ctx, results))]
     for name, fn in steps:
         log(f"bench: {name}")
@@ -213,6 +220,7 @@ def check(out_dir, soak):
             raise BenchError(f"latest.md lacks the row of {row['rps']} RPS")
     if not r.get("overload") or "Overload:" not in md:
         raise BenchError("no overload result")
+    check_tracing(r, md)
     by_id = {m["id"]: m for m in r["metrics"]}
     missing = [k for k in required
                if k not in by_id or by_id[k]["value"] is None]
@@ -221,6 +229,22 @@ def check(out_dir, soak):
     for k in required:
         if by_id[k]["label"] not in md:
             raise BenchError(f"latest.md lacks the row of {k}")
+
+
+def check_tracing(r, md):
+    """A row per tracing mode, every figure present, the traced ones with
+    their ratios to off and their span counts."""
+    rows = (r.get("tracing") or {}).get("rows") or []
+    if [row["tracing"] for row in rows] != [key for key, _ in MODES]:
+        raise BenchError(f"tracing table has {[x['tracing'] for x in rows]}")
+    for row in rows:
+        keys = [k for k in row if row["tracing"] != "off"
+                or not (k.endswith("_vs_off") or k.endswith("_spans"))]
+        empty = [k for k in keys if row[k] is None]
+        if empty:
+            raise BenchError(f"tracing {row['tracing']}: no value for {empty}")
+        if f"| {row['tracing']} |" not in md:
+            raise BenchError(f"latest.md lacks the tracing row {row['tracing']}")
 
 
 def main():

@@ -8,9 +8,9 @@ import time
 from bench_procs import (STARTED, BenchError, Worker, cpu_seconds, log,
                          memory_breakdown, mib, rss_bytes, spawn, threads)
 from bench_report import fmt, metric, spaced
-from bench_runs import (driver_args, h2load_args, median, note_load, overhead,
-                        parse_h2load, percentile, ratio, read_run, run_driver,
-                        run_h2load, run_stats, window_cost)
+from bench_runs import (driver_args, h2load_args, median, note_load,
+                        parse_h2load, percentile, ratio, read_run, run_costed,
+                        run_driver, run_h2load, run_stats)
 
 
 # h2load --rps=R writes every 10 ms (strace -ttt; docs/bench.md): the
@@ -26,22 +26,7 @@ def measure_rate(ctx, rate, runs, duration_s, window=None):
     out = []
     for i in range(1, runs + 1):
         note_load(ctx)
-        worker = Worker(ctx.worker_bin, ctx.workdir, f"w-{rate}-{i}")
-        try:
-            ctx.worker = worker
-            s, rows, samples, whole = run_driver(
-                ctx, f"rate-{rate}-{i}", rate, duration_s, 0,
-                warmup_s=window[0] if window else 0, window=window,
-                extra_pids={"worker": worker.pid})
-            run = run_stats(s, rows)
-            if window:
-                run["driver"] = window_cost(samples, "driver", rate)
-                run["worker"] = window_cost(samples, "worker", rate)
-                run["overhead"] = overhead(rows)
-                run["driver_whole"] = whole
-                run["worker_whole"] = worker.stop_counted()
-        finally:
-            worker.stop()
+        run = run_costed(ctx, f"rate-{rate}-{i}", rate, duration_s, window)
         text = (f"  {rate:>6} rps run {i}: answered "
                 f"{run['answered_share']:.4f}, on time "
                 f"{run['on_time_share']:.4f}, lag p99 {run['lag_p99_ms']} ms")

@@ -98,6 +98,7 @@ def markdown(results):
                   f"RPS: {share(a['answered_share'])} answered, lag p99 "
                   f"{fmt(a['lag_p99_ms'], 3)} ms: "
                   f"{'clean' if a['sustained'] else 'NOT clean'}.", ""]
+    lines += tracing_lines(results.get("tracing"))
     lines += ["| metric | value | target | pass/miss |", "|---|---|---|---|"]
     for x in results["metrics"]:
         verdict = {True: "pass", False: "**miss**", None: "—"}[x["pass"]]
@@ -107,6 +108,44 @@ def markdown(results):
     if results["errors"]:
         lines += ["", "Errors:"] + [f"- {e}" for e in results["errors"]]
     return "\n".join(lines) + "\n"
+
+
+def tracing_lines(tr):
+    """The tracing table: CPU per call in each mode and its ratio to off."""
+    if not tr:
+        return []
+    w = tr["window"]
+    lines = [f"Tracing at {spaced(tr['rps'])} RPS, spin 0, runs of "
+             f"{tr['run_s']} s (window {w[0]:g}-{w[1]:g} s), {tr['rounds']} "
+             f"round(s) of off / 0.01 / 1.0 in alternating order "
+             f"({tr['wall_s']:.0f} s in all); traced, the driver "
+             f"(`--trace-sample-rate`) and the worker write their spans "
+             f"with `--trace-out`. CPU µs/call window / whole, and × off: "
+             f"the median of each round's ratio to its off run (the "
+             f"rounds' range):", "",
+             "| tracing | driver µs/call | driver × off | worker µs/call | "
+             "worker × off | traces (client / server spans; expected) | "
+             "lag p99 (ms) |", "|---|---|---|---|---|---|---|"]
+    def vs_off(r, key):
+        """The median ratio, and the rounds' range where there are several."""
+        rounds = [x for x in r[key + "_vs_off_rounds"] if x is not None]
+        spread = (f" ({min(rounds):.2f}–{max(rounds):.2f})"
+                  if len(rounds) > 1 and r["tracing"] != "off" else "")
+        return f"{fmt(r[key + '_vs_off'], 2)}{spread}"
+
+    for r in tr["rows"]:
+        spans = "—"
+        if r["client_spans"] is not None:
+            spans = (f"{r['client_spans']:.0f} / {r['server_spans']:.0f}; "
+                     f"{r['expected_spans']:.0f}")
+        lines.append(
+            f"| {r['tracing']} | {both(r, 'driver_cpu_us')} | "
+            f"{vs_off(r, 'driver_cpu_us')} / "
+            f"{vs_off(r, 'driver_cpu_us_whole')} | "
+            f"{both(r, 'worker_cpu_us')} | {vs_off(r, 'worker_cpu_us')} / "
+            f"{vs_off(r, 'worker_cpu_us_whole')} | {spans} | "
+            f"{fmt(r['lag_p99_ms'], 3)} |")
+    return lines + [""]
 
 
 def soak_markdown(results):

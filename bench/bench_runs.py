@@ -9,7 +9,7 @@ import statistics
 import subprocess
 import time
 
-from bench_procs import (BenchError, Sampler, spawn, stop, wait_exit,
+from bench_procs import (BenchError, Sampler, Worker, spawn, stop, wait_exit,
                          whole_cost)
 
 METHOD_PATH = "/load_worker.LoadWorker/InvokeWorker"
@@ -106,6 +106,31 @@ def run_driver(ctx, name, rps, duration_s, spin_ms, warmup_s=0, window=None,
                          f"{os.path.join(ctx.workdir, name + '.log')}")
     s, rows = read_run(summary, out)
     return s, rows, samples, whole_cost(proc.cpu_s, s["sent"])
+
+
+def run_costed(ctx, name, rate, duration_s, window=None, worker_args=(),
+               driver_args_extra=()):
+    """One driver run `name` at `rate` (spin 0) against a fresh worker
+    started with `worker_args`: its schedule stats and, with a CPU `window`,
+    the driver's and the worker's CPU per call over the window and over
+    their whole lives, and the latency overhead."""
+    worker = Worker(ctx.worker_bin, ctx.workdir, f"w-{name}", worker_args)
+    try:
+        ctx.worker = worker
+        s, rows, samples, whole = run_driver(
+            ctx, name, rate, duration_s, 0,
+            warmup_s=window[0] if window else 0, window=window,
+            extra_pids={"worker": worker.pid}, extra_args=driver_args_extra)
+        run = run_stats(s, rows)
+        if window:
+            run["driver"] = window_cost(samples, "driver", rate)
+            run["worker"] = window_cost(samples, "worker", rate)
+            run["overhead"] = overhead(rows)
+            run["driver_whole"] = whole
+            run["worker_whole"] = worker.stop_counted()
+    finally:
+        worker.stop()
+    return run
 
 
 def window_cost(samples, who, rps):

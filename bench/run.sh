@@ -19,6 +19,11 @@ Measures, on loopback, every process bound to 127.0.0.1 (see docs/bench.md):
   rate      the highest rate sustained (every call sent with lag p99 <= 1
             ms and answered) in 3 of 3 runs
   overload  30 s at twice that rate, then a run at half of it (clean?)
+  tracing   5 000 RPS with tracing off, at --trace-sample-rate 0.01 and
+            1.0 (driver and worker --trace-out into the scratch dir): CPU
+            per call of both (window / whole) and its ratio to the off run
+            of the same round, median of 3 rounds in alternating order
+            (~2 min); the span counts must match the rate
   worker    idle RSS, exec to listening and to the first answered call
             (median of 20), CPU per call under h2load -c1 -m10, spin
             accuracy at 1/10/100 ms
