@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "h2_session.h"
 #include "h2_wire.h"
+#include "knbench/common/h2_output.h"
 #include "knbench/common/net.h"
 #include "knbench/load_driver/h2_transport.h"
 
@@ -85,37 +86,19 @@ void H2Transport::Backoff(Slot* slot, absl::Time now) {
 bool H2Transport::Flush(Session* s) {
   s->unflushed = 0;
   if (s->dead || !s->connected) return !s->dead;
-  while (true) {
-    if (s->out_done == s->out.size()) {
-      s->out.clear();
-      s->out_done = 0;
-      // Everything nghttp2 has queued, in one buffer: one write.
-      while (true) {
-        const uint8_t* data = nullptr;
-        const ssize_t n = nghttp2_session_mem_send(s->h2, &data);
-        if (n < 0) {
-          Drop(s, nghttp2_strerror(static_cast<int>(n)));
-          return false;
-        }
-        if (n == 0) break;
-        s->out.append(reinterpret_cast<const char*>(data),
-                      static_cast<size_t>(n));
-      }
-      if (s->out.empty()) break;
-    }
-    const ssize_t n =
-        send(s->fd, s->out.data() + s->out_done, s->out.size() - s->out_done,
-             MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n > 0) {
-      s->out_done += static_cast<size_t>(n);
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-    Drop(s, absl::StrCat("send: ", std::strerror(errno)));
-    return false;
+  int h2_error = 0;
+  switch (FlushH2(s->h2, s->fd, &s->out, &h2_error)) {
+    case H2Flush::kSessionError:
+      Drop(s, nghttp2_strerror(h2_error));
+      return false;
+    case H2Flush::kSocketError:
+      Drop(s, absl::StrCat("send: ", std::strerror(errno)));
+      return false;
+    case H2Flush::kDone:
+    case H2Flush::kBlocked:
+      break;
   }
-  SetEvents(s, s->out_done < s->out.size() ? (EPOLLIN | EPOLLOUT) : EPOLLIN);
+  SetEvents(s, s->out.Pending() ? (EPOLLIN | EPOLLOUT) : EPOLLIN);
   return true;
 }
 

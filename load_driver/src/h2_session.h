@@ -11,6 +11,7 @@
 #include <unordered_set>
 
 #include "absl/time/time.h"
+#include "knbench/common/h2_output.h"
 #include "knbench/load_driver/h2_transport.h"
 
 namespace knbench::load_driver {
@@ -49,8 +50,7 @@ struct H2Transport::Session {
   bool goaway = false;
   bool dead = false;
   absl::Time attempt_deadline;
-  std::string out;  // Frames not yet taken by the socket.
-  size_t out_done = 0;
+  H2Output out;  // Frames not yet taken by the socket.
   uint32_t events = 0;
   int unflushed = 0;
   std::unordered_set<Call*> calls;  // Every Call nghttp2 may still name.

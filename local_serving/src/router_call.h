@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "knbench/common/h2_output.h"
 #include "knbench/local_serving/router.h"
 
 namespace knbench::local_serving {
@@ -32,8 +33,7 @@ struct Router::Conn {
   bool connected = false;
   bool goaway = false;  // the pod said GOAWAY: no new calls on it
   bool dead = false;
-  std::string out;  // frames the socket has not taken yet
-  size_t out_done = 0;
+  H2Output out;  // frames the socket has not taken yet
   uint32_t events = 0;
   std::unordered_set<Call*> calls;  // every Call nghttp2 may still name
 };

@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "knbench/common/h2_output.h"
 #include "knbench/common/net.h"
 #include "knbench/local_serving/router.h"
 #include "router_call.h"
@@ -328,38 +329,13 @@ void Router::Read(Conn* conn) {
 bool Router::Flush(Conn* conn) {
   if (conn->dead) return false;
   if (!conn->connected) return true;
-  while (true) {
-    if (conn->out_done == conn->out.size()) {
-      conn->out.clear();
-      conn->out_done = 0;
-      // Everything nghttp2 has queued, in one buffer: one write.
-      while (true) {
-        const uint8_t* data = nullptr;
-        const ssize_t n = nghttp2_session_mem_send(conn->h2, &data);
-        if (n < 0) {
-          Drop(conn);
-          return false;
-        }
-        if (n == 0) break;
-        conn->out.append(reinterpret_cast<const char*>(data),
-                         static_cast<size_t>(n));
-      }
-      if (conn->out.empty()) break;
-    }
-    const ssize_t n =
-        send(conn->fd, conn->out.data() + conn->out_done,
-             conn->out.size() - conn->out_done, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n > 0) {
-      conn->out_done += static_cast<size_t>(n);
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+  int h2_error = 0;
+  const H2Flush flushed = FlushH2(conn->h2, conn->fd, &conn->out, &h2_error);
+  if (flushed == H2Flush::kSessionError || flushed == H2Flush::kSocketError) {
     Drop(conn);
     return false;
   }
-  const uint32_t events =
-      conn->out_done < conn->out.size() ? (EPOLLIN | EPOLLOUT) : EPOLLIN;
+  const uint32_t events = conn->out.Pending() ? (EPOLLIN | EPOLLOUT) : EPOLLIN;
   if (events != conn->events) {
     epoll_event ev = EpollEvent(events, conn);
     epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, conn->fd, &ev);
@@ -367,7 +343,7 @@ bool Router::Flush(Conn* conn) {
   }
   // Both sides are done with it (GOAWAY, every stream closed).
   if (!nghttp2_session_want_read(conn->h2) &&
-      !nghttp2_session_want_write(conn->h2) && conn->out.empty()) {
+      !nghttp2_session_want_write(conn->h2) && conn->out.Empty()) {
     Drop(conn);
     return false;
   }
