@@ -377,7 +377,12 @@ void Router::Drop(Conn* conn) {
   }
   if (conn->pod != nullptr && conn->pod->conn == conn)
     conn->pod->conn = nullptr;
-  close(conn->fd);  // also leaves the epoll set
+  // Out of the epoll set before close(): a pod being started may hold a
+  // copy of the fd between its fork and its exec (CLOEXEC closes it only
+  // then), and while any copy is open close() leaves the registration in
+  // place, so epoll would name this Conn after it is freed.
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, conn->fd, nullptr);
+  close(conn->fd);
   conn->fd = -1;
   nghttp2_session_del(conn->h2);
   conn->h2 = nullptr;
@@ -392,6 +397,7 @@ void Router::GoAway() {
   if (going_away_) return;
   going_away_ = true;
   if (listen_fd_ >= 0) {
+    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);  // See Drop.
     close(listen_fd_);
     listen_fd_ = -1;
   }
