@@ -30,6 +30,7 @@
 #include "knbench/local_serving/pod_cgroups.h"
 #include "knbench/local_serving/pod_resources.h"
 #include "knbench/local_serving/serving.h"
+#include "knbench/tracing/flags.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:8080",
           "HOST:PORT of the ingress: every gRPC call sent here goes to a pod. "
@@ -306,6 +307,10 @@ ls::ServingOptions ServingOptionsOrExit(const am::FlagSettings& settings) {
   o.stats_out = absl::GetFlag(FLAGS_stats_out);
   o.decisions_out = absl::GetFlag(FLAGS_decisions_out);
   o.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
+  absl::StatusOr<knbench::tracing::TracingSettings> tracing =
+      knbench::tracing::TracingSettingsFromFlags();
+  if (!tracing.ok()) UsageError(tracing.status().message());
+  o.tracing = *std::move(tracing);
   o.labels = Labels(settings);
   o.pods = PodOptionsOrExit(o.labels);
   absl::StatusOr<ls::PodResources> resources = ls::ResolvePodResources(
