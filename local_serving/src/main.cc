@@ -218,6 +218,9 @@ nlohmann::ordered_json ServingJson(const ls::ServingOptions& o) {
           {"decisions_out", o.decisions_out},
           {"prometheus_sd_file", o.sd_file},
           {"pod_cgroups", o.pod_cgroups},
+          {"otlp_endpoint", o.tracing.otlp_endpoint},
+          {"trace_out", o.tracing.trace_out},
+          {"trace_sample_rate", o.tracing.sample_rate},
           // What would be enforced, found without making anything.
           {"pod_resources",
            ls::PodResourcesJson(
