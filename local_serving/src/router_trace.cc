@@ -73,8 +73,10 @@ void Router::ExportSpans(const Call& call, grpc::StatusCode code) {
   const auto [service, method] = ServiceAndMethod(call.method);
   const int grpc_code = static_cast<int>(code);
   // Out of the path, the call went straight to a queue-proxy (Kubernetes'
-  // service): no activator span then, as on a cluster.
-  const bool activator = call.via_activator_;
+  // service): no activator span then, as on a cluster. One refused before
+  // it was read whole (its headers, its size) was refused at the door: only
+  // the activator span.
+  const bool activator = call.via_activator_ || !call.admitted_;
   if (activator) {
     tracing::Span span;
     span.context = spans.activator;
@@ -101,7 +103,7 @@ void Router::ExportSpans(const Call& call, grpc::StatusCode code) {
         {"knbench.activator_wait_us", Micros(call.activator_wait_)}};
     tracing_.exporter->Export(std::move(wait));
   }
-  if (spans.dispatched_ns == 0 && activator) return;  // never left it
+  if (spans.dispatched_ns == 0 && activator) return;  // never reached a pod
   tracing::Span span;
   span.context = spans.queue_proxy;
   span.parent = activator ? spans.activator.span_id : spans.caller;
