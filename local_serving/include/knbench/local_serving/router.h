@@ -18,6 +18,9 @@
 // - Every answer carries the pod's trailers and the call's waits in the
 //   activator and in a queue-proxy (common/wait_trailers.h), by the router's
 //   clock.
+// - With a RouterTracing exporter, a sampled call gets the activator's and
+//   the queue-proxy's spans, and the pod the queue-proxy span as parent
+//   (router_trace.cc).
 //
 // Every call with a request is counted in SecondStats from arrival to
 // answer: the stat the queue-proxies and the activator report to the
