@@ -30,6 +30,7 @@
 #include "knbench/local_serving/pod_cgroups.h"
 #include "knbench/local_serving/pod_resources.h"
 #include "knbench/local_serving/serving.h"
+#include "knbench/tracing/flags.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:8080",
           "HOST:PORT of the ingress: every gRPC call sent here goes to a pod. "
@@ -217,6 +218,9 @@ nlohmann::ordered_json ServingJson(const ls::ServingOptions& o) {
           {"decisions_out", o.decisions_out},
           {"prometheus_sd_file", o.sd_file},
           {"pod_cgroups", o.pod_cgroups},
+          {"otlp_endpoint", o.tracing.otlp_endpoint},
+          {"trace_out", o.tracing.trace_out},
+          {"trace_sample_rate", o.tracing.sample_rate},
           // What would be enforced, found without making anything.
           {"pod_resources",
            ls::PodResourcesJson(
@@ -306,6 +310,10 @@ ls::ServingOptions ServingOptionsOrExit(const am::FlagSettings& settings) {
   o.stats_out = absl::GetFlag(FLAGS_stats_out);
   o.decisions_out = absl::GetFlag(FLAGS_decisions_out);
   o.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
+  absl::StatusOr<knbench::tracing::TracingSettings> tracing =
+      knbench::tracing::TracingSettingsFromFlags();
+  if (!tracing.ok()) UsageError(tracing.status().message());
+  o.tracing = *std::move(tracing);
   o.labels = Labels(settings);
   o.pods = PodOptionsOrExit(o.labels);
   absl::StatusOr<ls::PodResources> resources = ls::ResolvePodResources(

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
 #include "knbench/local_serving/streaming_methods.h"
 #include "router_call.h"
 #include "router_wire.h"
@@ -38,6 +39,7 @@ void Router::SetArrivalHook(std::function<void()> on_arrival) {
 }
 
 void Router::Begin(Call* call) {
+  if (tracing_.exporter != nullptr) StartSpans(call);
   Answers answers;
   {
     absl::MutexLock lock(&mu_);
@@ -181,6 +183,7 @@ void Router::SettleLocked(Call* call, grpc::Status status, bool answered_by_pod,
   if (call->admitted_) stats_->Depart(now);
   call->answer_code_ = status.error_code();
   call->answered_by_pod_ = answered_by_pod;
+  if (call->spans.traced) call->spans.answered_ns = absl::GetCurrentTimeNanos();
   call->latency_ = now - call->arrived_;
   answers->emplace_back(call, std::move(status));
 }
@@ -319,12 +322,16 @@ void Router::Abort() {
 
 void Router::MaybeRetire(Call* call) {
   if (!call->client_closed || call->up != nullptr) return;
-  if (call->begun && observer_ != nullptr) {
+  if (call->begun) {
     const bool client_ended = call->client_ended_;
-    observer_->OnCallDone(
-        client_ended ? call->client_code_ : call->answer_code_,
-        call->via_activator_, call->answered_by_pod_ && !client_ended,
-        call->latency_);
+    const grpc::StatusCode code =
+        client_ended ? call->client_code_ : call->answer_code_;
+    if (call->spans.traced) ExportSpans(*call, code);
+    if (observer_ != nullptr) {
+      observer_->OnCallDone(code, call->via_activator_,
+                            call->answered_by_pod_ && !client_ended,
+                            call->latency_);
+    }
   }
   if (call->has_deadline) deadlines_.erase(call->deadline_pos);
   delete call;

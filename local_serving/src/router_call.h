@@ -17,6 +17,7 @@
 #include "absl/time/time.h"
 #include "knbench/common/h2_output.h"
 #include "knbench/local_serving/router.h"
+#include "knbench/tracing/trace_context.h"
 
 namespace knbench::local_serving {
 
@@ -90,6 +91,22 @@ struct Router::Pod {
   }
 };
 
+// A traced call's spans (router_trace.cc), by real time, as the other
+// processes' spans are: the activator's from its arrival to its answer, with
+// a child for its wait for a pod with capacity (arrival to dispatch), and the
+// queue-proxy's from its arrival at the pod's queue-proxy (its dispatch, or
+// its arrival when the activator was not in the path) to its answer.
+struct CallSpans {
+  bool traced = false;
+  tracing::SpanId caller{};        // its parent's; zero for a new root
+  tracing::SpanContext activator;  // the queue-proxy span's parent
+  tracing::SpanContext queue_proxy;
+  int64_t arrived_ns = 0;
+  int64_t dispatched_ns = 0;  // 0: never sent to a pod
+  int64_t answered_ns = 0;
+  std::string pod;  // the pod it was sent to
+};
+
 // One proxied call: the client's stream and, once sent, the pod's. The
 // router's mutex guards the fields below `Guarded by the router's mutex`;
 // the rest belongs to the router's thread.
@@ -159,6 +176,7 @@ class Router::Call {
   // The client ended the call before our answer: the code it saw.
   bool client_ended_ = false;
   grpc::StatusCode client_code_ = grpc::StatusCode::CANCELLED;
+  CallSpans spans;  // set at Begin, times as they come, under the mutex
 };
 
 }  // namespace knbench::local_serving

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/time/clock.h"
 #include "knbench/local_serving/router.h"
 #include "router_call.h"
 
@@ -86,6 +87,10 @@ void Router::AssignLocked(Call* call, const std::shared_ptr<Pod>& pod) {
   MoveLocked(call, &upstream_);
   call->state_ = Call::State::kUpstream;
   call->pod_ = pod;
+  if (call->spans.traced) {
+    call->spans.dispatched_ns = absl::GetCurrentTimeNanos();
+    call->spans.pod = pod->name;
+  }
   ++pod->inflight;
   ++inflight_;
 }

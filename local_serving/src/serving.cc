@@ -161,6 +161,16 @@ absl::Status LocalServing::Start() {
     metrics_.Stop();
     return st;
   }
+  // One service for both, its spans named by the part that made them: the
+  // exporter's resource is per process (docs/local_serving.md, "Traces").
+  absl::StatusOr<std::unique_ptr<tracing::SpanExporter>> exporter =
+      tracing::StartExporter(options_.tracing, "local-serving", *registry_);
+  if (!exporter.ok()) {
+    metrics_.Stop();
+    return exporter.status();
+  }
+  exporter_ = *std::move(exporter);
+  router_.SetTracing({exporter_.get(), options_.tracing.sample_rate});
   absl::StatusOr<int> port = router_.Listen(options_.host, options_.grpc_port);
   if (!port.ok()) {
     metrics_.Stop();
@@ -227,6 +237,7 @@ void LocalServing::Shutdown() {
   // reach and close their connections at once while the pods drain.
   pods_.Stop(grace);
   router_.Stop();
+  if (exporter_ != nullptr) exporter_->Shutdown();  // its last spans
   cgroups_.Close();
   metrics_.Stop();
   for (OutputFile* file : {stats_file_.get(), decisions_file_.get()}) {

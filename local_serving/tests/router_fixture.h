@@ -86,6 +86,7 @@ class RouterTest : public ::testing::Test {
     absl::StatusOr<int> port = router_->Listen("127.0.0.1", 0);
     ASSERT_TRUE(port.ok()) << port.status();
     port_ = *port;
+    router_->SetTracing(tracing_);
     router_->Start();
     stub_ = load_worker::LoadWorker::NewStub(grpc::CreateChannel(
         absl::StrCat("127.0.0.1:", port_), grpc::InsecureChannelCredentials()));
@@ -150,6 +151,7 @@ class RouterTest : public ::testing::Test {
   ::knbench::testing::FakeClock
       clock_;  // the router's: time passes when a test says so
   CountingObserver observer_;
+  RouterTracing tracing_;  // set before StartRouter to trace
   std::unique_ptr<SecondStats> stats_;
   std::unique_ptr<Router> router_;
   std::unique_ptr<load_worker::LoadWorker::Stub> stub_;

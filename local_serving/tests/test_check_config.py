@@ -18,7 +18,8 @@ SERVING_KEYS = {"listen", "metrics_port", "worker", "worker_args", "service",
                 "namespace", "revision", "pod_start_delay", "max_pods",
                 "queue_depth", "metric_names", "termination_grace",
                 "shutdown_grace", "log_dir", "stats_out", "decisions_out",
-                "prometheus_sd_file", "pod_cgroups", "pod_resources"}
+                "prometheus_sd_file", "pod_cgroups", "otlp_endpoint", "trace_out",
+                "trace_sample_rate", "pod_resources"}
 # The text keys scripts have read since before the JSON, in their order.
 TEXT_KEYS = ["listen", "metrics_port", "worker", "service", "metric",
              "target_per_pod", "container_concurrency", "window",

@@ -1,10 +1,10 @@
 #!/usr/bin/python3
 """Checks the traces of a finished local sweep run with --trace-sample-rate 1: runs.json
 names each run's two trace files; every sent request has one driver client span (its
-knbench.seq as in the CSV); every successful one a worker server span, its child, inside
-it in time, and a spin span under that, all of one trace id; no pod span without its
-driver span; every line valid OTLP/JSON (the tracing tests' receiver fixture says what
-that is); the report links both files and shows the slowest requests.
+knbench.seq as in the CSV); every successful one a worker server span under it (its
+child, or through local serving's activator and queue-proxy spans), inside it in time,
+and a spin span under that, all of one trace id; no pod span without its driver span;
+every line valid OTLP/JSON (the tracing tests' receiver fixture says what that is); the report links both files and shows the slowest requests.
 Usage: check_traces.py SWEEP_DIR"""
 import csv
 import json
@@ -69,6 +69,18 @@ def check_clients(name, clients, pods_by_span, rows):
               f"{name}: drivers' k8s.pod.name {sorted(drivers)}")
 
 
+def workers_under(by_parent, span_id):
+    """The worker spans under a client span: its children, or (through local serving)
+    the children of its activator's and queue-proxy's spans."""
+    out = []
+    for svc, s in by_parent.get(span_id, []):
+        if svc == "worker":
+            out.append(s)
+        elif svc == "local-serving":
+            out += workers_under(by_parent, s["spanId"])
+    return out
+
+
 def check_run(d, rec):
     name, files = rec["name"], rec["files"]
     if not check({"traces", "pod_traces"} <= set(files), f"{name}: runs.json files {files}"):
@@ -90,7 +102,7 @@ def check_run(d, rec):
           f"{name}: {len(ok)} client spans with status 0 for the CSV's successes")
     for c in ok:
         seq = attr(c, "knbench.seq")
-        server = [s for svc, s in by_parent.get(c["spanId"], []) if svc == "worker"]
+        server = workers_under(by_parent, c["spanId"])
         if not check(len(server) == 1, f"{name}: seq {seq} has {len(server)} worker spans"):
             continue
         w = server[0]

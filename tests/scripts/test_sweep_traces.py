@@ -145,13 +145,15 @@ def test_at_zero_nothing_traces(fake_env):
     assert not [n for n in os.listdir(fake_env) if n.startswith("traces-")]
 
 
-def test_local_serving_passes_the_endpoint_to_every_pod(fake_env):
+def test_local_serving_and_every_pod_get_the_endpoint(fake_env):
     s = resolve()
     b = LocalBackend(s, systems(s)[0], str(fake_env / "logs"))
     try:
         b.setup()
         serving = calls(fake_env, "local_serving")[-1]["argv"]
         assert f"--worker-arg=--otlp-endpoint={b.receiver.url}" in serving
+        # Its own activator and queue-proxy spans, to the same receiver.
+        assert f"--otlp-endpoint={b.receiver.url}" in serving
         assert f"--otlp-endpoint={b.receiver.url}" in b.describe()["worker_flags"]
     finally:
         b.teardown()

@@ -35,7 +35,7 @@ class ServingSystem:
         self.child: Optional[procs.Child] = None
         self.tmp = self.logs = ""
         self.watch: Optional[PodWatch] = None
-        self.trace_args: List[str] = []  # where the pods export spans (tracing on)
+        self.trace_args: List[str] = []  # where it and its pods export spans (tracing on)
 
     # --- settings -------------------------------------------------------------------
     def flags(self) -> List[str]:
@@ -132,7 +132,7 @@ class ServingSystem:
                 f"--prometheus-sd-file={os.path.join(tmp, 'pods.json')}",
                 f"--stats-out={os.path.join(logs, 'local_serving-stats.csv')}",
                 f"--decisions-out={os.path.join(logs, 'local_serving-decisions.csv')}",
-                *(f"--worker-arg={w}" for w in self.trace_args)]
+                *self.trace_args, *(f"--worker-arg={w}" for w in self.trace_args)]
         self.child = children.spawn("local_serving", argv,
                                     os.path.join(logs, "local_serving.log"), grace=45)
         log(f"started local_serving (pid {self.child.pid}) at 127.0.0.1:{listen}, metrics "

@@ -18,6 +18,9 @@
 // - Every answer carries the pod's trailers and the call's waits in the
 //   activator and in a queue-proxy (common/wait_trailers.h), by the router's
 //   clock.
+// - With a RouterTracing exporter, a sampled call gets the activator's and
+//   the queue-proxy's spans, and the pod the queue-proxy span as parent
+//   (router_trace.cc).
 //
 // Every call with a request is counted in SecondStats from arrival to
 // answer: the stat the queue-proxies and the activator report to the
@@ -58,6 +61,10 @@
 
 struct nghttp2_session_callbacks;
 
+namespace knbench::tracing {
+class SpanExporter;
+}
+
 namespace knbench::local_serving {
 
 // Limits of the router, so that no client can grow local serving without
@@ -91,6 +98,14 @@ struct RouterOptions {
   size_t max_message_bytes = kMaxMessageBytes;
   size_t message_budget_bytes = kMessageBudgetBytes;
   absl::Duration message_timeout = absl::Seconds(kMessageTimeoutSeconds);
+};
+
+// Where the router's spans go (docs/local_serving.md, "Traces"). A call
+// whose traceparent is valid and sampled is traced; one without a valid
+// traceparent starts a trace at `root_rate`.
+struct RouterTracing {
+  tracing::SpanExporter* exporter = nullptr;  // null: nothing is traced
+  double root_rate = 0;
 };
 
 // What the router reports as each call ends (for metrics).
@@ -139,6 +154,8 @@ class Router {
   void RemovePod(const std::string& name);
 
   void SetActivatorInPath(bool in_path);
+  // Before Start; `tracing.exporter` must outlive the router's thread.
+  void SetTracing(RouterTracing tracing) { tracing_ = tracing; }
   // `on_arrival` runs (on the router's thread) for every arriving call while
   // enabled: the autoscaler's poke.
   void SetArrivalHook(std::function<void()> on_arrival);
@@ -208,6 +225,12 @@ class Router {
   void Abort();
   // Both its streams are closed: reports it to the observer, deletes it.
   void MaybeRetire(Call* call);
+  // Its spans (router_trace.cc): decides at its arrival whether it is
+  // traced (and, if so, names its queue-proxy span in the traceparent it
+  // forwards); exports them once it is retired, under the code its client
+  // saw.
+  void StartSpans(Call* call);
+  void ExportSpans(const Call& call, grpc::StatusCode code);
   // Sends the request to its pod (StartUpstream) and the answer to the
   // client (Answer), as HTTP/2 frames.
   void StartUpstream(Call* call, Pod* pod);
@@ -252,6 +275,7 @@ class Router {
   Clock* const clock_;
   std::function<void()> on_arrival_;
   std::atomic<bool> hook_enabled_{false};
+  RouterTracing tracing_;
   nghttp2_session_callbacks* server_callbacks_ = nullptr;
   nghttp2_session_callbacks* client_callbacks_ = nullptr;
 

@@ -26,6 +26,8 @@
 #include "knbench/local_serving/sd_file.h"
 #include "knbench/local_serving/second_stats.h"
 #include "knbench/local_serving/serving_metrics.h"
+#include "knbench/tracing/exporter.h"
+#include "knbench/tracing/flags.h"
 #include "prometheus/registry.h"
 
 namespace knbench::local_serving {
@@ -49,6 +51,8 @@ struct ServingOptions {
   std::string stats_out;       // empty: none
   std::string decisions_out;   // empty: none
   absl::Duration shutdown_grace = absl::Seconds(30);
+  // The activator's and queue-proxies' spans (the service local-serving).
+  tracing::TracingSettings tracing;
 };
 
 class LocalServing {
@@ -90,6 +94,8 @@ class LocalServing {
   const absl::Time start_;
   SecondStats stats_;
   std::unique_ptr<SdFileWriter> sd_file_;  // null: none; before pods_
+  // Null when tracing is off; outlives the router's thread.
+  std::unique_ptr<tracing::SpanExporter> exporter_;
   Router router_;
   PodManager pods_;
   int grpc_port_ = 0;
