@@ -69,7 +69,9 @@ mapfile -t libs < <(needed "$binary")
 ((${#libs[@]})) || die "ldd ${binary} lists no libraries (a static binary needs no runtime_rootfs.sh)"
 for soname in "${dlopened[@]}"; do
   # The path the loader would open: ldconfig's cache, this machine's arch.
-  path="$(ldconfig -p | awk -v n="$soname" '$1 == n && /x86-64|aarch64/ { print $NF; exit }')"
+  # awk reads to the end: an early exit would SIGPIPE ldconfig, and
+  # pipefail would make that this script's exit (141).
+  path="$(ldconfig -p | awk -v n="$soname" '$1 == n && /x86-64|aarch64/ && !p { p = $NF } END { print p }')"
   [[ -n "$path" ]] || die "--dlopen ${soname}: not in ldconfig's cache (is its package installed?)"
   mapfile -t more < <(needed "$path")
   libs+=("$path" "${more[@]}")
