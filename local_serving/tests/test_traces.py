@@ -14,7 +14,7 @@ import pytest
 from serving_proc import ROOT, Serving, read_csv
 
 sys.path.insert(0, os.path.join(ROOT, "tracing", "tests"))
-from otlp_receiver import Receiver  # noqa: E402
+from otlp_receiver import Receiver, attribute  # noqa: E402
 
 # Pods take 1 s to start: the first requests wait that long in the activator.
 START_DELAY_NS = 1_000_000_000
@@ -26,13 +26,6 @@ WORK_1MS = b"\x08\x01"  # WorkRequest{duration_ms: 1}
 # Contexts local_serving does not trace (its own --trace-sample-rate is 0): a malformed
 # one is ignored, never an error; an unsampled one is the caller's decision.
 UNTRACED = ["00-not-a-trace-context", "00-" + "1" * 32 + "-" + "2" * 16 + "-00"]
-
-
-def attr(span, key):
-    for a in span.get("attributes", []):
-        if a["key"] == key:
-            return next(iter(a["value"].values()))
-    return None
 
 
 def within(child, parent):
@@ -94,7 +87,7 @@ def chains(spans):
             found = children(chain[parent], svc, name) if parent in chain else []
             if len(found) == 1:
                 chain[role] = found[0]
-        out[int(attr(client, "knbench.seq"))] = chain
+        out[int(attribute(client, "knbench.seq"))] = chain
     return out
 
 
@@ -117,9 +110,9 @@ def test_every_request_chains_driver_activator_queue_proxy_worker_spin(traced_ru
         assert abs(int(chain["queue_proxy"]["startTimeUnixNano"]) -
                    int(chain["wait"]["endTimeUnixNano"])) <= SLACK_NS, seq
         qp = chain["queue_proxy"]
-        assert attr(qp, "k8s.pod.name"), seq
-        assert attr(qp, "rpc.method") == "InvokeWorker"
-        assert attr(qp, "rpc.grpc.status_code") == "0"
+        assert attribute(qp, "k8s.pod.name"), seq
+        assert attribute(qp, "rpc.method") == "InvokeWorker"
+        assert attribute(qp, "rpc.grpc.status_code") == "0"
     # Only these: no span outside a driver's trace (none for the UNTRACED calls).
     assert len(spans) == len(roles) * len(rows)
 
@@ -128,9 +121,9 @@ def test_the_spans_carry_the_waits_the_csv_has(traced_run):
     by_seq = chains(traced_run["spans"])
     for r in traced_run["rows"]:
         chain = by_seq[int(r["seq"])]
-        assert int(attr(chain["activator"], "knbench.activator_wait_us")) == \
+        assert int(attribute(chain["activator"], "knbench.activator_wait_us")) == \
             int(r["activator_wait_us"]), r
-        assert int(attr(chain["queue_proxy"], "knbench.queue_wait_us")) == \
+        assert int(attribute(chain["queue_proxy"], "knbench.queue_wait_us")) == \
             int(r["queue_wait_us"]), r
         # The breakdown's parts never add up to more than the whole.
         parts = int(r["activator_wait_us"]) + int(r["queue_wait_us"]) + \
@@ -143,7 +136,7 @@ def test_the_first_requests_activator_spans_cover_the_cold_start(traced_run):
     first = by_seq[1]
     waited = int(first["wait"]["endTimeUnixNano"]) - int(first["wait"]["startTimeUnixNano"])
     assert waited >= START_DELAY_NS, waited
-    assert int(attr(first["activator"], "knbench.activator_wait_us")) * 1000 >= \
+    assert int(attribute(first["activator"], "knbench.activator_wait_us")) * 1000 >= \
         START_DELAY_NS - SLACK_NS
     # The pod's work starts only once the cold start is over.
     assert int(first["worker"]["startTimeUnixNano"]) >= \

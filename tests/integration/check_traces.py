@@ -15,7 +15,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "tracing", "tests"))
 from check_sweep import check, errors  # noqa: E402
-from otlp_receiver import request_problems, spans_of  # noqa: E402
+from otlp_receiver import attribute, request_problems, spans_of  # noqa: E402
 
 
 def spans(path):
@@ -29,13 +29,6 @@ def spans(path):
             check(not problems, f"{path}:{i}: {problems[:3]}")
             out += [] if problems else list(spans_of(doc))
     return out
-
-
-def attr(span, key):
-    for a in span.get("attributes", []):
-        if a["key"] == key:
-            return next(iter(a["value"].values()))
-    return None
 
 
 def pod_of(path):
@@ -56,7 +49,7 @@ def check_clients(name, clients, pods_by_span, rows):
     several (fixed pods, load-driver-<i>) each driver's seqs are its own, and the merged
     CSV renumbers them."""
     sent = [r for r in rows if r["status"] != "dropped"]
-    keys = {(pods_by_span[c["spanId"]], int(attr(c, "knbench.seq"))) for c in clients}
+    keys = {(pods_by_span[c["spanId"]], int(attribute(c, "knbench.seq"))) for c in clients}
     check(len(keys) == len(clients) == len(sent),
           f"{name}: {len(clients)} client spans ({len(keys)} distinct driver+seq) for "
           f"{len(sent)} sent requests")
@@ -97,11 +90,11 @@ def check_run(d, rec):
     ids = {s["spanId"] for _, s in driver} | {s["spanId"] for _, s in pods}
     orphans = [s["name"] for _, s in pods if s.get("parentSpanId") not in ids]
     check(not orphans, f"{name}: {len(orphans)} pod spans without their parent")
-    ok = [c for c in clients if attr(c, "rpc.grpc.status_code") == "0"]
+    ok = [c for c in clients if attribute(c, "rpc.grpc.status_code") == "0"]
     check(len(ok) == sum(r["status"] == "success" for r in rows),
           f"{name}: {len(ok)} client spans with status 0 for the CSV's successes")
     for c in ok:
-        seq = attr(c, "knbench.seq")
+        seq = attribute(c, "knbench.seq")
         server = workers_under(by_parent, c["spanId"])
         if not check(len(server) == 1, f"{name}: seq {seq} has {len(server)} worker spans"):
             continue

@@ -71,6 +71,14 @@ def request_problems(request):
     return problems
 
 
+def attribute(span, key):
+    """The value of a span's attribute KEY (whatever its kind), else None."""
+    for a in span.get("attributes", []):
+        if a["key"] == key:
+            return next(iter(a["value"].values()))
+    return None
+
+
 def spans_of(request):
     """(service.name, span) for each span of a request."""
     for rs in request["resourceSpans"]:

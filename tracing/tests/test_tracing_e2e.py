@@ -18,7 +18,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "scripts", "lib"))
 sys.path.insert(0, HERE)
 from knbench_proc import free_port, wait_until  # noqa: E402
-from otlp_receiver import Receiver, request_problems, spans_of  # noqa: E402
+from otlp_receiver import Receiver, attribute, request_problems, spans_of  # noqa: E402
 
 WORKER = os.environ["WORKER_BIN"]
 DRIVER = os.environ["DRIVER_BIN"]
@@ -76,13 +76,6 @@ def run_driver(target, out, *args, rps=50, duration="2s", background=False):
 def rows(path):
     with open(path, newline="") as f:
         return list(csv.DictReader(f))
-
-
-def attribute(span, key):
-    for a in span.get("attributes", []):
-        if a["key"] == key:
-            return next(iter(a["value"].values()))
-    return None
 
 
 def file_spans(path):
