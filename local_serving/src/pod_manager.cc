@@ -19,8 +19,8 @@
 namespace knbench::local_serving {
 namespace {
 
-// How soon a process that ended is noticed while any runs (nothing tells
-// us at once: we look).
+// How soon a process that ended is noticed when the launcher does not tell
+// (a fake, no pidfds, or a group whose leader is gone but not the rest).
 constexpr absl::Duration kReapPeriod = absl::Milliseconds(10);
 constexpr absl::Duration kProbePeriod = absl::Milliseconds(25);
 // `injected`, or else a real one owned by `owned`.
@@ -74,9 +74,17 @@ PodManager::PodManager(Options options, Listener listener, World world)
                                                          &own_readiness_)),
       cgroups_(world.cgroups) {}
 
-PodManager::~PodManager() { Stop(absl::ZeroDuration()); }
+PodManager::~PodManager() {
+  Stop(absl::ZeroDuration());
+  processes_->SetExitListener(nullptr);
+}
 
 void PodManager::Start() {
+  // A pod's exit wakes the loop; without it, the loop polls (kReapPeriod).
+  processes_->SetExitListener([this] {
+    absl::MutexLock lock(&mu_);
+    poked_ = true;
+  });
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -184,7 +192,9 @@ absl::Time PodManager::NextRound(absl::Time now) const {
   absl::Time next = absl::InfiniteFuture();
   for (const auto& p : pods_) {
     const Pod& pod = *p;
-    if (pod.status.pid != 0) next = std::min(next, now + kReapPeriod);
+    if (pod.status.pid != 0 && !processes_->TellsExit(pod.status.pid)) {
+      next = std::min(next, now + kReapPeriod);
+    }
     switch (pod.status.phase) {
       case PodPhase::kPending:
         next = std::min(next, pod.start_at);

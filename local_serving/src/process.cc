@@ -154,6 +154,7 @@ absl::StatusOr<pid_t> RealProcesses::Spawn(const ProcessSpec& spec) {
   absl::MutexLock lock(&mu_);
   groups_[*pid] = Group{};
   if (watchdog_ != nullptr) watchdog_->Watch(*pid);
+  exits_.Add(*pid);
   return pid;
 }
 
@@ -171,6 +172,12 @@ std::optional<int> RealProcesses::Reap(pid_t pid) {
   if (watchdog_ != nullptr) watchdog_->Forget(pid);
   return status;
 }
+
+void RealProcesses::SetExitListener(std::function<void()> listener) {
+  exits_.SetListener(std::move(listener));
+}
+
+bool RealProcesses::TellsExit(pid_t pid) { return exits_.Watching(pid); }
 
 void RealProcesses::Signal(pid_t pid, int signal) {
   absl::MutexLock lock(&mu_);

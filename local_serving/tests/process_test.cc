@@ -12,6 +12,7 @@
 #include <fstream>
 #include <string>
 
+#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "knbench/local_serving/pod_watchdog.h"
@@ -122,6 +123,24 @@ TEST_F(WrappedProcessTest, ALeaderThatDiesOnItsOwnTakesItsGroupAlong) {
   ASSERT_TRUE(exit.has_value());
   EXPECT_TRUE(WIFSIGNALED(*exit) && WTERMSIG(*exit) == SIGKILL);
   EXPECT_FALSE(Alive(child_));
+}
+
+TEST_F(WrappedProcessTest, ALeadersExitIsToldWithoutPolling) {
+  absl::Notification told;
+  processes_.SetExitListener([&] {
+    if (!told.HasBeenNotified()) told.Notify();
+  });
+  const pid_t leader = SpawnWrapper("");
+  child_ = ChildPid(pid_file_);
+  ASSERT_GT(child_, 0);
+  EXPECT_TRUE(processes_.TellsExit(leader));
+  EXPECT_FALSE(told.HasBeenNotified());
+  kill(leader, SIGKILL);
+  ASSERT_TRUE(told.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  // Told once: the rest of its group is polled for until Reap has it.
+  EXPECT_FALSE(processes_.TellsExit(leader));
+  EXPECT_TRUE(WaitReaped([&] { return processes_.Reap(leader); }));
+  processes_.SetExitListener(nullptr);
 }
 
 // A child in a group of its own that waits for a signal.

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -13,6 +14,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "knbench/local_serving/exit_watch.h"
 #include "knbench/local_serving/pod_watchdog.h"
 
 namespace knbench::local_serving {
@@ -51,6 +53,13 @@ class ProcessLauncher {
   // The exit status (as waitpid reports it) once `pid` has exited.
   virtual std::optional<int> Reap(pid_t pid) = 0;
   virtual void Signal(pid_t pid, int signal) = 0;
+  // Called from any thread when a process may be ready to Reap, so that
+  // the caller need not poll; null: nobody. When this returns, no call of
+  // the previous listener is running.
+  virtual void SetExitListener(std::function<void()> /*listener*/) {}
+  // Whether the listener will be called when Reap(pid) may report its
+  // exit; if not, the caller polls Reap.
+  virtual bool TellsExit(pid_t /*pid*/) { return false; }
 };
 
 // Real processes, a pod being a process group (SpawnProcess), so that a
@@ -69,6 +78,9 @@ class RealProcesses : public ProcessLauncher {
   absl::StatusOr<pid_t> Spawn(const ProcessSpec& spec) override;
   std::optional<int> Reap(pid_t pid) override;
   void Signal(pid_t pid, int signal) override;
+  void SetExitListener(std::function<void()> listener) override;
+  // Until the leader exits; the rest of its group is then polled for.
+  bool TellsExit(pid_t pid) override;
 
  private:
   struct Group {
@@ -79,6 +91,7 @@ class RealProcesses : public ProcessLauncher {
   absl::Mutex mu_;
   std::map<pid_t, Group> groups_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<PodWatchdog> watchdog_;  // null: it could not start
+  ExitWatch exits_;
 };
 
 }  // namespace knbench::local_serving
