@@ -11,6 +11,7 @@
 #include "absl/strings/numbers.h"
 #include "h2_session.h"
 #include "h2_wire.h"
+#include "knbench/common/grpc_wire.h"
 #include "knbench/common/wait_trailers.h"
 #include "load_worker.pb.h"
 
@@ -120,7 +121,7 @@ H2Transport::H2Transport(TransportOptions options, Clock* clock, RowSink* sink,
   epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, timer_fd_, &timer);
   load_worker::WorkRequest request;
   request.set_duration_ms(options_.spin_ms);
-  request_message_ = h2::FrameMessage(request.SerializeAsString());
+  request_message_ = grpc_wire::FrameMessage(request.SerializeAsString());
   nghttp2_session_callbacks_new(&callbacks_);
   nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks_,
                                                        Callbacks::OnFrameRecv);
@@ -138,7 +139,7 @@ H2Transport::H2Transport(TransportOptions options, Clock* clock, RowSink* sink,
               {":authority", options_.target.authority()},
               {"content-type", "application/grpc"},
               {"te", "trailers"},
-              {"grpc-timeout", h2::GrpcTimeout(options_.timeout)},
+              {"grpc-timeout", grpc_wire::GrpcTimeout(options_.timeout)},
               {"user-agent", h2::kUserAgent}};
   for (const auto& [name, value] : headers_) {
     nva_.push_back(Header(name, value));

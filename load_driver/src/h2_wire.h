@@ -7,10 +7,8 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <string>
 
 #include "absl/strings/string_view.h"
-#include "absl/time/time.h"
 
 namespace load_worker {
 class WorkResponse;
@@ -36,13 +34,6 @@ enum Code {
   kUnavailable = 14,
   kUnauthenticated = 16,
 };
-
-// The grpc-timeout header: at most 8 digits and a unit, rounded up.
-std::string GrpcTimeout(absl::Duration d);
-
-// One length-prefixed message: flag 0 (not compressed), its length (4
-// bytes, big-endian), the bytes.
-std::string FrameMessage(absl::string_view body);
 
 // What the client saw of one stream when it closed.
 struct StreamEnd {

@@ -3,26 +3,11 @@
 #include <nghttp2/nghttp2.h>
 
 #include "gtest/gtest.h"
+#include "knbench/common/grpc_wire.h"
 #include "load_worker.pb.h"
 
 namespace knbench::load_driver::h2 {
 namespace {
-
-TEST(H2WireTest, GrpcTimeoutIsAtMostEightDigitsRoundedUp) {
-  EXPECT_EQ(GrpcTimeout(absl::Seconds(30)), "30000000u");
-  EXPECT_EQ(GrpcTimeout(absl::Milliseconds(100)), "100000u");
-  EXPECT_EQ(GrpcTimeout(absl::Nanoseconds(1500)), "1500n");
-  EXPECT_EQ(GrpcTimeout(absl::Seconds(100000)), "100000S");
-  EXPECT_EQ(GrpcTimeout(absl::Nanoseconds(100000001)), "100001u");
-  EXPECT_EQ(GrpcTimeout(absl::ZeroDuration()), "1n");
-  EXPECT_EQ(GrpcTimeout(absl::Hours(2000000)), "2000000H");
-}
-
-TEST(H2WireTest, MessagesCarryAFlagAndABigEndianLength) {
-  EXPECT_EQ(FrameMessage("ab"), std::string("\0\0\0\0\2ab", 7));
-  EXPECT_EQ(FrameMessage(std::string(258, 'x')).substr(0, 5),
-            std::string("\0\0\0\x01\x02", 5));
-}
 
 load_worker::WorkResponse Parsed(const StreamEnd& end, int* code) {
   load_worker::WorkResponse response;
@@ -33,7 +18,7 @@ load_worker::WorkResponse Parsed(const StreamEnd& end, int* code) {
 TEST(H2WireTest, AnOkAnswerIsParsed) {
   load_worker::WorkResponse sent;
   sent.set_pod("pod-a");
-  const std::string data = FrameMessage(sent.SerializeAsString());
+  const std::string data = grpc_wire::FrameMessage(sent.SerializeAsString());
   StreamEnd end;
   end.http_status = 200;
   end.grpc_status = 0;

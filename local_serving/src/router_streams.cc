@@ -5,6 +5,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "knbench/common/grpc_wire.h"
 #include "knbench/common/wait_trailers.h"
 #include "knbench/local_serving/router.h"
 #include "router_call.h"
@@ -106,7 +107,7 @@ int Router::Callbacks::OnHeader(nghttp2_session* h2, const nghttp2_frame* frame,
     } else if (n == ":authority") {
       call->authority = std::move(v);
     } else if (n == "grpc-timeout") {
-      if (std::optional<absl::Duration> d = wire::ParseTimeout(v)) {
+      if (std::optional<absl::Duration> d = grpc_wire::ParseGrpcTimeout(v)) {
         call->deadline = absl::Now() + *d;
       }
     } else if (!IsHopHeader(n)) {
@@ -122,7 +123,7 @@ int Router::Callbacks::OnHeader(nghttp2_session* h2, const nghttp2_frame* frame,
   } else if (n == "grpc-status" && absl::SimpleAtoi(v, &number)) {
     call->up_grpc_status = number;
   } else if (n == "grpc-message") {
-    call->up_grpc_message = wire::PercentDecode(v);
+    call->up_grpc_message = grpc_wire::PercentDecode(v);
   } else if (absl::StartsWith(n, ":") || n == "content-type" ||
              absl::StartsWith(n, "grpc-status-details")) {
     // HTTP's, or a detail the router does not carry.
@@ -142,7 +143,8 @@ int Router::Callbacks::OnData(nghttp2_session* h2, uint8_t, int32_t stream_id,
   const auto* bytes = reinterpret_cast<const char*>(data);
   if (static_cast<Conn*>(user)->to_pod) {
     if (call->up_too_big) return 0;
-    if (call->up_data.size() + len > kMaxResponseBytes + wire::kPrefixBytes) {
+    if (call->up_data.size() + len >
+        kMaxResponseBytes + grpc_wire::kPrefixBytes) {
       call->up_too_big = true;
       nghttp2_submit_rst_stream(h2, NGHTTP2_FLAG_NONE, stream_id,
                                 NGHTTP2_CANCEL);
@@ -155,17 +157,17 @@ int Router::Callbacks::OnData(nghttp2_session* h2, uint8_t, int32_t stream_id,
   while (!call->ignore_data) {
     if (!call->prefix_read) {
       const size_t take =
-          std::min(len, wire::kPrefixBytes - call->request.size());
+          std::min(len, grpc_wire::kPrefixBytes - call->request.size());
       call->request.append(bytes, take);
       bytes += take;
       len -= take;
-      if (call->request.size() < wire::kPrefixBytes) return 0;
+      if (call->request.size() < grpc_wire::kPrefixBytes) return 0;
       call->prefix_read = true;
-      call->length = wire::MessageLength(call->request);
+      call->length = grpc_wire::MessageLength(call->request);
       router->Reserve(call, call->length);
       continue;
     }
-    const size_t want = wire::kPrefixBytes + call->length;
+    const size_t want = grpc_wire::kPrefixBytes + call->length;
     const size_t take = std::min(len, want - call->request.size());
     call->request.append(bytes, take);
     bytes += take;
@@ -289,7 +291,7 @@ void Router::StartUpstream(Call* call, Pod* pod) {
       {"te", "trailers"}};
   if (call->deadline != absl::InfiniteFuture()) {
     headers.emplace_back("grpc-timeout",
-                         wire::TimeoutValue(call->deadline - absl::Now()));
+                         grpc_wire::GrpcTimeout(call->deadline - absl::Now()));
   }
   headers.insert(headers.end(), call->metadata.begin(), call->metadata.end());
   const std::vector<nghttp2_nv> nva = Nvs(headers);
@@ -318,7 +320,7 @@ void Router::Answer(Call* call, const grpc::Status& status) {
                    std::to_string(static_cast<int>(status.error_code())));
   if (!status.error_message().empty()) {
     trailers.emplace(trailers.begin() + 1, "grpc-message",
-                     wire::PercentEncode(status.error_message()));
+                     grpc_wire::PercentEncode(status.error_message()));
   }
   trailers.emplace_back(kActivatorWaitTrailer,
                         FormatWaitMicros(call->activator_wait_));
