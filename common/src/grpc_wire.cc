@@ -10,18 +10,6 @@
 namespace knbench::grpc_wire {
 namespace {
 
-// grpc::StatusCode values (this library does not link gRPC).
-enum Code {
-  kCancelled = 1,
-  kUnknown = 2,
-  kPermissionDenied = 7,
-  kResourceExhausted = 8,
-  kUnimplemented = 12,
-  kInternal = 13,
-  kUnavailable = 14,
-  kUnauthenticated = 16,
-};
-
 struct TimeoutUnit {
   absl::Duration size;
   char name;

@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "h2_session.h"
 #include "h2_wire.h"
+#include "knbench/common/grpc_wire.h"
 #include "knbench/common/h2_output.h"
 #include "knbench/common/net.h"
 #include "knbench/load_driver/h2_transport.h"
@@ -178,7 +179,7 @@ void H2Transport::Drop(Session* s, const std::string& why) {
   // The streams it carried fail, as gRPC fails them when a connection is
   // lost; nghttp2 forgets them with the session.
   for (Call* call : s->calls) {
-    if (!call->done) Finish(call, h2::kUnavailable, nullptr);
+    if (!call->done) Finish(call, grpc_wire::kUnavailable, nullptr);
     delete call;
   }
   s->calls.clear();
@@ -201,7 +202,7 @@ void H2Transport::Drop(Session* s, const std::string& why) {
 
 void H2Transport::ExpireDeadlines(absl::Time now) {
   while (oldest_ != nullptr && oldest_->deadline <= now) {
-    EndEarly(oldest_, h2::kDeadlineExceeded);
+    EndEarly(oldest_, grpc_wire::kDeadlineExceeded);
   }
 }
 

@@ -177,7 +177,8 @@ void H2Transport::Send(const Arrival& a, absl::Time intended,
   if (!slot->started) StartAttempt(slot, clock_->Now());
   Session* s = slot->session.get();
   if (slot->state == Slot::kBackoff || s == nullptr) {
-    Finish(call, h2::kUnavailable, nullptr);  // As gRPC fails a call fast.
+    Finish(call, grpc_wire::kUnavailable,
+           nullptr);  // As gRPC fails a call fast.
     return;
   }
   nghttp2_data_provider body;
@@ -185,7 +186,7 @@ void H2Transport::Send(const Arrival& a, absl::Time intended,
   body.read_callback = Callbacks::ReadRequest;
   const int32_t id = Submit(s, call, &body);
   if (id < 0) {  // Out of stream ids: this connection is spent.
-    Finish(call, h2::kUnavailable, nullptr);
+    Finish(call, grpc_wire::kUnavailable, nullptr);
     s->goaway = true;
     Tend(s);
     return;
@@ -286,7 +287,7 @@ bool H2Transport::WaitIdle(absl::Time deadline) {
 void H2Transport::WaitUntil(absl::Time t) { Run(t, /*until_idle=*/false); }
 
 void H2Transport::CancelAll() {
-  while (oldest_ != nullptr) EndEarly(oldest_, h2::kCancelled);
+  while (oldest_ != nullptr) EndEarly(oldest_, grpc_wire::kCancelled);
   FlushAll();
 }
 

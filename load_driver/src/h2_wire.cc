@@ -22,16 +22,18 @@ bool ParseMessage(absl::string_view d, load_worker::WorkResponse* response) {
 }  // namespace
 
 int StatusOf(const StreamEnd& end, load_worker::WorkResponse* response) {
-  if (end.too_big) return kResourceExhausted;
+  if (end.too_big) return grpc_wire::kResourceExhausted;
   if (end.http2_error != NGHTTP2_NO_ERROR) {
     return grpc_wire::CodeForHttp2Error(end.http2_error);
   }
   if (end.http_status != 200) {
     return grpc_wire::CodeForHttpStatus(end.http_status);
   }
-  if (end.grpc_status < 0) return kUnknown;  // No status in the trailers.
-  if (end.grpc_status != kOk) return end.grpc_status;
-  return ParseMessage(end.data, response) ? kOk : kInternal;
+  if (end.grpc_status < 0)
+    return grpc_wire::kUnknown;  // No status in the trailers.
+  if (end.grpc_status != grpc_wire::kOk) return end.grpc_status;
+  return ParseMessage(end.data, response) ? grpc_wire::kOk
+                                          : grpc_wire::kInternal;
 }
 
 }  // namespace knbench::load_driver::h2

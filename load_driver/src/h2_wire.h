@@ -21,20 +21,6 @@ inline constexpr char kUserAgent[] = "knbench-load-driver nghttp2";
 // gRPC's default limit on a received message.
 inline constexpr size_t kMaxResponseBytes = size_t{4} << 20;
 
-// grpc::StatusCode values, as the rows record them.
-enum Code {
-  kOk = 0,
-  kCancelled = 1,
-  kUnknown = 2,
-  kDeadlineExceeded = 4,
-  kPermissionDenied = 7,
-  kResourceExhausted = 8,
-  kUnimplemented = 12,
-  kInternal = 13,
-  kUnavailable = 14,
-  kUnauthenticated = 16,
-};
-
 // What the client saw of one stream when it closed.
 struct StreamEnd {
   uint32_t http2_error = 0;  // RST_STREAM's code; 0: closed normally

@@ -25,17 +25,17 @@ TEST(H2WireTest, AnOkAnswerIsParsed) {
   end.data = data;
   int code = -1;
   EXPECT_EQ(Parsed(end, &code).pod(), "pod-a");
-  EXPECT_EQ(code, kOk);
+  EXPECT_EQ(code, grpc_wire::kOk);
   // A message whose length disagrees, or that is compressed, is INTERNAL.
   const std::string cut = data.substr(0, data.size() - 1);
   end.data = cut;
   Parsed(end, &code);
-  EXPECT_EQ(code, kInternal);
+  EXPECT_EQ(code, grpc_wire::kInternal);
   std::string compressed = data;
   compressed[0] = 1;
   end.data = compressed;
   Parsed(end, &code);
-  EXPECT_EQ(code, kInternal);
+  EXPECT_EQ(code, grpc_wire::kInternal);
 }
 
 // gRPC's client maps what a stream ended with in this order: a too large
@@ -66,11 +66,14 @@ TEST(H2WireTest, StatusesFollowGrpcsClient) {
   StreamEnd big = invalid;
   big.too_big = true;
   for (const Case& c :
-       {Case{reset, kUnavailable}, Case{calm, kResourceExhausted},
-        Case{cancel, kCancelled}, Case{not_found, kUnimplemented},
-        Case{overloaded, kUnavailable}, Case{teapot, kUnknown},
-        Case{no_trailers, kUnknown}, Case{invalid, 3},
-        Case{big, kResourceExhausted}}) {
+       {Case{reset, grpc_wire::kUnavailable},
+        Case{calm, grpc_wire::kResourceExhausted},
+        Case{cancel, grpc_wire::kCancelled},
+        Case{not_found, grpc_wire::kUnimplemented},
+        Case{overloaded, grpc_wire::kUnavailable},
+        Case{teapot, grpc_wire::kUnknown},
+        Case{no_trailers, grpc_wire::kUnknown}, Case{invalid, 3},
+        Case{big, grpc_wire::kResourceExhausted}}) {
     int code = -1;
     Parsed(c.end, &code);
     EXPECT_EQ(code, c.code) << c.end.http2_error << " " << c.end.http_status

@@ -14,6 +14,21 @@
 
 namespace knbench::grpc_wire {
 
+// grpc::StatusCode's values, for code that does not link gRPC (the rows
+// record them as numbers).
+enum Code {
+  kOk = 0,
+  kCancelled = 1,
+  kUnknown = 2,
+  kDeadlineExceeded = 4,
+  kPermissionDenied = 7,
+  kResourceExhausted = 8,
+  kUnimplemented = 12,
+  kInternal = 13,
+  kUnavailable = 14,
+  kUnauthenticated = 16,
+};
+
 // A message's length prefix: a flag byte (1: compressed) and 4 bytes of
 // length, big-endian.
 inline constexpr size_t kPrefixBytes = 5;
