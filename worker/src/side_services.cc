@@ -114,6 +114,7 @@ class SideServices::Call {
       return;
     }
     // Watch: the status now, then again when it changes.
+    sent_serving_ = known_ && serving;
     stream_.Write(out_, &written_);
   }
 
@@ -129,8 +130,12 @@ class SideServices::Call {
     // A Watch that sent its first status waits for the one change there is
     // (to NOT_SERVING), or for the client to leave.
     std::lock_guard<std::mutex> lock(owner_->mu_);
-    if (!known_ || !owner_->serving() || cancelled_) {
+    if (!sent_serving_ || cancelled_) {
       Finish(grpc::Status::OK);
+      return;
+    }
+    if (!owner_->serving()) {  // it changed while SERVING was on its way
+      FinishNotServing();
       return;
     }
     owner_->watchers_.insert(this);
@@ -147,11 +152,15 @@ class SideServices::Call {
     if (cancelled_) {
       Finish(grpc::Status(grpc::StatusCode::CANCELLED, "call cancelled"));
     } else {
-      out_ = HealthBuffer(health::HealthCheckResponse::NOT_SERVING);
-      stream_.WriteAndFinish(out_, grpc::WriteOptions(), grpc::Status::OK,
-                             &finished_);
+      FinishNotServing();
     }
     Release();
+  }
+
+  void FinishNotServing() {
+    out_ = HealthBuffer(health::HealthCheckResponse::NOT_SERVING);
+    stream_.WriteAndFinish(out_, grpc::WriteOptions(), grpc::Status::OK,
+                           &finished_);
   }
 
   void Done(bool) {
@@ -183,6 +192,7 @@ class SideServices::Call {
   grpc::Alarm alarm_;
   Kind kind_ = kUnknown;
   bool known_ = false;
+  bool sent_serving_ = false;  // a Watch's first status was SERVING
   bool cancelled_ = false;
   int pending_ = 0;
   MemberTag<Call, &Call::Arrived> arrived_{this};
