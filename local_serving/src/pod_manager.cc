@@ -125,9 +125,8 @@ void PodManager::Loop() {
     clock_->AwaitWithDeadline(
         mu_,
         absl::Condition(
-            +[](PodManager* m) ABSL_EXCLUSIVE_LOCKS_REQUIRED(m->mu_) {
-              return m->poked_ || m->stopping_;
-            },
+            +[](PodManager* m)
+                 ABSL_EXCLUSIVE_LOCKS_REQUIRED(m->mu_) { return m->poked_; },
             this),
         NextRound(clock_->Now()));
   }
@@ -469,6 +468,7 @@ void PodManager::Stop(absl::Duration grace) {
     absl::MutexLock lock(&mu_);
     if (!stopping_) {
       stopping_ = true;
+      poked_ = true;
       const absl::Time now = clock_->Now();
       for (auto& p : pods_) {
         if (p->status.phase != PodPhase::kTerminating) {

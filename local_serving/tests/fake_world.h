@@ -31,6 +31,7 @@ class FakeProcesses : public ProcessLauncher {
   }
   std::optional<int> Reap(pid_t pid) override {
     absl::MutexLock lock(&mu_);
+    ++reaps_;
     auto it = exited_.find(pid);
     if (it == exited_.end()) return std::nullopt;
     const int status = it->second;
@@ -63,6 +64,11 @@ class FakeProcesses : public ProcessLauncher {
     absl::MutexLock lock(&mu_);
     return static_cast<int>(specs_.size());
   }
+  // How often Reap was called: how often the manager looked.
+  int reaps() {
+    absl::MutexLock lock(&mu_);
+    return reaps_;
+  }
   ProcessSpec spec(pid_t pid) {
     absl::MutexLock lock(&mu_);
     return specs_.at(pid);
@@ -83,6 +89,7 @@ class FakeProcesses : public ProcessLauncher {
   std::map<pid_t, ProcessSpec> specs_;
   std::map<pid_t, int> exited_;  // not reaped yet
   std::set<pid_t> reaped_;
+  int reaps_ = 0;
   std::vector<std::pair<pid_t, int>> signals_;
   bool exit_on_sigterm_ = false;
 };
