@@ -110,11 +110,15 @@ def test_container_concurrency_queueing_goes_away_as_pods_are_added(tmp_path):
         wait_until(lambda: serving.state()["ready"] == 1, 20, "the first pod")
         rows = drive(serving, "10@10s", 200)
         assert {r["status"] for r in rows} == {"success"}
-        latency_ms = [int(r["intended_latency_us"]) / 1000
-                      for r in sorted(rows, key=lambda r: int(r["seq"]))]
-        early, late = latency_ms[:20], latency_ms[-20:]
-        assert max(early) > 500, early  # waited for a free pod
-        assert max(late) < 400, late    # enough pods: only the spin
+        rows.sort(key=lambda r: int(r["seq"]))
+        # The waits the router reports, not the latency: a 200 ms spin on
+        # the CPU clock takes longer when the machine is busy (an ASan run
+        # beside builds), and that is no queueing.
+        waits_ms = [(int(r["activator_wait_us"]) + int(r["queue_wait_us"])) / 1000
+                    for r in rows]
+        early, late = waits_ms[:20], waits_ms[-20:]
+        assert max(early) > 300, early  # waited for a free pod
+        assert max(late) < 200, late    # enough pods: no wait to speak of
         assert serving.state()["ready"] >= 2
     finally:
         assert serving.stop() == 0
